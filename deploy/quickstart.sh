@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Sets capfd up on a fresh Debian 12 machine and runs it in the foreground on
+# its embedded default: a private PostgreSQL cluster that this script creates
+# on first run (and reuses after) and stops again when capfd exits.
+#
+# Environment: CAPF_QUICKSTART_DIR  where the cluster and state live
+#              (default: .quickstart/ in the checkout; /var/lib/capfd-quickstart
+#              as root, because PostgreSQL runs as the postgres user, which may
+#              not enter the checkout).
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+
+"$repo/deploy/install-deps.sh"
+
+cmake -S "$repo" -B "$repo/build-release" -DCMAKE_BUILD_TYPE=Release -DCAPF_BUILD_TESTS=OFF -DCAPF_WERROR=OFF  >/dev/null
+cmake --build "$repo/build-release" -j "$(nproc)" --target capfd capfctl
+
+if [ "$(id -u)" -eq 0 ]; then
+  state=${CAPF_QUICKSTART_DIR:-/var/lib/capfd-quickstart}
+else
+  state=${CAPF_QUICKSTART_DIR:-$repo/.quickstart}
+fi
+mkdir -p "$state"
+database=$("$repo/deploy/pg-cluster.sh" start "$state/postgres")
+trap '"$repo/deploy/pg-cluster.sh" stop "$state/postgres"' EXIT
+echo "quickstart: private PostgreSQL running: $database" >&2
+echo "quickstart: starting capfd (stop it with Ctrl-C)" >&2
+
+"$repo/build-release/capf/capfd"
