@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include "capf/log.hpp"
+
 namespace capf {
 
 enum class TlsPolicy {
@@ -18,7 +20,7 @@ enum class TlsPolicy {
     strict,  ///< TLS 1.2 only, ECDHE, AEAD
 };
 
-enum class LogLevel { trace, debug, info, warn, error };
+using LogLevel = log::Level;
 
 /// The key a phone is asked to generate, as configured ("rsa-2048", "ec-p256").
 struct ConfiguredKeySpec {

@@ -1,0 +1,78 @@
+// JSON-RPC 2.0 over lines: the admin socket's message layer, free of I/O.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace capf::jsonrpc {
+
+using json = nlohmann::json;
+
+/// JSON-RPC 2.0 error codes (the spec's, then ours from its server range).
+enum class ErrorCode : int {
+    parse_error = -32700,
+    invalid_request = -32600,
+    method_not_found = -32601,
+    invalid_params = -32602,
+    internal_error = -32603,
+    permission_denied = -32001,  ///< the peer's uid/group is not allowed
+    request_too_large = -32002,
+    unavailable = -32003,  ///< a dependency (the database) cannot be reached
+    not_found = -32004,    ///< the request names something that does not exist
+    conflict = -32005,     ///< the request contradicts the current state
+};
+
+/// Thrown by a method to answer with an error. The message must say what was
+/// wrong and what is allowed; nothing may have been changed.
+class Error : public std::runtime_error {
+  public:
+    Error(ErrorCode code, const std::string& message, json data = nullptr)
+        : std::runtime_error(message), code_(code), data_(std::move(data)) {}
+    ErrorCode code() const noexcept { return code_; }
+    const json& data() const noexcept { return data_; }
+
+  private:
+    ErrorCode code_;
+    json data_;
+};
+
+/// A method receives the request's params (an object; {} when absent) and
+/// returns the result. It may throw Error; any other exception becomes an
+/// internal error whose text is logged but not sent.
+using Method = std::function<json(const json& params)>;
+
+class Registry {
+  public:
+    /// Registers `name`; a second registration of the same name replaces it.
+    void add(std::string name, std::string summary, Method method);
+    const Method* find(std::string_view name) const;
+    /// name -> one-line summary, for `capfctl --help` and the `methods` call.
+    std::map<std::string, std::string> summaries() const;
+
+  private:
+    struct Entry {
+        std::string summary;
+        Method method;
+    };
+    std::map<std::string, Entry, std::less<>> methods_;
+};
+
+/// Handles one request line and returns the response line (no newline).
+/// Returns an empty string for a notification (a request without "id").
+std::string handle_line(const Registry& registry, std::string_view line);
+
+/// A response line for an error outside any request (e.g. too large, refused).
+std::string error_line(ErrorCode code, const std::string& message, const json& id = nullptr);
+
+// Helpers for methods reading params.
+
+/// The member `key` as a string; Error(invalid_params) naming it otherwise.
+std::string require_string(const json& params, const char* key);
+/// The optional member `key` as a string, or `fallback`.
+std::string optional_string(const json& params, const char* key, std::string fallback = {});
+
+}  // namespace capf::jsonrpc

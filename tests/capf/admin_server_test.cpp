@@ -1,0 +1,256 @@
+// The admin socket over a real Unix socket: access control by peer
+// credentials, limits, timeouts, many clients, stale sockets.
+#include "capf/admin_server.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <asio/io_context.hpp>
+#include <asio/post.hpp>
+#include <catch2/catch.hpp>
+#include <cstdio>
+#include <filesystem>
+#include <future>
+#include <thread>
+
+#include "capf/admin_client.hpp"
+
+using namespace capf;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::filesystem::path make_temp_dir() {
+    char tmpl[] = "/tmp/capf-admin-XXXXXX";
+    REQUIRE(::mkdtemp(tmpl) != nullptr);
+    // Traversable by an unprivileged user for the runuser test.
+    std::filesystem::permissions(tmpl, std::filesystem::perms(0755));
+    return tmpl;
+}
+
+AdminAccessPolicy default_policy() {
+    return AdminAccessPolicy({}, std::nullopt);
+}
+
+class RunningAdminServer {
+  public:
+    explicit RunningAdminServer(AdminAccessPolicy policy = default_policy(),
+                                AdminServerOptions options = {})
+        : dir_(make_temp_dir()), policy_(std::move(policy)), pool_(2) {
+        registry_.add("echo", "returns its params", [](const jsonrpc::json& p) { return p; });
+        options.socket_path = dir_ / "admin.sock";
+        server_ = std::make_unique<AdminServer>(io_, options, registry_, policy_, pool_);
+        server_->start();
+        thread_ = std::thread([this] { io_.run(); });
+    }
+    ~RunningAdminServer() {
+        asio::post(io_, [this] {
+            server_->stop();
+            io_.stop();
+        });
+        thread_.join();
+        std::error_code ignored;
+        std::filesystem::remove_all(dir_, ignored);
+    }
+    std::filesystem::path socket() const { return dir_ / "admin.sock"; }
+    const AdminServerStats& stats() const { return server_->stats(); }
+
+  private:
+    std::filesystem::path dir_;
+    AdminAccessPolicy policy_;
+    BlockingPool pool_;
+    jsonrpc::Registry registry_;
+    asio::io_context io_{1};
+    std::unique_ptr<AdminServer> server_;
+    std::thread thread_;
+};
+
+int rpc_code_of(const std::function<void()>& call) {
+    try {
+        call();
+    } catch (const AdminCallError& e) {
+        return e.rpc_code();
+    }
+    return 1;  // no error at all
+}
+
+std::string run_command(const std::string& command, int& status) {
+    std::string out;
+    FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
+    REQUIRE(pipe != nullptr);
+    char buf[512];
+    while (std::fgets(buf, sizeof buf, pipe) != nullptr) {
+        out += buf;
+    }
+    status = ::pclose(pipe);
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("an allowed peer calls a method and the socket has the configured mode") {
+    RunningAdminServer server;
+    AdminClient client(server.socket(), 5s);
+    CHECK(client.call("echo", {{"x", 1}}) == jsonrpc::json{{"x", 1}});
+    CHECK(client.call("echo", {{"y", "two"}}) == jsonrpc::json{{"y", "two"}});
+    struct stat st {};
+    REQUIRE(::stat(server.socket().c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0660);
+    CHECK(server.stats().requests == 2);
+}
+
+TEST_CASE("errors come back as JSON-RPC errors on a connection that stays usable") {
+    RunningAdminServer server;
+    AdminClient client(server.socket(), 5s);
+    CHECK(rpc_code_of([&] { client.call("nope"); }) == -32601);
+    const auto reply = jsonrpc::json::parse(client.raw_exchange("{garbage\n"));
+    CHECK(reply["error"]["code"] == -32700);
+    CHECK(client.call("echo", {{"still", "here"}})["still"] == "here");
+}
+
+TEST_CASE("a peer outside the allowed uids and groups is refused") {
+    // A policy that allows neither our uid nor our group.
+    AdminAccessPolicy nobody_allowed(std::set<uid_t>{}, std::set<gid_t>{});
+    RunningAdminServer server(std::move(nobody_allowed));
+    AdminClient client(server.socket(), 5s);
+    try {
+        client.call("echo");
+        FAIL("the call must be refused");
+    } catch (const AdminCallError& e) {
+        CHECK(e.rpc_code() == static_cast<int>(jsonrpc::ErrorCode::permission_denied));
+        CHECK_THAT(std::string(e.what()),
+                   Catch::Contains("permission denied: uid " + std::to_string(::geteuid())));
+    }
+    CHECK(server.stats().refused_peers == 1);
+    CHECK(server.stats().requests == 0);
+}
+
+TEST_CASE("capfctl run as an unprivileged user is refused by peer credentials") {
+    if (::geteuid() != 0) {
+        WARN(
+            "needs root to run capfctl as the 'nobody' user; the policy test above covers the "
+            "refusal for the current user");
+        return;
+    }
+    AdminServerOptions options;
+    options.socket_mode = 0666;  // the file lets anyone connect: only SO_PEERCRED stands in the way
+    RunningAdminServer server(default_policy(), options);
+    int status = 0;
+    const std::string out = run_command("runuser -u nobody -- " CAPF_CAPFCTL_PATH " --socket " +
+                                            server.socket().string() + " version",
+                                        status);
+    CHECK(WEXITSTATUS(status) == 1);
+    CHECK_THAT(out, Catch::Contains("permission denied: uid 65534"));
+    CHECK(server.stats().refused_peers == 1);
+
+    // Root is allowed through the same socket.
+    const std::string ok = run_command(
+        CAPF_CAPFCTL_PATH " --socket " + server.socket().string() + " call echo '{\"a\": 5}'",
+        status);
+    CHECK(WEXITSTATUS(status) == 0);
+    CHECK_THAT(ok, Catch::Contains("\"a\": 5"));
+}
+
+TEST_CASE("a request over the size limit is answered with an error and the connection closed") {
+    AdminServerOptions options;
+    options.max_request_size = 2048;
+    RunningAdminServer server(default_policy(), options);
+    AdminClient client(server.socket(), 5s);
+    const std::string big = R"({"jsonrpc":"2.0","id":1,"method":"echo","params":{"x":")" +
+                            std::string(4096, 'a') + "\"}}\n";
+    const auto reply = jsonrpc::json::parse(client.raw_exchange(big));
+    CHECK(reply["error"]["code"] == static_cast<int>(jsonrpc::ErrorCode::request_too_large));
+    CHECK_THAT(reply["error"]["message"].get<std::string>(), Catch::Contains("2048"));
+    CHECK(server.stats().too_large == 1);
+    CHECK_THROWS_AS(client.call("echo"), AdminCallError);
+}
+
+TEST_CASE("an idle client is disconnected after the client timeout") {
+    AdminServerOptions options;
+    options.client_timeout = 300ms;
+    RunningAdminServer server(default_policy(), options);
+    AdminClient client(server.socket(), 5s);
+    CHECK(client.call("echo", {{"a", 1}})["a"] == 1);
+    std::this_thread::sleep_for(800ms);
+    try {
+        client.call("echo");
+        FAIL("the idle connection must have been closed");
+    } catch (const AdminCallError& e) {
+        CHECK(e.rpc_code() == 0);
+    }
+    CHECK(server.stats().timeouts == 1);
+}
+
+TEST_CASE("many clients at once are all served") {
+    RunningAdminServer server;
+    constexpr int clients = 40;
+    constexpr int calls = 25;
+    std::vector<std::future<int>> results;
+    for (int c = 0; c < clients; ++c) {
+        results.push_back(std::async(std::launch::async, [&, c] {
+            AdminClient client(server.socket(), 10s);
+            int ok = 0;
+            for (int i = 0; i < calls; ++i) {
+                ok +=
+                    client.call("echo", {{"c", c}, {"i", i}}) == jsonrpc::json{{"c", c}, {"i", i}};
+            }
+            return ok;
+        }));
+    }
+    int total = 0;
+    for (auto& r : results) {
+        total += r.get();
+    }
+    CHECK(total == clients * calls);
+}
+
+TEST_CASE("clients over the limit are told to retry") {
+    AdminServerOptions options;
+    options.max_clients = 2;
+    RunningAdminServer server(default_policy(), options);
+    AdminClient first(server.socket(), 5s);
+    AdminClient second(server.socket(), 5s);
+    CHECK(first.call("echo", {{"n", 1}})["n"] == 1);
+    CHECK(second.call("echo", {{"n", 2}})["n"] == 2);
+    AdminClient third(server.socket(), 5s);
+    CHECK(rpc_code_of([&] { third.call("echo"); }) ==
+          static_cast<int>(jsonrpc::ErrorCode::unavailable));
+    CHECK(server.stats().over_limit == 1);
+}
+
+TEST_CASE("a live socket is never replaced, a stale one is") {
+    RunningAdminServer live;
+    asio::io_context io;
+    BlockingPool pool(1);
+    jsonrpc::Registry registry;
+    const auto policy = default_policy();
+    AdminServerOptions options;
+    options.socket_path = live.socket();
+    AdminServer second(io, options, registry, policy, pool);
+    CHECK_THROWS_WITH(second.start(), Catch::Contains("another process is serving"));
+
+    // A socket file nobody listens on, as a crash leaves it.
+    const auto dir = make_temp_dir();
+    const auto stale = dir / "admin.sock";
+    {
+        asio::io_context tmp;
+        asio::local::stream_protocol::acceptor acceptor(tmp);
+        acceptor.open();
+        acceptor.bind(asio::local::stream_protocol::endpoint(stale.string()));
+    }
+    REQUIRE(std::filesystem::exists(stale));
+    options.socket_path = stale;
+    AdminServer third(io, options, registry, policy, pool);
+    CHECK_NOTHROW(third.start());
+    third.stop();
+    CHECK_FALSE(std::filesystem::exists(stale));
+
+    // Anything that is not a socket is left alone.
+    std::FILE* f = std::fopen(stale.c_str(), "w");
+    REQUIRE(f != nullptr);
+    std::fclose(f);
+    AdminServer fourth(io, options, registry, policy, pool);
+    CHECK_THROWS_WITH(fourth.start(), Catch::Contains("is not a socket"));
+    CHECK(std::filesystem::exists(stale));
+    std::filesystem::remove_all(dir);
+}
