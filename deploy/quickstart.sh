@@ -24,6 +24,22 @@ mkdir -p "$state"
 database=$("$repo/deploy/pg-cluster.sh" start "$state/postgres")
 trap '"$repo/deploy/pg-cluster.sh" stop "$state/postgres"' EXIT
 echo "quickstart: private PostgreSQL running: $database" >&2
-echo "quickstart: starting capfd (stop it with Ctrl-C)" >&2
 
-"$repo/build-release/capf/capfd"
+# A configuration of the quick start's own, written once and kept (edit it
+# freely; deploy/CONFIG.md documents every key).
+config="$state/capfd.json"
+if [ ! -f "$config" ]; then
+  cat >"$config" <<JSON
+{
+  "database": { "connection": "$database" },
+  "admin": { "socket_path": "$state/admin.sock" },
+  "node": { "name": "quickstart" }
+}
+JSON
+fi
+"$repo/build-release/capf/capfd" --check-config --config "$config" >/dev/null
+
+echo "quickstart: starting capfd; stop it with Ctrl-C. In another terminal:" >&2
+echo "  export CAPF_ADMIN_SOCKET=$state/admin.sock" >&2
+echo "  $repo/build-release/capf/capfctl version" >&2
+"$repo/build-release/capf/capfd" --config "$config"
