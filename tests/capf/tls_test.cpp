@@ -1,0 +1,268 @@
+// The TLS glue: in memory against Botan's client, and over loopback against
+// `openssl s_client` as old and new phones would connect.
+#include <botan/data_src.h>
+#include <botan/pkcs8.h>
+#include <botan/system_rng.h>
+#include <botan/tls_client.h>
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/io_context.hpp>
+#include <asio/use_awaitable.hpp>
+#include <catch2/catch.hpp>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <future>
+#include <thread>
+
+#include "capf/tls_policy.hpp"
+#include "capf/tls_stream.hpp"
+
+using namespace capf;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string run_command(const std::string& command, int& status) {
+    std::string out;
+    FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
+    REQUIRE(pipe != nullptr);
+    char buf[512];
+    while (std::fgets(buf, sizeof buf, pipe) != nullptr) {
+        out += buf;
+    }
+    status = ::pclose(pipe);
+    return out;
+}
+
+/// A self-signed RSA server identity made once per test run with openssl.
+struct TestIdentity {
+    std::filesystem::path dir;
+    std::vector<Botan::X509_Certificate> chain;
+    std::shared_ptr<Botan::Private_Key> key;
+
+    TestIdentity() {
+        char tmpl[] = "/tmp/capf-tls-XXXXXX";
+        REQUIRE(::mkdtemp(tmpl) != nullptr);
+        dir = tmpl;
+        int status = 0;
+        const std::string out = run_command(
+            "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=CAPF-test -keyout " +
+                (dir / "key.pem").string() + " -out " + (dir / "cert.pem").string(),
+            status);
+        INFO(out);
+        REQUIRE(status == 0);
+        chain.emplace_back((dir / "cert.pem").string());
+        Botan::DataSource_Stream key_source((dir / "key.pem").string());
+        key = Botan::PKCS8::load_key(key_source);
+    }
+    ~TestIdentity() { std::filesystem::remove_all(dir); }
+};
+
+TestIdentity& identity() {
+    static TestIdentity id;
+    return id;
+}
+
+/// Botan's TLS client in memory, restricted to what an old phone offers.
+class Tls10RsaClientPolicy : public Botan::TLS::Policy {
+  public:
+    std::vector<std::string> allowed_ciphers() const override { return {"AES-128"}; }
+    std::vector<std::string> allowed_macs() const override { return {"SHA-1"}; }
+    std::vector<std::string> allowed_key_exchange_methods() const override { return {"RSA"}; }
+    std::vector<std::string> allowed_signature_methods() const override { return {"IMPLICIT"}; }
+    bool allow_tls10() const override { return true; }
+    bool allow_tls11() const override { return false; }
+    bool allow_tls12() const override { return false; }
+    Botan::TLS::Protocol_Version latest_supported_version(bool) const override {
+        return Botan::TLS::Protocol_Version::TLS_V10;
+    }
+};
+
+class Tls12EcdheClientPolicy : public Botan::TLS::Policy {
+  public:
+    bool allow_tls10() const override { return false; }
+    bool allow_tls11() const override { return false; }
+    std::vector<std::string> allowed_key_exchange_methods() const override { return {"ECDH"}; }
+};
+
+class TrustAll : public Botan::Credentials_Manager {};
+
+class MemoryClient : public Botan::TLS::Callbacks {
+  public:
+    std::vector<std::uint8_t> to_server;
+    std::vector<std::uint8_t> plaintext;
+    bool active = false;
+    void tls_emit_data(const uint8_t d[], size_t n) override {
+        to_server.insert(to_server.end(), d, d + n);
+    }
+    void tls_record_received(uint64_t, const uint8_t d[], size_t n) override {
+        plaintext.insert(plaintext.end(), d, d + n);
+    }
+    void tls_alert(Botan::TLS::Alert) override {}
+    bool tls_session_established(const Botan::TLS::Session&) override { return false; }
+    void tls_session_activated() override { active = true; }
+    void tls_verify_cert_chain(const std::vector<Botan::X509_Certificate>&,
+                               const std::vector<std::shared_ptr<const Botan::OCSP::Response>>&,
+                               const std::vector<Botan::Certificate_Store*>&, Botan::Usage_Type,
+                               const std::string&, const Botan::TLS::Policy&) override {
+        // Phones pin the CAPF certificate through their ITL; not under test here.
+    }
+};
+
+/// Runs a handshake between Botan's client and our server session through
+/// byte vectors. Returns the server's negotiated description, or throws.
+std::string memory_handshake(const Botan::TLS::Policy& server_policy,
+                             const Botan::TLS::Policy& client_policy) {
+    const auto offer = client_policy.latest_supported_version(false);
+    auto& id = identity();
+    TlsCredentials creds(id.chain, id.key);
+    TrustAll client_creds;
+    Botan::System_RNG rng;
+    TlsServerSession server(creds, server_policy, rng);
+    MemoryClient callbacks;
+    Botan::TLS::Session_Manager_Noop sessions;
+    Botan::TLS::Client client(callbacks, sessions, client_creds, client_policy, rng,
+                              Botan::TLS::Server_Information("capf.test", 3804), offer);
+    for (int round = 0; round < 10 && !(server.handshake_complete() && callbacks.active); ++round) {
+        auto c2s = std::move(callbacks.to_server);
+        callbacks.to_server.clear();
+        server.received(c2s);
+        const auto s2c = server.take_outgoing();
+        if (!s2c.empty()) {
+            client.received_data(s2c.data(), s2c.size());
+        }
+    }
+    REQUIRE(server.handshake_complete());
+    REQUIRE(callbacks.active);
+
+    // Application data both ways.
+    const std::string hello = "capf";
+    client.send(reinterpret_cast<const uint8_t*>(hello.data()), hello.size());
+    server.received(callbacks.to_server);
+    const auto got = server.take_incoming();
+    CHECK(std::string(got.begin(), got.end()) == hello);
+    const std::vector<std::uint8_t> reply = {0x55, 0x01};
+    server.send(reply);
+    const auto out = server.take_outgoing();
+    client.received_data(out.data(), out.size());
+    CHECK(callbacks.plaintext == reply);
+    return server.negotiated();
+}
+
+/// A one-connection TLS server on 127.0.0.1 for s_client. Reports the
+/// negotiated suite, or the error, through the future.
+class LoopbackTlsServer {
+  public:
+    explicit LoopbackTlsServer(TlsPolicy which)
+        : policy_(make_tls_policy(which)),
+          creds_(identity().chain, identity().key),
+          acceptor_(io_, asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {
+        asio::co_spawn(io_, serve_one(), asio::detached);
+        thread_ = std::thread([this] { io_.run(); });
+    }
+    ~LoopbackTlsServer() {
+        io_.stop();
+        thread_.join();
+    }
+    unsigned short port() const { return acceptor_.local_endpoint().port(); }
+    std::string outcome() {
+        REQUIRE(result_.get_future().wait_for(20s) == std::future_status::ready);
+        return outcome_;
+    }
+
+  private:
+    asio::awaitable<void> serve_one() {
+        auto socket = co_await acceptor_.async_accept(asio::use_awaitable);
+        TlsStream stream(std::move(socket), creds_, *policy_, rng_);
+        try {
+            co_await stream.handshake(std::chrono::steady_clock::now() + 10s);
+            outcome_ = "established " + stream.session().negotiated();
+            const auto data = co_await stream.read_some(std::chrono::steady_clock::now() + 10s);
+            co_await stream.write(data, std::chrono::steady_clock::now() + 10s);
+            co_await stream.shutdown(std::chrono::steady_clock::now() + 2s);
+        } catch (const std::exception& e) {
+            if (outcome_.empty())
+                outcome_ = std::string("refused ") + e.what();
+        }
+        result_.set_value();
+    }
+
+    asio::io_context io_;
+    std::unique_ptr<Botan::TLS::Policy> policy_;
+    TlsCredentials creds_;
+    Botan::System_RNG rng_;
+    asio::ip::tcp::acceptor acceptor_;
+    std::promise<void> result_;
+    std::string outcome_;
+    std::thread thread_;
+};
+
+std::string s_client(unsigned short port, const std::string& options, int& status) {
+    return run_command("printf 'ping\\n' | timeout 20 openssl s_client -connect 127.0.0.1:" +
+                           std::to_string(port) + " " + options + " -ign_eof",
+                       status);
+}
+
+}  // namespace
+
+TEST_CASE("legacy policy serves an old phone: TLS 1.0, RSA key exchange, AES-128-CBC-SHA") {
+    LegacyTlsPolicy legacy;
+    Tls10RsaClientPolicy old_phone;
+    const std::string negotiated = memory_handshake(legacy, old_phone);
+    CHECK_THAT(negotiated,
+               Catch::Contains("TLS v1.0") && Catch::Contains("RSA_WITH_AES_128_CBC_SHA"));
+}
+
+TEST_CASE("both policies serve a new phone with TLS 1.2, ECDHE and AEAD") {
+    LegacyTlsPolicy legacy;
+    StrictTlsPolicy strict;
+    Tls12EcdheClientPolicy new_phone;
+    for (const Botan::TLS::Policy* p : {static_cast<const Botan::TLS::Policy*>(&legacy),
+                                        static_cast<const Botan::TLS::Policy*>(&strict)}) {
+        const std::string negotiated = memory_handshake(*p, new_phone);
+        CHECK_THAT(negotiated, Catch::Contains("TLS v1.2") && Catch::Contains("ECDHE") &&
+                                   (Catch::Contains("GCM") || Catch::Contains("CHACHA20")));
+    }
+}
+
+TEST_CASE("strict policy refuses the old phone's TLS 1.0 handshake") {
+    StrictTlsPolicy strict;
+    Tls10RsaClientPolicy old_phone;
+    CHECK_THROWS_AS(memory_handshake(strict, old_phone), TlsError);
+}
+
+TEST_CASE("legacy completes a handshake with openssl s_client -tls1 AES128-SHA") {
+    LoopbackTlsServer server(TlsPolicy::legacy);
+    int status = 0;
+    const std::string out =
+        s_client(server.port(), "-tls1 -cipher 'AES128-SHA@SECLEVEL=0'", status);
+    INFO(out);
+    const std::string outcome = server.outcome();
+    CHECK_THAT(outcome, Catch::StartsWith("established TLS v1.0") &&
+                            Catch::Contains("RSA_WITH_AES_128_CBC_SHA"));
+    CHECK_THAT(out, Catch::Contains("ping"));  // echoed back through TLS
+    CHECK(WEXITSTATUS(status) == 0);
+}
+
+TEST_CASE("strict refuses openssl s_client -tls1 and accepts TLS 1.2 with ECDHE") {
+    {
+        LoopbackTlsServer server(TlsPolicy::strict);
+        int status = 0;
+        const std::string out =
+            s_client(server.port(), "-tls1 -cipher 'AES128-SHA@SECLEVEL=0'", status);
+        INFO(out);
+        CHECK_THAT(server.outcome(), Catch::StartsWith("refused"));
+        CHECK(WEXITSTATUS(status) != 0);
+    }
+    {
+        LoopbackTlsServer server(TlsPolicy::strict);
+        int status = 0;
+        const std::string out = s_client(server.port(), "-tls1_2", status);
+        INFO(out);
+        CHECK_THAT(server.outcome(),
+                   Catch::StartsWith("established TLS v1.2") && Catch::Contains("ECDHE"));
+        CHECK(WEXITSTATUS(status) == 0);
+    }
+}
