@@ -1,7 +1,5 @@
 // The TLS glue: in memory against Botan's client, and over loopback against
 // `openssl s_client` as old and new phones would connect.
-#include <botan/data_src.h>
-#include <botan/pkcs8.h>
 #include <botan/system_rng.h>
 #include <botan/tls_client.h>
 
@@ -18,51 +16,17 @@
 
 #include "capf/tls_policy.hpp"
 #include "capf/tls_stream.hpp"
+#include "tests/capf/test_support.hpp"
 
 using namespace capf;
 using namespace std::chrono_literals;
 
 namespace {
 
-std::string run_command(const std::string& command, int& status) {
-    std::string out;
-    FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
-    REQUIRE(pipe != nullptr);
-    char buf[512];
-    while (std::fgets(buf, sizeof buf, pipe) != nullptr) {
-        out += buf;
-    }
-    status = ::pclose(pipe);
-    return out;
-}
+using capf::test::run_command;
 
-/// A self-signed RSA server identity made once per test run with openssl.
-struct TestIdentity {
-    std::filesystem::path dir;
-    std::vector<Botan::X509_Certificate> chain;
-    std::shared_ptr<Botan::Private_Key> key;
-
-    TestIdentity() {
-        char tmpl[] = "/tmp/capf-tls-XXXXXX";
-        REQUIRE(::mkdtemp(tmpl) != nullptr);
-        dir = tmpl;
-        int status = 0;
-        const std::string out = run_command(
-            "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=CAPF-test -keyout " +
-                (dir / "key.pem").string() + " -out " + (dir / "cert.pem").string(),
-            status);
-        INFO(out);
-        REQUIRE(status == 0);
-        chain.emplace_back((dir / "cert.pem").string());
-        Botan::DataSource_Stream key_source((dir / "key.pem").string());
-        key = Botan::PKCS8::load_key(key_source);
-    }
-    ~TestIdentity() { std::filesystem::remove_all(dir); }
-};
-
-TestIdentity& identity() {
-    static TestIdentity id;
-    return id;
+capf::test::TestIdentity& identity() {
+    return capf::test::TestIdentity::shared();
 }
 
 /// Botan's TLS client in memory, restricted to what an old phone offers.

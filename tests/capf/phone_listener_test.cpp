@@ -1,0 +1,159 @@
+// The phone listener on loopback: TLS to the session handler, the session
+// limit, silent peers, non-TLS peers.
+#include "capf/phone_listener.hpp"
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <asio/post.hpp>
+#include <catch2/catch.hpp>
+#include <thread>
+
+#include "tests/capf/test_support.hpp"
+#include "tests/phone/blocking_tls_client.hpp"
+
+using namespace capf;
+using namespace std::chrono_literals;
+using capf::test::BlockingTlsClient;
+using capf::test::PhoneTls;
+
+namespace {
+
+/// Echoes what the phone sends until it closes.
+asio::awaitable<void> echo_session(TlsStream& stream, const PeerInfo&) {
+    for (;;) {
+        auto data = co_await stream.read_some(std::chrono::steady_clock::now() + 10s);
+        if (data.empty()) {
+            co_return;
+        }
+        co_await stream.write(data, std::chrono::steady_clock::now() + 10s);
+    }
+}
+
+class RunningListener {
+  public:
+    explicit RunningListener(PhoneListenerOptions options)
+        : creds_(test::TestIdentity::shared().chain, test::TestIdentity::shared().key) {
+        options.endpoint = asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0);
+        listener_ = std::make_unique<PhoneListener>(io_, options, creds_, echo_session);
+        listener_->start();
+        thread_ = std::thread([this] { io_.run(); });
+    }
+    ~RunningListener() {
+        asio::post(io_, [this] {
+            listener_->stop();
+            io_.stop();
+        });
+        thread_.join();
+    }
+    std::uint16_t port() const { return listener_->port(); }
+    const PhoneListenerStats& stats() const { return listener_->stats(); }
+
+    template <typename Predicate>
+    bool wait_for(Predicate p, std::chrono::milliseconds limit = 5s) const {
+        const auto until = std::chrono::steady_clock::now() + limit;
+        while (!p()) {
+            if (std::chrono::steady_clock::now() > until)
+                return false;
+            std::this_thread::sleep_for(10ms);
+        }
+        return true;
+    }
+
+  private:
+    asio::io_context io_;
+    TlsCredentials creds_;
+    std::unique_ptr<PhoneListener> listener_;
+    std::thread thread_;
+};
+
+std::vector<std::uint8_t> bytes(std::string_view s) {
+    return {s.begin(), s.end()};
+}
+
+/// TLS 1.0 CBC splits records 1/n-1 (the BEAST countermeasure), so data
+/// may arrive in several pieces.
+std::vector<std::uint8_t> receive(BlockingTlsClient& phone, std::size_t n) {
+    std::vector<std::uint8_t> got;
+    while (got.size() < n) {
+        auto more = phone.receive_some(5s);
+        if (more.empty())
+            break;
+        got.insert(got.end(), more.begin(), more.end());
+    }
+    return got;
+}
+
+/// Milliseconds until the server closes a connection that sends nothing.
+long millis_until_closed(int fd, std::chrono::milliseconds limit) {
+    const auto start = std::chrono::steady_clock::now();
+    pollfd p{fd, POLLIN, 0};
+    REQUIRE(::poll(&p, 1, static_cast<int>(limit.count())) == 1);
+    char c;
+    CHECK(::recv(fd, &c, 1, 0) <= 0);  // EOF or reset, never data
+    return static_cast<long>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                 std::chrono::steady_clock::now() - start)
+                                 .count());
+}
+
+}  // namespace
+
+TEST_CASE("old and new phones complete TLS and reach the session") {
+    RunningListener server(PhoneListenerOptions{});
+    for (auto tls : {PhoneTls::tls10_rsa, PhoneTls::tls12_ecdhe}) {
+        BlockingTlsClient phone("127.0.0.1", server.port(), tls, 5s);
+        phone.send(bytes("hello"));
+        CHECK(receive(phone, 5) == bytes("hello"));
+        phone.close();
+    }
+    CHECK(server.wait_for([&] { return server.stats().sessions_completed == 2; }));
+    CHECK(server.stats().accepted == 2);
+}
+
+TEST_CASE("connections above the session limit are closed at once and counted") {
+    PhoneListenerOptions options;
+    options.max_sessions = 2;
+    RunningListener server(options);
+    BlockingTlsClient first("127.0.0.1", server.port(), PhoneTls::tls12_ecdhe, 5s);
+    BlockingTlsClient second("127.0.0.1", server.port(), PhoneTls::tls12_ecdhe, 5s);
+    REQUIRE(server.wait_for([&] { return server.stats().active == 2; }));
+
+    const auto start = std::chrono::steady_clock::now();
+    CHECK_THROWS_AS(BlockingTlsClient("127.0.0.1", server.port(), PhoneTls::tls12_ecdhe, 5s),
+                    test::TlsClientError);
+    CHECK(std::chrono::steady_clock::now() - start < 1s);  // refused, not queued
+    CHECK(server.stats().rejected_over_limit == 1);
+
+    // A slot frees when a phone leaves; the next one is served.
+    first.close();
+    REQUIRE(server.wait_for([&] { return server.stats().active == 1; }));
+    BlockingTlsClient third("127.0.0.1", server.port(), PhoneTls::tls12_ecdhe, 5s);
+    third.send(bytes("ok"));
+    CHECK(receive(third, 2) == bytes("ok"));
+}
+
+TEST_CASE("a peer that sends nothing is dropped at the handshake deadline") {
+    PhoneListenerOptions options;
+    options.handshake_timeout = 300ms;
+    RunningListener server(options);
+    const int fd = test::connect_tcp("127.0.0.1", server.port(), 5s);
+    const long waited = millis_until_closed(fd, 5s);
+    ::close(fd);
+    CHECK(waited >= 250);
+    CHECK(waited < 2000);
+    CHECK(server.wait_for([&] { return server.stats().handshake_timeouts == 1; }));
+    CHECK(server.stats().active == 0);
+}
+
+TEST_CASE("a peer that does not speak TLS is refused") {
+    RunningListener server(PhoneListenerOptions{});
+    const int fd = test::connect_tcp("127.0.0.1", server.port(), 5s);
+    const std::string http = "GET / HTTP/1.0\r\n\r\n";
+    REQUIRE(::send(fd, http.data(), http.size(), MSG_NOSIGNAL) ==
+            static_cast<ssize_t>(http.size()));
+    CHECK(millis_until_closed(fd, 5s) < 2000);
+    ::close(fd);
+    CHECK(server.wait_for([&] { return server.stats().handshake_failures == 1; }));
+    CHECK(server.stats().sessions_completed == 0);
+}
