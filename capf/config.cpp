@@ -208,7 +208,7 @@ std::string default_node_name() {
 
 }  // namespace
 
-std::string ConfiguredKeySpec::text() const {
+std::string KeySpec::text() const {
     return type == Type::rsa ? "rsa-" + std::to_string(rsa_bits) : "ec-p" + std::to_string(ec_bits);
 }
 
@@ -232,15 +232,15 @@ std::optional<milliseconds> parse_duration(std::string_view text) {
     return std::nullopt;
 }
 
-std::optional<ConfiguredKeySpec> parse_key_spec(std::string_view text) {
+std::optional<KeySpec> parse_key_spec(std::string_view text) {
     for (unsigned bits : {512u, 1024u, 2048u, 3072u, 4096u}) {
         if (text == "rsa-" + std::to_string(bits)) {
-            return ConfiguredKeySpec{ConfiguredKeySpec::Type::rsa, bits, 0};
+            return KeySpec{KeySpec::Type::rsa, bits, 0};
         }
     }
     for (unsigned bits : {256u, 384u, 521u}) {
         if (text == "ec-p" + std::to_string(bits)) {
-            return ConfiguredKeySpec{ConfiguredKeySpec::Type::ec, 0, bits};
+            return KeySpec{KeySpec::Type::ec, 0, bits};
         }
     }
     return std::nullopt;

@@ -23,12 +23,12 @@ enum class TlsPolicy {
 using LogLevel = log::Level;
 
 /// The key a phone is asked to generate, as configured ("rsa-2048", "ec-p256").
-struct ConfiguredKeySpec {
+struct KeySpec {
     enum class Type { rsa, ec } type = Type::rsa;
     unsigned rsa_bits = 2048;  ///< when type is rsa
     unsigned ec_bits = 0;      ///< 256, 384 or 521 when type is ec
     std::string text() const;
-    friend bool operator==(const ConfiguredKeySpec&, const ConfiguredKeySpec&) = default;
+    friend bool operator==(const KeySpec&, const KeySpec&) = default;
 };
 
 struct Config {
@@ -57,7 +57,7 @@ struct Config {
 
     struct Lsc {
         unsigned validity_days = 365;
-        ConfiguredKeySpec default_key_spec;
+        KeySpec default_key_spec;
     } lsc;
 
     struct Keygen {
@@ -128,6 +128,6 @@ Config load_config(const std::filesystem::path& path);
 std::optional<std::chrono::milliseconds> parse_duration(std::string_view text);
 /// Parses "rsa-2048", "ec-p256", ... (RSA 512-4096 in the sizes phones
 /// support, EC P-256/P-384/P-521). Nothing when not one of them.
-std::optional<ConfiguredKeySpec> parse_key_spec(std::string_view text);
+std::optional<KeySpec> parse_key_spec(std::string_view text);
 
 }  // namespace capf

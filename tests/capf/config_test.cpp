@@ -54,7 +54,7 @@ TEST_CASE("values at the edges of their ranges are accepted") {
         "admin": {"socket_mode": "0600"}})");
     CHECK(c.listen.port == 65535);
     CHECK(c.lsc.validity_days == 1825);
-    CHECK(c.lsc.default_key_spec == ConfiguredKeySpec{ConfiguredKeySpec::Type::ec, 0, 521});
+    CHECK(c.lsc.default_key_spec == KeySpec{KeySpec::Type::ec, 0, 521});
     CHECK(c.keygen.timeout == 5s);
     CHECK(c.keygen.retries == 0);
     CHECK(c.tls.policy == TlsPolicy::strict);

@@ -1,0 +1,159 @@
+// In-memory stand-ins for the dialogue's ports: a scripted phone, a device
+// store and an authority, each recording what the dialogue did with it.
+#pragma once
+
+#include <asio/steady_timer.hpp>
+#include <asio/this_coro.hpp>
+#include <asio/use_awaitable.hpp>
+#include <deque>
+#include <functional>
+#include <map>
+#include <set>
+
+#include "capf/dialogue_ports.hpp"
+
+namespace capf::test {
+
+/// A phone that answers each server message with the messages `react`
+/// returns. When it has nothing to say, receive() waits until the deadline
+/// and times out, like a silent phone.
+class ScriptedPhone : public MessageChannel {
+  public:
+    using Reaction = std::function<std::vector<protocol::Message>(const protocol::Message& sent)>;
+    explicit ScriptedPhone(Reaction react) : react_(std::move(react)) {}
+
+    asio::awaitable<void> send(const protocol::Message& message) override {
+        sent.push_back(message);
+        for (auto& reply : react_(message)) {
+            inbox_.push_back(std::move(reply));
+        }
+        co_return;
+    }
+
+    asio::awaitable<protocol::Message> receive(Deadline deadline) override {
+        if (inbox_.empty()) {
+            asio::steady_timer timer(co_await asio::this_coro::executor, deadline);
+            co_await timer.async_wait(asio::use_awaitable);
+            throw TimedOut("scripted phone said nothing");
+        }
+        protocol::Message m = std::move(inbox_.front());
+        inbox_.pop_front();
+        if (expected_ && m.session_id() != *expected_) {
+            protocol::Error e;
+            e.code = protocol::Errc::session_id_mismatch;
+            throw protocol::ProtocolError(e);
+        }
+        co_return m;
+    }
+
+    void expect_session_id(std::uint32_t id) override { expected_ = id; }
+
+    std::vector<protocol::Message> sent;
+
+    std::size_t count_sent(protocol::Command c) const {
+        std::size_t n = 0;
+        for (const auto& m : sent)
+            n += m.command() == c ? 1u : 0u;
+        return n;
+    }
+
+  private:
+    Reaction react_;
+    std::deque<protocol::Message> inbox_;
+    std::optional<std::uint32_t> expected_;
+};
+
+/// Called from the dialogue's pool one call at a time; read by the test
+/// after the dialogue has finished.
+class FakeDeviceStore : public DeviceStore {
+  public:
+    std::map<std::string, DeviceForSession> devices;
+    std::map<std::string, std::string> auth_strings;
+    std::set<std::string> locked_out;
+    bool unavailable = false;
+    bool claim_refused = false;
+    std::vector<std::string> calls;  // "issued SEP..", "confirmed SEP..", ...
+    std::vector<AuditEvent> audits;
+    std::vector<std::string> failures;
+
+    std::optional<DeviceForSession> find_device(const std::string& name) override {
+        if (unavailable)
+            throw StoreUnavailable("database unreachable (fake)");
+        auto it = devices.find(name);
+        if (it == devices.end())
+            return std::nullopt;
+        return it->second;
+    }
+    AuthStringCheck check_auth_string(const std::string& device, const std::string& s) override {
+        if (locked_out.count(device))
+            return AuthStringCheck::locked_out;
+        auto it = auth_strings.find(device);
+        if (it == auth_strings.end())
+            return AuthStringCheck::none_set;
+        if (it->second != s)
+            return AuthStringCheck::mismatch;
+        auth_strings.erase(it);  // single use
+        return AuthStringCheck::accepted;
+    }
+    std::optional<OperationClaim> claim_operation(const std::string& device,
+                                                  const std::string& node) override {
+        calls.push_back("claim " + device);
+        if (claim_refused)
+            return std::nullopt;
+        const auto& d = devices.at(device);
+        return OperationClaim{device, d.operation, d.key_spec, node};
+    }
+    void record_issued(const OperationClaim& c, const IssuedCertificate& cert) override {
+        calls.push_back("issued " + c.device + " " + cert.serial_hex);
+    }
+    void record_store_confirmed(const OperationClaim& c, const IssuedCertificate& cert) override {
+        calls.push_back("confirmed " + c.device + " " + cert.serial_hex);
+    }
+    void record_fetched(const OperationClaim& c, const std::vector<std::uint8_t>&,
+                        const std::string& md5, const std::vector<std::uint8_t>&) override {
+        calls.push_back("fetched " + c.device + " " + md5);
+    }
+    void record_deleted(const OperationClaim& c) override {
+        calls.push_back("deleted " + c.device);
+    }
+    void record_failure(const OperationClaim& c, const std::string& reason) override {
+        calls.push_back("failed " + c.device);
+        failures.push_back(reason);
+    }
+    void audit(const AuditEvent& e) override { audits.push_back(e); }
+};
+
+class FakeAuthority : public Authority {
+  public:
+    VerificationFailure verification_result;  // nothing: verified
+    std::vector<PresentedCertificate> verified;
+    int issued = 0;
+
+    VerificationFailure verify_presented(const std::string&, const PresentedCertificate& p,
+                                         std::uint32_t) override {
+        verified.push_back(p);
+        return verification_result;
+    }
+    IssuedCertificate issue_lsc(const std::string& device, const std::vector<std::uint8_t>& key,
+                                const KeySpec& spec) override {
+        if (key == std::vector<std::uint8_t>{'b', 'a', 'd'}) {
+            throw KeyRejected("expected " + spec.text() + ", got garbage");
+        }
+        ++issued;
+        IssuedCertificate c;
+        c.der = {0x30, 0x03, 0x02, 0x01, static_cast<std::uint8_t>(issued)};
+        c.serial_hex = "serial" + std::to_string(issued);
+        c.public_key_der = key;
+        c.md5_hex = std::string(32, 'a');
+        (void)device;
+        return c;
+    }
+    std::optional<std::pair<std::string, std::vector<std::uint8_t>>> describe_certificate(
+        const std::vector<std::uint8_t>& der) override {
+        if (der.empty())
+            return std::nullopt;
+        return std::make_pair(std::string(32, 'f'), std::vector<std::uint8_t>{1, 2, 3});
+    }
+};
+
+}  // namespace capf::test

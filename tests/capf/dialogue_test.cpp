@@ -1,0 +1,471 @@
+// The dialogue against a scripted phone and in-memory store and authority:
+// every path of section 5, every refusal with its wire reason and cause.
+#include "capf/dialogue.hpp"
+
+#include <asio/co_spawn.hpp>
+#include <asio/io_context.hpp>
+#include <asio/use_future.hpp>
+#include <catch2/catch.hpp>
+
+#include "tests/capf/dialogue_fakes.hpp"
+
+using namespace capf;
+using namespace std::chrono_literals;
+using protocol::Command;
+using protocol::Message;
+using protocol::Reason;
+using protocol::Tag;
+using test::FakeAuthority;
+using test::FakeDeviceStore;
+using test::ScriptedPhone;
+
+namespace {
+
+constexpr std::uint32_t sid = 0x01020304;
+const std::string device = "SEP001122334455";
+
+/// How the scripted phone behaves.
+struct PhoneScript {
+    std::string name = "sep001122334455";  // phones may send lowercase
+    std::uint8_t version = 3;
+    std::optional<std::string> password = "";
+    std::optional<protocol::CertificateValue> certificate;
+    int keygen_failures = 0;
+    bool keygen_silent = false;
+    protocol::Bytes public_key = {0x30, 0x59, 0x30, 0x13};
+    Reason store_reason = Reason::success;
+    Reason delete_reason = Reason::success;
+    bool fetch_returns_certificate = true;
+    std::uint32_t session_id_offset = 0;
+    bool answer_auth_with_store_response = false;
+};
+
+ScriptedPhone::Reaction behave(PhoneScript s) {
+    auto keygen_requests = std::make_shared<int>(0);
+    return [s, keygen_requests](const Message& m) -> std::vector<Message> {
+        const std::uint32_t id = m.session_id() + s.session_id_offset;
+        switch (m.command()) {
+            case Command::auth_request: {
+                if (s.answer_auth_with_store_response) {
+                    return {Message(Command::store_cert_response, id)};
+                }
+                Message r(Command::auth_response, id);
+                r.add<Tag::version>(s.version).add<Tag::device_name>(s.name);
+                if (s.password)
+                    r.add<Tag::password>(*s.password);
+                if (s.certificate) {
+                    r.add<Tag::certificate>(*s.certificate)
+                        .add<Tag::signed_data>(protocol::Bytes(16, 1))
+                        .add<Tag::sha2_signed_data>(protocol::Sha2SignedData{
+                            protocol::HashId::sha512, protocol::Bytes(16, 2)});
+                }
+                return {r};
+            }
+            case Command::key_gen_request: {
+                const int n = (*keygen_requests)++;
+                if (s.keygen_silent)
+                    return {Message(Command::request_in_progress, id)};
+                Message r(Command::key_gen_response, id);
+                if (n < s.keygen_failures) {
+                    r.add<Tag::reason>(Reason::invalid_element);
+                } else {
+                    r.add<Tag::public_key>(s.public_key);
+                }
+                return {Message(Command::request_in_progress, id), r};
+            }
+            case Command::store_cert_request: {
+                Message r(Command::store_cert_response, id);
+                r.add<Tag::reason>(s.store_reason);
+                return {r};
+            }
+            case Command::fetch_cert_request: {
+                Message r(Command::fetch_cert_response, id);
+                if (s.fetch_returns_certificate) {
+                    r.add<Tag::reason>(Reason::success)
+                        .add<Tag::certificate>(protocol::CertificateValue{
+                            protocol::CertType::lsc, protocol::Bytes{0x30, 0}});
+                } else {
+                    r.add<Tag::reason>(Reason::invalid_element);
+                }
+                return {r};
+            }
+            case Command::delete_cert_request: {
+                Message r(Command::delete_cert_response, id);
+                r.add<Tag::reason>(s.delete_reason);
+                return {r};
+            }
+            default:
+                return {};
+        }
+    };
+}
+
+DialogueSettings fast_settings() {
+    DialogueSettings s;
+    s.node = "node-a";
+    s.read_timeout = 2s;
+    s.keygen_timeout = 100ms;
+    s.keygen_retries = 3;
+    return s;
+}
+
+FakeDeviceStore store_with(Operation op, AuthMode mode, KeySpec spec = {}) {
+    FakeDeviceStore store;
+    store.devices[device] = DeviceForSession{device, op, mode, spec, false};
+    return store;
+}
+
+SessionOutcome run_dialogue(FakeDeviceStore& store, FakeAuthority& authority, ScriptedPhone& phone,
+                            DialogueSettings settings = fast_settings()) {
+    asio::io_context io;
+    BlockingPool pool(1);
+    Dialogue dialogue(settings, store, authority, pool, "127.0.0.1:50000");
+    auto result = asio::co_spawn(io, dialogue.run(phone, sid), asio::use_future);
+    io.run();
+    return result.get();
+}
+
+std::optional<Reason> last_end_reason(const ScriptedPhone& phone) {
+    if (phone.sent.empty() || phone.sent.back().command() != Command::end_session) {
+        return std::nullopt;
+    }
+    return phone.sent.back().find<Tag::reason>();
+}
+
+bool audited(const FakeDeviceStore& store, const std::string& cause) {
+    for (const auto& e : store.audits) {
+        if (e.detail == cause)
+            return true;
+    }
+    return false;
+}
+
+}  // namespace
+
+TEST_CASE("dialogue: the server opens with AUTH_REQUEST version 3, auth type 0") {
+    auto store = store_with(Operation::none, AuthMode::null_string);
+    FakeAuthority authority;
+    ScriptedPhone phone(behave({}));
+    run_dialogue(store, authority, phone);
+    REQUIRE_FALSE(phone.sent.empty());
+    const Message& hello = phone.sent.front();
+    CHECK(hello.command() == Command::auth_request);
+    CHECK(hello.session_id() == sid);
+    CHECK(hello.get<Tag::version>() == 3);
+    CHECK(hello.get<Tag::auth_type>() == protocol::AuthType::none);
+}
+
+TEST_CASE("dialogue: install with null string issues, records, stores and ends with reason 1") {
+    auto store = store_with(Operation::install, AuthMode::null_string);
+    FakeAuthority authority;
+    ScriptedPhone phone(behave({}));
+    const auto outcome = run_dialogue(store, authority, phone);
+    CHECK(outcome.outcome == "succeeded");
+    CHECK(outcome.device == device);
+    CHECK(outcome.operation == Operation::install);
+    CHECK(last_end_reason(phone) == Reason::success);
+    // Recorded before sent, confirmed after the phone stored it.
+    CHECK(store.calls == std::vector<std::string>{"claim " + device,
+                                                  "issued " + device + " serial1",
+                                                  "confirmed " + device + " serial1"});
+    const auto key_gen = phone.sent.at(1);
+    CHECK(key_gen.command() == Command::key_gen_request);
+    CHECK(key_gen.get<Tag::key_type>() == protocol::KeyType::rsa);
+    CHECK(key_gen.get<Tag::key_size>() == 2048);
+    CHECK(phone.count_sent(Command::store_cert_request) == 1);
+}
+
+TEST_CASE("dialogue: EC key specs are requested with KEY_TYPE 1 and the curve") {
+    auto store =
+        store_with(Operation::install, AuthMode::null_string, KeySpec{KeySpec::Type::ec, 0, 384});
+    FakeAuthority authority;
+    ScriptedPhone phone(behave({}));
+    run_dialogue(store, authority, phone);
+    const auto key_gen = phone.sent.at(1);
+    CHECK(key_gen.get<Tag::key_type>() == protocol::KeyType::ec);
+    CHECK(key_gen.get<Tag::curve>() == protocol::Curve::p384);
+    CHECK_FALSE(key_gen.has(Tag::key_size));
+}
+
+TEST_CASE("dialogue: unknown device ends with reason 9 and an audit event") {
+    FakeDeviceStore store;
+    FakeAuthority authority;
+    ScriptedPhone phone(behave({}));
+    const auto outcome = run_dialogue(store, authority, phone);
+    CHECK(last_end_reason(phone) == Reason::unknown_device);
+    CHECK(outcome.cause == "unknown_device");
+    CHECK(audited(store, "unknown_device"));
+    CHECK(store.calls.empty());
+}
+
+TEST_CASE("dialogue: an invalid device name is an unknown device") {
+    auto store = store_with(Operation::install, AuthMode::null_string);
+    FakeAuthority authority;
+    PhoneScript script;
+    script.name = "SEP 0011/22";
+    ScriptedPhone phone(behave(script));
+    const auto outcome = run_dialogue(store, authority, phone);
+    CHECK(last_end_reason(phone) == Reason::unknown_device);
+    CHECK(outcome.cause == "invalid_device_name");
+}
+
+TEST_CASE("dialogue: no pending operation ends with reason 0") {
+    auto store = store_with(Operation::none, AuthMode::null_string);
+    FakeAuthority authority;
+    ScriptedPhone phone(behave({}));
+    const auto outcome = run_dialogue(store, authority, phone);
+    CHECK(last_end_reason(phone) == Reason::no_action);
+    CHECK(outcome.cause == "no_pending_operation");
+    CHECK(audited(store, "no_pending_operation"));
+}
+
+TEST_CASE("dialogue: a passed deadline ends with reason 0 and nothing issued") {
+    auto store = store_with(Operation::install, AuthMode::null_string);
+    store.devices[device].deadline_passed = true;
+    FakeAuthority authority;
+    ScriptedPhone phone(behave({}));
+    const auto outcome = run_dialogue(store, authority, phone);
+    CHECK(last_end_reason(phone) == Reason::no_action);
+    CHECK(outcome.cause == "operation_deadline_passed");
+    CHECK(authority.issued == 0);
+}
+
+TEST_CASE("dialogue: a wrong protocol version ends with reason 7") {
+    auto store = store_with(Operation::install, AuthMode::null_string);
+    FakeAuthority authority;
+    PhoneScript script;
+    script.version = 2;
+    ScriptedPhone phone(behave(script));
+    const auto outcome = run_dialogue(store, authority, phone);
+    CHECK(last_end_reason(phone) == Reason::invalid_element);
+    CHECK(outcome.cause == "wrong_version: 2");
+    CHECK(audited(store, "wrong_version: 2"));
+}
+
+TEST_CASE("dialogue: auth string accepted once, refused when wrong, missing, unset or locked") {
+    FakeAuthority authority;
+    {
+        auto store = store_with(Operation::install, AuthMode::auth_string);
+        store.auth_strings[device] = "123456";
+        PhoneScript script;
+        script.password = "123456";
+        ScriptedPhone phone(behave(script));
+        CHECK(run_dialogue(store, authority, phone).outcome == "succeeded");
+        CHECK(store.auth_strings.empty());  // used up
+    }
+    struct Case {
+        std::optional<std::string> sent;
+        const char* cause;
+        bool set = true;
+        bool locked = false;
+    };
+    for (const Case& c :
+         {Case{"654321", "auth_string_mismatch"}, Case{"", "auth_string_missing"},
+          Case{std::nullopt, "auth_string_missing"}, Case{"123456", "auth_string_not_set", false},
+          Case{"123456", "auth_string_locked_out", true, true}}) {
+        INFO(c.cause);
+        auto store = store_with(Operation::install, AuthMode::auth_string);
+        if (c.set)
+            store.auth_strings[device] = "123456";
+        if (c.locked)
+            store.locked_out.insert(device);
+        PhoneScript script;
+        script.password = c.sent;
+        ScriptedPhone phone(behave(script));
+        const auto outcome = run_dialogue(store, authority, phone);
+        CHECK(last_end_reason(phone) == Reason::invalid_element);
+        CHECK(outcome.cause == c.cause);
+        CHECK(audited(store, c.cause));
+        CHECK(store.calls.empty());  // nothing claimed, nothing issued
+    }
+}
+
+TEST_CASE("dialogue: certificate authentication passes the presented pieces to the authority") {
+    auto store = store_with(Operation::install, AuthMode::lsc_or_mic);
+    FakeAuthority authority;
+    PhoneScript script;
+    script.certificate =
+        protocol::CertificateValue{protocol::CertType::mic, protocol::Bytes{0x30, 1}};
+    ScriptedPhone phone(behave(script));
+    CHECK(run_dialogue(store, authority, phone).outcome == "succeeded");
+    REQUIRE(authority.verified.size() == 1);
+    CHECK(authority.verified[0].role == CertificateRole::mic);
+    CHECK(authority.verified[0].der == protocol::Bytes{0x30, 1});
+    CHECK(authority.verified[0].sha2_hash_id == 3);
+}
+
+TEST_CASE("dialogue: certificate authentication failures end with reason 7 naming the cause") {
+    FakeAuthority authority;
+    authority.verification_result = "not_bound_to_device";
+    auto store = store_with(Operation::install, AuthMode::lsc);
+    PhoneScript script;
+    script.certificate =
+        protocol::CertificateValue{protocol::CertType::lsc, protocol::Bytes{0x30, 1}};
+    ScriptedPhone phone(behave(script));
+    const auto outcome = run_dialogue(store, authority, phone);
+    CHECK(last_end_reason(phone) == Reason::invalid_element);
+    CHECK(outcome.cause == "not_bound_to_device");
+    CHECK(authority.issued == 0);
+
+    // A MIC where an LSC is required, and no certificate at all.
+    FakeAuthority ok;
+    auto store2 = store_with(Operation::install, AuthMode::lsc);
+    script.certificate->type = protocol::CertType::mic;
+    ScriptedPhone mic_phone(behave(script));
+    CHECK(run_dialogue(store2, ok, mic_phone).cause == "lsc_required");
+    auto store3 = store_with(Operation::install, AuthMode::mic);
+    ScriptedPhone bare_phone(behave({}));
+    CHECK(run_dialogue(store3, ok, bare_phone).cause == "certificate_missing");
+}
+
+TEST_CASE("dialogue: keygen fails twice then succeeds within the retries") {
+    auto store = store_with(Operation::install, AuthMode::null_string);
+    FakeAuthority authority;
+    PhoneScript script;
+    script.keygen_failures = 2;
+    ScriptedPhone phone(behave(script));
+    const auto outcome = run_dialogue(store, authority, phone);
+    CHECK(outcome.outcome == "succeeded");
+    CHECK(phone.count_sent(Command::key_gen_request) == 3);
+    CHECK(authority.issued == 1);
+}
+
+TEST_CASE("dialogue: keygen failing beyond the retries fails the operation") {
+    auto store = store_with(Operation::install, AuthMode::null_string);
+    FakeAuthority authority;
+    PhoneScript script;
+    script.keygen_failures = 10;
+    ScriptedPhone phone(behave(script));
+    auto settings = fast_settings();
+    settings.keygen_retries = 2;
+    const auto outcome = run_dialogue(store, authority, phone, settings);
+    CHECK(outcome.outcome == "failed");
+    CHECK_THAT(outcome.cause, Catch::StartsWith("keygen_failed") && Catch::Contains("3 attempts"));
+    CHECK(phone.count_sent(Command::key_gen_request) == 3);
+    CHECK(last_end_reason(phone) == Reason::invalid_element);
+    CHECK(authority.issued == 0);
+    REQUIRE(store.failures.size() == 1);
+    CHECK_THAT(store.failures[0], Catch::StartsWith("keygen_failed"));
+}
+
+TEST_CASE("dialogue: keygen exceeding the timeout on every attempt fails the operation") {
+    auto store = store_with(Operation::install, AuthMode::null_string);
+    FakeAuthority authority;
+    PhoneScript script;
+    script.keygen_silent = true;  // REQUEST_IN_PROGRESS, then nothing
+    ScriptedPhone phone(behave(script));
+    auto settings = fast_settings();
+    settings.keygen_timeout = 150ms;
+    settings.keygen_retries = 1;
+    const auto start = std::chrono::steady_clock::now();
+    const auto outcome = run_dialogue(store, authority, phone, settings);
+    const auto took = std::chrono::steady_clock::now() - start;
+    CHECK(outcome.outcome == "failed");
+    CHECK_THAT(outcome.cause, Catch::StartsWith("keygen_timeout"));
+    CHECK(phone.count_sent(Command::key_gen_request) == 2);
+    CHECK(took >= 300ms);  // two full timeouts: REQUEST_IN_PROGRESS does not extend them
+    CHECK(took < 3s);
+}
+
+TEST_CASE("dialogue: a key of the wrong kind is rejected and nothing is issued") {
+    auto store = store_with(Operation::install, AuthMode::null_string);
+    FakeAuthority authority;
+    PhoneScript script;
+    script.public_key = {'b', 'a', 'd'};
+    ScriptedPhone phone(behave(script));
+    const auto outcome = run_dialogue(store, authority, phone);
+    CHECK(outcome.outcome == "failed");
+    CHECK_THAT(outcome.cause, Catch::StartsWith("key_rejected: expected rsa-2048"));
+    CHECK(phone.count_sent(Command::store_cert_request) == 0);
+}
+
+TEST_CASE("dialogue: a phone refusing to store leaves the certificate issued, not current") {
+    auto store = store_with(Operation::install, AuthMode::null_string);
+    FakeAuthority authority;
+    PhoneScript script;
+    script.store_reason = static_cast<Reason>(4);
+    ScriptedPhone phone(behave(script));
+    const auto outcome = run_dialogue(store, authority, phone);
+    CHECK(outcome.outcome == "failed");
+    CHECK(outcome.cause == "store_refused: reason 4");
+    CHECK(store.calls == std::vector<std::string>{"claim " + device,
+                                                  "issued " + device + " serial1",
+                                                  "failed " + device});
+}
+
+TEST_CASE("dialogue: fetch records the returned certificate and ends with reason 0") {
+    auto store = store_with(Operation::fetch, AuthMode::null_string);
+    FakeAuthority authority;
+    ScriptedPhone phone(behave({}));
+    const auto outcome = run_dialogue(store, authority, phone);
+    CHECK(outcome.outcome == "succeeded");
+    CHECK(last_end_reason(phone) == Reason::no_action);
+    CHECK(store.calls.back() == "fetched " + device + " " + std::string(32, 'f'));
+
+    auto store2 = store_with(Operation::fetch, AuthMode::null_string);
+    PhoneScript nothing;
+    nothing.fetch_returns_certificate = false;
+    ScriptedPhone empty_phone(behave(nothing));
+    CHECK(run_dialogue(store2, authority, empty_phone).cause == "fetch_refused: reason 7");
+}
+
+TEST_CASE("dialogue: delete clears the record and ends with reason 1") {
+    auto store = store_with(Operation::remove, AuthMode::null_string);
+    FakeAuthority authority;
+    ScriptedPhone phone(behave({}));
+    const auto outcome = run_dialogue(store, authority, phone);
+    CHECK(outcome.outcome == "succeeded");
+    CHECK(last_end_reason(phone) == Reason::success);
+    CHECK(store.calls.back() == "deleted " + device);
+}
+
+TEST_CASE("dialogue: an operation claimed by another session ends with reason 0") {
+    auto store = store_with(Operation::install, AuthMode::null_string);
+    store.claim_refused = true;
+    FakeAuthority authority;
+    ScriptedPhone phone(behave({}));
+    const auto outcome = run_dialogue(store, authority, phone);
+    CHECK(last_end_reason(phone) == Reason::no_action);
+    CHECK(outcome.cause == "operation_claimed_elsewhere");
+    CHECK(authority.issued == 0);
+}
+
+TEST_CASE("dialogue: an unreachable database refuses the phone cleanly") {
+    auto store = store_with(Operation::install, AuthMode::null_string);
+    store.unavailable = true;
+    FakeAuthority authority;
+    ScriptedPhone phone(behave({}));
+    const auto outcome = run_dialogue(store, authority, phone);
+    CHECK(outcome.outcome == "failed");
+    CHECK(outcome.cause == "database_unavailable");
+    CHECK(last_end_reason(phone) == Reason::invalid_element);
+}
+
+TEST_CASE("dialogue: a wrong session id or an unexpected message ends with reason 7") {
+    auto store = store_with(Operation::install, AuthMode::null_string);
+    FakeAuthority authority;
+    PhoneScript wrong_id;
+    wrong_id.session_id_offset = 1;
+    ScriptedPhone phone(behave(wrong_id));
+    auto outcome = run_dialogue(store, authority, phone);
+    CHECK(last_end_reason(phone) == Reason::invalid_element);
+    CHECK(outcome.cause == "invalid_message: session_id_mismatch");
+
+    PhoneScript confused;
+    confused.answer_auth_with_store_response = true;
+    ScriptedPhone confused_phone(behave(confused));
+    outcome = run_dialogue(store, authority, confused_phone);
+    CHECK(last_end_reason(confused_phone) == Reason::invalid_element);
+    CHECK_THAT(outcome.cause, Catch::StartsWith("unexpected_message: STORE_CERT_RESPONSE"));
+}
+
+TEST_CASE("dialogue: a silent phone times out") {
+    auto store = store_with(Operation::install, AuthMode::null_string);
+    FakeAuthority authority;
+    ScriptedPhone phone([](const Message&) { return std::vector<Message>{}; });
+    auto settings = fast_settings();
+    settings.read_timeout = 100ms;
+    const auto outcome = run_dialogue(store, authority, phone, settings);
+    CHECK(outcome.outcome == "failed");
+    CHECK(outcome.cause == "timeout");
+}
