@@ -46,14 +46,18 @@ struct TestIdentity {
         INFO(out);
         REQUIRE(status == 0);
         chain.emplace_back((dir / "cert.pem").string());
-        Botan::DataSource_Stream key_source((dir / "key.pem").string());
-        key = Botan::PKCS8::load_key(key_source);
+        {
+            Botan::DataSource_Stream key_source((dir / "key.pem").string());
+            key = Botan::PKCS8::load_key(key_source);
+        }
+        std::filesystem::remove_all(dir);  // everything is in memory now
     }
-    ~TestIdentity() { std::filesystem::remove_all(dir); }
 
     static TestIdentity& shared() {
-        static TestIdentity id;
-        return id;
+        // Never destroyed: Botan's secure allocator, which holds the key, is
+        // a static that may already be gone when ours would be destroyed.
+        static auto* id = new TestIdentity();
+        return *id;
     }
 };
 

@@ -1,0 +1,72 @@
+// CAPF identities: a certificate chain with its private key. The CAPF
+// identity is presented in TLS; the issuer identity signs LSCs (the same one
+// unless configured otherwise, e.g. an intermediate under an enterprise root).
+#pragma once
+
+#include <botan/pk_keys.h>
+#include <botan/x509cert.h>
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ca/key_spec.hpp"
+
+namespace capf::ca {
+
+struct Identity {
+    /// The leaf first, then any intermediates.
+    std::vector<Botan::X509_Certificate> chain;
+    std::shared_ptr<Botan::Private_Key> key;
+
+    const Botan::X509_Certificate& certificate() const { return chain.front(); }
+};
+
+/// Where the passphrase of an encrypted key comes from (never the config).
+struct Passphrase {
+    std::optional<std::filesystem::path> file;  ///< first line of this file
+    std::optional<std::string> env;             ///< value of this environment variable
+};
+
+/// Loads a PEM certificate chain and a PKCS#8 PEM key (maybe encrypted).
+/// Throws CaError: file_unreadable naming the file, key_file_too_open when
+/// group or others may read the key, bad_passphrase, identity_mismatch when
+/// the key is not the certificate's.
+Identity load_identity(const std::filesystem::path& certificate_file,
+                       const std::filesystem::path& key_file, const Passphrase& passphrase = {});
+
+/// Checks that an identity may sign LSCs: CA:TRUE, keyCertSign, not expired.
+/// Throws CaError(not_a_ca or issuer_expired).
+void check_issuer(const Identity& issuer, std::chrono::system_clock::time_point now);
+
+struct IdentityProfile {
+    /// RFC 4514-ish attributes: CN is required; O, OU, L, ST, C optional.
+    std::string common_name = "CAPF";
+    std::string organization;
+    std::string organizational_unit;
+    std::string locality;
+    std::string state;
+    std::string country;
+    KeySpec key{KeySpec::Algorithm::rsa, 2048};
+    unsigned validity_days = 3650;
+};
+
+/// A new self-signed CAPF identity with the profile of section 7: CA:TRUE
+/// pathlen:0 (critical), keyUsage digitalSignature + keyCertSign + cRLSign.
+/// RSA 2048/3072/4096 or ECDSA P-256/P-384; CaError(unsupported_key_spec)
+/// otherwise.
+Identity generate_identity(
+    const IdentityProfile& profile,
+    std::chrono::system_clock::time_point now = std::chrono::system_clock::now());
+
+/// Writes the chain (PEM) and the key (PKCS#8 PEM, encrypted when a
+/// passphrase is given). The key file is created with mode 0600 from the
+/// start; an existing one is replaced. Throws CaError(write_failed).
+void write_identity(const Identity& identity, const std::filesystem::path& certificate_file,
+                    const std::filesystem::path& key_file,
+                    const std::optional<std::string>& passphrase = std::nullopt);
+
+}  // namespace capf::ca

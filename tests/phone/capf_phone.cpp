@@ -1,0 +1,351 @@
+// capf-phone: the phone side of CAPF over TLS, for tests and for trying a
+// capfd by hand. It behaves like a Cisco phone (section 5 of the protocol
+// page) and has knobs to misbehave. It uses Botan directly, not ca/, so a
+// bug in the server's crypto cannot hide behind the same code on both sides.
+//
+// The phone keeps its state in --state DIR: lsc.pem and lsc-key.pem (its
+// LSC and key, written when the server's certificate is stored).
+//
+// Prints one JSON line describing the session; exits 0 when the server ended
+// the session with END_SESSION (whatever the reason), 2 on a TLS or
+// protocol failure, 3 on a timeout.
+#include <botan/auto_rng.h>
+#include <botan/data_src.h>
+#include <botan/ec_group.h>
+#include <botan/ecdsa.h>
+#include <botan/hash.h>
+#include <botan/hex.h>
+#include <botan/pkcs8.h>
+#include <botan/pubkey.h>
+#include <botan/rsa.h>
+#include <botan/x509cert.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "protocol/decoder.hpp"
+#include "tests/phone/blocking_tls_client.hpp"
+
+using namespace capf;
+using protocol::Command;
+using protocol::Message;
+using protocol::Reason;
+using protocol::Tag;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Options {
+    std::string host = "127.0.0.1";
+    std::uint16_t port = 3804;
+    std::string name;
+    std::string tls = "tls12";
+    std::string capf_cert;
+    std::string state = ".";
+    std::string auth = "none";  // none | auth-string | lsc | mic
+    std::string auth_string;
+    std::string mic_cert, mic_key, sudi_cert, sudi_key;
+    std::string present_cert, present_key;  // present another certificate (misbehaving)
+    double keygen_delay = 0;
+    int keygen_fail = 0;
+    bool silent = false;
+    bool wrong_session_id = false;
+    bool garbage = false;
+    bool refuse_store = false;
+    int timeout = 60;
+};
+
+class PhoneError : public std::runtime_error {
+  public:
+    PhoneError(int code, const std::string& what) : std::runtime_error(what), exit_code(code) {}
+    int exit_code;
+};
+
+std::unique_ptr<Botan::Private_Key> load_key(const std::string& path) {
+    Botan::DataSource_Stream source(path);
+    return Botan::PKCS8::load_key(source);
+}
+
+std::vector<std::uint8_t> digest(const char* algo, std::span<const std::uint8_t> data) {
+    auto h = Botan::HashFunction::create_or_throw(algo);
+    h->update(data.data(), data.size());
+    const auto out = h->final();
+    return {out.begin(), out.end()};
+}
+
+/// Section 5.2/5.3 proof of possession: RSA signs the bare digest with
+/// PKCS#1 v1.5 type-1 padding and no DigestInfo; ECDSA signs normally.
+std::vector<std::uint8_t> prove(const Botan::Private_Key& key, std::span<const std::uint8_t> data,
+                                bool sha512, Botan::RandomNumberGenerator& rng) {
+    if (key.algo_name() == "RSA") {
+        Botan::PK_Signer signer(key, rng, "EMSA3(Raw)");
+        return signer.sign_message(digest(sha512 ? "SHA-512" : "SHA-1", data), rng);
+    }
+    Botan::PK_Signer signer(key, rng, sha512 ? "EMSA1(SHA-512)" : "EMSA1(SHA-1)",
+                            Botan::DER_SEQUENCE);
+    return signer.sign_message(data.data(), data.size(), rng);
+}
+
+class Phone {
+  public:
+    explicit Phone(Options o) : o_(std::move(o)) {}
+
+    nlohmann::json run() {
+        nlohmann::json report{{"device", o_.name}, {"stored", false}};
+        std::optional<Botan::X509_Certificate> trusted;
+        if (!o_.capf_cert.empty())
+            trusted.emplace(o_.capf_cert);
+        const auto tls =
+            o_.tls == "legacy" ? test::PhoneTls::tls10_rsa : test::PhoneTls::tls12_ecdhe;
+        try {
+            client_ = std::make_unique<test::BlockingTlsClient>(
+                o_.host, o_.port, tls, std::chrono::seconds(o_.timeout), trusted);
+        } catch (const test::TlsClientError& e) {
+            throw PhoneError(2, e.what());
+        }
+        report["tls"] = client_->negotiated();
+        for (;;) {
+            const Message m = read_next();
+            session_id_ = m.session_id();
+            switch (m.command()) {
+                case Command::auth_request:
+                    answer_auth(m);
+                    break;
+                case Command::key_gen_request:
+                    answer_key_gen(m, report);
+                    break;
+                case Command::store_cert_request:
+                    answer_store(m, report);
+                    break;
+                case Command::fetch_cert_request:
+                    answer_fetch(report);
+                    break;
+                case Command::delete_cert_request:
+                    answer_delete(report);
+                    break;
+                case Command::end_session: {
+                    const auto reason = m.find<Tag::reason>();
+                    report["end_reason"] = reason ? static_cast<int>(*reason) : -1;
+                    report["key_gen_requests"] = key_gen_requests_;
+                    return report;
+                }
+                default:
+                    throw PhoneError(
+                        2, "unexpected " + std::string(protocol::command_name(m.command())));
+            }
+        }
+    }
+
+  private:
+    Message read_next() {
+        for (;;) {
+            auto next = reader_.next();
+            if (auto* m = std::get_if<Message>(&next))
+                return std::move(*m);
+            if (auto* e = std::get_if<protocol::Error>(&next))
+                throw PhoneError(2, e->message());
+            std::vector<std::uint8_t> data;
+            try {
+                data = client_->receive_some(std::chrono::seconds(o_.timeout));
+            } catch (const test::TlsClientError& e) {
+                throw PhoneError(3, e.what());
+            }
+            if (data.empty())
+                throw PhoneError(2, "server closed the connection without END_SESSION");
+            reader_.feed(data);
+        }
+    }
+
+    void send(const Message& m) { client_->send(protocol::encode(m)); }
+
+    std::uint32_t reply_id() const { return o_.wrong_session_id ? session_id_ + 1 : session_id_; }
+
+    void add_certificate_proof(Message& r, const std::vector<std::uint8_t>& der,
+                               const Botan::Private_Key& key, protocol::CertType type) {
+        std::vector<std::uint8_t> auth_data(o_.name.begin(), o_.name.end());
+        auth_data.push_back(0);
+        auth_data.insert(auth_data.end(), der.begin(), der.end());
+        r.add<Tag::certificate>(protocol::CertificateValue{type, der})
+            .add<Tag::signed_data>(prove(key, auth_data, false, rng_))
+            .add<Tag::sha2_signed_data>(protocol::Sha2SignedData{
+                protocol::HashId::sha512, prove(key, auth_data, true, rng_)});
+    }
+
+    void answer_auth(const Message&) {
+        if (o_.silent) {
+            return;  // never answer: the server's read deadline must end it
+        }
+        if (o_.garbage) {
+            client_->send(std::vector<std::uint8_t>(32, 0xEE));
+            return;
+        }
+        Message r(Command::auth_response, reply_id());
+        r.add<Tag::version>(3).add<Tag::device_name>(o_.name);
+        r.add<Tag::password>(o_.auth == "auth-string" ? o_.auth_string : std::string());
+        if (!o_.present_cert.empty()) {
+            const auto der = Botan::X509_Certificate(o_.present_cert).BER_encode();
+            add_certificate_proof(r, der, *load_key(o_.present_key), protocol::CertType::lsc);
+        } else if (o_.auth == "lsc") {
+            const auto der =
+                Botan::X509_Certificate((fs::path(o_.state) / "lsc.pem").string()).BER_encode();
+            add_certificate_proof(r, der, *load_key((fs::path(o_.state) / "lsc-key.pem").string()),
+                                  protocol::CertType::lsc);
+        } else if (o_.auth == "mic") {
+            const auto der = Botan::X509_Certificate(o_.mic_cert).BER_encode();
+            add_certificate_proof(r, der, *load_key(o_.mic_key), protocol::CertType::mic);
+            if (!o_.sudi_cert.empty()) {
+                const auto sudi_der = Botan::X509_Certificate(o_.sudi_cert).BER_encode();
+                const auto sudi_key = load_key(o_.sudi_key);
+                std::vector<std::uint8_t> data(4);
+                for (int i = 0; i < 4; ++i) {  // little-endian: a quirk of the original server
+                    data[static_cast<std::size_t>(i)] =
+                        static_cast<std::uint8_t>(session_id_ >> (8 * i));
+                }
+                data.insert(data.end(), sudi_der.begin(), sudi_der.end());
+                r.add<Tag::sudi_data>(protocol::SudiData{
+                    sudi_der, prove(*sudi_key, data, false, rng_), protocol::HashId::sha512,
+                    prove(*sudi_key, data, true, rng_)});
+            }
+        }
+        r.add<Tag::reason>(Reason::success);
+        send(r);
+    }
+
+    void answer_key_gen(const Message& m, nlohmann::json& report) {
+        ++key_gen_requests_;
+        send(Message(Command::request_in_progress, reply_id()));
+        if (o_.keygen_delay > 0) {
+            std::this_thread::sleep_for(std::chrono::duration<double>(o_.keygen_delay));
+        }
+        Message r(Command::key_gen_response, reply_id());
+        if (key_gen_requests_ <= o_.keygen_fail) {
+            r.add<Tag::reason>(Reason::invalid_element);
+            send(r);
+            return;
+        }
+        if (m.get<Tag::key_type>() == protocol::KeyType::rsa) {
+            pending_key_ = std::make_unique<Botan::RSA_PrivateKey>(rng_, m.get<Tag::key_size>());
+            report["key"] = "rsa-" + std::to_string(m.get<Tag::key_size>());
+        } else {
+            const auto curve = m.get<Tag::curve>();
+            const char* names[] = {"secp256r1", "secp384r1", "secp521r1"};
+            const char* spec[] = {"ec-p256", "ec-p384", "ec-p521"};
+            const auto index = static_cast<std::size_t>(curve);
+            if (index > 2)
+                throw PhoneError(2, "unknown curve requested");
+            pending_key_ =
+                std::make_unique<Botan::ECDSA_PrivateKey>(rng_, Botan::EC_Group(names[index]));
+            report["key"] = spec[index];
+        }
+        r.add<Tag::public_key>(pending_key_->subject_public_key())
+            .add<Tag::reason>(Reason::success);
+        send(r);
+    }
+
+    void answer_store(const Message& m, nlohmann::json& report) {
+        Message r(Command::store_cert_response, reply_id());
+        if (o_.refuse_store || !pending_key_) {
+            r.add<Tag::reason>(static_cast<Reason>(4));
+            send(r);
+            return;
+        }
+        const auto cert = m.get<Tag::certificate>();
+        const Botan::X509_Certificate x509(cert.der);
+        fs::create_directories(o_.state);
+        std::ofstream(fs::path(o_.state) / "lsc.pem") << x509.PEM_encode();
+        const auto key_path = fs::path(o_.state) / "lsc-key.pem";
+        {
+            std::ofstream out(key_path);
+            out << Botan::PKCS8::PEM_encode(*pending_key_);
+        }
+        fs::permissions(key_path, fs::perms::owner_read | fs::perms::owner_write);
+        report["stored"] = true;
+        report["serial"] = Botan::hex_encode(x509.serial_number(), false);
+        report["md5"] = Botan::hex_encode(digest("MD5", cert.der), false);
+        r.add<Tag::reason>(Reason::success);
+        send(r);
+    }
+
+    void answer_fetch(nlohmann::json& report) {
+        Message r(Command::fetch_cert_response, reply_id());
+        const auto path = fs::path(o_.state) / "lsc.pem";
+        if (!fs::exists(path)) {
+            r.add<Tag::reason>(Reason::invalid_element);
+        } else {
+            const auto der = Botan::X509_Certificate(path.string()).BER_encode();
+            r.add<Tag::reason>(Reason::success)
+                .add<Tag::certificate>(protocol::CertificateValue{protocol::CertType::lsc, der});
+            report["md5"] = Botan::hex_encode(digest("MD5", der), false);
+        }
+        send(r);
+    }
+
+    void answer_delete(nlohmann::json& report) {
+        fs::remove(fs::path(o_.state) / "lsc.pem");
+        fs::remove(fs::path(o_.state) / "lsc-key.pem");
+        report["deleted"] = true;
+        Message r(Command::delete_cert_response, reply_id());
+        r.add<Tag::reason>(Reason::success);
+        send(r);
+    }
+
+    Options o_;
+    Botan::AutoSeeded_RNG rng_;
+    std::unique_ptr<test::BlockingTlsClient> client_;
+    protocol::FrameReader reader_;
+    std::uint32_t session_id_ = 0;
+    int key_gen_requests_ = 0;
+    std::unique_ptr<Botan::Private_Key> pending_key_;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    Options o;
+    CLI::App app{"capf-phone: a CAPF phone over TLS, for tests and trials"};
+    app.add_option("--host", o.host, "capfd address")->capture_default_str();
+    app.add_option("--port", o.port, "capfd port")->capture_default_str();
+    app.add_option("--name", o.name, "Device name, e.g. SEP001122334455")->required();
+    app.add_option("--tls", o.tls, "legacy (TLS 1.0 RSA AES128-SHA, like a 7960) or tls12")
+        ->check(CLI::IsMember({"legacy", "tls12"}))
+        ->capture_default_str();
+    app.add_option("--capf-cert", o.capf_cert,
+                   "Trust only this server certificate (the ITL's CAPF)");
+    app.add_option("--state", o.state, "Directory holding the phone's LSC and key")
+        ->capture_default_str();
+    app.add_option("--auth", o.auth, "What to present: none, auth-string, lsc (from --state), mic")
+        ->check(CLI::IsMember({"none", "auth-string", "lsc", "mic"}))
+        ->capture_default_str();
+    app.add_option("--auth-string", o.auth_string, "The auth string typed on the phone");
+    app.add_option("--mic-cert", o.mic_cert, "Manufacturing certificate (PEM) for --auth mic");
+    app.add_option("--mic-key", o.mic_key, "Its private key (PKCS#8 PEM)");
+    app.add_option("--sudi-cert", o.sudi_cert, "SUDI certificate to add to a MIC authentication");
+    app.add_option("--sudi-key", o.sudi_key, "Its private key");
+    app.add_option("--present-cert", o.present_cert, "Misbehave: present this certificate instead");
+    app.add_option("--present-key", o.present_key, "...signed with this key");
+    app.add_option("--keygen-delay", o.keygen_delay, "Seconds to spend generating a key");
+    app.add_option("--keygen-fail", o.keygen_fail, "Fail the first N key generations");
+    app.add_flag("--silent", o.silent, "Misbehave: complete TLS, then never answer");
+    app.add_flag("--wrong-session-id", o.wrong_session_id, "Misbehave: echo a wrong session id");
+    app.add_flag("--garbage", o.garbage, "Misbehave: answer AUTH_REQUEST with garbage");
+    app.add_flag("--refuse-store", o.refuse_store, "Misbehave: refuse to store the LSC");
+    app.add_option("--timeout", o.timeout, "Seconds to wait for the server")->capture_default_str();
+    CLI11_PARSE(app, argc, argv);
+
+    try {
+        Phone phone(o);
+        std::cout << phone.run().dump() << std::endl;
+        return 0;
+    } catch (const PhoneError& e) {
+        std::cout << nlohmann::json{{"device", o.name}, {"error", e.what()}}.dump() << std::endl;
+        return e.exit_code;
+    } catch (const std::exception& e) {
+        std::cout << nlohmann::json{{"device", o.name}, {"error", e.what()}}.dump() << std::endl;
+        return 2;
+    }
+}
