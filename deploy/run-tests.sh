@@ -32,5 +32,6 @@ subdirs("$repo/build-asan")
 subdirs("$repo/build-fuzz")
 CTEST
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$repo/tests/lsan-suppressions.txt}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 ctest --test-dir build-all --output-on-failure -j "$jobs" --timeout 900

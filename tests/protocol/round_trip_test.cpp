@@ -107,7 +107,7 @@ TEST_CASE("an AUTH_RESPONSE with every certificate-authentication element round-
     CHECK(back.get<Tag::sudi_data>().sha2_hash == HashId::sha512);
 }
 
-TEST_CASE("repeated elements are kept in order; typed accessors read the first") {
+TEST_CASE("repeated elements are kept in order, typed accessors read the first") {
     Message m(Command::auth_response, sid);
     m.add<Tag::reason>(Reason::success).add<Tag::reason>(Reason::invalid_element);
     const Message back = decode_ok(encode(m));

@@ -1,0 +1,59 @@
+// A bounded pool of PostgreSQL connections. Calls fail fast with
+// StorageError(unreachable) when the database is down, and a broken
+// connection is replaced on the next use.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <pqxx/connection>
+#include <pqxx/transaction>
+#include <string>
+#include <vector>
+
+namespace capf::storage {
+
+struct PoolOptions {
+    std::string connection_string;
+    std::size_t size = 8;
+    /// How long a caller waits for a free connection.
+    std::chrono::milliseconds acquire_timeout = std::chrono::seconds(5);
+    /// libpq connect_timeout, in seconds, added unless the string sets one.
+    int connect_timeout_seconds = 2;
+};
+
+/// Thread-safe. Each call runs in a transaction of its own on a connection
+/// the pool lends for the call's duration.
+class ConnectionPool {
+  public:
+    explicit ConnectionPool(PoolOptions options);
+    ~ConnectionPool();
+    ConnectionPool(const ConnectionPool&) = delete;
+    ConnectionPool& operator=(const ConnectionPool&) = delete;
+
+    /// Runs `body` in one transaction and commits it. Database errors become
+    /// StorageError: unreachable (connection failed or lost: the connection
+    /// is dropped, the next call reconnects), pool_exhausted, invalid_value
+    /// (a CHECK constraint refused the data), already_exists (unique
+    /// violation). StorageError thrown by `body` passes through unchanged
+    /// and the transaction is rolled back.
+    void transact(const std::function<void(pqxx::work&)>& body);
+
+    /// Connections currently open (for tests and stats).
+    std::size_t open_connections() const;
+
+  private:
+    std::unique_ptr<pqxx::connection> acquire();
+    void release(std::unique_ptr<pqxx::connection> conn);
+
+    PoolOptions options_;
+    std::string connection_string_;
+    mutable std::mutex mutex_;
+    std::condition_variable available_;
+    std::vector<std::unique_ptr<pqxx::connection>> idle_;
+    std::size_t lent_ = 0;
+};
+
+}  // namespace capf::storage

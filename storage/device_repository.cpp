@@ -1,0 +1,629 @@
+#include "storage/device_repository.hpp"
+
+#include <cmath>
+#include <pqxx/pqxx>
+
+#include "storage/device_name.hpp"
+#include "storage/error.hpp"
+
+namespace capf::storage {
+namespace {
+
+// Timestamps travel as seconds since the epoch (double precision): the SQL
+// converts with to_timestamp()/extract(epoch), so no date text is parsed here.
+std::string epoch_param(const std::optional<TimePoint>& t) {
+    if (!t)
+        return {};
+    const auto us =
+        std::chrono::duration_cast<std::chrono::microseconds>(t->time_since_epoch()).count();
+    return std::to_string(us / 1'000'000) + "." + [&] {
+        std::string frac = std::to_string(std::llabs(us % 1'000'000));
+        return std::string(6 - frac.size(), '0') + frac;
+    }();
+}
+
+std::optional<TimePoint> time_of(const pqxx::field& f) {
+    if (f.is_null())
+        return std::nullopt;
+    const double seconds = f.as<double>();
+    return TimePoint(
+        std::chrono::microseconds(static_cast<long long>(std::llround(seconds * 1e6))));
+}
+
+Bytes bytes_of(const pqxx::field& f) {
+    if (f.is_null())
+        return {};
+    const pqxx::binarystring b(f);
+    return Bytes(b.begin(), b.end());
+}
+
+pqxx::binarystring blob(const Bytes& b) {
+    return pqxx::binarystring(b.data(), b.size());
+}
+
+/// A PostgreSQL array literal, passed as a parameter value (never spliced
+/// into SQL text): every element double-quoted, with \ and " escaped.
+std::string array_literal(const std::vector<std::string>& items) {
+    std::string out = "{";
+    for (std::size_t i = 0; i < items.size(); ++i) {
+        if (i > 0)
+            out += ',';
+        out += '"';
+        for (char c : items[i]) {
+            if (c == '"' || c == '\\')
+                out += '\\';
+            out += c;
+        }
+        out += '"';
+    }
+    out += '}';
+    return out;
+}
+
+constexpr const char* device_columns = R"SQL(
+    name, description, auth_mode, key_spec, pending_operation, scheduled_in_bulk,
+    extract(epoch FROM operation_deadline), operation_status, operation_reason,
+    extract(epoch FROM operation_updated_at), auth_string_hash IS NOT NULL, failed_auth_count,
+    auth_locked, lease_owner, extract(epoch FROM lease_expires_at), lsc_serial, lsc_der,
+    extract(epoch FROM lsc_not_before), extract(epoch FROM lsc_not_after), lsc_public_key, lsc_md5,
+    fetched_md5, extract(epoch FROM fetched_at)
+)SQL";
+
+DeviceRecord device_of(const pqxx::row& r) {
+    DeviceRecord d;
+    d.name = r[0].as<std::string>();
+    d.description = r[1].as<std::string>();
+    d.auth_mode = parse_auth_mode(r[2].as<std::string>());
+    d.key_spec = r[3].as<std::string>();
+    d.pending_operation = parse_operation(r[4].as<std::string>());
+    d.scheduled_in_bulk = r[5].as<bool>();
+    d.operation_deadline = time_of(r[6]);
+    if (!r[7].is_null())
+        d.operation_status = parse_operation_status(r[7].as<std::string>());
+    d.operation_reason = r[8].as<std::string>();
+    d.operation_updated_at = time_of(r[9]);
+    d.has_auth_string = r[10].as<bool>();
+    d.failed_auth_count = r[11].as<int>();
+    d.auth_locked = r[12].as<bool>();
+    if (!r[13].is_null())
+        d.lease_owner = r[13].as<std::string>();
+    d.lease_expires_at = time_of(r[14]);
+    if (!r[15].is_null()) {
+        d.lsc = CurrentLsc{r[15].as<std::string>(), bytes_of(r[16]), *time_of(r[17]),
+                           *time_of(r[18]),         bytes_of(r[19]), r[20].as<std::string>()};
+    }
+    if (!r[21].is_null())
+        d.fetched_md5 = r[21].as<std::string>();
+    d.fetched_at = time_of(r[22]);
+    return d;
+}
+
+// The filter as parameters $1..$4 of a fixed WHERE clause.
+constexpr const char* filter_clause = R"SQL(
+    ($1 = '' OR starts_with(name, $1))
+    AND ($2 = '' OR pending_operation = $2)
+    AND ($3 = '' OR operation_status = $3)
+    AND (NULLIF($4, '') IS NULL OR lsc_not_after < to_timestamp(NULLIF($4, '')::float8))
+)SQL";
+
+struct FilterParams {
+    std::string prefix, operation, status, expiring;
+};
+
+FilterParams params_of(const DeviceFilter& f) {
+    FilterParams p;
+    if (!f.name_prefix.empty()) {
+        // A prefix is a partial name: same characters, canonical case.
+        std::string upper;
+        for (char c : f.name_prefix)
+            upper += (c >= 'a' && c <= 'z') ? static_cast<char>(c - 32) : c;
+        p.prefix = upper;
+    }
+    if (f.operation)
+        p.operation = std::string(to_text(*f.operation));
+    if (f.status)
+        p.status = std::string(to_text(*f.status));
+    p.expiring = epoch_param(f.lsc_expiring_before);
+    return p;
+}
+
+/// Refuses a completion from a node that no longer holds the lease.
+void require_lease(pqxx::work& txn, const OperationClaim& claim) {
+    const auto held = txn.exec_params(
+        "SELECT 1 FROM devices WHERE name = $1 AND lease_owner = $2 AND lease_expires_at > now() "
+        "FOR UPDATE",
+        claim.device, claim.node);
+    if (held.empty()) {
+        throw StorageError(StorageErrc::lease_lost,
+                           "node " + claim.node + " no longer holds the operation lease of " +
+                               claim.device + " (it expired or another node took it)");
+    }
+}
+
+AuditEvent audit_event(std::string device, std::string peer, std::string node, std::string event,
+                       std::string outcome, std::string detail) {
+    return AuditEvent{std::move(device),  std::move(peer),   std::move(node), std::move(event),
+                      std::move(outcome), std::move(detail), std::nullopt};
+}
+
+void audit_in(pqxx::work& txn, const AuditEvent& e) {
+    txn.exec_params0(
+        "INSERT INTO audit_events (device, peer, node, event, outcome, detail) "
+        "VALUES ($1, $2, $3, $4, $5, $6)",
+        e.device, e.peer, e.node, e.event, e.outcome, e.detail);
+}
+
+void require_found(const pqxx::result& r, const std::string& name) {
+    if (r.affected_rows() == 0) {
+        throw StorageError(StorageErrc::not_found, "no device named " + name);
+    }
+}
+
+}  // namespace
+
+std::string checked_device_name(const std::string& name) {
+    auto canonical = canonical_device_name(name);
+    if (!canonical) {
+        throw StorageError(
+            StorageErrc::invalid_device_name,
+            "device name '" + name + "' must be 1-64 characters of A-Z a-z 0-9 . _ -");
+    }
+    return *canonical;
+}
+
+DeviceRecord DeviceRepository::add_device(const DeviceSettings& s) {
+    const std::string name = checked_device_name(s.name);
+    const std::string mode(to_text(s.auth_mode));
+    const std::string spec = checked_key_spec(s.key_spec);
+    DeviceRecord out;
+    pool_.transact([&](pqxx::work& txn) {
+        const auto r = txn.exec_params(std::string("INSERT INTO devices (name, description, "
+                                                   "auth_mode, key_spec) VALUES ($1, $2, $3, $4) "
+                                                   "ON CONFLICT (name) DO NOTHING RETURNING ") +
+                                           device_columns,
+                                       name, s.description, mode, spec);
+        if (r.empty()) {
+            throw StorageError(StorageErrc::already_exists,
+                               "a device named " + name + " already exists");
+        }
+        out = device_of(r[0]);
+    });
+    return out;
+}
+
+std::size_t DeviceRepository::add_devices(const std::vector<DeviceSettings>& devices) {
+    std::vector<std::string> names, descriptions, modes, specs;
+    for (const auto& d : devices) {
+        names.push_back(checked_device_name(d.name));
+        descriptions.push_back(d.description);
+        modes.emplace_back(to_text(d.auth_mode));
+        specs.push_back(checked_key_spec(d.key_spec));
+    }
+    std::size_t added = 0;
+    pool_.transact([&](pqxx::work& txn) {
+        const auto r = txn.exec_params(
+            "INSERT INTO devices (name, description, auth_mode, key_spec) "
+            "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) "
+            "ON CONFLICT (name) DO NOTHING",
+            array_literal(names), array_literal(descriptions), array_literal(modes),
+            array_literal(specs));
+        added = r.affected_rows();
+    });
+    return added;
+}
+
+DeviceRecord DeviceRepository::update_device(const DeviceSettings& s) {
+    const std::string name = checked_device_name(s.name);
+    const std::string mode(to_text(s.auth_mode));
+    const std::string spec = checked_key_spec(s.key_spec);
+    DeviceRecord out;
+    pool_.transact([&](pqxx::work& txn) {
+        const auto r = txn.exec_params(std::string("UPDATE devices SET description = $2, auth_mode "
+                                                   "= $3, key_spec = $4, updated_at = now() "
+                                                   "WHERE name = $1 RETURNING ") +
+                                           device_columns,
+                                       name, s.description, mode, spec);
+        require_found(r, name);
+        out = device_of(r[0]);
+    });
+    return out;
+}
+
+void DeviceRepository::remove_device(const std::string& raw_name) {
+    const std::string name = checked_device_name(raw_name);
+    pool_.transact([&](pqxx::work& txn) {
+        require_found(txn.exec_params("DELETE FROM devices WHERE name = $1", name), name);
+        audit_in(txn, audit_event(name, "", "", "device", "removed", ""));
+    });
+}
+
+std::optional<DeviceRecord> DeviceRepository::find_device(const std::string& raw_name) {
+    const std::string name = checked_device_name(raw_name);
+    std::optional<DeviceRecord> out;
+    pool_.transact([&](pqxx::work& txn) {
+        const auto r = txn.exec_params(
+            std::string("SELECT ") + device_columns + " FROM devices WHERE name = $1", name);
+        if (!r.empty())
+            out = device_of(r[0]);
+    });
+    return out;
+}
+
+Page DeviceRepository::list_devices(const DeviceFilter& filter, const std::string& after,
+                                    std::size_t limit) {
+    const auto p = params_of(filter);
+    Page page;
+    pool_.transact([&](pqxx::work& txn) {
+        const auto r = txn.exec_params(
+            std::string("SELECT ") + device_columns + " FROM devices WHERE " + filter_clause +
+                " AND name > $5 ORDER BY name LIMIT $6",
+            p.prefix, p.operation, p.status, p.expiring, after, static_cast<long long>(limit));
+        for (const auto& row : r)
+            page.devices.push_back(device_of(row));
+    });
+    if (page.devices.size() == limit && limit > 0) {
+        page.next_after = page.devices.back().name;
+    }
+    return page;
+}
+
+void DeviceRepository::schedule_operation(const std::string& raw_name, const ScheduleRequest& req) {
+    const std::string name = checked_device_name(raw_name);
+    const std::string mode = req.auth_mode ? std::string(to_text(*req.auth_mode)) : "";
+    const std::string spec = req.key_spec ? checked_key_spec(*req.key_spec) : "";
+    pool_.transact([&](pqxx::work& txn) {
+        const auto r = txn.exec_params(
+            R"SQL(UPDATE devices SET pending_operation = $2, scheduled_in_bulk = false,
+                auth_mode = COALESCE(NULLIF($3, ''), auth_mode), key_spec = COALESCE(NULLIF($4, ''), key_spec),
+                operation_deadline = to_timestamp(NULLIF($5, '')::float8),
+                operation_status = CASE WHEN $2 = 'none' THEN NULL ELSE 'pending' END,
+                operation_reason = '', operation_scheduled_at = now(), operation_updated_at = now(),
+                failed_auth_count = 0, auth_locked = false, lease_owner = NULL, lease_expires_at = NULL,
+                updated_at = now()
+              WHERE name = $1)SQL",
+            name, std::string(to_text(req.operation)), mode, spec, epoch_param(req.deadline));
+        require_found(r, name);
+        audit_in(txn, audit_event(name, "", "", "schedule", std::string(to_text(req.operation)),
+                                  "device level"));
+    });
+}
+
+std::size_t DeviceRepository::schedule_bulk(const DeviceFilter& filter, const ScheduleRequest& req,
+                                            bool override_device_level) {
+    const auto p = params_of(filter);
+    const std::string mode = req.auth_mode ? std::string(to_text(*req.auth_mode)) : "";
+    const std::string spec = req.key_spec ? checked_key_spec(*req.key_spec) : "";
+    std::size_t count = 0;
+    pool_.transact([&](pqxx::work& txn) {
+        // Device-level wins (as on IOS): a device's own pending operation is
+        // kept unless the administrator says to override it.
+        const auto r = txn.exec_params(
+            std::string(R"SQL(UPDATE devices SET pending_operation = $5, scheduled_in_bulk = true,
+                auth_mode = COALESCE(NULLIF($6, ''), auth_mode), key_spec = COALESCE(NULLIF($7, ''), key_spec),
+                operation_deadline = to_timestamp(NULLIF($8, '')::float8),
+                operation_status = CASE WHEN $5 = 'none' THEN NULL ELSE 'pending' END,
+                operation_reason = '', operation_scheduled_at = now(), operation_updated_at = now(),
+                failed_auth_count = 0, auth_locked = false, lease_owner = NULL, lease_expires_at = NULL,
+                updated_at = now()
+              WHERE )SQL") +
+                filter_clause + " AND ($9 OR pending_operation = 'none' OR scheduled_in_bulk)",
+            p.prefix, p.operation, p.status, p.expiring, std::string(to_text(req.operation)), mode,
+            spec, epoch_param(req.deadline), override_device_level);
+        count = r.affected_rows();
+        audit_in(txn, audit_event("", "", "", "schedule", std::string(to_text(req.operation)),
+                                  "bulk: " + std::to_string(count) + " devices"));
+    });
+    return count;
+}
+
+void DeviceRepository::cancel_operation(const std::string& raw_name) {
+    const std::string name = checked_device_name(raw_name);
+    pool_.transact([&](pqxx::work& txn) {
+        const auto r = txn.exec_params(
+            "UPDATE devices SET pending_operation = 'none', scheduled_in_bulk = false, "
+            "operation_status = CASE WHEN operation_status IN ('pending', 'in-progress') THEN "
+            "'failed' "
+            "ELSE operation_status END, operation_reason = 'cancelled by an administrator', "
+            "operation_updated_at = now(), lease_owner = NULL, lease_expires_at = NULL WHERE name "
+            "= $1",
+            name);
+        require_found(r, name);
+        audit_in(txn, audit_event(name, "", "", "schedule", "cancelled", ""));
+    });
+}
+
+std::size_t DeviceRepository::expire_overdue_operations() {
+    std::size_t count = 0;
+    pool_.transact([&](pqxx::work& txn) {
+        const auto r = txn.exec_params(
+            "UPDATE devices SET pending_operation = 'none', operation_status = 'expired', "
+            "operation_reason = 'deadline passed', operation_updated_at = now(), "
+            "lease_owner = NULL, lease_expires_at = NULL "
+            "WHERE pending_operation <> 'none' AND operation_deadline <= now() "
+            "AND (lease_owner IS NULL OR lease_expires_at <= now()) RETURNING name");
+        count = r.size();
+        for (const auto& row : r) {
+            audit_in(txn, audit_event(row[0].as<std::string>(), "", "", "operation", "expired",
+                                      "deadline passed"));
+        }
+    });
+    return count;
+}
+
+void DeviceRepository::set_auth_string_hash(const std::string& raw_name, const std::string& hash) {
+    const std::string name = checked_device_name(raw_name);
+    if (hash.empty()) {
+        throw StorageError(StorageErrc::invalid_value, "auth string hash must not be empty");
+    }
+    pool_.transact([&](pqxx::work& txn) {
+        require_found(
+            txn.exec_params("UPDATE devices SET auth_string_hash = $2, failed_auth_count = 0, "
+                            "auth_locked = false, updated_at = now() WHERE name = $1",
+                            name, hash),
+            name);
+    });
+}
+
+void DeviceRepository::clear_auth_string(const std::string& raw_name) {
+    const std::string name = checked_device_name(raw_name);
+    pool_.transact([&](pqxx::work& txn) {
+        require_found(
+            txn.exec_params("UPDATE devices SET auth_string_hash = NULL, updated_at = now() "
+                            "WHERE name = $1",
+                            name),
+            name);
+    });
+}
+
+std::optional<std::string> DeviceRepository::auth_string_hash(const std::string& raw_name) {
+    const std::string name = checked_device_name(raw_name);
+    std::optional<std::string> out;
+    pool_.transact([&](pqxx::work& txn) {
+        const auto r =
+            txn.exec_params("SELECT auth_string_hash FROM devices WHERE name = $1", name);
+        if (!r.empty() && !r[0][0].is_null())
+            out = r[0][0].as<std::string>();
+    });
+    return out;
+}
+
+bool DeviceRepository::record_auth_failure(const std::string& raw_name, int lockout_after) {
+    const std::string name = checked_device_name(raw_name);
+    bool locked = false;
+    pool_.transact([&](pqxx::work& txn) {
+        const auto r = txn.exec_params(
+            "UPDATE devices SET failed_auth_count = failed_auth_count + 1, "
+            "auth_locked = auth_locked OR failed_auth_count + 1 >= $2, updated_at = now() "
+            "WHERE name = $1 RETURNING auth_locked",
+            name, lockout_after);
+        require_found(r, name);
+        locked = r[0][0].as<bool>();
+    });
+    return locked;
+}
+
+void DeviceRepository::consume_auth_string(const std::string& raw_name) {
+    const std::string name = checked_device_name(raw_name);
+    pool_.transact([&](pqxx::work& txn) {
+        require_found(
+            txn.exec_params("UPDATE devices SET auth_string_hash = NULL, failed_auth_count = 0 "
+                            "WHERE name = $1",
+                            name),
+            name);
+    });
+}
+
+std::vector<std::string> DeviceRepository::devices_with_auth_string(
+    const std::string& name_prefix) {
+    DeviceFilter f;
+    f.name_prefix = name_prefix;
+    const auto p = params_of(f);
+    std::vector<std::string> out;
+    pool_.transact([&](pqxx::work& txn) {
+        const auto r = txn.exec_params(
+            "SELECT name FROM devices WHERE auth_string_hash IS NOT NULL "
+            "AND ($1 = '' OR starts_with(name, $1)) ORDER BY name",
+            p.prefix);
+        for (const auto& row : r)
+            out.push_back(row[0].as<std::string>());
+    });
+    return out;
+}
+
+std::optional<OperationClaim> DeviceRepository::claim_pending_operation(
+    const std::string& raw_name, const std::string& node, std::chrono::seconds lease) {
+    const std::string name = checked_device_name(raw_name);
+    if (node.empty()) {
+        throw StorageError(StorageErrc::invalid_value, "node name must not be empty");
+    }
+    std::optional<OperationClaim> claim;
+    pool_.transact([&](pqxx::work& txn) {
+        // One UPDATE: concurrent claimers queue on the row lock and re-check
+        // the WHERE clause after the winner commits, so exactly one wins.
+        const auto r = txn.exec_params(
+            "UPDATE devices SET lease_owner = $2, lease_expires_at = now() + make_interval(secs => "
+            "$3), "
+            "operation_status = 'in-progress', operation_updated_at = now() "
+            "WHERE name = $1 AND pending_operation <> 'none' AND NOT auth_locked "
+            "AND (operation_deadline IS NULL OR operation_deadline > now()) "
+            "AND (lease_owner IS NULL OR lease_expires_at <= now()) "
+            "RETURNING pending_operation, auth_mode, key_spec, extract(epoch FROM "
+            "lease_expires_at)",
+            name, node, static_cast<double>(lease.count()));
+        if (!r.empty()) {
+            claim = OperationClaim{name,
+                                   parse_operation(r[0][0].as<std::string>()),
+                                   parse_auth_mode(r[0][1].as<std::string>()),
+                                   r[0][2].as<std::string>(),
+                                   node,
+                                   *time_of(r[0][3])};
+        }
+    });
+    return claim;
+}
+
+void DeviceRepository::record_certificate_issued(const OperationClaim& claim,
+                                                 const IssuedCertificateRecord& c,
+                                                 const std::string& peer) {
+    pool_.transact([&](pqxx::work& txn) {
+        require_lease(txn, claim);
+        txn.exec_params0(
+            "INSERT INTO issued_certificates (serial, device, der, md5, not_before, not_after, "
+            "node) "
+            "VALUES ($1, $2, $3, $4, to_timestamp($5::float8), to_timestamp($6::float8), $7)",
+            c.serial_hex, claim.device, blob(c.der), c.md5_hex, epoch_param(c.not_before),
+            epoch_param(c.not_after), claim.node);
+        audit_in(txn, audit_event(claim.device, peer, claim.node, "install", "issued",
+                                  "serial " + c.serial_hex));
+    });
+}
+
+void DeviceRepository::record_store_confirmed(const OperationClaim& claim,
+                                              const IssuedCertificateRecord& c,
+                                              const std::string& peer) {
+    pool_.transact([&](pqxx::work& txn) {
+        require_lease(txn, claim);
+        txn.exec_params0(
+            "UPDATE devices SET lsc_serial = $2, lsc_der = $3, lsc_not_before = "
+            "to_timestamp($4::float8), "
+            "lsc_not_after = to_timestamp($5::float8), lsc_public_key = $6, lsc_md5 = $7, "
+            "pending_operation = 'none', scheduled_in_bulk = false, operation_status = "
+            "'succeeded', "
+            "operation_reason = '', operation_updated_at = now(), lease_owner = NULL, "
+            "lease_expires_at = NULL, "
+            "updated_at = now() WHERE name = $1",
+            claim.device, c.serial_hex, blob(c.der), epoch_param(c.not_before),
+            epoch_param(c.not_after), blob(c.public_key_der), c.md5_hex);
+        txn.exec_params0("UPDATE issued_certificates SET confirmed = true WHERE serial = $1",
+                         c.serial_hex);
+        audit_in(txn, audit_event(claim.device, peer, claim.node, "install", "succeeded",
+                                  "serial " + c.serial_hex + " md5 " + c.md5_hex));
+    });
+}
+
+void DeviceRepository::record_fetched_certificate(const OperationClaim& claim, const Bytes& der,
+                                                  const std::string& md5_hex,
+                                                  const Bytes& public_key_der,
+                                                  const std::string& peer) {
+    pool_.transact([&](pqxx::work& txn) {
+        require_lease(txn, claim);
+        txn.exec_params0(
+            "UPDATE devices SET fetched_der = $2, fetched_md5 = $3, fetched_public_key = $4, "
+            "fetched_at = now(), "
+            "pending_operation = 'none', scheduled_in_bulk = false, operation_status = "
+            "'succeeded', "
+            "operation_reason = '', operation_updated_at = now(), lease_owner = NULL, "
+            "lease_expires_at = NULL, "
+            "updated_at = now() WHERE name = $1",
+            claim.device, blob(der), md5_hex, blob(public_key_der));
+        audit_in(txn, audit_event(claim.device, peer, claim.node, "fetch", "succeeded",
+                                  "md5 " + md5_hex));
+    });
+}
+
+void DeviceRepository::record_delete_confirmed(const OperationClaim& claim,
+                                               const std::string& peer) {
+    pool_.transact([&](pqxx::work& txn) {
+        require_lease(txn, claim);
+        txn.exec_params0(
+            "UPDATE devices SET lsc_serial = NULL, lsc_der = NULL, lsc_not_before = NULL, "
+            "lsc_not_after = NULL, "
+            "lsc_public_key = NULL, lsc_md5 = NULL, pending_operation = 'none', scheduled_in_bulk "
+            "= false, "
+            "operation_status = 'succeeded', operation_reason = '', operation_updated_at = now(), "
+            "lease_owner = NULL, lease_expires_at = NULL, updated_at = now() WHERE name = $1",
+            claim.device);
+        audit_in(txn, audit_event(claim.device, peer, claim.node, "delete", "succeeded", ""));
+    });
+}
+
+void DeviceRepository::record_failure(const OperationClaim& claim, const std::string& reason,
+                                      const std::string& peer) {
+    pool_.transact([&](pqxx::work& txn) {
+        require_lease(txn, claim);
+        // The operation stays pending: the phone will come back and retry
+        // until the deadline, as phones do after a failed CAPF session.
+        txn.exec_params0(
+            "UPDATE devices SET operation_status = 'failed', operation_reason = $2, "
+            "operation_updated_at = now(), "
+            "lease_owner = NULL, lease_expires_at = NULL, updated_at = now() WHERE name = $1",
+            claim.device, reason);
+        audit_in(txn, audit_event(claim.device, peer, claim.node,
+                                  std::string(to_text(claim.operation)), "failed", reason));
+    });
+}
+
+void DeviceRepository::append_audit(const AuditEvent& event) {
+    if (event.event.empty() || event.outcome.empty()) {
+        throw StorageError(StorageErrc::invalid_value,
+                           "an audit event needs an event and an outcome");
+    }
+    pool_.transact([&](pqxx::work& txn) { audit_in(txn, event); });
+}
+
+std::vector<AuditEvent> DeviceRepository::audit_events(const AuditQuery& q) {
+    std::vector<AuditEvent> out;
+    const std::string device = q.device.empty() ? "" : checked_device_name(q.device);
+    pool_.transact([&](pqxx::work& txn) {
+        const auto r = txn.exec_params(
+            "SELECT device, peer, node, event, outcome, detail, extract(epoch FROM at) FROM "
+            "audit_events "
+            "WHERE ($1 = '' OR device = $1) AND (NULLIF($2, '') IS NULL OR at >= "
+            "to_timestamp(NULLIF($2, '')::float8)) "
+            "ORDER BY id DESC LIMIT $3",
+            device, epoch_param(q.since), static_cast<long long>(q.limit));
+        for (const auto& row : r) {
+            out.push_back(AuditEvent{row[0].as<std::string>(), row[1].as<std::string>(),
+                                     row[2].as<std::string>(), row[3].as<std::string>(),
+                                     row[4].as<std::string>(), row[5].as<std::string>(),
+                                     time_of(row[6])});
+        }
+    });
+    return out;
+}
+
+std::vector<ReportRow> DeviceRepository::report(const DeviceFilter& filter) {
+    const auto p = params_of(filter);
+    std::vector<ReportRow> out;
+    pool_.transact([&](pqxx::work& txn) {
+        const auto r =
+            txn.exec_params(std::string("SELECT name, lsc_serial, extract(epoch FROM "
+                                        "lsc_not_after), lsc_md5, pending_operation, "
+                                        "operation_status, operation_reason FROM devices WHERE ") +
+                                filter_clause + " ORDER BY name",
+                            p.prefix, p.operation, p.status, p.expiring);
+        for (const auto& row : r) {
+            ReportRow rr;
+            rr.name = row[0].as<std::string>();
+            rr.has_lsc = !row[1].is_null();
+            if (rr.has_lsc) {
+                rr.lsc_serial = row[1].as<std::string>();
+                rr.lsc_md5 = row[3].as<std::string>();
+            }
+            rr.lsc_not_after = time_of(row[2]);
+            rr.pending_operation = parse_operation(row[4].as<std::string>());
+            if (!row[5].is_null())
+                rr.status = parse_operation_status(row[5].as<std::string>());
+            rr.reason = row[6].as<std::string>();
+            out.push_back(std::move(rr));
+        }
+    });
+    return out;
+}
+
+std::vector<std::pair<std::string, bool>> DeviceRepository::issued_certificates(
+    const std::string& raw_name) {
+    const std::string name = checked_device_name(raw_name);
+    std::vector<std::pair<std::string, bool>> out;
+    pool_.transact([&](pqxx::work& txn) {
+        const auto r = txn.exec_params(
+            "SELECT serial, confirmed FROM issued_certificates WHERE device = $1 ORDER BY "
+            "issued_at DESC, serial",
+            name);
+        for (const auto& row : r)
+            out.emplace_back(row[0].as<std::string>(), row[1].as<bool>());
+    });
+    return out;
+}
+
+}  // namespace capf::storage

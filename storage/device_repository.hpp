@@ -1,0 +1,124 @@
+// Device records, operation leases, issued certificates and audit events.
+// Every call is one short transaction, safe when several capfd processes
+// share the database. Time comes from the database's now() so that nodes
+// agree on leases and deadlines.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "storage/connection_pool.hpp"
+#include "storage/types.hpp"
+
+namespace capf::storage {
+
+struct Page {
+    std::vector<DeviceRecord> devices;
+    /// Pass as `after` for the next page; empty when this was the last.
+    std::string next_after;
+};
+
+struct ReportRow {
+    std::string name;
+    bool has_lsc = false;
+    std::string lsc_serial;
+    std::optional<TimePoint> lsc_not_after;
+    std::string lsc_md5;
+    Operation pending_operation = Operation::none;
+    std::optional<OperationStatus> status;
+    std::string reason;
+};
+
+struct AuditQuery {
+    std::string device;  ///< empty: all devices
+    std::optional<TimePoint> since;
+    std::size_t limit = 100;
+};
+
+class DeviceRepository {
+  public:
+    /// Lifetime: the pool must outlive the repository.
+    explicit DeviceRepository(ConnectionPool& pool) : pool_(pool) {}
+
+    // --- devices -----------------------------------------------------------
+    /// Throws StorageError: invalid_device_name, invalid_value, already_exists.
+    DeviceRecord add_device(const DeviceSettings& settings);
+    /// Adds many devices in one statement; existing names are left alone.
+    /// Returns how many were added.
+    std::size_t add_devices(const std::vector<DeviceSettings>& devices);
+    /// Changes description, auth mode and key spec. Throws not_found.
+    DeviceRecord update_device(const DeviceSettings& settings);
+    /// Throws not_found.
+    void remove_device(const std::string& name);
+    std::optional<DeviceRecord> find_device(const std::string& name);
+    /// Ordered by name; `after` is the last name of the previous page.
+    Page list_devices(const DeviceFilter& filter, const std::string& after, std::size_t limit);
+
+    // --- scheduling ----------------------------------------------------------
+    /// Schedules for one device (device level: wins over bulk). Throws not_found.
+    void schedule_operation(const std::string& name, const ScheduleRequest& request);
+    /// Schedules for every device matching `filter`. Devices with their own
+    /// device-level pending operation are left alone unless `override_device_level`.
+    /// Returns how many devices were scheduled.
+    std::size_t schedule_bulk(const DeviceFilter& filter, const ScheduleRequest& request,
+                              bool override_device_level);
+    /// Clears a pending operation (status stays for the record). Throws not_found.
+    void cancel_operation(const std::string& name);
+    /// Marks pending operations whose deadline has passed as expired.
+    /// Returns how many.
+    std::size_t expire_overdue_operations();
+
+    // --- auth strings --------------------------------------------------------
+    /// Stores an opaque salted hash made by the caller; resets failures and
+    /// the lockout. Throws not_found.
+    void set_auth_string_hash(const std::string& name, const std::string& hash);
+    void clear_auth_string(const std::string& name);
+    /// The stored hash, or nothing.
+    std::optional<std::string> auth_string_hash(const std::string& name);
+    /// Counts a failed attempt; at `lockout_after` failures the operation is
+    /// locked. Returns true when it is now locked.
+    bool record_auth_failure(const std::string& name, int lockout_after);
+    /// A successful authentication uses the string up (single use).
+    void consume_auth_string(const std::string& name);
+    /// Names of devices with an auth string set (never the string).
+    std::vector<std::string> devices_with_auth_string(const std::string& name_prefix);
+
+    // --- operation lease -----------------------------------------------------
+    /// Hands the device's pending operation to exactly one caller: nothing
+    /// when there is none, the deadline passed, the operation is locked, or
+    /// another node holds an unexpired lease. An expired lease (its node
+    /// died) can be taken again.
+    std::optional<OperationClaim> claim_pending_operation(const std::string& name,
+                                                          const std::string& node,
+                                                          std::chrono::seconds lease);
+
+    // --- outcomes (each also appends an audit event; each refuses with
+    //     lease_lost when this node no longer holds the lease) ---------------
+    void record_certificate_issued(const OperationClaim& claim, const IssuedCertificateRecord& cert,
+                                   const std::string& peer);
+    void record_store_confirmed(const OperationClaim& claim, const IssuedCertificateRecord& cert,
+                                const std::string& peer);
+    void record_fetched_certificate(const OperationClaim& claim, const Bytes& der,
+                                    const std::string& md5_hex, const Bytes& public_key_der,
+                                    const std::string& peer);
+    void record_delete_confirmed(const OperationClaim& claim, const std::string& peer);
+    void record_failure(const OperationClaim& claim, const std::string& reason,
+                        const std::string& peer);
+
+    // --- audit and reports -----------------------------------------------------
+    void append_audit(const AuditEvent& event);
+    std::vector<AuditEvent> audit_events(const AuditQuery& query);
+    std::vector<ReportRow> report(const DeviceFilter& filter);
+    /// Issued certificates of a device, newest first: serial and whether confirmed.
+    std::vector<std::pair<std::string, bool>> issued_certificates(const std::string& name);
+
+  private:
+    ConnectionPool& pool_;
+};
+
+/// The canonical form of a name or StorageError(invalid_device_name).
+std::string checked_device_name(const std::string& name);
+
+}  // namespace capf::storage

@@ -1,0 +1,117 @@
+#include "storage/migrations.hpp"
+
+#include <pqxx/pqxx>
+
+namespace capf::storage {
+namespace {
+
+struct Migration {
+    int version;
+    const char* sql;
+};
+
+// Append only: a released migration never changes.
+constexpr Migration migrations[] = {
+    {1, R"SQL(
+CREATE TABLE devices (
+    name text PRIMARY KEY CHECK (name ~ '^[A-Z0-9._-]{1,64}$'),
+    description text NOT NULL DEFAULT '' CHECK (length(description) <= 256),
+    auth_mode text NOT NULL DEFAULT 'null-string'
+        CHECK (auth_mode IN ('null-string', 'auth-string', 'lsc', 'mic', 'lsc-or-mic')),
+    key_spec text NOT NULL DEFAULT 'rsa-2048'
+        CHECK (key_spec IN ('rsa-512', 'rsa-1024', 'rsa-2048', 'rsa-3072', 'rsa-4096',
+                            'ec-p256', 'ec-p384', 'ec-p521')),
+    pending_operation text NOT NULL DEFAULT 'none'
+        CHECK (pending_operation IN ('none', 'install', 'fetch', 'delete')),
+    scheduled_in_bulk boolean NOT NULL DEFAULT false,
+    operation_deadline timestamptz,
+    operation_status text
+        CHECK (operation_status IN ('pending', 'in-progress', 'succeeded', 'failed', 'expired')),
+    operation_reason text NOT NULL DEFAULT '',
+    operation_scheduled_at timestamptz,
+    operation_updated_at timestamptz,
+    auth_string_hash text CHECK (auth_string_hash <> ''),
+    failed_auth_count integer NOT NULL DEFAULT 0 CHECK (failed_auth_count >= 0),
+    auth_locked boolean NOT NULL DEFAULT false,
+    lease_owner text CHECK (lease_owner <> ''),
+    lease_expires_at timestamptz,
+    lsc_serial text CHECK (lsc_serial ~ '^[0-9a-f]+$'),
+    lsc_der bytea,
+    lsc_not_before timestamptz,
+    lsc_not_after timestamptz,
+    lsc_public_key bytea,
+    lsc_md5 text CHECK (lsc_md5 ~ '^[0-9a-f]{32}$'),
+    fetched_der bytea,
+    fetched_md5 text CHECK (fetched_md5 ~ '^[0-9a-f]{32}$'),
+    fetched_public_key bytea,
+    fetched_at timestamptz,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    CHECK ((lease_owner IS NULL) = (lease_expires_at IS NULL)),
+    CHECK ((lsc_serial IS NULL) = (lsc_der IS NULL) AND (lsc_der IS NULL) = (lsc_md5 IS NULL))
+);
+CREATE INDEX devices_lsc_not_after ON devices (lsc_not_after);
+CREATE INDEX devices_pending ON devices (pending_operation) WHERE pending_operation <> 'none';
+
+CREATE TABLE issued_certificates (
+    serial text PRIMARY KEY CHECK (serial ~ '^[0-9a-f]+$'),
+    device text NOT NULL CHECK (device ~ '^[A-Z0-9._-]{1,64}$'),
+    der bytea NOT NULL,
+    md5 text NOT NULL CHECK (md5 ~ '^[0-9a-f]{32}$'),
+    not_before timestamptz NOT NULL,
+    not_after timestamptz NOT NULL,
+    node text NOT NULL,
+    issued_at timestamptz NOT NULL DEFAULT now(),
+    confirmed boolean NOT NULL DEFAULT false,
+    revoked_at timestamptz
+);
+CREATE INDEX issued_certificates_device ON issued_certificates (device, issued_at);
+
+CREATE TABLE audit_events (
+    id bigserial PRIMARY KEY,
+    at timestamptz NOT NULL DEFAULT now(),
+    device text NOT NULL DEFAULT '',
+    peer text NOT NULL DEFAULT '',
+    node text NOT NULL DEFAULT '',
+    event text NOT NULL CHECK (event <> ''),
+    outcome text NOT NULL CHECK (outcome <> ''),
+    detail text NOT NULL DEFAULT ''
+);
+CREATE INDEX audit_events_device_at ON audit_events (device, at);
+CREATE INDEX audit_events_at ON audit_events (at);
+)SQL"},
+};
+
+// An arbitrary constant naming capfd's migration lock.
+constexpr long long migration_lock_key = 0x43415046'4d494752;  // "CAPFMIGR"
+
+}  // namespace
+
+int latest_schema_version() noexcept {
+    return migrations[std::size(migrations) - 1].version;
+}
+
+int apply_migrations(ConnectionPool& pool) {
+    pool.transact([](pqxx::work& txn) {
+        txn.exec_params("SELECT pg_advisory_xact_lock($1)", migration_lock_key);
+        txn.exec0(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            " version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())");
+    });
+    int current = 0;
+    for (const auto& m : migrations) {
+        pool.transact([&](pqxx::work& txn) {
+            txn.exec_params("SELECT pg_advisory_xact_lock($1)", migration_lock_key);
+            const auto done =
+                txn.exec_params("SELECT 1 FROM schema_migrations WHERE version = $1", m.version);
+            if (done.empty()) {
+                txn.exec0(m.sql);
+                txn.exec_params0("INSERT INTO schema_migrations (version) VALUES ($1)", m.version);
+            }
+        });
+        current = m.version;
+    }
+    return current;
+}
+
+}  // namespace capf::storage

@@ -1,0 +1,364 @@
+// The repository against a real PostgreSQL: every call, every refusal.
+#include <catch2/catch.hpp>
+#include <set>
+#include <thread>
+
+#include "storage/device_repository.hpp"
+#include "storage/error.hpp"
+#include "tests/storage/pg_test_support.hpp"
+
+using namespace capf;
+using namespace capf::storage;
+using namespace std::chrono_literals;
+
+namespace {
+
+StorageErrc error_of(const std::function<void()>& f) {
+    try {
+        f();
+    } catch (const StorageError& e) {
+        return e.code();
+    }
+    FAIL("no StorageError thrown");
+    return StorageErrc::conflict;
+}
+
+DeviceSettings phone(const std::string& name, AuthMode mode = AuthMode::null_string,
+                     const std::string& spec = "rsa-2048") {
+    return DeviceSettings{name, "lobby phone", mode, spec};
+}
+
+IssuedCertificateRecord cert(const std::string& serial,
+                             const std::string& md5 = std::string(32, 'a')) {
+    const auto now = std::chrono::system_clock::now();
+    return IssuedCertificateRecord{serial,
+                                   Bytes{0x30, 0x82, 0x01, 0x00, 0xFF},
+                                   now,
+                                   now + std::chrono::hours(24 * 365),
+                                   Bytes{0x30, 0x59, 0x00},
+                                   md5};
+}
+
+}  // namespace
+
+TEST_CASE("storage: migrations apply once and are idempotent") {
+    test::TestDatabase db;
+    CHECK(apply_migrations(*db.pool) == latest_schema_version());
+    CHECK(apply_migrations(*db.pool) == latest_schema_version());
+    int rows = 0;
+    db.pool->transact([&](pqxx::work& txn) {
+        rows = txn.exec1("SELECT count(*) FROM schema_migrations")[0].as<int>();
+    });
+    CHECK(rows == latest_schema_version());
+}
+
+TEST_CASE("storage: device add, find, update, remove") {
+    test::TestDatabase db;
+    DeviceRepository repo(*db.pool);
+    const auto added = repo.add_device(phone("sep001122334455", AuthMode::auth_string, "ec-p256"));
+    CHECK(added.name == "SEP001122334455");  // stored uppercase
+    CHECK(added.auth_mode == AuthMode::auth_string);
+    CHECK(added.key_spec == "ec-p256");
+    CHECK(added.pending_operation == Operation::none);
+    CHECK_FALSE(added.lsc.has_value());
+
+    const auto found = repo.find_device("SEP001122334455");
+    REQUIRE(found.has_value());
+    CHECK(found->description == "lobby phone");
+    CHECK_FALSE(repo.find_device("SEP00AABBCCDDEE").has_value());
+
+    const auto updated =
+        repo.update_device(DeviceSettings{"SEP001122334455", "ward 3", AuthMode::lsc, "rsa-4096"});
+    CHECK(updated.description == "ward 3");
+    CHECK(updated.auth_mode == AuthMode::lsc);
+    CHECK(updated.key_spec == "rsa-4096");
+
+    repo.remove_device("sep001122334455");
+    CHECK_FALSE(repo.find_device("SEP001122334455").has_value());
+    CHECK(error_of([&] { repo.remove_device("SEP001122334455"); }) == StorageErrc::not_found);
+    CHECK(error_of([&] { repo.update_device(phone("SEP001122334455")); }) ==
+          StorageErrc::not_found);
+}
+
+TEST_CASE("storage: refused inputs get their typed error and change nothing") {
+    test::TestDatabase db;
+    DeviceRepository repo(*db.pool);
+    repo.add_device(phone("SEP001122334455"));
+    CHECK(error_of([&] { repo.add_device(phone("SEP001122334455")); }) ==
+          StorageErrc::already_exists);
+    CHECK(error_of([&] { repo.add_device(phone("SEP 001122")); }) ==
+          StorageErrc::invalid_device_name);
+    CHECK(error_of([&] { repo.add_device(phone(std::string(65, 'A'))); }) ==
+          StorageErrc::invalid_device_name);
+    CHECK(error_of([&] { repo.add_device(phone("")); }) == StorageErrc::invalid_device_name);
+    CHECK(error_of([&] { repo.add_device(phone("SEP1", AuthMode::null_string, "rsa-8192")); }) ==
+          StorageErrc::invalid_value);
+    CHECK(error_of([&] { parse_auth_mode("password"); }) == StorageErrc::invalid_value);
+    CHECK(error_of([&] { parse_operation("upgrade"); }) == StorageErrc::invalid_value);
+    CHECK(error_of([&] { parse_operation_status("done"); }) == StorageErrc::invalid_value);
+    try {
+        parse_auth_mode("password");
+    } catch (const StorageError& e) {
+        CHECK_THAT(std::string(e.what()),
+                   Catch::Contains("null-string, auth-string, lsc, mic, lsc-or-mic"));
+    }
+    // The database itself refuses bad data, even from a caller that skips the checks.
+    CHECK(error_of([&] {
+              db.pool->transact([](pqxx::work& txn) {
+                  txn.exec_params0(
+                      "UPDATE devices SET lsc_serial = 'ab', lsc_der = '\\x30', lsc_md5 = $1",
+                      std::string("NOT-AN-MD5"));
+              });
+          }) == StorageErrc::invalid_value);
+    CHECK(error_of([&] {
+              db.pool->transact([](pqxx::work& txn) {
+                  txn.exec_params0("UPDATE devices SET pending_operation = $1",
+                                   std::string("upgrade"));
+              });
+          }) == StorageErrc::invalid_value);
+    CHECK(error_of([&] {
+              db.pool->transact([](pqxx::work& txn) {
+                  txn.exec_params0("INSERT INTO devices (name) VALUES ($1)",
+                                   std::string("sep-lowercase"));
+              });
+          }) == StorageErrc::invalid_value);
+    CHECK(repo.list_devices({}, "", 10).devices.size() == 1);
+}
+
+TEST_CASE("storage: list with filters and keyset pagination") {
+    test::TestDatabase db;
+    DeviceRepository repo(*db.pool);
+    for (int i = 0; i < 25; ++i) {
+        char name[32];
+        std::snprintf(name, sizeof name, "SEP0000000000%02d", i);
+        repo.add_device(phone(name));
+    }
+    repo.add_device(phone("CIPC-LAB"));
+    repo.schedule_operation("SEP000000000003", ScheduleRequest{Operation::fetch, {}, {}, {}});
+
+    std::vector<std::string> seen;
+    std::string after;
+    int pages = 0;
+    do {
+        const auto page = repo.list_devices(DeviceFilter{"sep", {}, {}, {}}, after, 10);
+        for (const auto& d : page.devices)
+            seen.push_back(d.name);
+        after = page.next_after;
+        ++pages;
+    } while (!after.empty());
+    CHECK(seen.size() == 25);
+    CHECK(pages == 3);
+    CHECK(std::is_sorted(seen.begin(), seen.end()));
+    const auto fetching = repo.list_devices(DeviceFilter{"", Operation::fetch, {}, {}}, "", 100);
+    REQUIRE(fetching.devices.size() == 1);
+    CHECK(fetching.devices[0].name == "SEP000000000003");
+    CHECK(repo.list_devices(DeviceFilter{"", {}, OperationStatus::pending, {}}, "", 100)
+              .devices.size() == 1);
+}
+
+TEST_CASE("storage: schedule, cancel and bulk scheduling with device-level precedence") {
+    test::TestDatabase db;
+    DeviceRepository repo(*db.pool);
+    for (const char* n :
+         {"SEPA00000000001", "SEPA00000000002", "SEPA00000000003", "SEPB00000000001"}) {
+        repo.add_device(phone(n));
+    }
+    const auto deadline = std::chrono::system_clock::now() + 48h;
+    repo.schedule_operation("SEPA00000000001", ScheduleRequest{Operation::remove, AuthMode::lsc,
+                                                               std::string("ec-p384"), deadline});
+    auto d = *repo.find_device("SEPA00000000001");
+    CHECK(d.pending_operation == Operation::remove);
+    CHECK(d.auth_mode == AuthMode::lsc);
+    CHECK(d.key_spec == "ec-p384");
+    CHECK(d.operation_status == OperationStatus::pending);
+    REQUIRE(d.operation_deadline.has_value());
+    CHECK(std::chrono::abs(*d.operation_deadline - deadline) < 1ms);
+
+    // Bulk install for SEPA*: the device-level delete is kept.
+    CHECK(repo.schedule_bulk(DeviceFilter{"SEPA", {}, {}, {}},
+                             ScheduleRequest{Operation::install, {}, {}, {}}, false) == 2);
+    CHECK(repo.find_device("SEPA00000000001")->pending_operation == Operation::remove);
+    CHECK(repo.find_device("SEPA00000000002")->pending_operation == Operation::install);
+    CHECK(repo.find_device("SEPB00000000001")->pending_operation == Operation::none);
+    // A later bulk replaces bulk-scheduled operations, still not device-level ones.
+    CHECK(repo.schedule_bulk(DeviceFilter{}, ScheduleRequest{Operation::fetch, {}, {}, {}},
+                             false) == 3);
+    CHECK(repo.find_device("SEPA00000000002")->pending_operation == Operation::fetch);
+    CHECK(repo.find_device("SEPA00000000001")->pending_operation == Operation::remove);
+    // Override: everything.
+    CHECK(repo.schedule_bulk(DeviceFilter{}, ScheduleRequest{Operation::install, {}, {}, {}},
+                             true) == 4);
+    CHECK(repo.find_device("SEPA00000000001")->pending_operation == Operation::install);
+
+    repo.cancel_operation("SEPA00000000001");
+    d = *repo.find_device("SEPA00000000001");
+    CHECK(d.pending_operation == Operation::none);
+    CHECK(d.operation_reason == "cancelled by an administrator");
+    CHECK(error_of([&] { repo.schedule_operation("SEPX", ScheduleRequest{}); }) ==
+          StorageErrc::not_found);
+    CHECK(error_of([&] {
+              repo.schedule_operation(
+                  "SEPA00000000002",
+                  ScheduleRequest{Operation::install, {}, std::string("dsa-1024"), {}});
+          }) == StorageErrc::invalid_value);
+}
+
+TEST_CASE("storage: auth strings are stored as given, counted on failure and locked") {
+    test::TestDatabase db;
+    DeviceRepository repo(*db.pool);
+    repo.add_device(phone("SEP001122334455", AuthMode::auth_string));
+    repo.schedule_operation("SEP001122334455", ScheduleRequest{Operation::install, {}, {}, {}});
+    CHECK_FALSE(repo.auth_string_hash("SEP001122334455").has_value());
+    repo.set_auth_string_hash("SEP001122334455", "$salted$hash");
+    CHECK(repo.auth_string_hash("SEP001122334455") == "$salted$hash");
+    CHECK(repo.devices_with_auth_string("") == std::vector<std::string>{"SEP001122334455"});
+    CHECK(error_of([&] { repo.set_auth_string_hash("SEP001122334455", ""); }) ==
+          StorageErrc::invalid_value);
+
+    CHECK_FALSE(repo.record_auth_failure("SEP001122334455", 3));
+    CHECK_FALSE(repo.record_auth_failure("SEP001122334455", 3));
+    CHECK(repo.record_auth_failure("SEP001122334455", 3));
+    CHECK(repo.find_device("SEP001122334455")->auth_locked);
+    // Locked: the operation cannot be claimed.
+    CHECK_FALSE(repo.claim_pending_operation("SEP001122334455", "node-a", 60s).has_value());
+    // A new auth string unlocks.
+    repo.set_auth_string_hash("SEP001122334455", "$new$hash");
+    CHECK_FALSE(repo.find_device("SEP001122334455")->auth_locked);
+    CHECK(repo.claim_pending_operation("SEP001122334455", "node-a", 60s).has_value());
+    repo.consume_auth_string("SEP001122334455");
+    CHECK_FALSE(repo.auth_string_hash("SEP001122334455").has_value());
+    repo.set_auth_string_hash("SEP001122334455", "$x$");
+    repo.clear_auth_string("SEP001122334455");
+    CHECK(repo.devices_with_auth_string("").empty());
+}
+
+TEST_CASE(
+    "storage: a claim is exclusive, an expired lease can be taken, a stale owner is refused") {
+    test::TestDatabase db;
+    DeviceRepository repo(*db.pool);
+    repo.add_device(phone("SEP001122334455", AuthMode::null_string, "ec-p256"));
+    CHECK_FALSE(repo.claim_pending_operation("SEP001122334455", "node-a", 60s)
+                    .has_value());  // nothing pending
+    repo.schedule_operation("SEP001122334455", ScheduleRequest{Operation::install, {}, {}, {}});
+
+    const auto first = repo.claim_pending_operation("SEP001122334455", "node-a", 1s);
+    REQUIRE(first.has_value());
+    CHECK(first->operation == Operation::install);
+    CHECK(first->key_spec == "ec-p256");
+    CHECK(repo.find_device("SEP001122334455")->operation_status == OperationStatus::in_progress);
+    CHECK_FALSE(repo.claim_pending_operation("SEP001122334455", "node-b", 60s).has_value());
+
+    std::this_thread::sleep_for(1100ms);  // node-a died; its lease ran out
+    const auto second = repo.claim_pending_operation("SEP001122334455", "node-b", 60s);
+    REQUIRE(second.has_value());
+    CHECK(second->node == "node-b");
+    CHECK(error_of([&] { repo.record_certificate_issued(*first, cert("aa01"), "10.0.0.1"); }) ==
+          StorageErrc::lease_lost);
+    CHECK(repo.issued_certificates("SEP001122334455").empty());
+    repo.record_certificate_issued(*second, cert("aa02"), "10.0.0.1");
+    CHECK(repo.issued_certificates("SEP001122334455") ==
+          std::vector<std::pair<std::string, bool>>{{"aa02", false}});
+}
+
+TEST_CASE("storage: outcomes change the device only when confirmed, each with an audit event") {
+    test::TestDatabase db;
+    DeviceRepository repo(*db.pool);
+    repo.add_device(phone("SEP001122334455"));
+    repo.schedule_operation("SEP001122334455", ScheduleRequest{Operation::install, {}, {}, {}});
+    auto claim = *repo.claim_pending_operation("SEP001122334455", "node-a", 60s);
+    const auto issued = cert("0badc0de", "0123456789abcdef0123456789abcdef");
+    repo.record_certificate_issued(claim, issued, "10.1.2.3:5000");
+    CHECK_FALSE(
+        repo.find_device("SEP001122334455")->lsc.has_value());  // not yet: the phone must confirm
+    repo.record_store_confirmed(claim, issued, "10.1.2.3:5000");
+    auto d = *repo.find_device("SEP001122334455");
+    REQUIRE(d.lsc.has_value());
+    CHECK(d.lsc->serial_hex == "0badc0de");
+    CHECK(d.lsc->md5_hex == "0123456789abcdef0123456789abcdef");
+    CHECK(d.lsc->der == issued.der);
+    CHECK(d.lsc->public_key_der == issued.public_key_der);
+    CHECK(d.pending_operation == Operation::none);
+    CHECK(d.operation_status == OperationStatus::succeeded);
+    CHECK_FALSE(d.lease_owner.has_value());
+    CHECK(repo.issued_certificates("SEP001122334455").front().second);  // confirmed
+    // The lease is gone with the operation: a late repeat is refused.
+    CHECK(error_of([&] { repo.record_store_confirmed(claim, issued, ""); }) ==
+          StorageErrc::lease_lost);
+
+    // A bad MD5 is refused by the database.
+    repo.schedule_operation("SEP001122334455", ScheduleRequest{Operation::install, {}, {}, {}});
+    claim = *repo.claim_pending_operation("SEP001122334455", "node-a", 60s);
+    CHECK(error_of([&] { repo.record_store_confirmed(claim, cert("0c", "NOT-HEX"), ""); }) ==
+          StorageErrc::invalid_value);
+    CHECK(repo.find_device("SEP001122334455")->lsc->serial_hex == "0badc0de");
+
+    // Failure: recorded, the operation stays pending for the phone's retry.
+    repo.record_failure(claim, "keygen_timeout after 4 attempts", "10.1.2.3:5001");
+    d = *repo.find_device("SEP001122334455");
+    CHECK(d.operation_status == OperationStatus::failed);
+    CHECK(d.operation_reason == "keygen_timeout after 4 attempts");
+    CHECK(d.pending_operation == Operation::install);
+
+    // Fetch.
+    repo.schedule_operation("SEP001122334455", ScheduleRequest{Operation::fetch, {}, {}, {}});
+    claim = *repo.claim_pending_operation("SEP001122334455", "node-a", 60s);
+    repo.record_fetched_certificate(claim, Bytes{0x30, 0x01}, std::string(32, 'f'), Bytes{0x30},
+                                    "10.1.2.3");
+    d = *repo.find_device("SEP001122334455");
+    CHECK(d.fetched_md5 == std::string(32, 'f'));
+    CHECK(d.fetched_at.has_value());
+
+    // Delete.
+    repo.schedule_operation("SEP001122334455", ScheduleRequest{Operation::remove, {}, {}, {}});
+    claim = *repo.claim_pending_operation("SEP001122334455", "node-a", 60s);
+    repo.record_delete_confirmed(claim, "10.1.2.3");
+    CHECK_FALSE(repo.find_device("SEP001122334455")->lsc.has_value());
+
+    const auto events = repo.audit_events(AuditQuery{"SEP001122334455", {}, 100});
+    std::set<std::string> kinds;
+    for (const auto& e : events)
+        kinds.insert(e.event + "/" + e.outcome);
+    for (const char* k : {"install/issued", "install/succeeded", "install/failed",
+                          "fetch/succeeded", "delete/succeeded", "schedule/install"}) {
+        INFO(k);
+        CHECK(kinds.count(k) == 1);
+    }
+    CHECK(events.front().at.has_value());
+    repo.append_audit(AuditEvent{"SEP001122334455", "10.9.9.9", "node-a", "authentication",
+                                 "refused", "auth_string_mismatch", std::nullopt});
+    CHECK(repo.audit_events(AuditQuery{"SEP001122334455", {}, 1}).front().detail ==
+          "auth_string_mismatch");
+    CHECK(error_of([&] { repo.append_audit(AuditEvent{}); }) == StorageErrc::invalid_value);
+}
+
+TEST_CASE("storage: deadlines stop claims and expire operations, the report filters by expiry") {
+    test::TestDatabase db;
+    DeviceRepository repo(*db.pool);
+    repo.add_device(phone("SEP0000000000AA"));
+    repo.add_device(phone("SEP0000000000BB"));
+    repo.schedule_operation(
+        "SEP0000000000AA",
+        ScheduleRequest{Operation::install, {}, {}, std::chrono::system_clock::now() - 1s});
+    CHECK_FALSE(repo.claim_pending_operation("SEP0000000000AA", "node-a", 60s).has_value());
+    CHECK(repo.expire_overdue_operations() == 1);
+    const auto d = *repo.find_device("SEP0000000000AA");
+    CHECK(d.operation_status == OperationStatus::expired);
+    CHECK(d.pending_operation == Operation::none);
+    CHECK(repo.expire_overdue_operations() == 0);
+
+    // Give BB a certificate expiring in 10 days, then ask who expires within 30.
+    repo.schedule_operation("SEP0000000000BB", ScheduleRequest{Operation::install, {}, {}, {}});
+    const auto claim = *repo.claim_pending_operation("SEP0000000000BB", "node-a", 60s);
+    auto c = cert("bb01");
+    c.not_after = std::chrono::system_clock::now() + 24h * 10;
+    repo.record_store_confirmed(claim, c, "");
+    const auto soon =
+        repo.report(DeviceFilter{"", {}, {}, std::chrono::system_clock::now() + 24h * 30});
+    REQUIRE(soon.size() == 1);
+    CHECK(soon[0].name == "SEP0000000000BB");
+    CHECK(soon[0].has_lsc);
+    CHECK(soon[0].lsc_serial == "bb01");
+    CHECK(
+        repo.report(DeviceFilter{"", {}, {}, std::chrono::system_clock::now() + 24h * 5}).empty());
+    CHECK(repo.report(DeviceFilter{}).size() == 2);
+}

@@ -1,0 +1,130 @@
+// Concurrency, bulk scale and outages against a real PostgreSQL.
+#include <catch2/catch.hpp>
+#include <cstdlib>
+#include <filesystem>
+#include <thread>
+
+#include "storage/device_repository.hpp"
+#include "storage/error.hpp"
+#include "tests/storage/pg_test_support.hpp"
+
+using namespace capf;
+using namespace capf::storage;
+using namespace std::chrono_literals;
+
+TEST_CASE("storage: 16 threads claim one device's operation, exactly one wins, 200 times") {
+    test::TestDatabase db;
+    DeviceRepository repo(*db.pool);
+    repo.add_device(DeviceSettings{"SEP001122334455", "", AuthMode::null_string, "rsa-2048"});
+    constexpr int threads = 16;
+    constexpr int repetitions = 200;
+    int exactly_one = 0;
+    for (int rep = 0; rep < repetitions; ++rep) {
+        repo.schedule_operation("SEP001122334455", ScheduleRequest{Operation::install, {}, {}, {}});
+        std::atomic<int> winners{0};
+        std::atomic<int> ready{0};
+        std::vector<std::thread> pool;
+        for (int t = 0; t < threads; ++t) {
+            pool.emplace_back([&, t] {
+                ++ready;
+                while (ready < threads)
+                    std::this_thread::yield();  // start together
+                if (repo.claim_pending_operation("SEP001122334455", "node-" + std::to_string(t),
+                                                 60s)) {
+                    ++winners;
+                }
+            });
+        }
+        for (auto& th : pool)
+            th.join();
+        exactly_one += winners == 1 ? 1 : 0;
+    }
+    CHECK(exactly_one == repetitions);
+}
+
+TEST_CASE("storage: bulk scheduling of 10,000 devices is fast and keeps device-level operations") {
+    test::TestDatabase db;
+    DeviceRepository repo(*db.pool);
+    std::vector<DeviceSettings> devices;
+    for (int i = 0; i < 10000; ++i) {
+        char name[32];
+        std::snprintf(name, sizeof name, "SEP%012X", i);
+        devices.push_back(DeviceSettings{name, "", AuthMode::null_string, "rsa-2048"});
+    }
+    const auto t0 = std::chrono::steady_clock::now();
+    CHECK(repo.add_devices(devices) == 10000);
+    CHECK(repo.add_devices(devices) == 0);  // existing names are left alone
+    const auto t1 = std::chrono::steady_clock::now();
+    repo.schedule_operation("SEP000000000007", ScheduleRequest{Operation::remove, {}, {}, {}});
+    const auto scheduled =
+        repo.schedule_bulk(DeviceFilter{}, ScheduleRequest{Operation::install, {}, {}, {}}, false);
+    const auto t2 = std::chrono::steady_clock::now();
+    CHECK(scheduled == 9999);
+    CHECK(repo.find_device("SEP000000000007")->pending_operation == Operation::remove);
+    CHECK(repo.find_device("SEP000000000008")->pending_operation == Operation::install);
+    const auto add_ms = std::chrono::duration_cast<std::chrono::milliseconds>(t1 - t0).count();
+    const auto schedule_ms = std::chrono::duration_cast<std::chrono::milliseconds>(t2 - t1).count();
+    WARN("10,000 devices: add " << add_ms << " ms (twice), bulk schedule " << schedule_ms << " ms");
+    CHECK(schedule_ms < 5000);
+    CHECK(add_ms < 5000);
+}
+
+namespace {
+
+std::string cluster_script() {
+    return std::string(CAPF_SOURCE_DIR) + "/deploy/pg-cluster.sh";
+}
+
+int sh(const std::string& command) {
+    return std::system((command + " >/dev/null 2>&1").c_str());
+}
+
+}  // namespace
+
+TEST_CASE(
+    "storage: with PostgreSQL stopped calls fail fast as unreachable, and recover when it is "
+    "back") {
+    // A cluster of its own: stopping the shared fixture would disturb other tests.
+    char tmpl[] = "/tmp/capf-pg-outage-XXXXXX";
+    REQUIRE(::mkdtemp(tmpl) != nullptr);
+    const std::string dir = std::string(tmpl) + "/cluster";
+    std::filesystem::permissions(tmpl, std::filesystem::perms(0755));
+    struct Cleanup {
+        std::string dir, root;
+        ~Cleanup() {
+            sh(cluster_script() + " destroy " + dir);
+            std::filesystem::remove_all(root);
+        }
+    } cleanup{dir, tmpl};
+    REQUIRE(sh("CAPF_PG_FSYNC=off " + cluster_script() + " start " + dir + " 5433") == 0);
+    const std::string conninfo = "host=" + dir + "/run port=5433 dbname=capfd user=capfd";
+
+    ConnectionPool pool(PoolOptions{conninfo, 4});
+    apply_migrations(pool);
+    DeviceRepository repo(pool);
+    repo.add_device(DeviceSettings{"SEP001122334455", "", AuthMode::null_string, "rsa-2048"});
+    REQUIRE(repo.find_device("SEP001122334455").has_value());
+
+    REQUIRE(sh(cluster_script() + " stop " + dir) == 0);
+    for (int attempt = 0; attempt < 3; ++attempt) {
+        const auto start = std::chrono::steady_clock::now();
+        try {
+            repo.find_device("SEP001122334455");
+            FAIL("a call succeeded with the database stopped");
+        } catch (const StorageError& e) {
+            CHECK(e.code() == StorageErrc::unreachable);
+            CHECK_THAT(std::string(e.what()), Catch::Contains("database"));
+        }
+        const auto took = std::chrono::steady_clock::now() - start;
+        INFO("attempt " << attempt << " took "
+                        << std::chrono::duration_cast<std::chrono::milliseconds>(took).count()
+                        << " ms");
+        CHECK(took < 5s);
+    }
+
+    REQUIRE(sh(cluster_script() + " start " + dir + " 5433") == 0);
+    const auto back = repo.find_device("SEP001122334455");
+    REQUIRE(back.has_value());
+    CHECK(back->name == "SEP001122334455");
+    CHECK(pool.open_connections() >= 1);
+}
