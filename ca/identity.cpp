@@ -195,8 +195,14 @@ Identity generate_identity(const IdentityProfile& profile,
     const Botan::X509_DN dn = make_dn(profile);
     Botan::Extensions extensions;
     extensions.add(new Botan::Cert_Extension::Basic_Constraints(true, 0), true);
-    extensions.add(new Botan::Cert_Extension::Key_Usage(static_cast<Botan::Key_Constraints>(
-                       Botan::DIGITAL_SIGNATURE | Botan::KEY_CERT_SIGN | Botan::CRL_SIGN)),
+    // keyEncipherment too for RSA: the legacy TLS policy's RSA key exchange
+    // (what 7940/7960-class phones speak) encrypts to this key, and strict
+    // TLS clients refuse a certificate that does not allow it.
+    auto usage = Botan::DIGITAL_SIGNATURE | Botan::KEY_CERT_SIGN | Botan::CRL_SIGN;
+    if (spec.algorithm == KeySpec::Algorithm::rsa) {
+        usage = usage | Botan::KEY_ENCIPHERMENT;
+    }
+    extensions.add(new Botan::Cert_Extension::Key_Usage(static_cast<Botan::Key_Constraints>(usage)),
                    true);
     extensions.add(new Botan::Cert_Extension::Subject_Key_ID(key->subject_public_key(), "SHA-160"));
 

@@ -38,6 +38,9 @@ class BlockingPool {
                                           asio::use_awaitable);
     }
 
+    /// For posting fire-and-forget blocking work.
+    asio::thread_pool::executor_type executor() noexcept { return pool_.get_executor(); }
+
     /// Abandons queued work and joins the threads.
     void stop() {
         pool_.stop();

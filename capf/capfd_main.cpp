@@ -1,79 +1,253 @@
-// capfd: the CAPF service daemon. It loads and validates its configuration,
-// serves the admin socket, and shuts down cleanly on SIGTERM/SIGINT. The
-// phone listener on TCP 3804 arrives with a later issue; capfd says so at
-// start rather than pretending to serve phones.
+// capfd: the CAPF service daemon.
+//
+//   capfd init [--config FILE] [--cn NAME ...]   create the CAPF identity (when none exists) and
+//   the schema capfd [--config FILE]                        serve phones and the admin socket capfd
+//   --check-config --config FILE           validate and exit
 #include <CLI/CLI.hpp>
 #include <asio/io_context.hpp>
+#include <asio/post.hpp>
 #include <asio/signal_set.hpp>
+#include <asio/steady_timer.hpp>
+#include <filesystem>
 #include <iostream>
 #include <optional>
+#include <thread>
 
+#include "ca/error.hpp"
+#include "ca/identity.hpp"
+#include "ca/issuer.hpp"
+#include "ca/trust_store.hpp"
 #include "capf/admin_access.hpp"
+#include "capf/admin_methods.hpp"
 #include "capf/admin_server.hpp"
 #include "capf/blocking_pool.hpp"
 #include "capf/config.hpp"
 #include "capf/log.hpp"
+#include "capf/phone_listener.hpp"
+#include "capf/phone_session.hpp"
 #include "capf/server_methods.hpp"
+#include "capf/service_adapters.hpp"
 #include "capf/version.hpp"
+#include "storage/device_repository.hpp"
+#include "storage/error.hpp"
+#include "storage/migrations.hpp"
 
 namespace {
 
-int run(const capf::Config& config) {
-    namespace log = capf::log;
+namespace log = capf::log;
+namespace ca = capf::ca;
+namespace storage = capf::storage;
+namespace protocol = capf::protocol;
+using capf::Config;
+
+ca::Passphrase passphrase_of(const Config::KeyPair& kp) {
+    return ca::Passphrase{kp.passphrase_file, kp.passphrase_env};
+}
+
+storage::PoolOptions pool_options(const Config& config) {
+    if (config.database.connection.empty()) {
+        throw storage::StorageError(storage::StorageErrc::unreachable,
+                                    "database.connection is empty: set it in the configuration "
+                                    "(the quick start writes one for its private PostgreSQL)");
+    }
+    return storage::PoolOptions{config.database.connection, config.database.pool_size};
+}
+
+/// Loads the trust stores: the issuer's certificate and configured files.
+void load_trust(ca::TrustStore& trust, const Config& config, const ca::Identity& issuer) {
+    trust.add(ca::TrustRole::lsc_issuer, issuer.certificate());
+    for (const auto& f : config.trust.lsc_issuers)
+        trust.add_file(ca::TrustRole::lsc_issuer, f);
+    for (const auto& f : config.trust.mic_roots)
+        trust.add_file(ca::TrustRole::mic_root, f);
+}
+
+struct InitOptions {
+    std::string common_name;
+    std::string organization;
+    std::string organizational_unit;
+    std::string country;
+    std::string key = "rsa-2048";
+    unsigned days = 3650;
+};
+
+int run_init(const Config& config, const InitOptions& opts) {
+    const auto& id = config.identity;
+    if (std::filesystem::exists(id.certificate) || std::filesystem::exists(id.private_key)) {
+        // An existing identity is never replaced: phones trust it through their ITL.
+        ca::load_identity(id.certificate, id.private_key, passphrase_of(id));
+        log::info("identity_kept", {{"certificate", id.certificate.string()}});
+    } else {
+        ca::IdentityProfile profile;
+        profile.common_name =
+            opts.common_name.empty() ? "CAPF-" + config.node.name : opts.common_name;
+        profile.organization = opts.organization;
+        profile.organizational_unit = opts.organizational_unit;
+        profile.country = opts.country;
+        const auto spec = ca::parse_key_spec(opts.key);
+        if (!spec) {
+            std::cerr
+                << "capfd init: --key must be rsa-2048, rsa-3072, rsa-4096, ec-p256 or ec-p384\n";
+            return 2;
+        }
+        profile.key = *spec;
+        profile.validity_days = opts.days;
+        if (id.certificate.has_parent_path())
+            std::filesystem::create_directories(id.certificate.parent_path());
+        if (id.private_key.has_parent_path())
+            std::filesystem::create_directories(id.private_key.parent_path());
+        const auto identity = ca::generate_identity(profile);
+        ca::write_identity(identity, id.certificate, id.private_key);
+        log::info("identity_created", {{"certificate", id.certificate.string()},
+                                       {"private_key", id.private_key.string()},
+                                       {"subject", profile.common_name},
+                                       {"key", spec->text()}});
+    }
+    storage::ConnectionPool pool(pool_options(config));
+    const int version = storage::apply_migrations(pool);
+    log::info("schema_ready", {{"version", version}});
+    return 0;
+}
+
+int run_service(const Config& config) {
     const auto started_at = std::chrono::system_clock::now();
-    asio::io_context io(1);
-    capf::BlockingPool pool(config.database.pool_size);
+    const ca::Identity identity = ca::load_identity(
+        config.identity.certificate, config.identity.private_key, passphrase_of(config.identity));
+    const ca::Identity issuer_identity =
+        config.issuer ? ca::load_identity(config.issuer->certificate, config.issuer->private_key,
+                                          passphrase_of(*config.issuer))
+                      : identity;
+    const ca::LscIssuer issuer(issuer_identity);
+    ca::TrustStore trust;
+    load_trust(trust, config, issuer_identity);
+
+    storage::ConnectionPool db(pool_options(config));
+    storage::apply_migrations(db);
+    storage::DeviceRepository repo(db);
+
+    // Database calls and private-key work run here, never on I/O threads.
+    capf::BlockingPool pool(config.database.pool_size + 2);
+    capf::StorageDeviceStore store(
+        repo, capf::StoreSettings{config.node.name, static_cast<int>(config.auth.lockout_failures),
+                                  std::chrono::duration_cast<std::chrono::seconds>(
+                                      config.keygen.timeout * (config.keygen.retries + 1) +
+                                      config.limits.read_timeout * 4 + std::chrono::minutes(1))});
+    capf::CaAuthority authority(issuer, trust, config.lsc.validity_days);
+
+    const unsigned threads = std::max(1u, std::thread::hardware_concurrency());
+    asio::io_context io(static_cast<int>(threads));
+
+    capf::TlsCredentials credentials(identity.chain, identity.key);
+    capf::DialogueSettings dialogue{config.node.name, config.limits.read_timeout,
+                                    config.keygen.timeout, config.keygen.retries};
+    capf::PhoneListener listener(
+        io,
+        capf::PhoneListenerOptions{
+            asio::ip::tcp::endpoint(asio::ip::make_address(config.listen.address),
+                                    config.listen.port),
+            config.limits.max_sessions, config.limits.handshake_timeout, config.tls.policy},
+        credentials,
+        capf::make_phone_session_handler(dialogue,
+                                         protocol::DecodeLimits{config.limits.max_message_size},
+                                         store, authority, pool));
 
     capf::jsonrpc::Registry registry;
     capf::register_server_methods(registry, config, started_at);
-
-    std::optional<capf::AdminAccessPolicy> policy;
-    try {
-        policy.emplace(config.admin.allowed_users, config.admin.allowed_group);
-    } catch (const std::exception& e) {
-        log::error("config_invalid", {{"error", e.what()}});
-        return 1;
-    }
+    capf::AdminContext admin_context{config,          repo,  identity,
+                                     issuer_identity, trust, &listener.stats()};
+    capf::register_admin_methods(registry, admin_context);
+    const capf::AdminAccessPolicy policy(config.admin.allowed_users, config.admin.allowed_group);
     capf::AdminServer admin(
         io,
         capf::AdminServerOptions{config.admin.socket_path, config.admin.socket_mode,
                                  config.admin.max_request_size, config.admin.client_timeout, 64},
-        registry, *policy, pool);
-    try {
-        admin.start();
-    } catch (const std::exception& e) {
-        log::error("admin_socket_failed",
-                   {{"socket", config.admin.socket_path.string()}, {"error", e.what()}});
-        return 1;
-    }
+        registry, policy, pool);
 
-    asio::signal_set stop_signals(io, SIGTERM, SIGINT);
-    std::function<void(const std::error_code&, int)> on_stop = [&](const std::error_code& ec,
-                                                                   int sig) {
+    listener.start();
+    admin.start();
+
+    // Operations past their deadline are marked expired once a minute.
+    asio::steady_timer expiry(io);
+    std::function<void(const std::error_code&)> expire = [&](const std::error_code& ec) {
         if (ec)
             return;
-        log::info("shutdown", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
-        admin.stop();
-        io.stop();
+        asio::post(pool.executor(), [&] {
+            // One UPDATE on the blocking pool; a failure is logged and retried next time.
+            try {
+                if (const auto n = repo.expire_overdue_operations(); n > 0) {
+                    log::info("operations_expired",
+                              {{"count", static_cast<unsigned long long>(n)}});
+                }
+            } catch (const std::exception& e) {
+                log::warn("expire_failed", {{"error", e.what()}});
+            }
+        });
+        expiry.expires_after(std::chrono::minutes(1));
+        expiry.async_wait(expire);
     };
-    stop_signals.async_wait(on_stop);
+    expiry.expires_after(std::chrono::seconds(5));
+    expiry.async_wait(expire);
+
+    asio::signal_set stop_signals(io, SIGTERM, SIGINT);
+    asio::steady_timer grace(io);
+    std::function<void(const std::error_code&)> wait_for_sessions;
+    auto deadline = std::chrono::steady_clock::now();
+    wait_for_sessions = [&](const std::error_code&) {
+        const auto active = listener.stats().active.load();
+        if (active == 0 || std::chrono::steady_clock::now() >= deadline) {
+            if (active > 0) {
+                log::warn("sessions_cut_off", {{"count", static_cast<unsigned long long>(active)}});
+            }
+            io.stop();
+            return;
+        }
+        grace.expires_after(std::chrono::milliseconds(100));
+        grace.async_wait(wait_for_sessions);
+    };
+    stop_signals.async_wait([&](const std::error_code& ec, int sig) {
+        if (ec)
+            return;
+        log::info("shutdown", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"},
+                               {"active_sessions",
+                                static_cast<unsigned long long>(listener.stats().active.load())}});
+        listener.stop();
+        admin.stop();
+        expiry.cancel();
+        deadline = std::chrono::steady_clock::now() + config.limits.shutdown_grace;
+        wait_for_sessions({});
+    });
     asio::signal_set reload_signal(io, SIGHUP);
     std::function<void(const std::error_code&, int)> on_reload = [&](const std::error_code& ec,
                                                                      int) {
         if (ec)
             return;
-        log::info("reload_requested", {{"reloaded", "nothing yet: no trust stores in this build"}});
+        try {
+            load_trust(trust, config, issuer_identity);
+            log::info(
+                "trust_reloaded",
+                {{"lsc_issuers",
+                  static_cast<unsigned long long>(trust.list(ca::TrustRole::lsc_issuer).size())},
+                 {"mic_roots",
+                  static_cast<unsigned long long>(trust.list(ca::TrustRole::mic_root).size())}});
+        } catch (const std::exception& e) {
+            log::error("trust_reload_failed", {{"error", e.what()}});
+        }
         reload_signal.async_wait(on_reload);
     };
     reload_signal.async_wait(on_reload);
 
-    log::info("started", {{"version", std::string(capf::version())},
-                          {"node", config.node.name},
-                          {"admin_socket", config.admin.socket_path.string()}});
-    log::warn("phone_listener_unavailable",
-              {{"port", config.listen.port},
-               {"detail", "this build does not serve phones yet (TLS listener not implemented)"}});
+    log::info("started",
+              {{"version", std::string(capf::version())},
+               {"node", config.node.name},
+               {"port", listener.port()},
+               {"tls_policy", config.tls.policy == capf::TlsPolicy::strict ? "strict" : "legacy"},
+               {"admin_socket", config.admin.socket_path.string()}});
+    std::vector<std::thread> workers;
+    for (unsigned i = 1; i < threads; ++i)
+        workers.emplace_back([&] { io.run(); });
     io.run();
+    for (auto& t : workers)
+        t.join();
     log::info("stopped");
     return 0;
 }
@@ -84,12 +258,24 @@ int main(int argc, char** argv) {
     CLI::App app{"capfd: Certificate Authority Proxy Function service for Cisco IP phones"};
     app.set_version_flag("--version", std::string(capf::version()));
     std::string config_path;
-    app.add_option(
-        "--config", config_path,
-        "JSON configuration file (keys: deploy/CONFIG.md); built-in defaults without it");
+    app.add_option("--config", config_path, "JSON configuration file (keys: deploy/CONFIG.md)");
     bool check_config = false;
     app.add_flag("--check-config", check_config,
                  "Validate the configuration and exit: 0 when valid");
+    InitOptions init;
+    auto* init_cmd = app.add_subcommand(
+        "init", "Create the CAPF identity (unless one exists) and the database schema");
+    init_cmd->fallthrough();  // --config may follow "init"
+    init_cmd->add_option("--cn", init.common_name,
+                         "Subject CN of a new CAPF certificate (default CAPF-<node>)");
+    init_cmd->add_option("--organization", init.organization, "Subject O");
+    init_cmd->add_option("--unit", init.organizational_unit, "Subject OU");
+    init_cmd->add_option("--country", init.country, "Subject C (two letters)");
+    init_cmd->add_option("--key", init.key, "rsa-2048, rsa-3072, rsa-4096, ec-p256 or ec-p384")
+        ->capture_default_str();
+    init_cmd->add_option("--days", init.days, "Validity of a new CAPF certificate")
+        ->check(CLI::Range(1, 7300))
+        ->capture_default_str();
     CLI11_PARSE(app, argc, argv);
 
     capf::Config config;
@@ -108,5 +294,16 @@ int main(int argc, char** argv) {
         return 0;
     }
     capf::log::set_level(config.log.level);
-    return run(config);
+    try {
+        return init_cmd->parsed() ? run_init(config, init) : run_service(config);
+    } catch (const capf::ca::CaError& e) {
+        capf::log::error(
+            "identity_unusable",
+            {{"error", e.what()}, {"hint", "run 'capfd init' to create a CAPF identity"}});
+    } catch (const capf::storage::StorageError& e) {
+        capf::log::error("database_unusable", {{"error", e.what()}});
+    } catch (const std::exception& e) {
+        capf::log::error("start_failed", {{"error", e.what()}});
+    }
+    return 1;
 }

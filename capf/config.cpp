@@ -262,8 +262,8 @@ Config parse_config(std::string_view json_text, std::string_view origin) {
     Config c;
     Reader r(origin);
     r.check_known(doc, "",
-                  {"listen", "tls", "identity", "issuer", "lsc", "keygen", "auth", "limits",
-                   "database", "node", "admin", "log"});
+                  {"listen", "tls", "identity", "issuer", "trust", "lsc", "keygen", "auth",
+                   "limits", "database", "node", "admin", "log"});
 
     if (const json* s = r.section(doc, "", "listen", {"address", "port"})) {
         r.string(s, "listen", "address", c.listen.address);
@@ -290,6 +290,24 @@ Config parse_config(std::string_view json_text, std::string_view origin) {
             r.problem("issuer", nullptr, "needs both certificate and private_key");
         }
         c.issuer = issuer;
+    }
+    if (const json* s = r.section(doc, "", "trust", {"lsc_issuers", "mic_roots"})) {
+        for (const char* key : {"lsc_issuers", "mic_roots"}) {
+            const json* v = Reader::member(*s, key);
+            if (v == nullptr)
+                continue;
+            const bool ok = v->is_array() && std::all_of(v->begin(), v->end(), [](const json& f) {
+                                return f.is_string() && !f.get<std::string>().empty();
+                            });
+            if (!ok) {
+                r.problem(std::string("trust.") + key, v,
+                          "must be a list of certificate file paths");
+                continue;
+            }
+            auto& out = std::string(key) == "mic_roots" ? c.trust.mic_roots : c.trust.lsc_issuers;
+            for (const auto& f : *v)
+                out.emplace_back(f.get<std::string>());
+        }
     }
     if (const json* s = r.section(doc, "", "lsc", {"validity_days", "default_key_spec"})) {
         r.uint(s, "lsc", "validity_days", c.lsc.validity_days, 1, 1825);

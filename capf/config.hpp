@@ -55,6 +55,13 @@ struct Config {
     /// Signs LSCs; the identity when absent.
     std::optional<KeyPair> issuer;
 
+    /// Trust anchors loaded at start and again on SIGHUP. The issuer's own
+    /// certificate is always an LSC anchor; list retired issuers here.
+    struct Trust {
+        std::vector<std::filesystem::path> lsc_issuers;
+        std::vector<std::filesystem::path> mic_roots;
+    } trust;
+
     struct Lsc {
         unsigned validity_days = 365;
         KeySpec default_key_spec;

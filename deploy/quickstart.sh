@@ -12,8 +12,8 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 
 "$repo/deploy/install-deps.sh"
 
-cmake -S "$repo" -B "$repo/build-release" -DCMAKE_BUILD_TYPE=Release -DCAPF_BUILD_TESTS=OFF -DCAPF_WERROR=OFF  >/dev/null
-cmake --build "$repo/build-release" -j "$(nproc)" --target capfd capfctl
+cmake -S "$repo" -B "$repo/build-release" -DCMAKE_BUILD_TYPE=Release -DCAPF_WERROR=OFF >/dev/null
+cmake --build "$repo/build-release" -j "$(nproc)" --target capfd capfctl capf-phone
 
 if [ "$(id -u)" -eq 0 ]; then
   state=${CAPF_QUICKSTART_DIR:-/var/lib/capfd-quickstart}
@@ -31,6 +31,8 @@ config="$state/capfd.json"
 if [ ! -f "$config" ]; then
   cat >"$config" <<JSON
 {
+  "listen": { "address": "0.0.0.0", "port": 3804 },
+  "identity": { "certificate": "$state/capf.crt", "private_key": "$state/capf.key" },
   "database": { "connection": "$database" },
   "admin": { "socket_path": "$state/admin.sock" },
   "node": { "name": "quickstart" }
@@ -38,6 +40,8 @@ if [ ! -f "$config" ]; then
 JSON
 fi
 "$repo/build-release/capf/capfd" --check-config --config "$config" >/dev/null
+# First run: a CAPF identity and the schema (an existing identity is kept).
+"$repo/build-release/capf/capfd" init --config "$config" --cn "CAPF-quickstart"
 
 echo "quickstart: starting capfd; stop it with Ctrl-C. In another terminal:" >&2
 echo "  export CAPF_ADMIN_SOCKET=$state/admin.sock" >&2

@@ -40,8 +40,12 @@ TEST_CASE("a generated CAPF identity is a CA with pathlen 0 and keyCertSign (ope
         CHECK_THAT(text,
                    Catch::Contains(
                        "X509v3 Basic Constraints: critical\n                CA:TRUE, pathlen:0"));
-        CHECK_THAT(text, Catch::Contains("X509v3 Key Usage: critical\n                Digital "
-                                         "Signature, Certificate Sign, CRL Sign"));
+        // RSA identities also allow keyEncipherment, for TLS RSA key exchange.
+        const std::string usage =
+            key.algorithm == KeySpec::Algorithm::rsa
+                ? "Digital Signature, Key Encipherment, Certificate Sign, CRL Sign"
+                : "Digital Signature, Certificate Sign, CRL Sign";
+        CHECK_THAT(text, Catch::Contains("X509v3 Key Usage: critical\n                " + usage));
         CHECK_THAT(
             text,
             Catch::Contains("Subject: CN = CAPF-test, O = Example Hospital, OU = Telecom, C = US"));

@@ -1,0 +1,444 @@
+#include "capf/admin_methods.hpp"
+
+#include <botan/base64.h>
+#include <botan/pkix_types.h>
+
+#include <ctime>
+
+#include "ca/fingerprint.hpp"
+#include "capf/auth_string.hpp"
+#include "capf/version.hpp"
+#include "storage/error.hpp"
+
+namespace capf {
+
+using jsonrpc::Error;
+using jsonrpc::ErrorCode;
+using jsonrpc::json;
+using storage::StorageErrc;
+using storage::StorageError;
+
+std::string iso8601(std::chrono::system_clock::time_point t) {
+    const std::time_t tt = std::chrono::system_clock::to_time_t(t);
+    std::tm tm{};
+    gmtime_r(&tt, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+namespace {
+
+constexpr std::size_t max_page = 1000;
+constexpr std::size_t max_bulk = 100000;
+
+/// Runs a storage call, turning its typed errors into JSON-RPC errors that
+/// say what was wrong (nothing was changed: every call is one transaction).
+template <typename F>
+json storage_call(F&& f) {
+    try {
+        return f();
+    } catch (const StorageError& e) {
+        switch (e.code()) {
+            case StorageErrc::invalid_device_name:
+            case StorageErrc::invalid_value:
+                throw Error(ErrorCode::invalid_params, e.what());
+            case StorageErrc::not_found:
+                throw Error(ErrorCode::not_found, e.what());
+            case StorageErrc::already_exists:
+            case StorageErrc::conflict:
+            case StorageErrc::lease_lost:
+                throw Error(ErrorCode::conflict, e.what());
+            case StorageErrc::unreachable:
+            case StorageErrc::pool_exhausted:
+                throw Error(ErrorCode::unavailable, e.what());
+        }
+        throw;
+    }
+}
+
+std::optional<std::string> opt_string(const json& p, const char* key) {
+    const std::string s = jsonrpc::optional_string(p, key);
+    return s.empty() ? std::nullopt : std::optional<std::string>(s);
+}
+
+std::size_t opt_size(const json& p, const char* key, std::size_t fallback, std::size_t min,
+                     std::size_t max) {
+    auto it = p.find(key);
+    if (it == p.end() || it->is_null())
+        return fallback;
+    if (!it->is_number_unsigned() || it->get<std::size_t>() < min || it->get<std::size_t>() > max) {
+        throw Error(ErrorCode::invalid_params,
+                    std::string("parameter '") + key + "' must be a whole number from " +
+                        std::to_string(min) + " to " + std::to_string(max));
+    }
+    return it->get<std::size_t>();
+}
+
+bool opt_bool(const json& p, const char* key) {
+    auto it = p.find(key);
+    if (it == p.end() || it->is_null())
+        return false;
+    if (!it->is_boolean())
+        throw Error(ErrorCode::invalid_params,
+                    std::string("parameter '") + key + "' must be true or false");
+    return it->get<bool>();
+}
+
+storage::AuthMode auth_mode_param(const std::string& text) {
+    try {
+        return storage::parse_auth_mode(text);
+    } catch (const StorageError& e) {
+        throw Error(ErrorCode::invalid_params, e.what());
+    }
+}
+
+json device_json(const storage::DeviceRecord& d) {
+    json j = {
+        {"name", d.name},
+        {"description", d.description},
+        {"auth_mode", std::string(storage::to_text(d.auth_mode))},
+        {"key_spec", d.key_spec},
+        {"pending_operation", std::string(storage::to_text(d.pending_operation))},
+        {"operation_status", d.operation_status
+                                 ? json(std::string(storage::to_text(*d.operation_status)))
+                                 : json(nullptr)},
+        {"operation_reason", d.operation_reason},
+        {"deadline", d.operation_deadline ? json(iso8601(*d.operation_deadline)) : json(nullptr)},
+        {"auth_string_pending", d.has_auth_string},
+        {"auth_locked", d.auth_locked},
+        {"failed_auth_count", d.failed_auth_count}};
+    if (d.lsc) {
+        j["lsc"] = {{"serial", d.lsc->serial_hex},
+                    {"not_before", iso8601(d.lsc->not_before)},
+                    {"not_after", iso8601(d.lsc->not_after)},
+                    {"md5", d.lsc->md5_hex}};
+    } else {
+        j["lsc"] = nullptr;
+    }
+    j["fetched_md5"] = d.fetched_md5 ? json(*d.fetched_md5) : json(nullptr);
+    return j;
+}
+
+storage::DeviceFilter filter_param(const json& p) {
+    storage::DeviceFilter f;
+    f.name_prefix = jsonrpc::optional_string(p, "prefix");
+    try {
+        if (auto op = opt_string(p, "operation"))
+            f.operation = storage::parse_operation(*op);
+        if (auto st = opt_string(p, "status"))
+            f.status = storage::parse_operation_status(*st);
+    } catch (const StorageError& e) {
+        throw Error(ErrorCode::invalid_params, e.what());
+    }
+    if (p.contains("expiring_days")) {
+        const auto days = opt_size(p, "expiring_days", 0, 0, 3650);
+        f.lsc_expiring_before = std::chrono::system_clock::now() + std::chrono::hours(24) * days;
+    }
+    return f;
+}
+
+storage::DeviceSettings settings_param(const json& p, const Config& config,
+                                       const std::optional<storage::DeviceRecord>& existing) {
+    storage::DeviceSettings s;
+    s.name = jsonrpc::require_string(p, "name");
+    s.description =
+        jsonrpc::optional_string(p, "description", existing ? existing->description : "");
+    s.auth_mode = auth_mode_param(jsonrpc::optional_string(
+        p, "auth_mode",
+        existing ? std::string(storage::to_text(existing->auth_mode)) : config.auth.default_mode));
+    s.key_spec = jsonrpc::optional_string(
+        p, "key_spec", existing ? existing->key_spec : config.lsc.default_key_spec.text());
+    return s;
+}
+
+storage::ScheduleRequest schedule_param(const json& p) {
+    storage::ScheduleRequest r;
+    try {
+        r.operation = storage::parse_operation(jsonrpc::require_string(p, "operation"));
+    } catch (const StorageError& e) {
+        throw Error(ErrorCode::invalid_params, e.what());
+    }
+    if (auto mode = opt_string(p, "auth_mode"))
+        r.auth_mode = auth_mode_param(*mode);
+    r.key_spec = opt_string(p, "key_spec");
+    if (p.contains("deadline_hours")) {
+        r.deadline = std::chrono::system_clock::now() +
+                     std::chrono::hours(opt_size(p, "deadline_hours", 0, 1, 24 * 365));
+    }
+    return r;
+}
+
+}  // namespace
+
+void register_admin_methods(jsonrpc::Registry& registry, AdminContext& ctx) {
+    auto& repo = ctx.repo;
+    const Config& config = ctx.config;
+
+    registry.add(
+        "server.summary", "identity, issuer, port, key spec, keygen settings and counts by status",
+        [&ctx, &repo](const json&) {
+            return storage_call([&] {
+                json counts = json::object();
+                for (const auto& row : repo.report({})) {
+                    const std::string key = row.status ? std::string(storage::to_text(*row.status))
+                                                       : std::string("none");
+                    counts[key] = counts.value(key, 0) + 1;
+                }
+                const auto& c = ctx.config;
+                json summary = {
+                    {"version", std::string(version())},
+                    {"node", c.node.name},
+                    {"capf_certificate", ctx.capf_identity.certificate().subject_dn().to_string()},
+                    {"issuer", ctx.issuer_identity.certificate().subject_dn().to_string()},
+                    {"issuer_expires",
+                     ctx.issuer_identity.certificate().not_after().readable_string()},
+                    {"listen", c.listen.address + ":" + std::to_string(c.listen.port)},
+                    {"tls_policy", c.tls.policy == TlsPolicy::strict ? "strict" : "legacy"},
+                    {"default_key_spec", c.lsc.default_key_spec.text()},
+                    {"lsc_validity_days", c.lsc.validity_days},
+                    {"keygen_timeout_seconds",
+                     std::chrono::duration_cast<std::chrono::seconds>(c.keygen.timeout).count()},
+                    {"keygen_retries", c.keygen.retries},
+                    {"default_auth_mode", c.auth.default_mode},
+                    {"devices_by_status", counts}};
+                if (ctx.phone_stats != nullptr) {
+                    summary["sessions_active"] = ctx.phone_stats->active.load();
+                    summary["sessions_completed"] = ctx.phone_stats->sessions_completed.load();
+                    summary["sessions_rejected_over_limit"] =
+                        ctx.phone_stats->rejected_over_limit.load();
+                }
+                return summary;
+            });
+        });
+
+    registry.add("device.add", "add a device: name, description, auth_mode, key_spec",
+                 [&repo, &config](const json& p) {
+                     return storage_call([&] {
+                         return device_json(repo.add_device(settings_param(p, config, {})));
+                     });
+                 });
+    registry.add(
+        "device.add_bulk", "add many devices: devices = [{name, ...}]; existing names are kept",
+        [&repo, &config](const json& p) {
+            auto it = p.find("devices");
+            if (it == p.end() || !it->is_array() || it->empty() || it->size() > max_bulk) {
+                throw Error(ErrorCode::invalid_params,
+                            "parameter 'devices' must be a list of 1 to " +
+                                std::to_string(max_bulk) + " devices");
+            }
+            std::vector<storage::DeviceSettings> devices;
+            for (const auto& d : *it) {
+                if (!d.is_object())
+                    throw Error(ErrorCode::invalid_params, "each device must be an object");
+                devices.push_back(settings_param(d, config, {}));
+            }
+            return storage_call([&] { return json{{"added", repo.add_devices(devices)}}; });
+        });
+    registry.add(
+        "device.update", "change a device's description, auth_mode or key_spec",
+        [&repo, &config](const json& p) {
+            return storage_call([&] {
+                const auto existing = repo.find_device(jsonrpc::require_string(p, "name"));
+                if (!existing)
+                    throw StorageError(StorageErrc::not_found,
+                                       "no device named " + p.value("name", ""));
+                return device_json(repo.update_device(settings_param(p, config, existing)));
+            });
+        });
+    registry.add("device.remove", "remove a device", [&repo](const json& p) {
+        return storage_call([&] {
+            repo.remove_device(jsonrpc::require_string(p, "name"));
+            return json{{"removed", true}};
+        });
+    });
+    registry.add("device.get", "one device with its LSC and operation", [&repo](const json& p) {
+        return storage_call([&] {
+            const std::string name = jsonrpc::require_string(p, "name");
+            const auto d = repo.find_device(name);
+            if (!d)
+                throw StorageError(StorageErrc::not_found, "no device named " + name);
+            return device_json(*d);
+        });
+    });
+    registry.add(
+        "device.list", "devices by prefix, operation, status; pages with after/limit",
+        [&repo](const json& p) {
+            return storage_call([&] {
+                const auto page =
+                    repo.list_devices(filter_param(p), jsonrpc::optional_string(p, "after"),
+                                      opt_size(p, "limit", 100, 1, max_page));
+                json devices = json::array();
+                for (const auto& d : page.devices)
+                    devices.push_back(device_json(d));
+                return json{{"devices", devices},
+                            {"next_after",
+                             page.next_after.empty() ? json(nullptr) : json(page.next_after)}};
+            });
+        });
+
+    registry.add(
+        "operation.schedule",
+        "schedule install/fetch/delete/none for one device (name) or in bulk (all, or prefix); "
+        "auth_mode, key_spec, deadline_hours, override",
+        [&repo](const json& p) {
+            const auto request = schedule_param(p);
+            const auto name = opt_string(p, "name");
+            const bool all = opt_bool(p, "all");
+            const auto prefix = jsonrpc::optional_string(p, "prefix");
+            if (name && (all || !prefix.empty())) {
+                throw Error(ErrorCode::invalid_params,
+                            "give either 'name' or a bulk scope ('all' or 'prefix'), not both");
+            }
+            if (!name && !all && prefix.empty()) {
+                throw Error(ErrorCode::invalid_params,
+                            "give 'name' for one device, or 'all': true or 'prefix' for many");
+            }
+            return storage_call([&] {
+                if (name) {
+                    repo.schedule_operation(*name, request);
+                    return json{{"scheduled", 1}};
+                }
+                return json{{"scheduled", repo.schedule_bulk(filter_param(p), request,
+                                                             opt_bool(p, "override"))}};
+            });
+        });
+    registry.add("operation.cancel", "cancel a device's pending operation", [&repo](const json& p) {
+        return storage_call([&] {
+            repo.cancel_operation(jsonrpc::require_string(p, "name"));
+            return json{{"cancelled", true}};
+        });
+    });
+
+    registry.add(
+        "auth_string.generate",
+        "set auth strings (digits 4-10, or a given value) for one device or in bulk; returned once",
+        [&repo](const json& p) {
+            const std::size_t digits =
+                opt_size(p, "digits", 6, min_auth_string_length, max_auth_string_length);
+            const auto value = opt_string(p, "value");
+            if (value && !valid_auth_string(*value)) {
+                throw Error(ErrorCode::invalid_params, "an auth string is 4 to 10 digits");
+            }
+            const auto name = opt_string(p, "name");
+            const bool all = opt_bool(p, "all");
+            const auto prefix = jsonrpc::optional_string(p, "prefix");
+            if (!name && !all && prefix.empty()) {
+                throw Error(ErrorCode::invalid_params,
+                            "give 'name' for one device, or 'all': true or 'prefix' for many");
+            }
+            if (value && !name) {
+                throw Error(ErrorCode::invalid_params,
+                            "a given 'value' is for one device ('name') only");
+            }
+            return storage_call([&] {
+                std::vector<std::string> names;
+                if (name) {
+                    names.push_back(*name);
+                } else {
+                    storage::DeviceFilter f;
+                    f.name_prefix = prefix;
+                    std::string after;
+                    do {
+                        const auto page = repo.list_devices(f, after, max_page);
+                        for (const auto& d : page.devices)
+                            names.push_back(d.name);
+                        after = page.next_after;
+                    } while (!after.empty());
+                }
+                json out = json::array();
+                for (const auto& n : names) {
+                    const std::string secret = value ? *value : random_auth_string(digits);
+                    repo.set_auth_string_hash(n, hash_auth_string(secret));
+                    out.push_back(
+                        {{"name", storage::checked_device_name(n)}, {"auth_string", secret}});
+                }
+                return json{{"auth_strings", out}};
+            });
+        });
+    registry.add("auth_string.delete", "remove a device's auth string", [&repo](const json& p) {
+        return storage_call([&] {
+            repo.clear_auth_string(jsonrpc::require_string(p, "name"));
+            return json{{"deleted", true}};
+        });
+    });
+    registry.add("auth_string.pending", "devices with an auth string set (never the string)",
+                 [&repo](const json& p) {
+                     return storage_call([&] {
+                         return json{{"devices", repo.devices_with_auth_string(
+                                                     jsonrpc::optional_string(p, "prefix"))}};
+                     });
+                 });
+
+    registry.add(
+        "trust.list", "trust anchors of a role: lsc-issuer or mic-root", [&ctx](const json& p) {
+            const std::string role = jsonrpc::require_string(p, "role");
+            if (role != "lsc-issuer" && role != "mic-root") {
+                throw Error(ErrorCode::invalid_params, "role must be lsc-issuer or mic-root");
+            }
+            json out = json::array();
+            for (const auto& a : ctx.trust.list(role == "mic-root" ? ca::TrustRole::mic_root
+                                                                   : ca::TrustRole::lsc_issuer)) {
+                out.push_back(
+                    {{"subject", a.subject}, {"sha256", a.sha256_hex}, {"not_after", a.not_after}});
+            }
+            return json{{"anchors", out}};
+        });
+
+    registry.add("capf.certificate",
+                 "the CAPF certificate for the ITL/CTL builder: format pem or der (base64)",
+                 [&ctx](const json& p) {
+                     const std::string format = jsonrpc::optional_string(p, "format", "pem");
+                     const auto& cert = ctx.capf_identity.certificate();
+                     if (format == "pem")
+                         return json{{"pem", cert.PEM_encode()}};
+                     if (format == "der")
+                         return json{{"der_base64", Botan::base64_encode(cert.BER_encode())}};
+                     throw Error(ErrorCode::invalid_params, "format must be pem or der");
+                 });
+
+    registry.add(
+        "report",
+        "per device: LSC present, serial, expiry, MD5, pending operation and status; "
+        "expiring_days, prefix",
+        [&repo](const json& p) {
+            return storage_call([&] {
+                json rows = json::array();
+                for (const auto& r : repo.report(filter_param(p))) {
+                    rows.push_back(
+                        {{"name", r.name},
+                         {"lsc", r.has_lsc},
+                         {"serial", r.lsc_serial},
+                         {"not_after",
+                          r.lsc_not_after ? json(iso8601(*r.lsc_not_after)) : json(nullptr)},
+                         {"md5", r.lsc_md5},
+                         {"pending_operation", std::string(storage::to_text(r.pending_operation))},
+                         {"status", r.status ? json(std::string(storage::to_text(*r.status)))
+                                             : json(nullptr)},
+                         {"reason", r.reason}});
+                }
+                return json{{"devices", rows}};
+            });
+        });
+
+    registry.add(
+        "audit.query", "audit events, newest first: device, limit", [&repo](const json& p) {
+            return storage_call([&] {
+                json events = json::array();
+                for (const auto& e : repo.audit_events(
+                         storage::AuditQuery{jsonrpc::optional_string(p, "device"), std::nullopt,
+                                             opt_size(p, "limit", 100, 1, 10000)})) {
+                    events.push_back({{"at", e.at ? json(iso8601(*e.at)) : json(nullptr)},
+                                      {"device", e.device},
+                                      {"peer", e.peer},
+                                      {"node", e.node},
+                                      {"event", e.event},
+                                      {"outcome", e.outcome},
+                                      {"detail", e.detail}});
+                }
+                return json{{"events", events}};
+            });
+        });
+}
+
+}  // namespace capf

@@ -1,0 +1,32 @@
+// The administrator's methods on the admin socket: devices, scheduling,
+// auth strings, trust anchors, the CAPF certificate, reports and audit.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+
+#include "ca/identity.hpp"
+#include "ca/trust_store.hpp"
+#include "capf/config.hpp"
+#include "capf/jsonrpc.hpp"
+#include "capf/phone_listener.hpp"
+#include "storage/device_repository.hpp"
+
+namespace capf {
+
+/// Everything the methods use. Lifetime: outlives the admin server.
+struct AdminContext {
+    const Config& config;
+    storage::DeviceRepository& repo;
+    const ca::Identity& capf_identity;
+    const ca::Identity& issuer_identity;
+    ca::TrustStore& trust;
+    const PhoneListenerStats* phone_stats = nullptr;
+};
+
+void register_admin_methods(jsonrpc::Registry& registry, AdminContext& context);
+
+/// "2026-11-24T19:33:00Z"
+std::string iso8601(std::chrono::system_clock::time_point t);
+
+}  // namespace capf
