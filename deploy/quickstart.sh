@@ -12,7 +12,7 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 
 "$repo/deploy/install-deps.sh"
 
-cmake -S "$repo" -B "$repo/build-release" -DCMAKE_BUILD_TYPE=Release -DCAPF_WERROR=OFF >/dev/null
+cmake -S "$repo" -B "$repo/build-release" -DCMAKE_BUILD_TYPE=Release -DCAPF_BUILD_TESTS=ON -DCAPF_WERROR=OFF >/dev/null
 cmake --build "$repo/build-release" -j "$(nproc)" --target capfd capfctl capf-phone
 
 if [ "$(id -u)" -eq 0 ]; then

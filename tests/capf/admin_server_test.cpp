@@ -14,9 +14,11 @@
 #include <thread>
 
 #include "capf/admin_client.hpp"
+#include "tests/capf/test_support.hpp"
 
 using namespace capf;
 using namespace std::chrono_literals;
+using capf::test::run_command;
 
 namespace {
 
@@ -72,18 +74,6 @@ int rpc_code_of(const std::function<void()>& call) {
         return e.rpc_code();
     }
     return 1;  // no error at all
-}
-
-std::string run_command(const std::string& command, int& status) {
-    std::string out;
-    FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
-    REQUIRE(pipe != nullptr);
-    char buf[512];
-    while (std::fgets(buf, sizeof buf, pipe) != nullptr) {
-        out += buf;
-    }
-    status = ::pclose(pipe);
-    return out;
 }
 
 }  // namespace

@@ -17,6 +17,7 @@
 #include "capf/tls_policy.hpp"
 #include "capf/tls_stream.hpp"
 #include "tests/capf/test_support.hpp"
+#include "tests/phone/blocking_tls_client.hpp"
 
 using namespace capf;
 using namespace std::chrono_literals;
@@ -28,28 +29,6 @@ using capf::test::run_command;
 capf::test::TestIdentity& identity() {
     return capf::test::TestIdentity::shared();
 }
-
-/// Botan's TLS client in memory, restricted to what an old phone offers.
-class Tls10RsaClientPolicy : public Botan::TLS::Policy {
-  public:
-    std::vector<std::string> allowed_ciphers() const override { return {"AES-128"}; }
-    std::vector<std::string> allowed_macs() const override { return {"SHA-1"}; }
-    std::vector<std::string> allowed_key_exchange_methods() const override { return {"RSA"}; }
-    std::vector<std::string> allowed_signature_methods() const override { return {"IMPLICIT"}; }
-    bool allow_tls10() const override { return true; }
-    bool allow_tls11() const override { return false; }
-    bool allow_tls12() const override { return false; }
-    Botan::TLS::Protocol_Version latest_supported_version(bool) const override {
-        return Botan::TLS::Protocol_Version::TLS_V10;
-    }
-};
-
-class Tls12EcdheClientPolicy : public Botan::TLS::Policy {
-  public:
-    bool allow_tls10() const override { return false; }
-    bool allow_tls11() const override { return false; }
-    std::vector<std::string> allowed_key_exchange_methods() const override { return {"ECDH"}; }
-};
 
 class TrustAll : public Botan::Credentials_Manager {};
 
@@ -173,8 +152,8 @@ std::string s_client(unsigned short port, const std::string& options, int& statu
 
 TEST_CASE("legacy policy serves an old phone: TLS 1.0, RSA key exchange, AES-128-CBC-SHA") {
     LegacyTlsPolicy legacy;
-    Tls10RsaClientPolicy old_phone;
-    const std::string negotiated = memory_handshake(legacy, old_phone);
+    const auto old_phone = test::make_phone_tls_policy(test::PhoneTls::tls10_rsa);
+    const std::string negotiated = memory_handshake(legacy, *old_phone);
     CHECK_THAT(negotiated,
                Catch::Contains("TLS v1.0") && Catch::Contains("RSA_WITH_AES_128_CBC_SHA"));
 }
@@ -182,7 +161,8 @@ TEST_CASE("legacy policy serves an old phone: TLS 1.0, RSA key exchange, AES-128
 TEST_CASE("both policies serve a new phone with TLS 1.2, ECDHE and AEAD") {
     LegacyTlsPolicy legacy;
     StrictTlsPolicy strict;
-    Tls12EcdheClientPolicy new_phone;
+    const auto new_phone_policy = test::make_phone_tls_policy(test::PhoneTls::tls12_ecdhe);
+    const auto& new_phone = *new_phone_policy;
     for (const Botan::TLS::Policy* p : {static_cast<const Botan::TLS::Policy*>(&legacy),
                                         static_cast<const Botan::TLS::Policy*>(&strict)}) {
         const std::string negotiated = memory_handshake(*p, new_phone);
@@ -193,8 +173,8 @@ TEST_CASE("both policies serve a new phone with TLS 1.2, ECDHE and AEAD") {
 
 TEST_CASE("strict policy refuses the old phone's TLS 1.0 handshake") {
     StrictTlsPolicy strict;
-    Tls10RsaClientPolicy old_phone;
-    CHECK_THROWS_AS(memory_handshake(strict, old_phone), TlsError);
+    const auto old_phone = test::make_phone_tls_policy(test::PhoneTls::tls10_rsa);
+    CHECK_THROWS_AS(memory_handshake(strict, *old_phone), TlsError);
 }
 
 TEST_CASE("legacy completes a handshake with openssl s_client -tls1 AES128-SHA") {

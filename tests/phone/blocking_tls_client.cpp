@@ -44,6 +44,13 @@ class NoCredentials : public Botan::Credentials_Manager {};
 
 }  // namespace
 
+std::unique_ptr<Botan::TLS::Policy> make_phone_tls_policy(PhoneTls tls) {
+    if (tls == PhoneTls::tls10_rsa) {
+        return std::make_unique<OldPhonePolicy>();
+    }
+    return std::make_unique<NewPhonePolicy>();
+}
+
 int connect_tcp(const std::string& host, std::uint16_t port, std::chrono::milliseconds timeout) {
     addrinfo hints{};
     hints.ai_family = AF_UNSPEC;
@@ -146,11 +153,7 @@ BlockingTlsClient::BlockingTlsClient(const std::string& host, std::uint16_t port
     : impl_(std::make_unique<Impl>()) {
     impl_->fd = connect_tcp(host, port, timeout);
     impl_->trusted = std::move(trusted);
-    if (tls == PhoneTls::tls10_rsa) {
-        impl_->policy = std::make_unique<OldPhonePolicy>();
-    } else {
-        impl_->policy = std::make_unique<NewPhonePolicy>();
-    }
+    impl_->policy = make_phone_tls_policy(tls);
     try {
         impl_->client = std::make_unique<Botan::TLS::Client>(
             *impl_, impl_->sessions, impl_->creds, *impl_->policy, impl_->rng,

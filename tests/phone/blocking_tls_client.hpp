@@ -2,6 +2,7 @@
 // phone's TLS stack does, on plain sockets with timeouts.
 #pragma once
 
+#include <botan/tls_policy.h>
 #include <botan/x509cert.h>
 
 #include <chrono>
@@ -20,6 +21,9 @@ enum class PhoneTls {
     tls10_rsa,    ///< 7940/7960 class: TLS 1.0, RSA key exchange, AES-128-CBC-SHA
     tls12_ecdhe,  ///< newer phones: TLS 1.2, ECDHE, AEAD
 };
+
+/// The TLS policy such a phone uses (also handy for in-memory TLS tests).
+std::unique_ptr<Botan::TLS::Policy> make_phone_tls_policy(PhoneTls tls);
 
 class TlsClientError : public std::runtime_error {
   public:
