@@ -24,6 +24,10 @@ std::string_view errc_name(CaErrc code) noexcept {
             return "issuer_expired";
         case CaErrc::write_failed:
             return "write_failed";
+        case CaErrc::malformed_certificate:
+            return "malformed_certificate";
+        case CaErrc::certificate_expired:
+            return "certificate_expired";
     }
     return "unknown";
 }

@@ -21,6 +21,7 @@
 #include <sstream>
 
 #include "ca/error.hpp"
+#include "ca/names.hpp"
 #include "ca/serial.hpp"
 
 namespace capf::ca {
@@ -165,12 +166,12 @@ Identity load_identity(const std::filesystem::path& certificate_file,
 void check_issuer(const Identity& issuer, std::chrono::system_clock::time_point now) {
     const auto& cert = issuer.certificate();
     if (!cert.is_CA_cert() || !cert.allowed_usage(Botan::KEY_CERT_SIGN)) {
-        throw CaError(CaErrc::not_a_ca, "issuer certificate " + cert.subject_dn().to_string() +
+        throw CaError(CaErrc::not_a_ca, "issuer certificate " + dn_text(cert.subject_dn()) +
                                             " is not a CA (needs CA:TRUE and keyCertSign)");
     }
     if (cert.not_after().to_std_timepoint() <= now) {
-        throw CaError(CaErrc::issuer_expired, "issuer certificate " +
-                                                  cert.subject_dn().to_string() + " expired on " +
+        throw CaError(CaErrc::issuer_expired, "issuer certificate " + dn_text(cert.subject_dn()) +
+                                                  " expired on " +
                                                   cert.not_after().readable_string());
     }
 }

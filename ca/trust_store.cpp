@@ -3,8 +3,11 @@
 #include <botan/data_src.h>
 #include <botan/pkix_types.h>
 
+#include <optional>
+
 #include "ca/error.hpp"
 #include "ca/fingerprint.hpp"
+#include "ca/names.hpp"
 
 namespace capf::ca {
 
@@ -75,10 +78,46 @@ std::vector<AnchorInfo> TrustStore::list(TrustRole role) const {
     std::shared_lock lock(mutex_);
     std::vector<AnchorInfo> out;
     for (const auto& cert : of(role)) {
-        out.push_back(AnchorInfo{cert.subject_dn().to_string(), sha256_hex(cert.BER_encode()),
+        out.push_back(AnchorInfo{dn_text(cert.subject_dn()), sha256_hex(cert.BER_encode()),
                                  cert.not_after().readable_string()});
     }
     return out;
+}
+
+void TrustStore::replace_with(const TrustStore& fresh) {
+    if (&fresh == this)
+        return;
+    std::vector<Botan::X509_Certificate> lsc, mic;
+    {
+        std::shared_lock lock(fresh.mutex_);
+        lsc = fresh.lsc_issuers_;
+        mic = fresh.mic_roots_;
+    }
+    std::unique_lock lock(mutex_);
+    lsc_issuers_ = std::move(lsc);
+    mic_roots_ = std::move(mic);
+}
+
+Botan::X509_Certificate parse_trust_anchor(std::span<const std::uint8_t> bytes) {
+    std::optional<Botan::X509_Certificate> cert;
+    try {
+        Botan::DataSource_Memory in(bytes.data(), bytes.size());
+        cert.emplace(in);
+    } catch (const std::exception& e) {
+        throw CaError(CaErrc::malformed_certificate,
+                      std::string("not a PEM or DER X.509 certificate: ") + e.what());
+    }
+    if (!cert->is_CA_cert()) {
+        throw CaError(CaErrc::not_a_ca, "certificate " + dn_text(cert->subject_dn()) +
+                                            " is not a CA (it needs basicConstraints CA:TRUE "
+                                            "and keyCertSign to anchor a chain)");
+    }
+    if (cert->not_after() < Botan::X509_Time(std::chrono::system_clock::now())) {
+        throw CaError(CaErrc::certificate_expired, "certificate " + dn_text(cert->subject_dn()) +
+                                                       " expired on " +
+                                                       cert->not_after().readable_string());
+    }
+    return *cert;
 }
 
 std::vector<Botan::X509_Certificate> TrustStore::anchors(TrustRole role) const {

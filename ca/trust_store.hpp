@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <mutex>
 #include <shared_mutex>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,9 @@ class TrustStore {
     /// Removes the anchor with this SHA-256 fingerprint; false when absent.
     bool remove(TrustRole role, const std::string& sha256_hex);
     std::vector<AnchorInfo> list(TrustRole role) const;
+    /// Replaces every anchor with those of `fresh` at once (a reload): a
+    /// session sees either the old set or the new one.
+    void replace_with(const TrustStore& fresh);
     /// A snapshot of the anchors of a role.
     std::vector<Botan::X509_Certificate> anchors(TrustRole role) const;
 
@@ -44,5 +48,10 @@ class TrustStore {
     std::vector<Botan::X509_Certificate> lsc_issuers_;
     std::vector<Botan::X509_Certificate> mic_roots_;
 };
+
+/// Parses one certificate (PEM or DER) offered as a trust anchor and checks
+/// that it can be one: a CA (basicConstraints CA:TRUE) that has not expired.
+/// Throws CaError: malformed_certificate, not_a_ca, certificate_expired.
+Botan::X509_Certificate parse_trust_anchor(std::span<const std::uint8_t> pem_or_der);
 
 }  // namespace capf::ca

@@ -8,6 +8,7 @@
 #include <cctype>
 
 #include "ca/fingerprint.hpp"
+#include "ca/names.hpp"
 #include "ca/proof.hpp"
 
 namespace capf::ca {
@@ -85,7 +86,7 @@ Verification verify_presented_certificate(const TrustStore& trust, const std::st
         }
     }
     if (!chained) {
-        return fail(AuthFailure::untrusted_chain, "issuer " + cert->issuer_dn().to_string() +
+        return fail(AuthFailure::untrusted_chain, "issuer " + dn_text(cert->issuer_dn()) +
                                                       " is not a trusted " +
                                                       std::string(trust_role_name(role)));
     }

@@ -3,10 +3,15 @@
 #include <botan/base64.h>
 #include <botan/pkix_types.h>
 
+#include <cctype>
 #include <ctime>
+#include <thread>
 
+#include "ca/error.hpp"
 #include "ca/fingerprint.hpp"
+#include "ca/names.hpp"
 #include "capf/auth_string.hpp"
+#include "capf/trust_loader.hpp"
 #include "capf/version.hpp"
 #include "storage/error.hpp"
 
@@ -35,7 +40,7 @@ constexpr std::size_t max_bulk = 100000;
 /// Runs a storage call, turning its typed errors into JSON-RPC errors that
 /// say what was wrong (nothing was changed: every call is one transaction).
 template <typename F>
-json storage_call(F&& f) {
+auto storage_call(F&& f) -> decltype(f()) {
     try {
         return f();
     } catch (const StorageError& e) {
@@ -55,6 +60,16 @@ json storage_call(F&& f) {
         }
         throw;
     }
+}
+
+ca::TrustRole trust_role_param(const json& p) {
+    const std::string role = jsonrpc::require_string(p, "role");
+    if (role == "lsc-issuer")
+        return ca::TrustRole::lsc_issuer;
+    if (role == "mic-root")
+        return ca::TrustRole::mic_root;
+    throw Error(ErrorCode::invalid_params,
+                "role must be lsc-issuer or mic-root, not '" + role + "'");
 }
 
 std::optional<std::string> opt_string(const json& p, const char* key) {
@@ -189,8 +204,8 @@ void register_admin_methods(jsonrpc::Registry& registry, AdminContext& ctx) {
                 json summary = {
                     {"version", std::string(version())},
                     {"node", c.node.name},
-                    {"capf_certificate", ctx.capf_identity.certificate().subject_dn().to_string()},
-                    {"issuer", ctx.issuer_identity.certificate().subject_dn().to_string()},
+                    {"capf_certificate", ca::dn_text(ctx.capf_identity.certificate().subject_dn())},
+                    {"issuer", ca::dn_text(ctx.issuer_identity.certificate().subject_dn())},
                     {"issuer_expires",
                      ctx.issuer_identity.certificate().not_after().readable_string()},
                     {"listen", c.listen.address + ":" + std::to_string(c.listen.port)},
@@ -209,6 +224,48 @@ void register_admin_methods(jsonrpc::Registry& registry, AdminContext& ctx) {
                         ctx.phone_stats->rejected_over_limit.load();
                 }
                 return summary;
+            });
+        });
+
+    registry.add(
+        "server.stats",
+        "sessions since start, the fleet's counts, trust anchors, and audit events of the last "
+        "24 hours by event and outcome",
+        [&ctx, &repo](const json&) {
+            return storage_call([&] {
+                json out;
+                out["uptime_seconds"] = std::chrono::duration_cast<std::chrono::seconds>(
+                                            std::chrono::system_clock::now() - ctx.started_at)
+                                            .count();
+                if (ctx.phone_stats != nullptr) {
+                    const auto& s = *ctx.phone_stats;
+                    out["sessions"] = {{"active", s.active.load()},
+                                       {"accepted", s.accepted.load()},
+                                       {"completed", s.sessions_completed.load()},
+                                       {"rejected_over_limit", s.rejected_over_limit.load()},
+                                       {"handshake_timeouts", s.handshake_timeouts.load()},
+                                       {"handshake_failures", s.handshake_failures.load()}};
+                }
+                const auto fleet = repo.fleet_stats();
+                out["devices"] = {{"total", fleet.devices},
+                                  {"with_lsc", fleet.with_lsc},
+                                  {"pending_install", fleet.pending_install},
+                                  {"pending_fetch", fleet.pending_fetch},
+                                  {"pending_delete", fleet.pending_delete},
+                                  {"auth_strings_set", fleet.auth_strings_set},
+                                  {"auth_locked", fleet.auth_locked},
+                                  {"operations_in_progress", fleet.leases_held}};
+                out["trust_anchors"] = {
+                    {"lsc_issuers", ctx.trust.list(ca::TrustRole::lsc_issuer).size()},
+                    {"mic_roots", ctx.trust.list(ca::TrustRole::mic_root).size()}};
+                json events = json::array();
+                for (const auto& c :
+                     repo.audit_counts(std::chrono::system_clock::now() - std::chrono::hours(24))) {
+                    events.push_back(
+                        {{"event", c.event}, {"outcome", c.outcome}, {"count", c.count}});
+                }
+                out["events_last_24h"] = events;
+                return out;
             });
         });
 
@@ -231,6 +288,14 @@ void register_admin_methods(jsonrpc::Registry& registry, AdminContext& ctx) {
             for (const auto& d : *it) {
                 if (!d.is_object())
                     throw Error(ErrorCode::invalid_params, "each device must be an object");
+                for (const auto& [key, v] : d.items()) {
+                    if (key != "name" && key != "description" && key != "auth_mode" &&
+                        key != "key_spec") {
+                        throw Error(ErrorCode::invalid_params,
+                                    "unknown device field '" + key +
+                                        "'; allowed: name, description, auth_mode, key_spec");
+                    }
+                }
                 devices.push_back(settings_param(d, config, {}));
             }
             return storage_call([&] { return json{{"added", repo.add_devices(devices)}}; });
@@ -299,7 +364,11 @@ void register_admin_methods(jsonrpc::Registry& registry, AdminContext& ctx) {
                     repo.schedule_operation(*name, request);
                     return json{{"scheduled", 1}};
                 }
-                return json{{"scheduled", repo.schedule_bulk(filter_param(p), request,
+                // Here 'operation' is what to schedule, not a filter on the
+                // devices' current pending operation.
+                json scope = p;
+                scope.erase("operation");
+                return json{{"scheduled", repo.schedule_bulk(filter_param(scope), request,
                                                              opt_bool(p, "override"))}};
             });
         });
@@ -313,7 +382,7 @@ void register_admin_methods(jsonrpc::Registry& registry, AdminContext& ctx) {
     registry.add(
         "auth_string.generate",
         "set auth strings (digits 4-10, or a given value) for one device or in bulk; returned once",
-        [&repo](const json& p) {
+        [&repo, &config](const json& p) {
             const std::size_t digits =
                 opt_size(p, "digits", 6, min_auth_string_length, max_auth_string_length);
             const auto value = opt_string(p, "value");
@@ -346,13 +415,25 @@ void register_admin_methods(jsonrpc::Registry& registry, AdminContext& ctx) {
                         after = page.next_after;
                     } while (!after.empty());
                 }
-                json out = json::array();
-                for (const auto& n : names) {
-                    const std::string secret = value ? *value : random_auth_string(digits);
-                    repo.set_auth_string_hash(n, hash_auth_string(secret));
-                    out.push_back(
-                        {{"name", storage::checked_device_name(n)}, {"auth_string", secret}});
+                if (names.empty()) {
+                    throw Error(ErrorCode::not_found,
+                                "no device matches; add devices first (capfctl device add)");
                 }
+                std::vector<std::string> secrets;
+                for (std::size_t i = 0; i < names.size(); ++i)
+                    secrets.push_back(value ? *value : random_auth_string(digits));
+                // Hashing is the cost of a fleet-wide call: spread it over the cores.
+                const auto hashes =
+                    hash_auth_strings(secrets, config.auth.hash_iterations,
+                                      std::max(1u, std::thread::hardware_concurrency()));
+                std::vector<std::pair<std::string, std::string>> stored;
+                json out = json::array();
+                for (std::size_t i = 0; i < names.size(); ++i) {
+                    stored.emplace_back(names[i], hashes[i]);
+                    out.push_back({{"name", storage::checked_device_name(names[i])},
+                                   {"auth_string", secrets[i]}});
+                }
+                repo.set_auth_string_hashes(stored);
                 return json{{"auth_strings", out}};
             });
         });
@@ -371,18 +452,110 @@ void register_admin_methods(jsonrpc::Registry& registry, AdminContext& ctx) {
                  });
 
     registry.add(
-        "trust.list", "trust anchors of a role: lsc-issuer or mic-root", [&ctx](const json& p) {
-            const std::string role = jsonrpc::require_string(p, "role");
-            if (role != "lsc-issuer" && role != "mic-root") {
-                throw Error(ErrorCode::invalid_params, "role must be lsc-issuer or mic-root");
-            }
+        "trust.list", "trust anchors of a role (lsc-issuer or mic-root) and where each came from",
+        [&ctx](const json& p) {
+            const auto role = trust_role_param(p);
+            const auto stored = storage_call([&] { return ctx.anchors.list(); });
             json out = json::array();
-            for (const auto& a : ctx.trust.list(role == "mic-root" ? ca::TrustRole::mic_root
-                                                                   : ca::TrustRole::lsc_issuer)) {
-                out.push_back(
-                    {{"subject", a.subject}, {"sha256", a.sha256_hex}, {"not_after", a.not_after}});
+            for (const auto& a : ctx.trust.list(role)) {
+                out.push_back({{"subject", a.subject},
+                               {"sha256", a.sha256_hex},
+                               {"not_after", a.not_after},
+                               {"source", std::string(anchor_source_name(anchor_source(
+                                              a.sha256_hex, ctx.issuer_identity, stored)))}});
             }
             return json{{"anchors", out}};
+        });
+    registry.add(
+        "trust.add",
+        "add a trust anchor for every node: role, and the CA certificate as pem or der_base64",
+        [&ctx](const json& p) {
+            const auto role = trust_role_param(p);
+            const auto pem = opt_string(p, "pem");
+            const auto der_base64 = opt_string(p, "der_base64");
+            if (pem.has_value() == der_base64.has_value()) {
+                throw Error(ErrorCode::invalid_params,
+                            "give the certificate as exactly one of 'pem' or 'der_base64'");
+            }
+            std::vector<std::uint8_t> bytes;
+            if (pem) {
+                bytes.assign(pem->begin(), pem->end());
+            } else {
+                try {
+                    const auto decoded = Botan::base64_decode(*der_base64);
+                    bytes.assign(decoded.begin(), decoded.end());
+                } catch (const std::exception&) {
+                    throw Error(ErrorCode::invalid_params, "'der_base64' is not valid base64");
+                }
+            }
+            Botan::X509_Certificate cert = [&] {
+                try {
+                    return ca::parse_trust_anchor(bytes);
+                } catch (const ca::CaError& e) {
+                    throw Error(ErrorCode::invalid_params, e.what());
+                }
+            }();
+            const auto der = cert.BER_encode();
+            storage::StoredTrustAnchor anchor{std::string(ca::trust_role_name(role)),
+                                              ca::sha256_hex(der),
+                                              storage::Bytes(der.begin(), der.end()),
+                                              ca::dn_text(cert.subject_dn()),
+                                              jsonrpc::current_caller(),
+                                              std::nullopt};
+            for (const auto& a : ctx.trust.list(role)) {
+                if (a.sha256_hex == anchor.sha256_hex) {
+                    throw Error(ErrorCode::conflict, "certificate " + anchor.sha256_hex +
+                                                         " is already a " + anchor.role +
+                                                         " trust anchor");
+                }
+            }
+            return storage_call([&] {
+                ctx.anchors.add(anchor);
+                reload_trust(ctx.trust, ctx.config, ctx.issuer_identity, ctx.anchors);
+                return json{{"added", true},
+                            {"role", anchor.role},
+                            {"subject", anchor.subject},
+                            {"sha256", anchor.sha256_hex},
+                            {"not_after", cert.not_after().readable_string()}};
+            });
+        });
+    registry.add(
+        "trust.remove",
+        "remove a trust anchor added with trust.add: role and sha256 (from trust.list)",
+        [&ctx](const json& p) {
+            const auto role = trust_role_param(p);
+            std::string sha;
+            for (char c : jsonrpc::require_string(p, "sha256")) {
+                if (c != ':')
+                    sha.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+            }
+            if (sha.size() != 64 ||
+                sha.find_first_not_of("0123456789abcdef") != std::string::npos) {
+                throw Error(ErrorCode::invalid_params,
+                            "'sha256' must be 64 hex digits, as trust.list shows it");
+            }
+            const std::string role_name(ca::trust_role_name(role));
+            return storage_call([&] {
+                const auto stored = ctx.anchors.list(role_name);
+                const auto source = anchor_source(sha, ctx.issuer_identity, stored);
+                bool present = false;
+                for (const auto& a : ctx.trust.list(role))
+                    present = present || a.sha256_hex == sha;
+                if (source == AnchorSource::issuer) {
+                    throw Error(
+                        ErrorCode::conflict,
+                        "that is this CAPF's own issuing certificate; it cannot be removed");
+                }
+                if (source == AnchorSource::config_file && present) {
+                    throw Error(ErrorCode::conflict,
+                                "that anchor comes from a file named in the configuration "
+                                "(trust.lsc_issuers or trust.mic_roots); remove it there and "
+                                "send capfd SIGHUP");
+                }
+                ctx.anchors.remove(role_name, sha, jsonrpc::current_caller());
+                reload_trust(ctx.trust, ctx.config, ctx.issuer_identity, ctx.anchors);
+                return json{{"removed", true}, {"role", role_name}, {"sha256", sha}};
+            });
         });
 
     registry.add("capf.certificate",
@@ -439,6 +612,35 @@ void register_admin_methods(jsonrpc::Registry& registry, AdminContext& ctx) {
                 return json{{"events", events}};
             });
         });
+
+    // Every parameter each method accepts (see the summaries above).
+    const std::vector<std::string> filter = {"prefix", "operation", "status", "expiring_days"};
+    auto with = [](std::vector<std::string> a, const std::vector<std::string>& b) {
+        a.insert(a.end(), b.begin(), b.end());
+        return a;
+    };
+    const std::vector<std::string> device = {"name", "description", "auth_mode", "key_spec"};
+    registry.accept_params("server.summary", {});
+    registry.accept_params("server.stats", {});
+    registry.accept_params("device.add", device);
+    registry.accept_params("device.add_bulk", {"devices"});
+    registry.accept_params("device.update", device);
+    registry.accept_params("device.remove", {"name"});
+    registry.accept_params("device.get", {"name"});
+    registry.accept_params("device.list", with(filter, {"after", "limit"}));
+    registry.accept_params(
+        "operation.schedule",
+        with(filter, {"name", "all", "auth_mode", "key_spec", "deadline_hours", "override"}));
+    registry.accept_params("operation.cancel", {"name"});
+    registry.accept_params("auth_string.generate", {"name", "all", "prefix", "digits", "value"});
+    registry.accept_params("auth_string.delete", {"name"});
+    registry.accept_params("auth_string.pending", {"prefix"});
+    registry.accept_params("trust.list", {"role"});
+    registry.accept_params("trust.add", {"role", "pem", "der_base64"});
+    registry.accept_params("trust.remove", {"role", "sha256"});
+    registry.accept_params("capf.certificate", {"format"});
+    registry.accept_params("report", filter);
+    registry.accept_params("audit.query", {"device", "limit"});
 }
 
 }  // namespace capf

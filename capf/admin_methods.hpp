@@ -11,6 +11,7 @@
 #include "capf/jsonrpc.hpp"
 #include "capf/phone_listener.hpp"
 #include "storage/device_repository.hpp"
+#include "storage/trust_anchor_repository.hpp"
 
 namespace capf {
 
@@ -18,10 +19,12 @@ namespace capf {
 struct AdminContext {
     const Config& config;
     storage::DeviceRepository& repo;
+    storage::TrustAnchorRepository& anchors;
     const ca::Identity& capf_identity;
     const ca::Identity& issuer_identity;
     ca::TrustStore& trust;
     const PhoneListenerStats* phone_stats = nullptr;
+    std::chrono::system_clock::time_point started_at = std::chrono::system_clock::now();
 };
 
 void register_admin_methods(jsonrpc::Registry& registry, AdminContext& context);

@@ -129,7 +129,10 @@ asio::awaitable<void> serve_client(stream_protocol::socket socket, std::shared_p
         ++stats.requests;
         // A named callable: GCC 12 double-destroys lambda temporaries that
         // appear inside a co_await expression.
-        auto handle = [registry = &shared->registry, line = std::move(line)] {
+        auto handle = [registry = &shared->registry, line = std::move(line),
+                       caller = "uid " + std::to_string(peer->uid) + " pid " +
+                                std::to_string(peer->pid)] {
+            const jsonrpc::CallerScope scope(caller);
             return jsonrpc::handle_line(*registry, line);
         };
         std::string response = co_await shared->pool.run(std::move(handle));

@@ -5,13 +5,17 @@
 #include <botan/pwdhash.h>
 #include <botan/system_rng.h>
 
+#include <algorithm>
+#include <atomic>
+#include <exception>
+#include <mutex>
 #include <stdexcept>
+#include <thread>
 #include <vector>
 
 namespace capf {
 namespace {
 
-constexpr std::size_t iterations = 20000;
 constexpr std::size_t salt_bytes = 16;
 constexpr std::size_t hash_bytes = 32;
 
@@ -52,12 +56,40 @@ std::string random_auth_string(std::size_t digits) {
     return out;
 }
 
-std::string hash_auth_string(std::string_view auth_string) {
+std::string hash_auth_string(std::string_view auth_string, unsigned iterations) {
     std::vector<std::uint8_t> salt(salt_bytes);
     Botan::system_rng().randomize(salt.data(), salt.size());
     const auto hash = derive(auth_string, salt, iterations);
     return "pbkdf2-sha256$" + std::to_string(iterations) + "$" + Botan::hex_encode(salt, false) +
            "$" + Botan::hex_encode(hash, false);
+}
+
+std::vector<std::string> hash_auth_strings(const std::vector<std::string>& secrets,
+                                           unsigned iterations, unsigned threads) {
+    std::vector<std::string> out(secrets.size());
+    const std::size_t n =
+        std::max<std::size_t>(1, std::min<std::size_t>(threads, (secrets.size() + 63) / 64));
+    std::atomic<std::size_t> next{0};
+    std::exception_ptr failure;
+    std::mutex failure_mutex;
+    auto work = [&] {
+        try {
+            for (std::size_t i = next++; i < secrets.size(); i = next++)
+                out[i] = hash_auth_string(secrets[i], iterations);
+        } catch (...) {
+            const std::lock_guard lock(failure_mutex);
+            failure = std::current_exception();
+        }
+    };
+    std::vector<std::thread> helpers;
+    for (std::size_t t = 1; t < n; ++t)
+        helpers.emplace_back(work);
+    work();
+    for (auto& t : helpers)
+        t.join();
+    if (failure)
+        std::rethrow_exception(failure);
+    return out;
 }
 
 bool check_auth_string(std::string_view auth_string, std::string_view stored) {

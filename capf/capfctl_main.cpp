@@ -1,12 +1,15 @@
 // capfctl: the administrator's client of the capfd admin socket. One
 // subcommand per admin method, named as an operator would say it; tables by
 // default, --json for scripts, --csv for reports and auth strings.
+#include <botan/base64.h>
+
 #include <CLI/CLI.hpp>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
 
 #include "capf/admin_client.hpp"
+#include "capf/csv.hpp"
 #include "capf/version.hpp"
 
 namespace {
@@ -93,6 +96,46 @@ json flatten_device(const json& d) {
     return row;
 }
 
+/// The devices of an import file (or "-": standard input) as device.add_bulk
+/// wants them. Throws std::runtime_error naming the file and the line.
+json read_device_csv(const std::string& path) {
+    std::ifstream file_in;
+    std::istream* in = &std::cin;
+    if (path != "-") {
+        file_in.open(path);
+        if (!file_in)
+            throw std::runtime_error("cannot open " + path);
+        in = &file_in;
+    }
+    std::vector<std::vector<std::string>> records;
+    try {
+        records = capf::read_csv(*in);
+    } catch (const capf::CsvError& e) {
+        throw std::runtime_error(path + ": " + e.what());
+    }
+    if (!records.empty() && !records[0].empty() && records[0][0] == "name")
+        records.erase(records.begin());
+    static const char* const columns[] = {"name", "description", "auth_mode", "key_spec"};
+    json devices = json::array();
+    for (const auto& r : records) {
+        if (r.size() > std::size(columns)) {
+            throw std::runtime_error(path + ": the device " + r[0] + " has " +
+                                     std::to_string(r.size()) +
+                                     " columns; at most 4 are allowed (name, description, "
+                                     "auth_mode, key_spec)");
+        }
+        json d = json::object();
+        for (std::size_t i = 0; i < r.size(); ++i) {
+            if (!r[i].empty())
+                d[columns[i]] = r[i];
+        }
+        devices.push_back(std::move(d));
+    }
+    if (devices.empty())
+        throw std::runtime_error(path + " holds no devices");
+    return devices;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -113,6 +156,8 @@ int main(int argc, char** argv) {
     json params = json::object();
     std::string method;
     std::function<void(const json&)> show;  // human-readable output
+    // Commands that need more than one call (an import in chunks) set this.
+    std::function<json(capf::AdminClient&)> run_calls;
     bool csv = false;
 
     auto* version_cmd = app.add_subcommand("version", "capfd's version, node name and uptime");
@@ -214,6 +259,36 @@ int main(int argc, char** argv) {
             print_table(rows, device_columns);
             if (!r["next_after"].is_null())
                 std::cout << "(more: --after " << cell(r["next_after"]) << ")\n";
+        };
+    });
+
+    auto* device_import = device->add_subcommand(
+        "import",
+        "Add devices from a CSV file: name[,description[,auth_mode[,key_spec]]] per line, an "
+        "optional header line starting with 'name'; existing devices are kept");
+    std::string import_file;
+    std::size_t chunk = 5000;
+    device_import->add_option("file", import_file, "CSV file, or - for standard input")->required();
+    device_import->add_option("--chunk", chunk, "Devices per request (1-50000)")
+        ->check(CLI::Range(1, 50000))
+        ->capture_default_str();
+    device_import->callback([&] {
+        // Read when the command runs, so a bad file is a one-line error like any other.
+        run_calls = [&](capf::AdminClient& client) {
+            const json devices = read_device_csv(import_file);
+            std::size_t added = 0;
+            for (std::size_t i = 0; i < devices.size(); i += chunk) {
+                json part = json::array();
+                for (std::size_t j = i; j < std::min(devices.size(), i + chunk); ++j)
+                    part.push_back(devices[j]);
+                added +=
+                    client.call("device.add_bulk", {{"devices", part}})["added"].get<std::size_t>();
+            }
+            return json{{"added", added}, {"in_file", devices.size()}};
+        };
+        show = [](const json& r) {
+            std::cout << "added " << cell(r["added"]) << " of " << cell(r["in_file"])
+                      << " device(s); the others already existed and were kept\n";
         };
     });
 
@@ -363,8 +438,66 @@ int main(int argc, char** argv) {
         method = "trust.list";
         params["role"] = role;
         show = [](const json& r) {
-            print_table(r["anchors"],
-                        {{"subject", "SUBJECT"}, {"not_after", "EXPIRES"}, {"sha256", "SHA-256"}});
+            print_table(r["anchors"], {{"subject", "SUBJECT"},
+                                       {"not_after", "EXPIRES"},
+                                       {"source", "SOURCE"},
+                                       {"sha256", "SHA-256"}});
+        };
+    });
+    auto* trust_add = trust->add_subcommand(
+        "add", "Add a CA certificate (PEM or DER file) as an anchor of a role, for every node");
+    std::string cert_file;
+    trust_add->add_option("role", role, "lsc-issuer or mic-root")->required();
+    trust_add->add_option("file", cert_file, "PEM or DER certificate file")
+        ->required()
+        ->check(CLI::ExistingFile);
+    trust_add->callback([&] {
+        method = "trust.add";
+        params["role"] = role;
+        std::ifstream in(cert_file, std::ios::binary);
+        const std::string bytes((std::istreambuf_iterator<char>(in)),
+                                std::istreambuf_iterator<char>());
+        if (bytes.find("-----BEGIN") != std::string::npos) {
+            params["pem"] = bytes;
+        } else {
+            params["der_base64"] = Botan::base64_encode(
+                reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());
+        }
+        show = [](const json& r) {
+            std::cout << "added " << cell(r["role"]) << " anchor " << cell(r["subject"])
+                      << "\nsha256 " << cell(r["sha256"]) << "\n";
+        };
+    });
+    auto* trust_remove =
+        trust->add_subcommand("remove", "Remove an anchor added with 'trust add' (by SHA-256)");
+    std::string sha256;
+    trust_remove->add_option("role", role, "lsc-issuer or mic-root")->required();
+    trust_remove->add_option("sha256", sha256, "Fingerprint as 'trust list' shows it")->required();
+    trust_remove->callback([&] {
+        method = "trust.remove";
+        params["role"] = role;
+        params["sha256"] = sha256;
+        show = [](const json& r) {
+            std::cout << "removed " << cell(r["role"]) << " anchor " << cell(r["sha256"]) << "\n";
+        };
+    });
+
+    auto* stats = app.add_subcommand(
+        "stats", "Sessions since start, fleet counts, trust anchors, events of the last 24 hours");
+    stats->callback([&] {
+        method = "server.stats";
+        show = [](const json& r) {
+            std::cout << "uptime: " << cell(r["uptime_seconds"]) << " s\n";
+            for (const char* section : {"sessions", "devices", "trust_anchors"}) {
+                if (!r.contains(section))
+                    continue;
+                std::cout << section << ":\n";
+                for (const auto& [k, v] : r[section].items())
+                    std::cout << "  " << k << ": " << cell(v) << "\n";
+            }
+            std::cout << "events in the last 24 hours:\n";
+            print_table(r["events_last_24h"],
+                        {{"event", "EVENT"}, {"outcome", "OUTCOME"}, {"count", "COUNT"}});
         };
     });
 
@@ -381,9 +514,18 @@ int main(int argc, char** argv) {
             const std::string data =
                 der ? r["der_base64"].get<std::string>() : r["pem"].get<std::string>();
             if (out_file.empty()) {
-                std::cout << data << (der ? "\n" : "");
+                std::cout << data << (der ? "\n" : "");  // DER on a terminal: base64
             } else {
-                std::ofstream(out_file) << data;
+                std::ofstream out(out_file, std::ios::binary);
+                if (der) {
+                    const auto bytes = Botan::base64_decode(data);
+                    out.write(reinterpret_cast<const char*>(bytes.data()),
+                              static_cast<std::streamsize>(bytes.size()));
+                } else {
+                    out << data;
+                }
+                if (!out.flush())
+                    throw capf::AdminCallError(0, "cannot write " + out_file);
             }
         };
     });
@@ -408,13 +550,15 @@ int main(int argc, char** argv) {
 
     try {
         capf::AdminClient client(socket_path, std::chrono::seconds(timeout_seconds));
-        const json result = client.call(method, params);
+        const json result = run_calls ? run_calls(client) : client.call(method, params);
         if (as_json) {
             std::cout << result.dump(2) << "\n";
         } else if (show) {
             show(result);
         }
-    } catch (const capf::AdminCallError& e) {
+    } catch (const std::exception& e) {
+        // AdminCallError (capfd refused, or cannot be reached) and local
+        // problems such as an unreadable file: one line, non-zero exit.
         std::cerr << "capfctl: " << e.what() << "\n";
         return 1;
     }

@@ -27,10 +27,12 @@
 #include "capf/phone_session.hpp"
 #include "capf/server_methods.hpp"
 #include "capf/service_adapters.hpp"
+#include "capf/trust_loader.hpp"
 #include "capf/version.hpp"
 #include "storage/device_repository.hpp"
 #include "storage/error.hpp"
 #include "storage/migrations.hpp"
+#include "storage/trust_anchor_repository.hpp"
 
 namespace {
 
@@ -51,15 +53,6 @@ storage::PoolOptions pool_options(const Config& config) {
                                     "(the quick start writes one for its private PostgreSQL)");
     }
     return storage::PoolOptions{config.database.connection, config.database.pool_size};
-}
-
-/// Loads the trust stores: the issuer's certificate and configured files.
-void load_trust(ca::TrustStore& trust, const Config& config, const ca::Identity& issuer) {
-    trust.add(ca::TrustRole::lsc_issuer, issuer.certificate());
-    for (const auto& f : config.trust.lsc_issuers)
-        trust.add_file(ca::TrustRole::lsc_issuer, f);
-    for (const auto& f : config.trust.mic_roots)
-        trust.add_file(ca::TrustRole::mic_root, f);
 }
 
 struct InitOptions {
@@ -118,12 +111,12 @@ int run_service(const Config& config) {
                                           passphrase_of(*config.issuer))
                       : identity;
     const ca::LscIssuer issuer(issuer_identity);
-    ca::TrustStore trust;
-    load_trust(trust, config, issuer_identity);
-
     storage::ConnectionPool db(pool_options(config));
     storage::apply_migrations(db);
     storage::DeviceRepository repo(db);
+    storage::TrustAnchorRepository anchors(db);
+    ca::TrustStore trust;
+    capf::reload_trust(trust, config, issuer_identity, anchors);
 
     // Database calls and private-key work run here, never on I/O threads.
     capf::BlockingPool pool(config.database.pool_size + 2);
@@ -153,8 +146,8 @@ int run_service(const Config& config) {
 
     capf::jsonrpc::Registry registry;
     capf::register_server_methods(registry, config, started_at);
-    capf::AdminContext admin_context{config,          repo,  identity,
-                                     issuer_identity, trust, &listener.stats()};
+    capf::AdminContext admin_context{config,          repo,  anchors,           identity,
+                                     issuer_identity, trust, &listener.stats(), started_at};
     capf::register_admin_methods(registry, admin_context);
     const capf::AdminAccessPolicy policy(config.admin.allowed_users, config.admin.allowed_group);
     capf::AdminServer admin(
@@ -166,7 +159,8 @@ int run_service(const Config& config) {
     listener.start();
     admin.start();
 
-    // Operations past their deadline are marked expired once a minute.
+    // Once a minute: operations past their deadline are marked expired, and
+    // trust anchors other nodes added or removed are picked up.
     asio::steady_timer expiry(io);
     std::function<void(const std::error_code&)> expire = [&](const std::error_code& ec) {
         if (ec)
@@ -180,6 +174,11 @@ int run_service(const Config& config) {
                 }
             } catch (const std::exception& e) {
                 log::warn("expire_failed", {{"error", e.what()}});
+            }
+            try {
+                capf::reload_trust(trust, config, issuer_identity, anchors);
+            } catch (const std::exception& e) {
+                log::warn("trust_refresh_failed", {{"error", e.what()}});
             }
         });
         expiry.expires_after(std::chrono::minutes(1));
@@ -221,17 +220,19 @@ int run_service(const Config& config) {
                                                                      int) {
         if (ec)
             return;
-        try {
-            load_trust(trust, config, issuer_identity);
-            log::info(
-                "trust_reloaded",
-                {{"lsc_issuers",
-                  static_cast<unsigned long long>(trust.list(ca::TrustRole::lsc_issuer).size())},
-                 {"mic_roots",
-                  static_cast<unsigned long long>(trust.list(ca::TrustRole::mic_root).size())}});
-        } catch (const std::exception& e) {
-            log::error("trust_reload_failed", {{"error", e.what()}});
-        }
+        // Files and the database are read on the blocking pool, not here.
+        asio::post(pool.executor(), [&] {
+            try {
+                capf::reload_trust(trust, config, issuer_identity, anchors);
+                log::info("trust_reloaded",
+                          {{"lsc_issuers", static_cast<unsigned long long>(
+                                               trust.list(ca::TrustRole::lsc_issuer).size())},
+                           {"mic_roots", static_cast<unsigned long long>(
+                                             trust.list(ca::TrustRole::mic_root).size())}});
+            } catch (const std::exception& e) {
+                log::error("trust_reload_failed", {{"error", e.what()}});
+            }
+        });
         reload_signal.async_wait(on_reload);
     };
     reload_signal.async_wait(on_reload);

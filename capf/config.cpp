@@ -328,10 +328,12 @@ Config parse_config(std::string_view json_text, std::string_view origin) {
                    std::chrono::minutes(120));
         r.uint(s, "keygen", "retries", c.keygen.retries, 0, 100);
     }
-    if (const json* s = r.section(doc, "", "auth", {"default_mode", "lockout_failures"})) {
+    if (const json* s =
+            r.section(doc, "", "auth", {"default_mode", "lockout_failures", "hash_iterations"})) {
         r.choice(s, "auth", "default_mode", c.auth.default_mode,
                  {"null-string", "auth-string", "lsc", "mic", "lsc-or-mic"});
         r.uint(s, "auth", "lockout_failures", c.auth.lockout_failures, 1, 100);
+        r.uint(s, "auth", "hash_iterations", c.auth.hash_iterations, 1000, 1000000);
     }
     if (const json* s = r.section(doc, "", "limits",
                                   {"max_sessions", "handshake_timeout", "read_timeout",

@@ -1,11 +1,25 @@
 #include "capf/jsonrpc.hpp"
 
+#include <algorithm>
+#include <utility>
+
 #include "capf/log.hpp"
 
 namespace capf::jsonrpc {
 
 void Registry::add(std::string name, std::string summary, Method method) {
-    methods_[std::move(name)] = Entry{std::move(summary), std::move(method)};
+    methods_[std::move(name)] = Entry{std::move(summary), std::move(method), std::nullopt};
+}
+
+void Registry::accept_params(std::string_view name, std::vector<std::string> params) {
+    auto it = methods_.find(name);
+    if (it != methods_.end())
+        it->second.params = std::move(params);
+}
+
+const std::vector<std::string>* Registry::accepted_params(std::string_view name) const {
+    auto it = methods_.find(name);
+    return it == methods_.end() || !it->second.params ? nullptr : &*it->second.params;
 }
 
 const Method* Registry::find(std::string_view name) const {
@@ -75,6 +89,19 @@ std::string handle_line(const Registry& registry, std::string_view line) {
                           "unknown method '" + method_name + "'; the 'methods' call lists them",
                           id);
     }
+    if (const auto* accepted = registry.accepted_params(method_name)) {
+        for (const auto& [key, value] : params.items()) {
+            if (std::find(accepted->begin(), accepted->end(), key) != accepted->end())
+                continue;
+            std::string allowed;
+            for (const auto& a : *accepted)
+                allowed += (allowed.empty() ? "" : ", ") + a;
+            return error_line(ErrorCode::invalid_params,
+                              "unknown parameter '" + key + "' for " + method_name +
+                                  "; allowed: " + (allowed.empty() ? std::string("none") : allowed),
+                              id);
+        }
+    }
     std::string response;
     try {
         json result = (*method)(params);
@@ -91,6 +118,19 @@ std::string handle_line(const Registry& registry, std::string_view line) {
                               "internal error in '" + method_name + "'; see the capfd log", id);
     }
     return has_id ? response : std::string();
+}
+
+namespace {
+thread_local std::string caller_on_this_thread;
+}  // namespace
+
+const std::string& current_caller() noexcept {
+    return caller_on_this_thread;
+}
+CallerScope::CallerScope(std::string caller)
+    : previous_(std::exchange(caller_on_this_thread, std::move(caller))) {}
+CallerScope::~CallerScope() {
+    caller_on_this_thread = std::move(previous_);
 }
 
 std::string require_string(const json& params, const char* key) {

@@ -4,9 +4,11 @@
 #include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace capf::jsonrpc {
 
@@ -49,7 +51,12 @@ class Registry {
   public:
     /// Registers `name`; a second registration of the same name replaces it.
     void add(std::string name, std::string summary, Method method);
+    /// Declares every parameter `name` accepts: any other key in a request
+    /// is refused before the method runs, so a typo never passes silently.
+    void accept_params(std::string_view name, std::vector<std::string> params);
     const Method* find(std::string_view name) const;
+    /// The declared parameters, or nullptr when none were declared.
+    const std::vector<std::string>* accepted_params(std::string_view name) const;
     /// name -> one-line summary, for `capfctl --help` and the `methods` call.
     std::map<std::string, std::string> summaries() const;
 
@@ -57,6 +64,7 @@ class Registry {
     struct Entry {
         std::string summary;
         Method method;
+        std::optional<std::vector<std::string>> params;
     };
     std::map<std::string, Entry, std::less<>> methods_;
 };
@@ -67,6 +75,20 @@ std::string handle_line(const Registry& registry, std::string_view line);
 
 /// A response line for an error outside any request (e.g. too large, refused).
 std::string error_line(ErrorCode code, const std::string& message, const json& id = nullptr);
+
+/// Who sent the request being handled on this thread (e.g. "uid 0 pid 42"),
+/// for audit events; empty outside a request. Set by the transport.
+const std::string& current_caller() noexcept;
+class CallerScope {
+  public:
+    explicit CallerScope(std::string caller);
+    ~CallerScope();
+    CallerScope(const CallerScope&) = delete;
+    CallerScope& operator=(const CallerScope&) = delete;
+
+  private:
+    std::string previous_;
+};
 
 // Helpers for methods reading params.
 

@@ -17,6 +17,8 @@ void register_server_methods(jsonrpc::Registry& registry, const Config& config,
     // The registry outlives every request, so the method may refer to it.
     registry.add("methods", "every admin method with a one-line summary",
                  [&registry](const jsonrpc::json&) { return jsonrpc::json(registry.summaries()); });
+    registry.accept_params("server.version", {});
+    registry.accept_params("methods", {});
 }
 
 }  // namespace capf

@@ -5,60 +5,12 @@
 
 #include "storage/device_name.hpp"
 #include "storage/error.hpp"
+#include "storage/sql_support.hpp"
 
 namespace capf::storage {
 namespace {
 
-// Timestamps travel as seconds since the epoch (double precision): the SQL
-// converts with to_timestamp()/extract(epoch), so no date text is parsed here.
-std::string epoch_param(const std::optional<TimePoint>& t) {
-    if (!t)
-        return {};
-    const auto us =
-        std::chrono::duration_cast<std::chrono::microseconds>(t->time_since_epoch()).count();
-    return std::to_string(us / 1'000'000) + "." + [&] {
-        std::string frac = std::to_string(std::llabs(us % 1'000'000));
-        return std::string(6 - frac.size(), '0') + frac;
-    }();
-}
-
-std::optional<TimePoint> time_of(const pqxx::field& f) {
-    if (f.is_null())
-        return std::nullopt;
-    const double seconds = f.as<double>();
-    return TimePoint(
-        std::chrono::microseconds(static_cast<long long>(std::llround(seconds * 1e6))));
-}
-
-Bytes bytes_of(const pqxx::field& f) {
-    if (f.is_null())
-        return {};
-    const pqxx::binarystring b(f);
-    return Bytes(b.begin(), b.end());
-}
-
-pqxx::binarystring blob(const Bytes& b) {
-    return pqxx::binarystring(b.data(), b.size());
-}
-
-/// A PostgreSQL array literal, passed as a parameter value (never spliced
-/// into SQL text): every element double-quoted, with \ and " escaped.
-std::string array_literal(const std::vector<std::string>& items) {
-    std::string out = "{";
-    for (std::size_t i = 0; i < items.size(); ++i) {
-        if (i > 0)
-            out += ',';
-        out += '"';
-        for (char c : items[i]) {
-            if (c == '"' || c == '\\')
-                out += '\\';
-            out += c;
-        }
-        out += '"';
-    }
-    out += '}';
-    return out;
-}
+using namespace sql;
 
 constexpr const char* device_columns = R"SQL(
     name, description, auth_mode, key_spec, pending_operation, scheduled_in_bulk,
@@ -138,19 +90,6 @@ void require_lease(pqxx::work& txn, const OperationClaim& claim) {
                            "node " + claim.node + " no longer holds the operation lease of " +
                                claim.device + " (it expired or another node took it)");
     }
-}
-
-AuditEvent audit_event(std::string device, std::string peer, std::string node, std::string event,
-                       std::string outcome, std::string detail) {
-    return AuditEvent{std::move(device),  std::move(peer),   std::move(node), std::move(event),
-                      std::move(outcome), std::move(detail), std::nullopt};
-}
-
-void audit_in(pqxx::work& txn, const AuditEvent& e) {
-    txn.exec_params0(
-        "INSERT INTO audit_events (device, peer, node, event, outcome, detail) "
-        "VALUES ($1, $2, $3, $4, $5, $6)",
-        e.device, e.peer, e.node, e.event, e.outcome, e.detail);
 }
 
 void require_found(const pqxx::result& r, const std::string& name) {
@@ -361,6 +300,34 @@ void DeviceRepository::set_auth_string_hash(const std::string& raw_name, const s
                             "auth_locked = false, updated_at = now() WHERE name = $1",
                             name, hash),
             name);
+    });
+}
+
+void DeviceRepository::set_auth_string_hashes(
+    const std::vector<std::pair<std::string, std::string>>& hashes) {
+    std::vector<std::string> names, values;
+    for (const auto& [raw_name, hash] : hashes) {
+        if (hash.empty()) {
+            throw StorageError(StorageErrc::invalid_value, "auth string hash must not be empty");
+        }
+        names.push_back(checked_device_name(raw_name));
+        values.push_back(hash);
+    }
+    if (names.empty())
+        return;
+    pool_.transact([&](pqxx::work& txn) {
+        const auto r = txn.exec_params(
+            "WITH given AS (SELECT * FROM unnest($1::text[], $2::text[]) AS g(name, hash)), "
+            "updated AS (UPDATE devices d SET auth_string_hash = given.hash, "
+            "failed_auth_count = 0, auth_locked = false, updated_at = now() FROM given "
+            "WHERE d.name = given.name RETURNING d.name) "
+            "SELECT given.name FROM given LEFT JOIN updated USING (name) "
+            "WHERE updated.name IS NULL LIMIT 1",
+            array_literal(names), array_literal(values));
+        if (!r.empty()) {
+            throw StorageError(StorageErrc::not_found,
+                               "no device named " + r[0][0].as<std::string>());
+        }
     });
 }
 
@@ -606,6 +573,40 @@ std::vector<ReportRow> DeviceRepository::report(const DeviceFilter& filter) {
                 rr.status = parse_operation_status(row[5].as<std::string>());
             rr.reason = row[6].as<std::string>();
             out.push_back(std::move(rr));
+        }
+    });
+    return out;
+}
+
+FleetStats DeviceRepository::fleet_stats() {
+    FleetStats out;
+    pool_.transact([&](pqxx::work& txn) {
+        const auto r = txn.exec(
+            "SELECT count(*), count(lsc_serial), "
+            "count(*) FILTER (WHERE pending_operation = 'install'), "
+            "count(*) FILTER (WHERE pending_operation = 'fetch'), "
+            "count(*) FILTER (WHERE pending_operation = 'delete'), "
+            "count(auth_string_hash), count(*) FILTER (WHERE auth_locked), "
+            "count(*) FILTER (WHERE lease_expires_at > now()) FROM devices");
+        const auto row = r.at(0);
+        out =
+            FleetStats{row[0].as<std::size_t>(), row[1].as<std::size_t>(), row[2].as<std::size_t>(),
+                       row[3].as<std::size_t>(), row[4].as<std::size_t>(), row[5].as<std::size_t>(),
+                       row[6].as<std::size_t>(), row[7].as<std::size_t>()};
+    });
+    return out;
+}
+
+std::vector<AuditCount> DeviceRepository::audit_counts(TimePoint since) {
+    std::vector<AuditCount> out;
+    pool_.transact([&](pqxx::work& txn) {
+        const auto r = txn.exec_params(
+            "SELECT event, outcome, count(*) FROM audit_events "
+            "WHERE at >= to_timestamp($1::float8) GROUP BY event, outcome ORDER BY event, outcome",
+            epoch_param(since));
+        for (const auto& row : r) {
+            out.push_back(AuditCount{row[0].as<std::string>(), row[1].as<std::string>(),
+                                     row[2].as<std::size_t>()});
         }
     });
     return out;

@@ -31,6 +31,24 @@ struct ReportRow {
     std::string reason;
 };
 
+/// Counts over the whole fleet, for the stats method.
+struct FleetStats {
+    std::size_t devices = 0;
+    std::size_t with_lsc = 0;
+    std::size_t pending_install = 0;
+    std::size_t pending_fetch = 0;
+    std::size_t pending_delete = 0;
+    std::size_t auth_strings_set = 0;
+    std::size_t auth_locked = 0;
+    std::size_t leases_held = 0;
+};
+
+struct AuditCount {
+    std::string event;
+    std::string outcome;
+    std::size_t count = 0;
+};
+
 struct AuditQuery {
     std::string device;  ///< empty: all devices
     std::optional<TimePoint> since;
@@ -74,6 +92,9 @@ class DeviceRepository {
     /// Stores an opaque salted hash made by the caller; resets failures and
     /// the lockout. Throws not_found.
     void set_auth_string_hash(const std::string& name, const std::string& hash);
+    /// The same for many devices in one statement: (name, hash) pairs. All
+    /// or nothing: throws not_found naming a missing device.
+    void set_auth_string_hashes(const std::vector<std::pair<std::string, std::string>>& hashes);
     void clear_auth_string(const std::string& name);
     /// The stored hash, or nothing.
     std::optional<std::string> auth_string_hash(const std::string& name);
@@ -111,6 +132,9 @@ class DeviceRepository {
     void append_audit(const AuditEvent& event);
     std::vector<AuditEvent> audit_events(const AuditQuery& query);
     std::vector<ReportRow> report(const DeviceFilter& filter);
+    FleetStats fleet_stats();
+    /// Audit events since `since`, counted by event and outcome.
+    std::vector<AuditCount> audit_counts(TimePoint since);
     /// Issued certificates of a device, newest first: serial and whether confirmed.
     std::vector<std::pair<std::string, bool>> issued_certificates(const std::string& name);
 

@@ -80,6 +80,18 @@ CREATE TABLE audit_events (
 CREATE INDEX audit_events_device_at ON audit_events (device, at);
 CREATE INDEX audit_events_at ON audit_events (at);
 )SQL"},
+    // Trust anchors added through the admin socket, shared by every node.
+    {2, R"SQL(
+CREATE TABLE trust_anchors (
+    role text NOT NULL CHECK (role IN ('lsc-issuer', 'mic-root')),
+    sha256 text NOT NULL CHECK (sha256 ~ '^[0-9a-f]{64}$'),
+    der bytea NOT NULL CHECK (length(der) > 0),
+    subject text NOT NULL,
+    added_by text NOT NULL DEFAULT '',
+    added_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (role, sha256)
+);
+)SQL"},
 };
 
 // An arbitrary constant naming capfd's migration lock.

@@ -1,9 +1,13 @@
 #include "ca/trust_store.hpp"
 
+#include <botan/auto_rng.h>
+#include <botan/x509self.h>
+
 #include <catch2/catch.hpp>
 
 #include "ca/error.hpp"
 #include "ca/fingerprint.hpp"
+#include "ca/names.hpp"
 #include "tests/ca/ca_test_support.hpp"
 
 using namespace capf;
@@ -53,4 +57,84 @@ TEST_CASE("unreadable trust files are refused, naming the file") {
         CHECK_THAT(std::string(e.what()), Catch::Contains("junk.pem"));
     }
     CHECK_THROWS_AS(store.add_file(TrustRole::mic_root, dir / "missing.pem"), CaError);
+}
+
+namespace {
+
+/// A self-signed certificate with the given validity, CA or not.
+Botan::X509_Certificate self_signed(const std::string& cn, bool is_ca,
+                                    std::chrono::system_clock::time_point start,
+                                    std::chrono::system_clock::time_point end) {
+    Botan::X509_Cert_Options opts(cn);
+    opts.start = Botan::X509_Time(start);
+    opts.end = Botan::X509_Time(end);
+    if (is_ca)
+        opts.CA_key();
+    Botan::AutoSeeded_RNG rng;
+    return Botan::X509::create_self_signed_cert(
+        opts, test::phone_key({KeySpec::Algorithm::rsa, 2048}), "SHA-256", rng);
+}
+
+std::vector<std::uint8_t> bytes_of(const std::string& s) {
+    return {s.begin(), s.end()};
+}
+
+}  // namespace
+
+TEST_CASE("a trust anchor offered by an administrator must be a current CA certificate") {
+    const auto now = std::chrono::system_clock::now();
+    const auto day = std::chrono::hours(24);
+    const auto root = test::make_ca("Offered Root");
+
+    const auto from_pem = parse_trust_anchor(bytes_of(root.certificate().PEM_encode()));
+    CHECK(from_pem == root.certificate());
+    const auto der = root.certificate().BER_encode();
+    CHECK(parse_trust_anchor(std::vector<std::uint8_t>(der.begin(), der.end())) ==
+          root.certificate());
+
+    auto refused = [](std::span<const std::uint8_t> bytes) -> std::pair<CaErrc, std::string> {
+        try {
+            parse_trust_anchor(bytes);
+        } catch (const CaError& e) {
+            return {e.code(), e.what()};
+        }
+        FAIL("accepted");
+        return {};
+    };
+    const auto leaf = self_signed("leaf.example", false, now - day, now + 30 * day);
+    auto [code, message] = refused(bytes_of(leaf.PEM_encode()));
+    CHECK(code == CaErrc::not_a_ca);
+    CHECK_THAT(message, Catch::Contains("CN=leaf.example") && Catch::Contains("CA:TRUE"));
+
+    const auto expired = self_signed("Old Root", true, now - 30 * day, now - day);
+    std::tie(code, message) = refused(bytes_of(expired.PEM_encode()));
+    CHECK(code == CaErrc::certificate_expired);
+    CHECK_THAT(message, Catch::Contains("CN=Old Root") && Catch::Contains("expired on"));
+
+    std::tie(code, message) = refused(bytes_of("-----BEGIN CERTIFICATE-----\nAAAA\n"));
+    CHECK(code == CaErrc::malformed_certificate);
+    std::tie(code, message) = refused({});
+    CHECK(code == CaErrc::malformed_certificate);
+}
+
+TEST_CASE("a reload replaces every anchor of every role at once") {
+    const auto a = test::make_ca("Reload A");
+    const auto b = test::make_ca("Reload B");
+    TrustStore live;
+    live.add(TrustRole::lsc_issuer, a.certificate());
+    live.add(TrustRole::mic_root, a.certificate());
+    TrustStore fresh;
+    fresh.add(TrustRole::mic_root, b.certificate());
+    live.replace_with(fresh);
+    CHECK(live.anchors(TrustRole::lsc_issuer).empty());
+    REQUIRE(live.anchors(TrustRole::mic_root).size() == 1);
+    CHECK(live.anchors(TrustRole::mic_root)[0] == b.certificate());
+    live.replace_with(live);  // harmless
+    CHECK(live.anchors(TrustRole::mic_root).size() == 1);
+}
+
+TEST_CASE("distinguished names read as people write them") {
+    const auto a = test::make_ca("Name, With Comma");
+    CHECK(dn_text(a.certificate().subject_dn()) ==
+          "CN=Name\\, With Comma, O=Example Hospital, OU=Telecom, C=US");
 }

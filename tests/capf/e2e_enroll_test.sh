@@ -5,41 +5,14 @@
 # then auth-string refusal and success, an upgrade authenticated by the LSC,
 # fetch and delete. Finally SIGHUP and SIGTERM.
 # Usage: e2e_enroll_test.sh CAPFD CAPFCTL CAPF_PHONE SOURCE_DIR
-set -euo pipefail
 capfd=$1 capfctl=$2 phone=$3 src=$4
-dir=$(mktemp -d /tmp/capf-e2e-XXXXXX)
-chmod 755 "$dir"
-pid=""
-cleanup() {
-  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid"; fi
-  "$src/deploy/pg-cluster.sh" destroy "$dir/pg" >/dev/null 2>&1 || true
-  rm -rf "$dir"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; echo "--- capfd log:"; tail -40 "$dir/capfd.log" || true; exit 1; }
-ctl() { "$capfctl" --socket "$dir/admin.sock" "$@"; }
-json_field() { python3 -c "import json,sys; d=json.load(sys.stdin); print(eval('d' + sys.argv[1]))" "$1"; }
-
-db=$(CAPF_PG_FSYNC=off "$src/deploy/pg-cluster.sh" start "$dir/pg" 5432 2>/dev/null)
-port=$((20000 + RANDOM % 20000))
-cat >"$dir/capfd.json" <<JSON
-{
-  "listen": { "address": "127.0.0.1", "port": $port },
-  "identity": { "certificate": "$dir/capf.crt", "private_key": "$dir/capf.key" },
-  "database": { "connection": "$db" },
-  "admin": { "socket_path": "$dir/admin.sock" },
-  "keygen": { "timeout": "60s", "retries": 1 },
-  "node": { "name": "e2e" }
-}
-JSON
-"$capfd" init --config "$dir/capfd.json" --cn "CAPF-e2e" --organization "Example Hospital" 2>"$dir/init.log" ||
-  { cat "$dir/init.log"; fail "capfd init"; }
+source "$src/tests/capf/e2e_lib.sh"
+e2e_setup
+write_config "$dir/capfd.json"
+capfd_init "$dir/capfd.json"
 [ "$(stat -c %a "$dir/capf.key")" = 600 ] || fail "CAPF key is not mode 600"
-
-"$capfd" --config "$dir/capfd.json" 2>"$dir/capfd.log" &
-pid=$!
-for _ in $(seq 1 200); do [ -S "$dir/admin.sock" ] && break; sleep 0.05; done
-[ -S "$dir/admin.sock" ] || fail "admin socket did not appear"
+start_capfd "$dir/capfd.json" "$dir/capfd.log" "$sock"
+pid=$capfd_pid
 
 name=SEP001122334455
 ctl device add $name --auth null-string >/dev/null || fail "device add"
@@ -99,10 +72,6 @@ grep -q "event=session device=SEP001122334455" "$dir/capfd.log" || fail "no sess
 kill -HUP $pid
 for _ in $(seq 1 100); do grep -q "event=trust_reloaded" "$dir/capfd.log" && break; sleep 0.05; done
 grep -q "event=trust_reloaded" "$dir/capfd.log" || fail "SIGHUP did not reload trust"
-kill -TERM $pid
-status=0
-wait $pid || status=$?
-pid=""
-[ $status -eq 0 ] || fail "capfd exited $status on SIGTERM"
+stop_capfd $pid
 [ ! -e "$dir/admin.sock" ] || fail "admin socket left behind"
 echo "PASS: enrolment end to end"

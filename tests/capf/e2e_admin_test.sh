@@ -1,0 +1,171 @@
+#!/usr/bin/env bash
+# Every admin method through the real capfctl binary, a real capfd and a real
+# PostgreSQL: its success path, and at least one refused input whose message
+# is asserted (and, where something could change, that nothing did).
+# Usage: e2e_admin_test.sh CAPFD CAPFCTL CAPF_PHONE SOURCE_DIR
+capfd=$1 capfctl=$2 phone=$3 src=$4
+source "$src/tests/capf/e2e_lib.sh"
+e2e_setup
+write_config "$dir/capfd.json"
+capfd_init "$dir/capfd.json"
+start_capfd "$dir/capfd.json" "$dir/capfd.log" "$sock"
+pid=$capfd_pid
+check() { echo "ok: $*"; }
+
+# --- methods, server.version, server.summary, server.stats -------------------
+ctl methods | grep -q "^trust.add " || fail "methods does not list trust.add"
+expect_refusal "methods with params" "unknown parameter 'x' for methods; allowed: none" call methods '{"x": 1}'
+check "methods"
+[ "$(ctl --json version | json_field '["node"]')" = e2e ] || fail "version: wrong node"
+expect_refusal "version with a list" '"params" must be an object' call server.version '[1]'
+check "server.version"
+ctl summary | grep -q "^issuer: CN=CAPF-e2e" || fail "summary does not name the issuer"
+ctl summary | grep -q "^listen: 127.0.0.1:$port" || fail "summary does not show the port"
+expect_refusal "summary with params" "unknown parameter 'verbose' for server.summary" call server.summary '{"verbose": true}'
+check "server.summary"
+ctl stats | grep -q "^events in the last 24 hours:" || fail "stats table"
+[ "$(ctl --json stats | json_field '["trust_anchors"]["lsc_issuers"]')" = 1 ] || fail "stats: lsc issuers"
+expect_refusal "stats with params" "unknown parameter 'since' for server.stats" call server.stats '{"since": 1}'
+check "server.stats"
+
+# --- device.add / get / update / remove / list / add_bulk ---------------------
+ctl device add SEP001122334455 --description "Ward 3 nurse station" --auth lsc --key ec-p256 >/dev/null ||
+  fail "device add"
+[ "$(ctl --json device get SEP001122334455 | json_field '["key_spec"]')" = ec-p256 ] || fail "device get"
+expect_refusal "device add with a space" "device name .SEP 0011. must be 1-64 characters of A-Z" device add "SEP 0011"
+expect_refusal "device add twice" "already exists" device add SEP001122334455
+expect_refusal "device add, bad key" "rsa-512.*ec-p521|key spec" device add SEP00112233AAAA --key rsa-999
+expect_refusal "device add, typo in a parameter" "unknown parameter 'descripton' for device.add" \
+  call device.add '{"name": "SEP00112233AAAB", "descripton": "x"}'
+[ "$(ctl --json device list | json_field '["devices"].__len__()')" = 1 ] || fail "a refused add changed something"
+check "device.add"
+expect_refusal "device get unknown" "no device named SEP0000DEADBEEF" device get SEP0000DEADBEEF
+check "device.get"
+ctl device update SEP001122334455 --description "Ward 4" >/dev/null || fail "device update"
+[ "$(ctl --json device get SEP001122334455 | json_field '["description"]')" = "Ward 4" ] || fail "update lost"
+[ "$(ctl --json device get SEP001122334455 | json_field '["auth_mode"]')" = lsc ] || fail "update reset auth"
+expect_refusal "device update, bad auth" "auth mode" device update SEP001122334455 --auth password
+[ "$(ctl --json device get SEP001122334455 | json_field '["auth_mode"]')" = lsc ] || fail "refused update changed auth"
+expect_refusal "device update unknown" "no device named SEP0000DEADBEEF" device update SEP0000DEADBEEF
+check "device.update"
+printf 'name,description,auth_mode,key_spec\nSEP0000000000A1,"Lobby, east",null-string,\nSEP0000000000A2,,auth-string,rsa-2048\nSEP001122334455,kept,,\n' >"$dir/import.csv"
+ctl device import "$dir/import.csv" | grep -q "added 2 of 3" || fail "device import"
+[ "$(ctl --json device get SEP0000000000A1 | json_field '["description"]')" = "Lobby, east" ] || fail "import quoting"
+[ "$(ctl --json device get SEP001122334455 | json_field '["description"]')" = "Ward 4" ] || fail "import replaced a device"
+printf 'SEP0000000000B1\nSEP0000000000B2,x,telepathy\n' >"$dir/bad.csv"
+expect_refusal "import with a bad auth mode" "telepathy" device import "$dir/bad.csv"
+ctl device get SEP0000000000B1 >/dev/null 2>&1 && fail "a refused import added a device"
+printf 'SEP0000000000C1,"never closed\n' >"$dir/bad2.csv"
+expect_refusal "import with an open quote" "bad2.csv: line 1: a quote is never closed" device import "$dir/bad2.csv"
+expect_refusal "add_bulk with an unknown field" "unknown device field 'mac'" \
+  call device.add_bulk '{"devices": [{"name": "SEP0000000000D1", "mac": "x"}]}'
+expect_refusal "add_bulk empty" "list of 1 to" call device.add_bulk '{"devices": []}'
+check "device.add_bulk (capfctl device import)"
+ctl device list --prefix SEP0000000000A --limit 1 | grep -q "more: --after SEP0000000000A1" || fail "device list paging"
+[ "$(ctl --json device list --prefix SEP0000000000A --after SEP0000000000A1 | json_field '["devices"][0]["name"]')" = SEP0000000000A2 ] ||
+  fail "device list --after"
+expect_refusal "device list limit 0" "'limit' must be a whole number from 1 to 1000" device list --limit 0
+expect_refusal "device list bad status" "status" device list --status done
+check "device.list"
+ctl device add SEP0000000000E1 >/dev/null
+ctl device remove SEP0000000000E1 | grep -q "removed SEP0000000000E1" || fail "device remove"
+expect_refusal "device remove unknown" "no device named SEP0000000000E1" device remove SEP0000000000E1
+check "device.remove"
+
+# --- operation.schedule / cancel ---------------------------------------------
+ctl schedule install SEP001122334455 --auth lsc --key ec-p384 --deadline-hours 24 | grep -q "for 1 device" ||
+  fail "schedule one"
+[ "$(ctl --json device get SEP001122334455 | json_field '["pending_operation"]')" = install ] || fail "not scheduled"
+ctl schedule fetch --prefix SEP0000000000A | grep -q "for 2 device" || fail "schedule bulk by prefix"
+ctl schedule delete --all | grep -q "for 2 device" || fail "bulk must not override the device-level install"
+[ "$(ctl --json device get SEP001122334455 | json_field '["pending_operation"]')" = install ] || fail "device-level lost"
+ctl schedule delete --all --override | grep -q "for 3 device" || fail "override"
+expect_refusal "schedule reinstall" "operation" schedule reinstall SEP001122334455
+expect_refusal "schedule name and all" "either 'name' or a bulk scope" schedule install SEP001122334455 --all
+expect_refusal "schedule nobody" "give 'name' for one device" schedule install
+expect_refusal "schedule unknown" "no device named SEP0000DEADBEEF" schedule install SEP0000DEADBEEF
+[ "$(ctl --json device get SEP001122334455 | json_field '["pending_operation"]')" = delete ] || fail "refusal changed"
+check "operation.schedule"
+ctl cancel SEP001122334455 | grep -q "cancelled" || fail "cancel"
+[ "$(ctl --json device get SEP001122334455 | json_field '["pending_operation"]')" = none ] || fail "not cancelled"
+expect_refusal "cancel unknown" "no device named SEP0000DEADBEEF" cancel SEP0000DEADBEEF
+check "operation.cancel"
+
+# --- auth strings ---------------------------------------------------------------
+ctl auth-string generate SEP0000000000A1 --value 482916 | grep -q 482916 || fail "auth string given"
+[ "$(ctl --json auth-string generate SEP0000000000A2 --digits 10 | json_field '["auth_strings"][0]["auth_string"].__len__()')" = 10 ] ||
+  fail "10-digit auth string"
+ctl auth-string generate --prefix SEP0000000000A --csv | sed -n 1p | grep -q "^name,auth_string$" || fail "csv header"
+expect_refusal "auth string with letters" "4 to 10 digits" auth-string generate SEP0000000000A1 --value 12ab
+expect_refusal "auth string of 3 digits" "'digits' must be a whole number from 4 to 10" auth-string generate SEP0000000000A1 --digits 3
+expect_refusal "given value in bulk" "for one device" auth-string generate --all --value 1234
+expect_refusal "auth string for nobody" "no device matches" auth-string generate --prefix SEPFFFF
+check "auth_string.generate"
+[ "$(ctl auth-string pending | tr '\n' ' ')" = "SEP0000000000A1 SEP0000000000A2 " ] || fail "pending list"
+ctl --json auth-string pending | grep -q 482916 && fail "pending shows a string"
+expect_refusal "pending with a number prefix" "parameter 'prefix'" call auth_string.pending '{"prefix": 5}'
+check "auth_string.pending"
+ctl auth-string delete SEP0000000000A2 >/dev/null
+[ "$(ctl auth-string pending)" = SEP0000000000A1 ] || fail "auth string not deleted"
+expect_refusal "delete unknown" "no device named SEP0000DEADBEEF" auth-string delete SEP0000DEADBEEF
+check "auth_string.delete"
+
+# --- trust anchors ----------------------------------------------------------------
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$dir/root.key" -out "$dir/root.pem" -days 30 \
+  -subj "/O=Test Phones/CN=Test Manufacturing Root" 2>/dev/null
+openssl req -new -newkey rsa:2048 -nodes -keyout "$dir/ee.key" -out "$dir/ee.csr" -subj "/CN=not-a-ca" 2>/dev/null
+openssl x509 -req -in "$dir/ee.csr" -CA "$dir/root.pem" -CAkey "$dir/root.key" -CAcreateserial \
+  -out "$dir/ee.pem" -days 30 2>/dev/null
+openssl x509 -in "$dir/root.pem" -outform DER -out "$dir/root.der"
+root_sha=$(sha256sum "$dir/root.der" | cut -d' ' -f1)
+ctl trust list mic-root | grep -q "Test Manufacturing Root" && fail "root present before add"
+ctl trust add mic-root "$dir/root.der" | grep -q "sha256 $root_sha" || fail "trust add (DER)"
+ctl trust list mic-root | grep "Test Manufacturing Root" | grep -q " admin " || fail "trust list source"
+expect_refusal "trust add twice" "already a mic-root trust anchor" trust add mic-root "$dir/root.pem"
+expect_refusal "trust add non-CA" "is not a CA" trust add lsc-issuer "$dir/ee.pem"
+echo garbage >"$dir/garbage.pem"
+expect_refusal "trust add garbage" "not a PEM or DER X.509 certificate" trust add mic-root "$dir/garbage.pem"
+expect_refusal "trust add bad role" "role must be lsc-issuer or mic-root" trust add manufacturer "$dir/root.pem"
+check "trust.add"
+expect_refusal "trust list bad role" "role must be lsc-issuer or mic-root" trust list roots
+check "trust.list"
+# Added anchors are in the database: a restart keeps them.
+stop_capfd $pid
+start_capfd "$dir/capfd.json" "$dir/capfd.log" "$sock"
+pid=$capfd_pid
+ctl trust list mic-root | grep -q "Test Manufacturing Root" || fail "anchor lost over a restart"
+issuer_sha=$(ctl --json trust list lsc-issuer | json_field '["anchors"][0]["sha256"]')
+expect_refusal "remove the issuer" "own issuing certificate" trust remove lsc-issuer "$issuer_sha"
+expect_refusal "remove bad hex" "64 hex digits" trust remove mic-root 1234
+expect_refusal "remove unknown" "no mic-root trust anchor added" trust remove mic-root "$(printf 'a%.0s' $(seq 64))"
+ctl trust remove mic-root "$root_sha" | grep -q removed || fail "trust remove"
+ctl trust list mic-root | grep -q "Test Manufacturing Root" && fail "anchor still listed after remove"
+ctl --json audit --limit 5 | grep -q '"trust_anchor"' || fail "trust changes not audited"
+check "trust.remove"
+
+# --- capf.certificate, report, audit.query -----------------------------------------
+ctl export-cert --out "$dir/exported.pem"
+cmp -s "$dir/exported.pem" "$dir/capf.crt" || openssl x509 -in "$dir/exported.pem" -noout -subject | grep -q CAPF-e2e ||
+  fail "export PEM"
+ctl export-cert --der --out "$dir/exported.der"
+openssl x509 -inform DER -in "$dir/exported.der" -noout -subject | grep -q "CN = CAPF-e2e" || fail "export DER"
+expect_refusal "export p12" "format must be pem or der" call capf.certificate '{"format": "p12"}'
+check "capf.certificate"
+ctl report --csv | sed -n 1p | grep -q "^name,lsc,serial,not_after,md5,pending_operation,status,reason$" || fail "report csv"
+[ "$(ctl --json report --prefix SEP0000000000A | json_field '["devices"].__len__()')" = 2 ] || fail "report prefix"
+[ "$(ctl --json report --expiring 30 | json_field '["devices"].__len__()')" = 0 ] || fail "report expiring"
+expect_refusal "report expiring negative" "'expiring_days' must be a whole number from 0 to 3650" call report '{"expiring_days": -1}'
+check "report"
+ctl audit --device SEP001122334455 | grep -q "cancelled" || fail "audit query"
+expect_refusal "audit limit 0" "'limit' must be a whole number from 1 to 10000" audit --limit 0
+expect_refusal "audit bad device" "device name .bad name. must be 1-64 characters" audit --device "bad name"
+check "audit.query"
+
+# --- errors a script relies on ----------------------------------------------------------
+expect_refusal "unknown method" "unknown method 'device.frobnicate'" call device.frobnicate
+out=$("$capfctl" --socket "$dir/nowhere.sock" summary 2>&1) && fail "no socket: succeeded"
+[ "$(echo "$out" | wc -l)" = 1 ] || fail "capfctl error is not one line: $out"
+check "capfctl errors"
+
+stop_capfd $pid
+echo "PASS: every admin method, success and refusal"

@@ -1,0 +1,139 @@
+// Trust anchors in the database, bulk auth-string hashes and fleet counts,
+// against a real PostgreSQL.
+#include <catch2/catch.hpp>
+
+#include "storage/device_repository.hpp"
+#include "storage/error.hpp"
+#include "storage/trust_anchor_repository.hpp"
+#include "tests/storage/pg_test_support.hpp"
+
+using namespace capf;
+using namespace capf::storage;
+using namespace std::chrono_literals;
+
+namespace {
+
+StoredTrustAnchor anchor(const std::string& role, char fill) {
+    return StoredTrustAnchor{role,
+                             std::string(64, fill),
+                             Bytes{0x30, 0x03, 0x02, 0x01, 0x01},
+                             "CN=Test Root " + std::string(1, fill),
+                             "uid 0 pid 1",
+                             std::nullopt};
+}
+
+template <typename F>
+StorageErrc error_of(F&& f) {
+    try {
+        f();
+    } catch (const StorageError& e) {
+        return e.code();
+    }
+    FAIL("no StorageError thrown");
+    return StorageErrc::conflict;
+}
+
+}  // namespace
+
+TEST_CASE("storage: trust anchors are added once per role, listed, removed, and audited") {
+    test::TestDatabase db;
+    TrustAnchorRepository anchors(*db.pool);
+    DeviceRepository repo(*db.pool);
+    anchors.add(anchor("mic-root", 'a'));
+    anchors.add(anchor("lsc-issuer", 'a'));  // the same certificate in another role
+    anchors.add(anchor("mic-root", 'b'));
+    CHECK(error_of([&] { anchors.add(anchor("mic-root", 'a')); }) == StorageErrc::already_exists);
+    CHECK(error_of([&] { anchors.add(anchor("manufacturer", 'c')); }) ==
+          StorageErrc::invalid_value);
+    CHECK(error_of([&] { anchors.add(anchor("mic-root", 'Z')); }) == StorageErrc::invalid_value);
+
+    const auto mic = anchors.list("mic-root");
+    REQUIRE(mic.size() == 2);
+    CHECK(mic[0].sha256_hex == std::string(64, 'a'));
+    CHECK(mic[0].der == Bytes{0x30, 0x03, 0x02, 0x01, 0x01});
+    CHECK(mic[0].added_by == "uid 0 pid 1");
+    CHECK(mic[0].added_at.has_value());
+    CHECK(anchors.list().size() == 3);
+
+    anchors.remove("mic-root", std::string(64, 'a'), "uid 0 pid 2");
+    CHECK(anchors.list("mic-root").size() == 1);
+    CHECK(anchors.list("lsc-issuer").size() == 1);
+    CHECK(error_of([&] { anchors.remove("mic-root", std::string(64, 'a'), ""); }) ==
+          StorageErrc::not_found);
+
+    const auto events = repo.audit_events(AuditQuery{"", std::nullopt, 10});
+    REQUIRE(events.size() == 4);  // three added, one removed
+    CHECK(events[0].event == "trust_anchor");
+    CHECK(events[0].outcome == "removed");
+    CHECK(events[0].peer == "uid 0 pid 2");
+}
+
+TEST_CASE("storage: auth-string hashes are set in bulk, all or nothing") {
+    test::TestDatabase db;
+    DeviceRepository repo(*db.pool);
+    std::vector<DeviceSettings> devices;
+    for (int i = 0; i < 3; ++i)
+        devices.push_back(DeviceSettings{"SEP00000000000" + std::to_string(i), "",
+                                         AuthMode::auth_string, "rsa-2048"});
+    repo.add_devices(devices);
+    repo.record_auth_failure("SEP000000000001", 1);  // locked; a new string unlocks
+    repo.set_auth_string_hashes({{"SEP000000000000", "h0"}, {"sep000000000001", "h1"}});
+    CHECK(repo.auth_string_hash("SEP000000000000") == "h0");
+    CHECK(repo.auth_string_hash("SEP000000000001") == "h1");
+    CHECK_FALSE(repo.find_device("SEP000000000001")->auth_locked);
+    CHECK_FALSE(repo.auth_string_hash("SEP000000000002").has_value());
+
+    // One unknown device: nothing changes.
+    try {
+        repo.set_auth_string_hashes({{"SEP000000000002", "h2"}, {"SEP0000DEADBEEF", "hx"}});
+        FAIL("accepted an unknown device");
+    } catch (const StorageError& e) {
+        CHECK(e.code() == StorageErrc::not_found);
+        CHECK_THAT(std::string(e.what()), Catch::Contains("SEP0000DEADBEEF"));
+    }
+    CHECK_FALSE(repo.auth_string_hash("SEP000000000002").has_value());
+    CHECK(error_of([&] {
+              repo.set_auth_string_hashes({{"SEP000000000002", ""}});
+          }) == StorageErrc::invalid_value);
+    CHECK(error_of([&] {
+              repo.set_auth_string_hashes({{"bad name", "h"}});
+          }) == StorageErrc::invalid_device_name);
+    repo.set_auth_string_hashes({});  // nothing to do
+}
+
+TEST_CASE("storage: fleet counts and audit counts by event and outcome") {
+    test::TestDatabase db;
+    DeviceRepository repo(*db.pool);
+    const auto before = std::chrono::system_clock::now() - 1min;
+    std::vector<DeviceSettings> devices;
+    for (int i = 0; i < 5; ++i)
+        devices.push_back(DeviceSettings{"SEP00000000001" + std::to_string(i), "",
+                                         AuthMode::null_string, "rsa-2048"});
+    repo.add_devices(devices);
+    repo.schedule_operation("SEP000000000010", ScheduleRequest{Operation::install, {}, {}, {}});
+    repo.schedule_operation("SEP000000000011", ScheduleRequest{Operation::install, {}, {}, {}});
+    repo.schedule_operation("SEP000000000012", ScheduleRequest{Operation::fetch, {}, {}, {}});
+    repo.set_auth_string_hash("SEP000000000013", "h");
+    REQUIRE(repo.claim_pending_operation("SEP000000000010", "node-a", 60s).has_value());
+
+    const auto s = repo.fleet_stats();
+    CHECK(s.devices == 5);
+    CHECK(s.with_lsc == 0);
+    CHECK(s.pending_install == 2);
+    CHECK(s.pending_fetch == 1);
+    CHECK(s.pending_delete == 0);
+    CHECK(s.auth_strings_set == 1);
+    CHECK(s.leases_held == 1);
+
+    const auto counts = repo.audit_counts(before);
+    std::size_t install = 0, fetch = 0;
+    for (const auto& c : counts) {
+        if (c.event == "schedule" && c.outcome == "install")
+            install = c.count;
+        if (c.event == "schedule" && c.outcome == "fetch")
+            fetch = c.count;
+    }
+    CHECK(install == 2);
+    CHECK(fetch == 1);
+    CHECK(repo.audit_counts(std::chrono::system_clock::now() + 1h).empty());
+}
