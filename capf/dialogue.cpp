@@ -132,6 +132,9 @@ asio::awaitable<SessionOutcome> Dialogue::run(MessageChannel& channel, std::uint
             log::warn("record_failure_failed", {{"device", outcome_.device}, {"error", e.what()}});
         }
     }
+    if (claim_) {
+        store_.release_claim(*claim_);
+    }
     if (!failure.empty()) {
         log::debug("session_failure_detail", {{"device", outcome_.device}, {"detail", failure}});
     }

@@ -83,6 +83,9 @@ class DeviceStore {
     /// it is no longer pending.
     virtual std::optional<OperationClaim> claim_operation(const std::string& device,
                                                           const std::string& node) = 0;
+    /// The session that held `claim` has ended, whatever its outcome (an
+    /// in-memory note; it must not block).
+    virtual void release_claim(const OperationClaim& /*claim*/) {}
     /// Recorded before the certificate is sent to the phone.
     virtual void record_issued(const OperationClaim& claim, const IssuedCertificate& cert) = 0;
     /// The phone stored it: it is now the device's current LSC.

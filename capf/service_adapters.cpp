@@ -148,13 +148,36 @@ AuthStringCheck StorageDeviceStore::check_auth_string(const std::string& device,
 
 std::optional<OperationClaim> StorageDeviceStore::claim_operation(const std::string& device,
                                                                   const std::string& node) {
-    return guarded([&]() -> std::optional<OperationClaim> {
-        const auto c = repo_.claim_pending_operation(device, node, settings_.lease);
-        if (!c)
-            return std::nullopt;
-        return OperationClaim{c->device, operation_of(c->operation),
-                              key_spec_of(c->key_spec).value_or(KeySpec{}), c->node};
-    });
+    {
+        const std::lock_guard lock(holding_mutex_);
+        if (!holding_.insert(device).second)
+            return std::nullopt;  // another session of this process runs it
+    }
+    std::optional<OperationClaim> out;
+    try {
+        out = guarded([&]() -> std::optional<OperationClaim> {
+            const auto c = repo_.claim_pending_operation(device, node, settings_.lease,
+                                                         /*take_own_lease=*/true);
+            if (!c)
+                return std::nullopt;
+            return OperationClaim{c->device, operation_of(c->operation),
+                                  key_spec_of(c->key_spec).value_or(KeySpec{}), c->node};
+        });
+    } catch (...) {
+        const std::lock_guard lock(holding_mutex_);
+        holding_.erase(device);
+        throw;
+    }
+    if (!out) {
+        const std::lock_guard lock(holding_mutex_);
+        holding_.erase(device);
+    }
+    return out;
+}
+
+void StorageDeviceStore::release_claim(const OperationClaim& claim) {
+    const std::lock_guard lock(holding_mutex_);
+    holding_.erase(claim.device);
 }
 
 void StorageDeviceStore::record_issued(const OperationClaim& claim, const IssuedCertificate& cert) {

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <chrono>
+#include <mutex>
+#include <set>
 
 #include "ca/issuer.hpp"
 #include "ca/trust_store.hpp"
@@ -47,10 +49,17 @@ class StorageDeviceStore : public DeviceStore {
     void record_deleted(const OperationClaim& claim) override;
     void record_failure(const OperationClaim& claim, const std::string& reason) override;
     void audit(const AuditEvent& event) override;
+    void release_claim(const OperationClaim& claim) override;
 
   private:
     storage::DeviceRepository& repo_;
     StoreSettings settings_;
+    // Devices whose operation a session of this process holds now. A lease
+    // of this node on any other device is left over from a session that
+    // ended without releasing it (the database was down): this node may
+    // take it back at once instead of waiting for it to expire.
+    std::mutex holding_mutex_;
+    std::set<std::string> holding_;
 };
 
 /// Lifetime: issuer and trust store outlive it. Thread-safe.

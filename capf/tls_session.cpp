@@ -33,8 +33,13 @@ Botan::Private_Key* TlsCredentials::private_key_for(const Botan::X509_Certificat
 
 TlsServerSession::TlsServerSession(TlsCredentials& credentials, const Botan::TLS::Policy& policy,
                                    Botan::RandomNumberGenerator& rng)
+    // Botan reserves 16 KB for each of its read and write buffers by
+    // default; CAPF messages are small and thousands of sessions wait in key
+    // generation at once, so the buffers start small and grow if needed.
     : server_(std::make_unique<Botan::TLS::Server>(static_cast<Botan::TLS::Callbacks&>(*this),
-                                                   sessions_, credentials, policy, rng)) {}
+                                                   sessions_, credentials, policy, rng,
+                                                   /*is_datagram=*/false,
+                                                   /*reserved_io_buffer_size=*/512)) {}
 
 TlsServerSession::~TlsServerSession() = default;
 

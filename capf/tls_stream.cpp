@@ -1,5 +1,6 @@
 #include "capf/tls_stream.hpp"
 
+#include <algorithm>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/experimental/awaitable_operators.hpp>
 #include <asio/steady_timer.hpp>
@@ -38,16 +39,31 @@ asio::awaitable<void> TlsStream::flush(Deadline deadline) {
 }
 
 asio::awaitable<std::size_t> TlsStream::read_socket(Deadline deadline) {
-    read_buffer_.resize(read_chunk);
+    // Wait for readability without a buffer: a fleet parks thousands of
+    // sessions in key generation, and a buffer held per waiting session
+    // would be most of their memory. The buffer exists only while reading.
+    read_buffer_ = {};
     asio::steady_timer timer(socket_.get_executor(), deadline);
-    auto result = co_await (socket_.async_read_some(asio::buffer(read_buffer_), tuple_awaitable) ||
+    auto result = co_await (socket_.async_wait(asio::ip::tcp::socket::wait_read, tuple_awaitable) ||
                             timer.async_wait(tuple_awaitable));
     if (result.index() == 1) {
         throw TimedOut("no data from the peer before the deadline");
     }
-    auto [ec, n] = std::get<0>(result);
+    if (auto [ec] = std::get<0>(result); ec) {
+        throw std::system_error(ec, "wait for the peer");
+    }
+    std::error_code ec;
+    // Never block the I/O thread: a readiness report can be stale, and then
+    // the read must say so rather than wait.
+    socket_.non_blocking(true, ec);
+    const std::size_t available = socket_.available(ec);
+    read_buffer_.resize(std::clamp<std::size_t>(ec ? 0 : available, 1, read_chunk));
+    const std::size_t n = socket_.read_some(asio::buffer(read_buffer_), ec);
     if (ec == asio::error::eof) {
         co_return 0;
+    }
+    if (ec == asio::error::would_block || ec == asio::error::try_again) {
+        co_return co_await read_socket(deadline);  // a spurious wakeup
     }
     if (ec) {
         throw std::system_error(ec, "read from the peer");

@@ -397,8 +397,10 @@ std::vector<std::string> DeviceRepository::devices_with_auth_string(
     return out;
 }
 
-std::optional<OperationClaim> DeviceRepository::claim_pending_operation(
-    const std::string& raw_name, const std::string& node, std::chrono::seconds lease) {
+std::optional<OperationClaim> DeviceRepository::claim_pending_operation(const std::string& raw_name,
+                                                                        const std::string& node,
+                                                                        std::chrono::seconds lease,
+                                                                        bool take_own_lease) {
     const std::string name = checked_device_name(raw_name);
     if (node.empty()) {
         throw StorageError(StorageErrc::invalid_value, "node name must not be empty");
@@ -413,10 +415,10 @@ std::optional<OperationClaim> DeviceRepository::claim_pending_operation(
             "operation_status = 'in-progress', operation_updated_at = now() "
             "WHERE name = $1 AND pending_operation <> 'none' AND NOT auth_locked "
             "AND (operation_deadline IS NULL OR operation_deadline > now()) "
-            "AND (lease_owner IS NULL OR lease_expires_at <= now()) "
+            "AND (lease_owner IS NULL OR lease_expires_at <= now() OR ($4 AND lease_owner = $2)) "
             "RETURNING pending_operation, auth_mode, key_spec, extract(epoch FROM "
             "lease_expires_at)",
-            name, node, static_cast<double>(lease.count()));
+            name, node, static_cast<double>(lease.count()), take_own_lease);
         if (!r.empty()) {
             claim = OperationClaim{name,
                                    parse_operation(r[0][0].as<std::string>()),

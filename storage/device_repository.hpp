@@ -111,9 +111,12 @@ class DeviceRepository {
     /// when there is none, the deadline passed, the operation is locked, or
     /// another node holds an unexpired lease. An expired lease (its node
     /// died) can be taken again.
+    /// With `take_own_lease`, an unexpired lease already held by `node` can
+    /// be taken too: for a node that knows no session of its own holds it.
     std::optional<OperationClaim> claim_pending_operation(const std::string& name,
                                                           const std::string& node,
-                                                          std::chrono::seconds lease);
+                                                          std::chrono::seconds lease,
+                                                          bool take_own_lease = false);
 
     // --- outcomes (each also appends an audit event; each refuses with
     //     lease_lost when this node no longer holds the lease) ---------------

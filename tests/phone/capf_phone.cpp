@@ -57,6 +57,9 @@ struct Options {
     bool wrong_session_id = false;
     bool garbage = false;
     bool refuse_store = false;
+    bool bad_proof = false;    // corrupt the SHA-1 proof of possession
+    int protocol_version = 3;  // VERSION sent in AUTH_RESPONSE
+    std::string keygen_key;    // answer KEY_GEN_REQUEST with a key of this spec
     int timeout = 60;
 };
 
@@ -161,7 +164,16 @@ class Phone {
         }
     }
 
-    void send(const Message& m) { client_->send(protocol::encode(m)); }
+    void send(const Message& m) {
+        try {
+            client_->send(protocol::encode(m));
+        } catch (const test::TlsClientError&) {
+            // The server may have ended the session while this phone was busy
+            // (a keygen past the timeout): its END_SESSION is still to be read.
+            // Reading on reports it, or that the connection closed without one.
+        } catch (const Botan::Exception&) {
+        }
+    }
 
     std::uint32_t reply_id() const { return o_.wrong_session_id ? session_id_ + 1 : session_id_; }
 
@@ -170,8 +182,11 @@ class Phone {
         std::vector<std::uint8_t> auth_data(o_.name.begin(), o_.name.end());
         auth_data.push_back(0);
         auth_data.insert(auth_data.end(), der.begin(), der.end());
+        auto sha1_proof = prove(key, auth_data, false, rng_);
+        if (o_.bad_proof)
+            sha1_proof[sha1_proof.size() / 2] ^= 0x01;
         r.add<Tag::certificate>(protocol::CertificateValue{type, der})
-            .add<Tag::signed_data>(prove(key, auth_data, false, rng_))
+            .add<Tag::signed_data>(sha1_proof)
             .add<Tag::sha2_signed_data>(protocol::Sha2SignedData{
                 protocol::HashId::sha512, prove(key, auth_data, true, rng_)});
     }
@@ -185,7 +200,8 @@ class Phone {
             return;
         }
         Message r(Command::auth_response, reply_id());
-        r.add<Tag::version>(3).add<Tag::device_name>(o_.name);
+        r.add<Tag::version>(static_cast<std::uint8_t>(o_.protocol_version))
+            .add<Tag::device_name>(o_.name);
         r.add<Tag::password>(o_.auth == "auth-string" ? o_.auth_string : std::string());
         if (!o_.present_cert.empty()) {
             const auto der = Botan::X509_Certificate(o_.present_cert).BER_encode();
@@ -228,7 +244,17 @@ class Phone {
             send(r);
             return;
         }
-        if (m.get<Tag::key_type>() == protocol::KeyType::rsa) {
+        if (!o_.keygen_key.empty()) {  // misbehave: not the key that was asked for
+            const bool rsa = o_.keygen_key.rfind("rsa-", 0) == 0;
+            if (rsa) {
+                pending_key_ = std::make_unique<Botan::RSA_PrivateKey>(
+                    rng_, std::stoul(o_.keygen_key.substr(4)));
+            } else {
+                pending_key_ = std::make_unique<Botan::ECDSA_PrivateKey>(
+                    rng_, Botan::EC_Group("secp" + o_.keygen_key.substr(4) + "r1"));
+            }
+            report["key"] = o_.keygen_key;
+        } else if (m.get<Tag::key_type>() == protocol::KeyType::rsa) {
             pending_key_ = std::make_unique<Botan::RSA_PrivateKey>(rng_, m.get<Tag::key_size>());
             report["key"] = "rsa-" + std::to_string(m.get<Tag::key_size>());
         } else {
@@ -334,6 +360,12 @@ int main(int argc, char** argv) {
     app.add_flag("--wrong-session-id", o.wrong_session_id, "Misbehave: echo a wrong session id");
     app.add_flag("--garbage", o.garbage, "Misbehave: answer AUTH_REQUEST with garbage");
     app.add_flag("--refuse-store", o.refuse_store, "Misbehave: refuse to store the LSC");
+    app.add_flag("--bad-proof", o.bad_proof, "Misbehave: corrupt the proof of possession");
+    app.add_option("--protocol-version", o.protocol_version, "Misbehave: VERSION to send (0-255)")
+        ->check(CLI::Range(0, 255))
+        ->capture_default_str();
+    app.add_option("--keygen-key", o.keygen_key,
+                   "Misbehave: answer with a key of this spec (rsa-N, ec-p256/384/521)");
     app.add_option("--timeout", o.timeout, "Seconds to wait for the server")->capture_default_str();
     CLI11_PARSE(app, argc, argv);
 

@@ -260,6 +260,20 @@ TEST_CASE(
           std::vector<std::pair<std::string, bool>>{{"aa02", false}});
 }
 
+TEST_CASE("storage: a node may take back its own unexpired lease, never another node's") {
+    test::TestDatabase db;
+    DeviceRepository repo(*db.pool);
+    repo.add_device(phone("SEP001122334455"));
+    repo.schedule_operation("SEP001122334455", ScheduleRequest{Operation::install, {}, {}, {}});
+    REQUIRE(repo.claim_pending_operation("SEP001122334455", "node-b", 3600s).has_value());
+    CHECK_FALSE(repo.claim_pending_operation("SEP001122334455", "node-a", 60s, true).has_value());
+    CHECK_FALSE(repo.claim_pending_operation("SEP001122334455", "node-b", 60s).has_value());
+    const auto again = repo.claim_pending_operation("SEP001122334455", "node-b", 60s, true);
+    REQUIRE(again.has_value());
+    CHECK(again->node == "node-b");
+    repo.record_certificate_issued(*again, cert("bb01"), "10.0.0.1");  // the lease is valid
+}
+
 TEST_CASE("storage: outcomes change the device only when confirmed, each with an audit event") {
     test::TestDatabase db;
     DeviceRepository repo(*db.pool);
