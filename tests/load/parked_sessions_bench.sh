@@ -5,6 +5,9 @@
 capfd=$1 capfctl=$2 phone=$3 src=$4 count=${5:-10000} limit_mib=${6:-512}
 source "$src/tests/capf/e2e_lib.sh"
 e2e_setup
+# Both capfd and the load generator need a descriptor per session; root may
+# raise the hard limit, anyone may raise the soft one to it.
+ulimit -Hn $((count * 2 + 1000)) 2>/dev/null || true
 ulimit -n "$(ulimit -Hn)"
 [ "$(ulimit -n)" -gt $((count + 200)) ] || fail "open-file limit $(ulimit -n) is too low for $count sessions"
 write_config "$dir/capfd.json" "{\"keygen\": {\"timeout\": \"10m\", \"retries\": 0},
