@@ -289,18 +289,8 @@ std::size_t DeviceRepository::expire_overdue_operations() {
     return count;
 }
 
-void DeviceRepository::set_auth_string_hash(const std::string& raw_name, const std::string& hash) {
-    const std::string name = checked_device_name(raw_name);
-    if (hash.empty()) {
-        throw StorageError(StorageErrc::invalid_value, "auth string hash must not be empty");
-    }
-    pool_.transact([&](pqxx::work& txn) {
-        require_found(
-            txn.exec_params("UPDATE devices SET auth_string_hash = $2, failed_auth_count = 0, "
-                            "auth_locked = false, updated_at = now() WHERE name = $1",
-                            name, hash),
-            name);
-    });
+void DeviceRepository::set_auth_string_hash(const std::string& name, const std::string& hash) {
+    set_auth_string_hashes({{name, hash}});
 }
 
 void DeviceRepository::set_auth_string_hashes(

@@ -12,9 +12,22 @@
 #include <string>
 
 #include "storage/connection_pool.hpp"
+#include "storage/error.hpp"
 #include "storage/migrations.hpp"
 
 namespace capf::test {
+
+/// The code of the StorageError that `f` throws; fails the test when none.
+template <typename F>
+storage::StorageErrc storage_error_of(F&& f) {
+    try {
+        f();
+    } catch (const storage::StorageError& e) {
+        return e.code();
+    }
+    FAIL("no StorageError thrown");
+    return storage::StorageErrc::conflict;
+}
 
 inline std::string fixture_conninfo() {
     const char* file = std::getenv("CAPF_TEST_PG_CONNINFO_FILE");

@@ -13,16 +13,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-StorageErrc error_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const StorageError& e) {
-        return e.code();
-    }
-    FAIL("no StorageError thrown");
-    return StorageErrc::conflict;
-}
-
 DeviceSettings phone(const std::string& name, AuthMode mode = AuthMode::null_string,
                      const std::string& spec = "rsa-2048") {
     return DeviceSettings{name, "lobby phone", mode, spec};
@@ -75,8 +65,9 @@ TEST_CASE("storage: device add, find, update, remove") {
 
     repo.remove_device("sep001122334455");
     CHECK_FALSE(repo.find_device("SEP001122334455").has_value());
-    CHECK(error_of([&] { repo.remove_device("SEP001122334455"); }) == StorageErrc::not_found);
-    CHECK(error_of([&] { repo.update_device(phone("SEP001122334455")); }) ==
+    CHECK(test::storage_error_of([&] { repo.remove_device("SEP001122334455"); }) ==
+          StorageErrc::not_found);
+    CHECK(test::storage_error_of([&] { repo.update_device(phone("SEP001122334455")); }) ==
           StorageErrc::not_found);
 }
 
@@ -84,18 +75,23 @@ TEST_CASE("storage: refused inputs get their typed error and change nothing") {
     test::TestDatabase db;
     DeviceRepository repo(*db.pool);
     repo.add_device(phone("SEP001122334455"));
-    CHECK(error_of([&] { repo.add_device(phone("SEP001122334455")); }) ==
+    CHECK(test::storage_error_of([&] { repo.add_device(phone("SEP001122334455")); }) ==
           StorageErrc::already_exists);
-    CHECK(error_of([&] { repo.add_device(phone("SEP 001122")); }) ==
+    CHECK(test::storage_error_of([&] { repo.add_device(phone("SEP 001122")); }) ==
           StorageErrc::invalid_device_name);
-    CHECK(error_of([&] { repo.add_device(phone(std::string(65, 'A'))); }) ==
+    CHECK(test::storage_error_of([&] { repo.add_device(phone(std::string(65, 'A'))); }) ==
           StorageErrc::invalid_device_name);
-    CHECK(error_of([&] { repo.add_device(phone("")); }) == StorageErrc::invalid_device_name);
-    CHECK(error_of([&] { repo.add_device(phone("SEP1", AuthMode::null_string, "rsa-8192")); }) ==
+    CHECK(test::storage_error_of([&] { repo.add_device(phone("")); }) ==
+          StorageErrc::invalid_device_name);
+    CHECK(test::storage_error_of([&] {
+              repo.add_device(phone("SEP1", AuthMode::null_string, "rsa-8192"));
+          }) == StorageErrc::invalid_value);
+    CHECK(test::storage_error_of([&] { parse_auth_mode("password"); }) ==
           StorageErrc::invalid_value);
-    CHECK(error_of([&] { parse_auth_mode("password"); }) == StorageErrc::invalid_value);
-    CHECK(error_of([&] { parse_operation("upgrade"); }) == StorageErrc::invalid_value);
-    CHECK(error_of([&] { parse_operation_status("done"); }) == StorageErrc::invalid_value);
+    CHECK(test::storage_error_of([&] { parse_operation("upgrade"); }) ==
+          StorageErrc::invalid_value);
+    CHECK(test::storage_error_of([&] { parse_operation_status("done"); }) ==
+          StorageErrc::invalid_value);
     try {
         parse_auth_mode("password");
     } catch (const StorageError& e) {
@@ -103,20 +99,20 @@ TEST_CASE("storage: refused inputs get their typed error and change nothing") {
                    Catch::Contains("null-string, auth-string, lsc, mic, lsc-or-mic"));
     }
     // The database itself refuses bad data, even from a caller that skips the checks.
-    CHECK(error_of([&] {
+    CHECK(test::storage_error_of([&] {
               db.pool->transact([](pqxx::work& txn) {
                   txn.exec_params0(
                       "UPDATE devices SET lsc_serial = 'ab', lsc_der = '\\x30', lsc_md5 = $1",
                       std::string("NOT-AN-MD5"));
               });
           }) == StorageErrc::invalid_value);
-    CHECK(error_of([&] {
+    CHECK(test::storage_error_of([&] {
               db.pool->transact([](pqxx::work& txn) {
                   txn.exec_params0("UPDATE devices SET pending_operation = $1",
                                    std::string("upgrade"));
               });
           }) == StorageErrc::invalid_value);
-    CHECK(error_of([&] {
+    CHECK(test::storage_error_of([&] {
               db.pool->transact([](pqxx::work& txn) {
                   txn.exec_params0("INSERT INTO devices (name) VALUES ($1)",
                                    std::string("sep-lowercase"));
@@ -194,9 +190,9 @@ TEST_CASE("storage: schedule, cancel and bulk scheduling with device-level prece
     d = *repo.find_device("SEPA00000000001");
     CHECK(d.pending_operation == Operation::none);
     CHECK(d.operation_reason == "cancelled by an administrator");
-    CHECK(error_of([&] { repo.schedule_operation("SEPX", ScheduleRequest{}); }) ==
+    CHECK(test::storage_error_of([&] { repo.schedule_operation("SEPX", ScheduleRequest{}); }) ==
           StorageErrc::not_found);
-    CHECK(error_of([&] {
+    CHECK(test::storage_error_of([&] {
               repo.schedule_operation(
                   "SEPA00000000002",
                   ScheduleRequest{Operation::install, {}, std::string("dsa-1024"), {}});
@@ -212,7 +208,7 @@ TEST_CASE("storage: auth strings are stored as given, counted on failure and loc
     repo.set_auth_string_hash("SEP001122334455", "$salted$hash");
     CHECK(repo.auth_string_hash("SEP001122334455") == "$salted$hash");
     CHECK(repo.devices_with_auth_string("") == std::vector<std::string>{"SEP001122334455"});
-    CHECK(error_of([&] { repo.set_auth_string_hash("SEP001122334455", ""); }) ==
+    CHECK(test::storage_error_of([&] { repo.set_auth_string_hash("SEP001122334455", ""); }) ==
           StorageErrc::invalid_value);
 
     CHECK_FALSE(repo.record_auth_failure("SEP001122334455", 3));
@@ -252,8 +248,9 @@ TEST_CASE(
     const auto second = repo.claim_pending_operation("SEP001122334455", "node-b", 60s);
     REQUIRE(second.has_value());
     CHECK(second->node == "node-b");
-    CHECK(error_of([&] { repo.record_certificate_issued(*first, cert("aa01"), "10.0.0.1"); }) ==
-          StorageErrc::lease_lost);
+    CHECK(test::storage_error_of([&] {
+              repo.record_certificate_issued(*first, cert("aa01"), "10.0.0.1");
+          }) == StorageErrc::lease_lost);
     CHECK(repo.issued_certificates("SEP001122334455").empty());
     repo.record_certificate_issued(*second, cert("aa02"), "10.0.0.1");
     CHECK(repo.issued_certificates("SEP001122334455") ==
@@ -296,14 +293,15 @@ TEST_CASE("storage: outcomes change the device only when confirmed, each with an
     CHECK_FALSE(d.lease_owner.has_value());
     CHECK(repo.issued_certificates("SEP001122334455").front().second);  // confirmed
     // The lease is gone with the operation: a late repeat is refused.
-    CHECK(error_of([&] { repo.record_store_confirmed(claim, issued, ""); }) ==
+    CHECK(test::storage_error_of([&] { repo.record_store_confirmed(claim, issued, ""); }) ==
           StorageErrc::lease_lost);
 
     // A bad MD5 is refused by the database.
     repo.schedule_operation("SEP001122334455", ScheduleRequest{Operation::install, {}, {}, {}});
     claim = *repo.claim_pending_operation("SEP001122334455", "node-a", 60s);
-    CHECK(error_of([&] { repo.record_store_confirmed(claim, cert("0c", "NOT-HEX"), ""); }) ==
-          StorageErrc::invalid_value);
+    CHECK(test::storage_error_of([&] {
+              repo.record_store_confirmed(claim, cert("0c", "NOT-HEX"), "");
+          }) == StorageErrc::invalid_value);
     CHECK(repo.find_device("SEP001122334455")->lsc->serial_hex == "0badc0de");
 
     // Failure: recorded, the operation stays pending for the phone's retry.
@@ -342,7 +340,8 @@ TEST_CASE("storage: outcomes change the device only when confirmed, each with an
                                  "refused", "auth_string_mismatch", std::nullopt});
     CHECK(repo.audit_events(AuditQuery{"SEP001122334455", {}, 1}).front().detail ==
           "auth_string_mismatch");
-    CHECK(error_of([&] { repo.append_audit(AuditEvent{}); }) == StorageErrc::invalid_value);
+    CHECK(test::storage_error_of([&] { repo.append_audit(AuditEvent{}); }) ==
+          StorageErrc::invalid_value);
 }
 
 TEST_CASE("storage: deadlines stop claims and expire operations, the report filters by expiry") {

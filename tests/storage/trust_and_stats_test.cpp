@@ -22,17 +22,6 @@ StoredTrustAnchor anchor(const std::string& role, char fill) {
                              std::nullopt};
 }
 
-template <typename F>
-StorageErrc error_of(F&& f) {
-    try {
-        f();
-    } catch (const StorageError& e) {
-        return e.code();
-    }
-    FAIL("no StorageError thrown");
-    return StorageErrc::conflict;
-}
-
 }  // namespace
 
 TEST_CASE("storage: trust anchors are added once per role, listed, removed, and audited") {
@@ -42,10 +31,12 @@ TEST_CASE("storage: trust anchors are added once per role, listed, removed, and 
     anchors.add(anchor("mic-root", 'a'));
     anchors.add(anchor("lsc-issuer", 'a'));  // the same certificate in another role
     anchors.add(anchor("mic-root", 'b'));
-    CHECK(error_of([&] { anchors.add(anchor("mic-root", 'a')); }) == StorageErrc::already_exists);
-    CHECK(error_of([&] { anchors.add(anchor("manufacturer", 'c')); }) ==
+    CHECK(test::storage_error_of([&] { anchors.add(anchor("mic-root", 'a')); }) ==
+          StorageErrc::already_exists);
+    CHECK(test::storage_error_of([&] { anchors.add(anchor("manufacturer", 'c')); }) ==
           StorageErrc::invalid_value);
-    CHECK(error_of([&] { anchors.add(anchor("mic-root", 'Z')); }) == StorageErrc::invalid_value);
+    CHECK(test::storage_error_of([&] { anchors.add(anchor("mic-root", 'Z')); }) ==
+          StorageErrc::invalid_value);
 
     const auto mic = anchors.list("mic-root");
     REQUIRE(mic.size() == 2);
@@ -58,7 +49,7 @@ TEST_CASE("storage: trust anchors are added once per role, listed, removed, and 
     anchors.remove("mic-root", std::string(64, 'a'), "uid 0 pid 2");
     CHECK(anchors.list("mic-root").size() == 1);
     CHECK(anchors.list("lsc-issuer").size() == 1);
-    CHECK(error_of([&] { anchors.remove("mic-root", std::string(64, 'a'), ""); }) ==
+    CHECK(test::storage_error_of([&] { anchors.remove("mic-root", std::string(64, 'a'), ""); }) ==
           StorageErrc::not_found);
 
     const auto events = repo.audit_events(AuditQuery{"", std::nullopt, 10});
@@ -92,10 +83,10 @@ TEST_CASE("storage: auth-string hashes are set in bulk, all or nothing") {
         CHECK_THAT(std::string(e.what()), Catch::Contains("SEP0000DEADBEEF"));
     }
     CHECK_FALSE(repo.auth_string_hash("SEP000000000002").has_value());
-    CHECK(error_of([&] {
+    CHECK(test::storage_error_of([&] {
               repo.set_auth_string_hashes({{"SEP000000000002", ""}});
           }) == StorageErrc::invalid_value);
-    CHECK(error_of([&] {
+    CHECK(test::storage_error_of([&] {
               repo.set_auth_string_hashes({{"bad name", "h"}});
           }) == StorageErrc::invalid_device_name);
     repo.set_auth_string_hashes({});  // nothing to do
