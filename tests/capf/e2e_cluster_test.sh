@@ -154,6 +154,40 @@ PY
     stop_capfd $pid
     echo "PASS: $case: clean refusals during the outage, capfd stayed up, all three devices installed after"
     ;;
+  sigterm-grace)
+    # A session still running at SIGTERM finishes within the grace period...
+    write_config "$dir/capfd.json" '{"limits": {"shutdown_grace": "10s"}}'
+    capfd_init "$dir/capfd.json"
+    start_capfd "$dir/capfd.json" "$dir/capfd.log" "$sock"
+    for n in 1 2; do ctl device add SEP00000000000$n --auth null-string >/dev/null; done
+    ctl schedule install --all >/dev/null
+    run_phone "$port" SEP000000000001 p1 --keygen-delay 2 >"$dir/p1.out" &
+    phone_pid=$!
+    sleep 0.7
+    stop_capfd $capfd_pid
+    wait $phone_pid
+    [ "$(reason_of <"$dir/p1.out")" = 1 ] || fail "the session was not allowed to finish: $(cat "$dir/p1.out")"
+    grep -q "event=shutdown signal=SIGTERM active_sessions=1" "$dir/capfd.log" || fail "shutdown not logged"
+    grep -q "sessions_cut_off" "$dir/capfd.log" && fail "a session was cut off within the grace period"
+    echo "grace 10 s: the running install finished (1), capfd exited 0"
+    # ...and one that outlasts it is cut off and counted; its phone retries.
+    write_config "$dir/capfd.json" '{"limits": {"shutdown_grace": "1s"}}'
+    start_capfd "$dir/capfd.json" "$dir/capfd2.log" "$sock"
+    run_phone "$port" SEP000000000002 p2 --keygen-delay 5 >"$dir/p2.out" &
+    phone_pid=$!
+    sleep 0.7
+    t0=$(date +%s.%N)
+    stop_capfd $capfd_pid
+    python3 -c "import sys; sys.exit(0 if float(sys.argv[2]) - float(sys.argv[1]) < 4 else 1)" "$t0" "$(date +%s.%N)" ||
+      fail "capfd took longer than the grace period to stop"
+    grep -q "event=sessions_cut_off count=1" "$dir/capfd2.log" || fail "the cut-off session is not recorded"
+    wait $phone_pid || true
+    [ "$(reason_of <"$dir/p2.out")" != 1 ] || fail "the cut-off phone believes it succeeded"
+    start_capfd "$dir/capfd.json" "$dir/capfd3.log" "$sock"
+    [ "$(run_phone "$port" SEP000000000002 p2 | reason_of)" = 1 ] || fail "the cut-off device cannot retry after a restart"
+    stop_capfd $capfd_pid
+    echo "PASS: $case: a session within the grace finished; one beyond it was cut off, counted, and retried after restart"
+    ;;
   *)
     fail "unknown case $case"
     ;;
