@@ -86,6 +86,12 @@ const std::vector<std::pair<std::string, std::string>> device_columns = {
     {"lsc_serial", "LSC SERIAL"},
     {"lsc_not_after", "LSC EXPIRES"}};
 
+/// Options left empty are not sent: capfd then applies its defaults.
+void set_if_given(json& params, const char* key, const std::string& value) {
+    if (!value.empty())
+        params[key] = value;
+}
+
 json flatten_device(const json& d) {
     json row = d;
     if (d.contains("lsc") && d["lsc"].is_object()) {
@@ -202,12 +208,9 @@ int main(int argc, char** argv) {
         cmd->callback([&, verb = std::string(verb)] {
             method = "device." + verb;
             params["name"] = name;
-            if (!description.empty())
-                params["description"] = description;
-            if (!auth.empty())
-                params["auth_mode"] = auth;
-            if (!key.empty())
-                params["key_spec"] = key;
+            set_if_given(params, "description", description);
+            set_if_given(params, "auth_mode", auth);
+            set_if_given(params, "key_spec", key);
             show = [](const json& r) {
                 print_table(json::array({flatten_device(r)}), device_columns);
             };
@@ -243,14 +246,10 @@ int main(int argc, char** argv) {
     device_list->add_option("--after", after, "Start after this name (from the previous page)");
     device_list->callback([&] {
         method = "device.list";
-        if (!prefix.empty())
-            params["prefix"] = prefix;
-        if (!operation_filter.empty())
-            params["operation"] = operation_filter;
-        if (!status_filter.empty())
-            params["status"] = status_filter;
-        if (!after.empty())
-            params["after"] = after;
+        set_if_given(params, "prefix", prefix);
+        set_if_given(params, "operation", operation_filter);
+        set_if_given(params, "status", status_filter);
+        set_if_given(params, "after", after);
         params["limit"] = limit;
         show = [](const json& r) {
             json rows = json::array();
@@ -311,16 +310,12 @@ int main(int argc, char** argv) {
     schedule->callback([&] {
         method = "operation.schedule";
         params["operation"] = operation;
-        if (!name.empty())
-            params["name"] = name;
+        set_if_given(params, "name", name);
         if (all)
             params["all"] = true;
-        if (!prefix.empty())
-            params["prefix"] = prefix;
-        if (!auth.empty())
-            params["auth_mode"] = auth;
-        if (!key.empty())
-            params["key_spec"] = key;
+        set_if_given(params, "prefix", prefix);
+        set_if_given(params, "auth_mode", auth);
+        set_if_given(params, "key_spec", key);
         if (deadline_hours > 0)
             params["deadline_hours"] = deadline_hours;
         if (override_device)
@@ -355,15 +350,12 @@ int main(int argc, char** argv) {
     generate->add_flag("--csv", csv, "Print name,auth_string as CSV");
     generate->callback([&] {
         method = "auth_string.generate";
-        if (!name.empty())
-            params["name"] = name;
+        set_if_given(params, "name", name);
         if (all)
             params["all"] = true;
-        if (!prefix.empty())
-            params["prefix"] = prefix;
+        set_if_given(params, "prefix", prefix);
         params["digits"] = digits;
-        if (!value.empty())
-            params["value"] = value;
+        set_if_given(params, "value", value);
         show = [&](const json& r) {
             const std::vector<std::pair<std::string, std::string>> cols = {
                 {"name", "DEVICE"}, {"auth_string", "AUTH STRING"}};
@@ -382,8 +374,7 @@ int main(int argc, char** argv) {
     auth_pending->add_option("--prefix", prefix, "Only names starting with this");
     auth_pending->callback([&] {
         method = "auth_string.pending";
-        if (!prefix.empty())
-            params["prefix"] = prefix;
+        set_if_given(params, "prefix", prefix);
         show = [](const json& r) {
             for (const auto& n : r["devices"])
                 std::cout << n.get<std::string>() << "\n";
@@ -400,8 +391,7 @@ int main(int argc, char** argv) {
         method = "report";
         if (expiring >= 0)
             params["expiring_days"] = expiring;
-        if (!prefix.empty())
-            params["prefix"] = prefix;
+        set_if_given(params, "prefix", prefix);
         show = [&](const json& r) {
             const std::vector<std::pair<std::string, std::string>> cols = {
                 {"name", "DEVICE"},       {"lsc", "LSC"},      {"serial", "SERIAL"},
@@ -416,8 +406,7 @@ int main(int argc, char** argv) {
     audit->add_option("--limit", limit, "How many")->capture_default_str();
     audit->callback([&] {
         method = "audit.query";
-        if (!name.empty())
-            params["device"] = name;
+        set_if_given(params, "device", name);
         params["limit"] = limit;
         show = [](const json& r) {
             print_table(r["events"], {{"at", "TIME"},

@@ -30,7 +30,9 @@ OperationStatus parse_operation_status(std::string_view text);
 /// "rsa-512" ... "rsa-4096", "ec-p256", "ec-p384", "ec-p521"; throws otherwise.
 std::string checked_key_spec(std::string_view text);
 
-struct CurrentLsc {
+/// An LSC as the database keeps it: issued (possibly unconfirmed) or the
+/// device's current one.
+struct IssuedCertificateRecord {
     std::string serial_hex;
     Bytes der;
     TimePoint not_before;
@@ -38,6 +40,8 @@ struct CurrentLsc {
     Bytes public_key_der;
     std::string md5_hex;
 };
+/// The device's confirmed LSC: the same fields.
+using CurrentLsc = IssuedCertificateRecord;
 
 struct DeviceRecord {
     std::string name;
@@ -91,15 +95,6 @@ struct OperationClaim {
     std::string key_spec;
     std::string node;
     TimePoint lease_expires_at;
-};
-
-struct IssuedCertificateRecord {
-    std::string serial_hex;
-    Bytes der;
-    TimePoint not_before;
-    TimePoint not_after;
-    Bytes public_key_der;
-    std::string md5_hex;
 };
 
 struct AuditEvent {
