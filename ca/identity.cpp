@@ -181,17 +181,16 @@ Identity generate_identity(const IdentityProfile& profile,
     Botan::AutoSeeded_RNG rng;
     std::shared_ptr<Botan::Private_Key> key;
     const auto& spec = profile.key;
-    if (spec.algorithm == KeySpec::Algorithm::rsa &&
-        (spec.bits == 2048 || spec.bits == 3072 || spec.bits == 4096)) {
+    if (!is_one_of(spec, identity_key_specs())) {
+        throw CaError(CaErrc::unsupported_key_spec, "a CAPF identity key must be one of " +
+                                                        key_spec_list(identity_key_specs()) +
+                                                        ", not " + spec.text());
+    }
+    if (spec.algorithm == KeySpec::Algorithm::rsa) {
         key = std::make_shared<Botan::RSA_PrivateKey>(rng, spec.bits);
-    } else if (spec.algorithm == KeySpec::Algorithm::ec && (spec.bits == 256 || spec.bits == 384)) {
+    } else {
         key = std::make_shared<Botan::ECDSA_PrivateKey>(
             rng, Botan::EC_Group(spec.bits == 256 ? "secp256r1" : "secp384r1"));
-    } else {
-        throw CaError(
-            CaErrc::unsupported_key_spec,
-            "a CAPF identity key must be rsa-2048, rsa-3072, rsa-4096, ec-p256 or ec-p384, not " +
-                spec.text());
     }
     const Botan::X509_DN dn = make_dn(profile);
     Botan::Extensions extensions;

@@ -9,6 +9,7 @@
 
 #include "ca/error.hpp"
 #include "ca/fingerprint.hpp"
+#include "ca/public_key.hpp"
 #include "ca/serial.hpp"
 
 namespace capf::ca {

@@ -1,30 +1,23 @@
 #include "ca/key_spec.hpp"
 
-#include <botan/ecc_key.h>
-#include <botan/x509_key.h>
-
-#include <memory>
-#include <vector>
-
-#include "ca/error.hpp"
+#include <algorithm>
 
 namespace capf::ca {
 namespace {
 
-constexpr unsigned rsa_sizes[] = {512, 1024, 2048, 3072, 4096};
-constexpr unsigned ec_sizes[] = {256, 384, 521};
+using A = KeySpec::Algorithm;
 
-bool supported(const KeySpec& spec) {
-    if (spec.algorithm == KeySpec::Algorithm::rsa) {
-        for (unsigned b : rsa_sizes)
-            if (b == spec.bits)
-                return true;
-        return false;
+constexpr KeySpec phone_specs[] = {{A::rsa, 512},  {A::rsa, 1024}, {A::rsa, 2048}, {A::rsa, 3072},
+                                   {A::rsa, 4096}, {A::ec, 256},   {A::ec, 384},   {A::ec, 521}};
+constexpr KeySpec identity_specs[] = {
+    {A::rsa, 2048}, {A::rsa, 3072}, {A::rsa, 4096}, {A::ec, 256}, {A::ec, 384}};
+
+std::optional<KeySpec> parse_one_of(std::string_view text, std::span<const KeySpec> specs) {
+    for (const auto& spec : specs) {
+        if (spec.text() == text)
+            return spec;
     }
-    for (unsigned b : ec_sizes)
-        if (b == spec.bits)
-            return true;
-    return false;
+    return std::nullopt;
 }
 
 }  // namespace
@@ -34,59 +27,33 @@ std::string KeySpec::text() const {
                                        : "ec-p" + std::to_string(bits);
 }
 
-std::optional<KeySpec> parse_key_spec(std::string_view text) {
-    for (unsigned b : rsa_sizes) {
-        if (text == "rsa-" + std::to_string(b))
-            return KeySpec{KeySpec::Algorithm::rsa, b};
-    }
-    for (unsigned b : ec_sizes) {
-        if (text == "ec-p" + std::to_string(b))
-            return KeySpec{KeySpec::Algorithm::ec, b};
-    }
-    return std::nullopt;
+std::span<const KeySpec> phone_key_specs() noexcept {
+    return phone_specs;
 }
 
-KeySpec describe_public_key(std::span<const std::uint8_t> spki_der) {
-    std::unique_ptr<Botan::Public_Key> key;
-    try {
-        key.reset(
-            Botan::X509::load_key(std::vector<std::uint8_t>(spki_der.begin(), spki_der.end())));
-    } catch (const std::exception& e) {
-        throw CaError(CaErrc::malformed_public_key,
-                      std::string("public key is not a valid SubjectPublicKeyInfo: ") + e.what());
+std::span<const KeySpec> identity_key_specs() noexcept {
+    return identity_specs;
+}
+
+std::string key_spec_list(std::span<const KeySpec> specs) {
+    std::string out;
+    for (const auto& spec : specs) {
+        out += out.empty() ? "" : ", ";
+        out += spec.text();
     }
-    if (!key) {
-        throw CaError(CaErrc::malformed_public_key,
-                      "public key is not a valid SubjectPublicKeyInfo");
-    }
-    KeySpec spec;
-    const std::string algo = key->algo_name();
-    if (algo == "RSA") {
-        spec = {KeySpec::Algorithm::rsa, static_cast<unsigned>(key->key_length())};
-    } else if (const auto* ec = dynamic_cast<const Botan::EC_PublicKey*>(key.get())) {
-        const auto oid = ec->domain().get_curve_oid().to_formatted_string();
-        unsigned bits = 0;
-        if (oid == "secp256r1")
-            bits = 256;
-        if (oid == "secp384r1")
-            bits = 384;
-        if (oid == "secp521r1")
-            bits = 521;
-        if (bits == 0) {
-            throw CaError(CaErrc::key_mismatch, "EC key on curve " + oid +
-                                                    " is not one phones use (P-256, P-384, P-521)");
-        }
-        spec = {KeySpec::Algorithm::ec, bits};
-    } else {
-        throw CaError(CaErrc::key_mismatch,
-                      "public key algorithm " + algo + " is neither RSA nor EC");
-    }
-    if (!supported(spec)) {
-        throw CaError(CaErrc::key_mismatch,
-                      "RSA key of " + std::to_string(spec.bits) +
-                          " bits is not a supported size (512, 1024, 2048, 3072, 4096)");
-    }
-    return spec;
+    return out;
+}
+
+std::optional<KeySpec> parse_key_spec(std::string_view text) {
+    return parse_one_of(text, phone_specs);
+}
+
+std::optional<KeySpec> parse_identity_key_spec(std::string_view text) {
+    return parse_one_of(text, identity_specs);
+}
+
+bool is_one_of(const KeySpec& spec, std::span<const KeySpec> specs) noexcept {
+    return std::find(specs.begin(), specs.end(), spec) != specs.end();
 }
 
 }  // namespace capf::ca

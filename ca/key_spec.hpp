@@ -1,7 +1,9 @@
-// The keys phones generate: RSA of a given size or EC on a named curve.
+// The keys phones generate (RSA of a given size or EC on a named curve) and
+// the keys a CAPF identity may have. Plain values with no Botan types: the
+// service, its configuration and capfctl's build use them without Botan
+// (CMake target capf_ca_key_spec).
 #pragma once
 
-#include <cstdint>
 #include <optional>
 #include <span>
 #include <string>
@@ -21,12 +23,26 @@ struct KeySpec {
     friend bool operator==(const KeySpec&, const KeySpec&) = default;
 };
 
-/// Parses "rsa-2048", "ec-p384", ...; nothing for anything phones cannot do.
+/// Every key a phone can be asked to generate. This is the one list: the
+/// configuration, the admin methods, issuance and the database's CHECK
+/// constraint (migration 1, compared by a test) all accept exactly these.
+std::span<const KeySpec> phone_key_specs() noexcept;
+
+/// The keys a CAPF identity may have (`capfd init --key`): no RSA below
+/// 2048 bits, which current phones and TLS clients refuse from a CA, and no
+/// P-521, which old phones cannot verify.
+std::span<const KeySpec> identity_key_specs() noexcept;
+
+/// "rsa-512, rsa-1024, ..." for messages that say what is allowed.
+std::string key_spec_list(std::span<const KeySpec> specs);
+
+/// Parses one of phone_key_specs(); nothing for anything else.
 std::optional<KeySpec> parse_key_spec(std::string_view text);
 
-/// What a SubjectPublicKeyInfo holds. Throws CaError(malformed_public_key)
-/// when it does not parse, CaError(key_mismatch) for a key that is neither
-/// an RSA key of a supported size nor an EC key on a supported curve.
-KeySpec describe_public_key(std::span<const std::uint8_t> spki_der);
+/// Parses one of identity_key_specs(); nothing for anything else.
+std::optional<KeySpec> parse_identity_key_spec(std::string_view text);
+
+/// True when `spec` is in `specs`.
+bool is_one_of(const KeySpec& spec, std::span<const KeySpec> specs) noexcept;
 
 }  // namespace capf::ca

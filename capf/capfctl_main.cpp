@@ -1,16 +1,15 @@
 // capfctl: the administrator's client of the capfd admin socket. One
 // subcommand per admin method, named as an operator would say it; tables by
 // default, --json for scripts, --csv for reports and auth strings.
-#include <botan/base64.h>
-
 #include <CLI/CLI.hpp>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
 
-#include "capf/admin_client.hpp"
-#include "capf/csv.hpp"
-#include "capf/version.hpp"
+#include "capf/common/version.hpp"
+#include "capf/ctl/admin_client.hpp"
+#include "capf/ctl/base64.hpp"
+#include "capf/ctl/csv.hpp"
 
 namespace {
 
@@ -449,8 +448,8 @@ int main(int argc, char** argv) {
         if (bytes.find("-----BEGIN") != std::string::npos) {
             params["pem"] = bytes;
         } else {
-            params["der_base64"] = Botan::base64_encode(
-                reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());
+            params["der_base64"] =
+                capf::ctl::base64_encode(std::vector<std::uint8_t>(bytes.begin(), bytes.end()));
         }
         show = [](const json& r) {
             std::cout << "added " << cell(r["role"]) << " anchor " << cell(r["subject"])
@@ -507,7 +506,11 @@ int main(int argc, char** argv) {
             } else {
                 std::ofstream out(out_file, std::ios::binary);
                 if (der) {
-                    const auto bytes = Botan::base64_decode(data);
+                    const auto decoded = capf::ctl::base64_decode(data);
+                    if (!decoded)
+                        throw capf::AdminCallError(0,
+                                                   "capfd sent a certificate that is not base64");
+                    const auto& bytes = *decoded;
                     out.write(reinterpret_cast<const char*>(bytes.data()),
                               static_cast<std::streamsize>(bytes.size()));
                 } else {

@@ -17,18 +17,19 @@
 #include "ca/identity.hpp"
 #include "ca/issuer.hpp"
 #include "ca/trust_store.hpp"
-#include "capf/admin_access.hpp"
-#include "capf/admin_methods.hpp"
-#include "capf/admin_server.hpp"
-#include "capf/blocking_pool.hpp"
-#include "capf/config.hpp"
-#include "capf/log.hpp"
-#include "capf/phone_listener.hpp"
-#include "capf/phone_session.hpp"
-#include "capf/server_methods.hpp"
-#include "capf/service_adapters.hpp"
-#include "capf/trust_loader.hpp"
-#include "capf/version.hpp"
+#include "capf/admin/access.hpp"
+#include "capf/admin/methods.hpp"
+#include "capf/admin/server.hpp"
+#include "capf/admin/server_methods.hpp"
+#include "capf/common/blocking_pool.hpp"
+#include "capf/common/config.hpp"
+#include "capf/common/log.hpp"
+#include "capf/common/version.hpp"
+#include "capf/phone/listener.hpp"
+#include "capf/phone/session.hpp"
+#include "capf/service/ca_authority.hpp"
+#include "capf/service/device_store.hpp"
+#include "capf/service/trust_loader.hpp"
 #include "storage/device_repository.hpp"
 #include "storage/error.hpp"
 #include "storage/migrations.hpp"
@@ -77,10 +78,11 @@ int run_init(const Config& config, const InitOptions& opts) {
         profile.organization = opts.organization;
         profile.organizational_unit = opts.organizational_unit;
         profile.country = opts.country;
-        const auto spec = ca::parse_key_spec(opts.key);
+        const auto spec = ca::parse_identity_key_spec(opts.key);
         if (!spec) {
-            std::cerr
-                << "capfd init: --key must be rsa-2048, rsa-3072, rsa-4096, ec-p256 or ec-p384\n";
+            std::cerr << "capfd init: --key '" << opts.key
+                      << "' is not a CAPF identity key; use one of "
+                      << ca::key_spec_list(ca::identity_key_specs()) << "\n";
             return 2;
         }
         profile.key = *spec;
@@ -122,9 +124,7 @@ int run_service(const Config& config) {
     capf::BlockingPool pool(config.database.pool_size + 2);
     capf::StorageDeviceStore store(
         repo, capf::StoreSettings{config.node.name, static_cast<int>(config.auth.lockout_failures),
-                                  std::chrono::duration_cast<std::chrono::seconds>(
-                                      config.keygen.timeout * (config.keygen.retries + 1) +
-                                      config.limits.read_timeout * 4 + std::chrono::minutes(1))});
+                                  capf::operation_lease(config)});
     capf::CaAuthority authority(issuer, trust, config.lsc.validity_days);
 
     const unsigned threads = std::max(1u, std::thread::hardware_concurrency());
@@ -272,7 +272,7 @@ int main(int argc, char** argv) {
     init_cmd->add_option("--organization", init.organization, "Subject O");
     init_cmd->add_option("--unit", init.organizational_unit, "Subject OU");
     init_cmd->add_option("--country", init.country, "Subject C (two letters)");
-    init_cmd->add_option("--key", init.key, "rsa-2048, rsa-3072, rsa-4096, ec-p256 or ec-p384")
+    init_cmd->add_option("--key", init.key, ca::key_spec_list(ca::identity_key_specs()))
         ->capture_default_str();
     init_cmd->add_option("--days", init.days, "Validity of a new CAPF certificate")
         ->check(CLI::Range(1, 7300))

@@ -113,7 +113,7 @@ std::string checked_device_name(const std::string& name) {
 DeviceRecord DeviceRepository::add_device(const DeviceSettings& s) {
     const std::string name = checked_device_name(s.name);
     const std::string mode(to_text(s.auth_mode));
-    const std::string spec = checked_key_spec(s.key_spec);
+    const std::string& spec = s.key_spec;
     DeviceRecord out;
     pool_.transact([&](pqxx::work& txn) {
         const auto r = txn.exec_params(std::string("INSERT INTO devices (name, description, "
@@ -136,7 +136,7 @@ std::size_t DeviceRepository::add_devices(const std::vector<DeviceSettings>& dev
         names.push_back(checked_device_name(d.name));
         descriptions.push_back(d.description);
         modes.emplace_back(to_text(d.auth_mode));
-        specs.push_back(checked_key_spec(d.key_spec));
+        specs.push_back(d.key_spec);
     }
     std::size_t added = 0;
     pool_.transact([&](pqxx::work& txn) {
@@ -154,7 +154,7 @@ std::size_t DeviceRepository::add_devices(const std::vector<DeviceSettings>& dev
 DeviceRecord DeviceRepository::update_device(const DeviceSettings& s) {
     const std::string name = checked_device_name(s.name);
     const std::string mode(to_text(s.auth_mode));
-    const std::string spec = checked_key_spec(s.key_spec);
+    const std::string& spec = s.key_spec;
     DeviceRecord out;
     pool_.transact([&](pqxx::work& txn) {
         const auto r = txn.exec_params(std::string("UPDATE devices SET description = $2, auth_mode "
@@ -209,7 +209,7 @@ Page DeviceRepository::list_devices(const DeviceFilter& filter, const std::strin
 void DeviceRepository::schedule_operation(const std::string& raw_name, const ScheduleRequest& req) {
     const std::string name = checked_device_name(raw_name);
     const std::string mode = req.auth_mode ? std::string(to_text(*req.auth_mode)) : "";
-    const std::string spec = req.key_spec ? checked_key_spec(*req.key_spec) : "";
+    const std::string spec = req.key_spec.value_or("");
     pool_.transact([&](pqxx::work& txn) {
         const auto r = txn.exec_params(
             R"SQL(UPDATE devices SET pending_operation = $2, scheduled_in_bulk = false,
@@ -231,7 +231,7 @@ std::size_t DeviceRepository::schedule_bulk(const DeviceFilter& filter, const Sc
                                             bool override_device_level) {
     const auto p = params_of(filter);
     const std::string mode = req.auth_mode ? std::string(to_text(*req.auth_mode)) : "";
-    const std::string spec = req.key_spec ? checked_key_spec(*req.key_spec) : "";
+    const std::string spec = req.key_spec.value_or("");
     std::size_t count = 0;
     pool_.transact([&](pqxx::work& txn) {
         // Device-level wins (as on IOS): a device's own pending operation is

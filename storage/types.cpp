@@ -38,9 +38,6 @@ constexpr std::array<std::pair<std::string_view, OperationStatus>, 5> statuses =
      {"succeeded", OperationStatus::succeeded},
      {"failed", OperationStatus::failed},
      {"expired", OperationStatus::expired}}};
-constexpr std::array<std::string_view, 8> key_specs = {
-    "rsa-512", "rsa-1024", "rsa-2048", "rsa-3072", "rsa-4096", "ec-p256", "ec-p384", "ec-p521"};
-
 template <typename E, std::size_t N>
 std::string_view text_of(E value, const std::array<std::pair<std::string_view, E>, N>& table) {
     for (const auto& [name, v] : table) {
@@ -69,18 +66,6 @@ AuthMode parse_auth_mode(std::string_view t) {
 }
 OperationStatus parse_operation_status(std::string_view t) {
     return parse(t, statuses, "operation status");
-}
-
-std::string checked_key_spec(std::string_view text) {
-    std::string allowed;
-    for (auto k : key_specs) {
-        if (k == text)
-            return std::string(text);
-        allowed += allowed.empty() ? "" : ", ";
-        allowed += k;
-    }
-    throw StorageError(StorageErrc::invalid_value,
-                       "key spec '" + std::string(text) + "' is not one of: " + allowed);
 }
 
 std::string_view errc_name(StorageErrc code) noexcept {

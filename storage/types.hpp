@@ -27,8 +27,6 @@ std::string_view to_text(
 Operation parse_operation(std::string_view text);
 AuthMode parse_auth_mode(std::string_view text);
 OperationStatus parse_operation_status(std::string_view text);
-/// "rsa-512" ... "rsa-4096", "ec-p256", "ec-p384", "ec-p521"; throws otherwise.
-std::string checked_key_spec(std::string_view text);
 
 /// An LSC as the database keeps it: issued (possibly unconfirmed) or the
 /// device's current one.
@@ -43,6 +41,9 @@ struct IssuedCertificateRecord {
 /// The device's confirmed LSC: the same fields.
 using CurrentLsc = IssuedCertificateRecord;
 
+// Key specs are kept as their text ("rsa-2048", see ca/key_spec.hpp, the
+// one list of them); the devices table's CHECK constraint refuses any other
+// (StorageError invalid_value).
 struct DeviceRecord {
     std::string name;
     std::string description;

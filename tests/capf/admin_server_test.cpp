@@ -1,7 +1,5 @@
 // The admin socket over a real Unix socket: access control by peer
 // credentials, limits, timeouts, many clients, stale sockets.
-#include "capf/admin_server.hpp"
-
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -13,7 +11,8 @@
 #include <future>
 #include <thread>
 
-#include "capf/admin_client.hpp"
+#include "capf/admin/server.hpp"
+#include "capf/ctl/admin_client.hpp"
 #include "tests/capf/test_support.hpp"
 
 using namespace capf;

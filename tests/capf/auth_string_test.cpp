@@ -1,4 +1,4 @@
-#include "capf/auth_string.hpp"
+#include "capf/service/auth_string.hpp"
 
 #include <catch2/catch.hpp>
 #include <set>

@@ -1,4 +1,4 @@
-#include "capf/config.hpp"
+#include "capf/common/config.hpp"
 
 #include <catch2/catch.hpp>
 #include <filesystem>
@@ -54,7 +54,7 @@ TEST_CASE("values at the edges of their ranges are accepted") {
         "admin": {"socket_mode": "0600"}})");
     CHECK(c.listen.port == 65535);
     CHECK(c.lsc.validity_days == 1825);
-    CHECK(c.lsc.default_key_spec == KeySpec{KeySpec::Type::ec, 0, 521});
+    CHECK(c.lsc.default_key_spec == ca::KeySpec{ca::KeySpec::Algorithm::ec, 521});
     CHECK(c.keygen.timeout == 5s);
     CHECK(c.keygen.retries == 0);
     CHECK(c.tls.policy == TlsPolicy::strict);
@@ -102,11 +102,11 @@ TEST_CASE("durations and key specs parse only their documented forms") {
     for (const char* good : {"rsa-512", "rsa-1024", "rsa-2048", "rsa-3072", "rsa-4096", "ec-p256",
                              "ec-p384", "ec-p521"}) {
         INFO(good);
-        REQUIRE(parse_key_spec(good).has_value());
-        CHECK(parse_key_spec(good)->text() == good);
+        REQUIRE(ca::parse_key_spec(good).has_value());
+        CHECK(ca::parse_key_spec(good)->text() == good);
     }
     for (const char* bad : {"rsa-8192", "rsa-1000", "ec-p224", "RSA-2048", "ecdsa"}) {
         INFO(bad);
-        CHECK_FALSE(parse_key_spec(bad).has_value());
+        CHECK_FALSE(ca::parse_key_spec(bad).has_value());
     }
 }

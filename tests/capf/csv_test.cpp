@@ -1,4 +1,4 @@
-#include "capf/csv.hpp"
+#include "capf/ctl/csv.hpp"
 
 #include <catch2/catch.hpp>
 #include <sstream>

@@ -10,7 +10,7 @@
 #include <map>
 #include <set>
 
-#include "capf/dialogue_ports.hpp"
+#include "capf/dialogue/ports.hpp"
 
 namespace capf::test {
 
@@ -75,6 +75,7 @@ class FakeDeviceStore : public DeviceStore {
     std::vector<std::string> calls;  // "issued SEP..", "confirmed SEP..", ...
     std::vector<AuditEvent> audits;
     std::vector<std::string> failures;
+    std::vector<std::string> actors;  // the peer passed with each record_* call
 
     std::optional<DeviceForSession> find_device(const std::string& name) override {
         if (unavailable)
@@ -101,24 +102,39 @@ class FakeDeviceStore : public DeviceStore {
         if (claim_refused)
             return std::nullopt;
         const auto& d = devices.at(device);
-        return OperationClaim{device, d.operation, d.key_spec, node};
+        OperationClaim claim;
+        claim.device = device;
+        claim.operation = d.operation;
+        claim.auth_mode = d.auth_mode;
+        claim.key_spec = d.key_spec.text();
+        claim.node = node;
+        return claim;
     }
-    void record_issued(const OperationClaim& c, const IssuedCertificate& cert) override {
+    void record_issued(const OperationClaim& c, const IssuedCertificateRecord& cert,
+                       const std::string& peer) override {
         calls.push_back("issued " + c.device + " " + cert.serial_hex);
+        actors.push_back(peer);
     }
-    void record_store_confirmed(const OperationClaim& c, const IssuedCertificate& cert) override {
+    void record_store_confirmed(const OperationClaim& c, const IssuedCertificateRecord& cert,
+                                const std::string& peer) override {
         calls.push_back("confirmed " + c.device + " " + cert.serial_hex);
+        actors.push_back(peer);
     }
     void record_fetched(const OperationClaim& c, const std::vector<std::uint8_t>&,
-                        const std::string& md5, const std::vector<std::uint8_t>&) override {
+                        const std::string& md5, const std::vector<std::uint8_t>&,
+                        const std::string& peer) override {
         calls.push_back("fetched " + c.device + " " + md5);
+        actors.push_back(peer);
     }
-    void record_deleted(const OperationClaim& c) override {
+    void record_deleted(const OperationClaim& c, const std::string& peer) override {
         calls.push_back("deleted " + c.device);
+        actors.push_back(peer);
     }
-    void record_failure(const OperationClaim& c, const std::string& reason) override {
+    void record_failure(const OperationClaim& c, const std::string& reason,
+                        const std::string& peer) override {
         calls.push_back("failed " + c.device);
         failures.push_back(reason);
+        actors.push_back(peer);
     }
     void audit(const AuditEvent& e) override { audits.push_back(e); }
 };
@@ -134,13 +150,14 @@ class FakeAuthority : public Authority {
         verified.push_back(p);
         return verification_result;
     }
-    IssuedCertificate issue_lsc(const std::string& device, const std::vector<std::uint8_t>& key,
-                                const KeySpec& spec) override {
+    IssuedCertificateRecord issue_lsc(const std::string& device,
+                                      const std::vector<std::uint8_t>& key,
+                                      const ca::KeySpec& spec) override {
         if (key == std::vector<std::uint8_t>{'b', 'a', 'd'}) {
             throw KeyRejected("expected " + spec.text() + ", got garbage");
         }
         ++issued;
-        IssuedCertificate c;
+        IssuedCertificateRecord c;
         c.der = {0x30, 0x03, 0x02, 0x01, static_cast<std::uint8_t>(issued)};
         c.serial_hex = "serial" + std::to_string(issued);
         c.public_key_der = key;

@@ -1,6 +1,6 @@
 // The dialogue against a scripted phone and in-memory store and authority:
 // every path of section 5, every refusal with its wire reason and cause.
-#include "capf/dialogue.hpp"
+#include "capf/dialogue/dialogue.hpp"
 
 #include <asio/co_spawn.hpp>
 #include <asio/io_context.hpp>
@@ -109,7 +109,7 @@ DialogueSettings fast_settings() {
     return s;
 }
 
-FakeDeviceStore store_with(Operation op, AuthMode mode, KeySpec spec = {}) {
+FakeDeviceStore store_with(Operation op, AuthMode mode, ca::KeySpec spec = {}) {
     FakeDeviceStore store;
     store.devices[device] = DeviceForSession{device, op, mode, spec, false};
     return store;
@@ -160,7 +160,7 @@ TEST_CASE("dialogue: install with null string issues, records, stores and ends w
     FakeAuthority authority;
     ScriptedPhone phone(behave({}));
     const auto outcome = run_dialogue(store, authority, phone);
-    CHECK(outcome.outcome == "succeeded");
+    CHECK(outcome.result == SessionResult::succeeded);
     CHECK(outcome.device == device);
     CHECK(outcome.operation == Operation::install);
     CHECK(last_end_reason(phone) == Reason::success);
@@ -176,8 +176,8 @@ TEST_CASE("dialogue: install with null string issues, records, stores and ends w
 }
 
 TEST_CASE("dialogue: EC key specs are requested with KEY_TYPE 1 and the curve") {
-    auto store =
-        store_with(Operation::install, AuthMode::null_string, KeySpec{KeySpec::Type::ec, 0, 384});
+    auto store = store_with(Operation::install, AuthMode::null_string,
+                            ca::KeySpec{ca::KeySpec::Algorithm::ec, 384});
     FakeAuthority authority;
     ScriptedPhone phone(behave({}));
     run_dialogue(store, authority, phone);
@@ -193,7 +193,7 @@ TEST_CASE("dialogue: unknown device ends with reason 9 and an audit event") {
     ScriptedPhone phone(behave({}));
     const auto outcome = run_dialogue(store, authority, phone);
     CHECK(last_end_reason(phone) == Reason::unknown_device);
-    CHECK(outcome.cause == "unknown_device");
+    CHECK(outcome.cause_text() == "unknown_device");
     CHECK(audited(store, "unknown_device"));
     CHECK(store.calls.empty());
 }
@@ -206,7 +206,7 @@ TEST_CASE("dialogue: an invalid device name is an unknown device") {
     ScriptedPhone phone(behave(script));
     const auto outcome = run_dialogue(store, authority, phone);
     CHECK(last_end_reason(phone) == Reason::unknown_device);
-    CHECK(outcome.cause == "invalid_device_name");
+    CHECK(outcome.cause_text() == "invalid_device_name");
 }
 
 TEST_CASE("dialogue: no pending operation ends with reason 0") {
@@ -215,7 +215,7 @@ TEST_CASE("dialogue: no pending operation ends with reason 0") {
     ScriptedPhone phone(behave({}));
     const auto outcome = run_dialogue(store, authority, phone);
     CHECK(last_end_reason(phone) == Reason::no_action);
-    CHECK(outcome.cause == "no_pending_operation");
+    CHECK(outcome.cause_text() == "no_pending_operation");
     CHECK(audited(store, "no_pending_operation"));
 }
 
@@ -226,7 +226,7 @@ TEST_CASE("dialogue: a passed deadline ends with reason 0 and nothing issued") {
     ScriptedPhone phone(behave({}));
     const auto outcome = run_dialogue(store, authority, phone);
     CHECK(last_end_reason(phone) == Reason::no_action);
-    CHECK(outcome.cause == "operation_deadline_passed");
+    CHECK(outcome.cause_text() == "operation_deadline_passed");
     CHECK(authority.issued == 0);
 }
 
@@ -238,7 +238,7 @@ TEST_CASE("dialogue: a wrong protocol version ends with reason 7") {
     ScriptedPhone phone(behave(script));
     const auto outcome = run_dialogue(store, authority, phone);
     CHECK(last_end_reason(phone) == Reason::invalid_element);
-    CHECK(outcome.cause == "wrong_version: 2");
+    CHECK(outcome.cause_text() == "wrong_version: 2");
     CHECK(audited(store, "wrong_version: 2"));
 }
 
@@ -250,7 +250,7 @@ TEST_CASE("dialogue: auth string accepted once, refused when wrong, missing, uns
         PhoneScript script;
         script.password = "123456";
         ScriptedPhone phone(behave(script));
-        CHECK(run_dialogue(store, authority, phone).outcome == "succeeded");
+        CHECK(run_dialogue(store, authority, phone).result == SessionResult::succeeded);
         CHECK(store.auth_strings.empty());  // used up
     }
     struct Case {
@@ -274,7 +274,7 @@ TEST_CASE("dialogue: auth string accepted once, refused when wrong, missing, uns
         ScriptedPhone phone(behave(script));
         const auto outcome = run_dialogue(store, authority, phone);
         CHECK(last_end_reason(phone) == Reason::invalid_element);
-        CHECK(outcome.cause == c.cause);
+        CHECK(outcome.cause_text() == c.cause);
         CHECK(audited(store, c.cause));
         CHECK(store.calls.empty());  // nothing claimed, nothing issued
     }
@@ -287,7 +287,7 @@ TEST_CASE("dialogue: certificate authentication passes the presented pieces to t
     script.certificate =
         protocol::CertificateValue{protocol::CertType::mic, protocol::Bytes{0x30, 1}};
     ScriptedPhone phone(behave(script));
-    CHECK(run_dialogue(store, authority, phone).outcome == "succeeded");
+    CHECK(run_dialogue(store, authority, phone).result == SessionResult::succeeded);
     REQUIRE(authority.verified.size() == 1);
     CHECK(authority.verified[0].role == CertificateRole::mic);
     CHECK(authority.verified[0].der == protocol::Bytes{0x30, 1});
@@ -304,7 +304,7 @@ TEST_CASE("dialogue: certificate authentication failures end with reason 7 namin
     ScriptedPhone phone(behave(script));
     const auto outcome = run_dialogue(store, authority, phone);
     CHECK(last_end_reason(phone) == Reason::invalid_element);
-    CHECK(outcome.cause == "not_bound_to_device");
+    CHECK(outcome.cause_text() == "not_bound_to_device");
     CHECK(authority.issued == 0);
 
     // A MIC where an LSC is required, and no certificate at all.
@@ -312,10 +312,10 @@ TEST_CASE("dialogue: certificate authentication failures end with reason 7 namin
     auto store2 = store_with(Operation::install, AuthMode::lsc);
     script.certificate->type = protocol::CertType::mic;
     ScriptedPhone mic_phone(behave(script));
-    CHECK(run_dialogue(store2, ok, mic_phone).cause == "lsc_required");
+    CHECK(run_dialogue(store2, ok, mic_phone).cause_text() == "lsc_required");
     auto store3 = store_with(Operation::install, AuthMode::mic);
     ScriptedPhone bare_phone(behave({}));
-    CHECK(run_dialogue(store3, ok, bare_phone).cause == "certificate_missing");
+    CHECK(run_dialogue(store3, ok, bare_phone).cause_text() == "certificate_missing");
 }
 
 TEST_CASE("dialogue: keygen fails twice then succeeds within the retries") {
@@ -325,7 +325,7 @@ TEST_CASE("dialogue: keygen fails twice then succeeds within the retries") {
     script.keygen_failures = 2;
     ScriptedPhone phone(behave(script));
     const auto outcome = run_dialogue(store, authority, phone);
-    CHECK(outcome.outcome == "succeeded");
+    CHECK(outcome.result == SessionResult::succeeded);
     CHECK(phone.count_sent(Command::key_gen_request) == 3);
     CHECK(authority.issued == 1);
 }
@@ -339,8 +339,9 @@ TEST_CASE("dialogue: keygen failing beyond the retries fails the operation") {
     auto settings = fast_settings();
     settings.keygen_retries = 2;
     const auto outcome = run_dialogue(store, authority, phone, settings);
-    CHECK(outcome.outcome == "failed");
-    CHECK_THAT(outcome.cause, Catch::StartsWith("keygen_failed") && Catch::Contains("3 attempts"));
+    CHECK(outcome.result == SessionResult::failed);
+    CHECK_THAT(outcome.cause_text(),
+               Catch::StartsWith("keygen_failed") && Catch::Contains("3 attempts"));
     CHECK(phone.count_sent(Command::key_gen_request) == 3);
     CHECK(last_end_reason(phone) == Reason::invalid_element);
     CHECK(authority.issued == 0);
@@ -360,8 +361,8 @@ TEST_CASE("dialogue: keygen exceeding the timeout on every attempt fails the ope
     const auto start = std::chrono::steady_clock::now();
     const auto outcome = run_dialogue(store, authority, phone, settings);
     const auto took = std::chrono::steady_clock::now() - start;
-    CHECK(outcome.outcome == "failed");
-    CHECK_THAT(outcome.cause, Catch::StartsWith("keygen_timeout"));
+    CHECK(outcome.result == SessionResult::failed);
+    CHECK_THAT(outcome.cause_text(), Catch::StartsWith("keygen_timeout"));
     CHECK(phone.count_sent(Command::key_gen_request) == 2);
     CHECK(took >= 300ms);  // two full timeouts: REQUEST_IN_PROGRESS does not extend them
     CHECK(took < 3s);
@@ -374,8 +375,8 @@ TEST_CASE("dialogue: a key of the wrong kind is rejected and nothing is issued")
     script.public_key = {'b', 'a', 'd'};
     ScriptedPhone phone(behave(script));
     const auto outcome = run_dialogue(store, authority, phone);
-    CHECK(outcome.outcome == "failed");
-    CHECK_THAT(outcome.cause, Catch::StartsWith("key_rejected: expected rsa-2048"));
+    CHECK(outcome.result == SessionResult::failed);
+    CHECK_THAT(outcome.cause_text(), Catch::StartsWith("key_rejected: expected rsa-2048"));
     CHECK(phone.count_sent(Command::store_cert_request) == 0);
 }
 
@@ -386,8 +387,8 @@ TEST_CASE("dialogue: a phone refusing to store leaves the certificate issued, no
     script.store_reason = static_cast<Reason>(4);
     ScriptedPhone phone(behave(script));
     const auto outcome = run_dialogue(store, authority, phone);
-    CHECK(outcome.outcome == "failed");
-    CHECK(outcome.cause == "store_refused: reason 4");
+    CHECK(outcome.result == SessionResult::failed);
+    CHECK(outcome.cause_text() == "store_refused: reason 4");
     CHECK(store.calls == std::vector<std::string>{"claim " + device,
                                                   "issued " + device + " serial1",
                                                   "failed " + device});
@@ -398,7 +399,7 @@ TEST_CASE("dialogue: fetch records the returned certificate and ends with reason
     FakeAuthority authority;
     ScriptedPhone phone(behave({}));
     const auto outcome = run_dialogue(store, authority, phone);
-    CHECK(outcome.outcome == "succeeded");
+    CHECK(outcome.result == SessionResult::succeeded);
     CHECK(last_end_reason(phone) == Reason::no_action);
     CHECK(store.calls.back() == "fetched " + device + " " + std::string(32, 'f'));
 
@@ -406,7 +407,7 @@ TEST_CASE("dialogue: fetch records the returned certificate and ends with reason
     PhoneScript nothing;
     nothing.fetch_returns_certificate = false;
     ScriptedPhone empty_phone(behave(nothing));
-    CHECK(run_dialogue(store2, authority, empty_phone).cause == "fetch_refused: reason 7");
+    CHECK(run_dialogue(store2, authority, empty_phone).cause_text() == "fetch_refused: reason 7");
 }
 
 TEST_CASE("dialogue: delete clears the record and ends with reason 1") {
@@ -414,7 +415,7 @@ TEST_CASE("dialogue: delete clears the record and ends with reason 1") {
     FakeAuthority authority;
     ScriptedPhone phone(behave({}));
     const auto outcome = run_dialogue(store, authority, phone);
-    CHECK(outcome.outcome == "succeeded");
+    CHECK(outcome.result == SessionResult::succeeded);
     CHECK(last_end_reason(phone) == Reason::success);
     CHECK(store.calls.back() == "deleted " + device);
 }
@@ -426,7 +427,7 @@ TEST_CASE("dialogue: an operation claimed by another session ends with reason 0"
     ScriptedPhone phone(behave({}));
     const auto outcome = run_dialogue(store, authority, phone);
     CHECK(last_end_reason(phone) == Reason::no_action);
-    CHECK(outcome.cause == "operation_claimed_elsewhere");
+    CHECK(outcome.cause_text() == "operation_claimed_elsewhere");
     CHECK(authority.issued == 0);
 }
 
@@ -436,8 +437,8 @@ TEST_CASE("dialogue: an unreachable database refuses the phone cleanly") {
     FakeAuthority authority;
     ScriptedPhone phone(behave({}));
     const auto outcome = run_dialogue(store, authority, phone);
-    CHECK(outcome.outcome == "failed");
-    CHECK(outcome.cause == "database_unavailable");
+    CHECK(outcome.result == SessionResult::failed);
+    CHECK(outcome.cause_text() == "database_unavailable");
     CHECK(last_end_reason(phone) == Reason::invalid_element);
 }
 
@@ -449,14 +450,14 @@ TEST_CASE("dialogue: a wrong session id or an unexpected message ends with reaso
     ScriptedPhone phone(behave(wrong_id));
     auto outcome = run_dialogue(store, authority, phone);
     CHECK(last_end_reason(phone) == Reason::invalid_element);
-    CHECK(outcome.cause == "invalid_message: session_id_mismatch");
+    CHECK(outcome.cause_text() == "invalid_message: session_id_mismatch");
 
     PhoneScript confused;
     confused.answer_auth_with_store_response = true;
     ScriptedPhone confused_phone(behave(confused));
     outcome = run_dialogue(store, authority, confused_phone);
     CHECK(last_end_reason(confused_phone) == Reason::invalid_element);
-    CHECK_THAT(outcome.cause, Catch::StartsWith("unexpected_message: STORE_CERT_RESPONSE"));
+    CHECK_THAT(outcome.cause_text(), Catch::StartsWith("unexpected_message: STORE_CERT_RESPONSE"));
 }
 
 TEST_CASE("dialogue: a silent phone times out") {
@@ -466,6 +467,6 @@ TEST_CASE("dialogue: a silent phone times out") {
     auto settings = fast_settings();
     settings.read_timeout = 100ms;
     const auto outcome = run_dialogue(store, authority, phone, settings);
-    CHECK(outcome.outcome == "failed");
-    CHECK(outcome.cause == "timeout");
+    CHECK(outcome.result == SessionResult::failed);
+    CHECK(outcome.cause_text() == "timeout");
 }

@@ -1,4 +1,4 @@
-#include "capf/jsonrpc.hpp"
+#include "capf/admin/jsonrpc.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -1,4 +1,4 @@
-#include "capf/log.hpp"
+#include "capf/common/log.hpp"
 
 #include <catch2/catch.hpp>
 #include <string>

@@ -1,7 +1,5 @@
 // The phone listener on loopback: TLS to the session handler, the session
 // limit, silent peers, non-TLS peers.
-#include "capf/phone_listener.hpp"
-
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -10,6 +8,7 @@
 #include <catch2/catch.hpp>
 #include <thread>
 
+#include "capf/phone/listener.hpp"
 #include "tests/capf/test_support.hpp"
 #include "tests/phone/blocking_tls_client.hpp"
 

@@ -14,8 +14,8 @@
 #include <future>
 #include <thread>
 
-#include "capf/tls_policy.hpp"
-#include "capf/tls_stream.hpp"
+#include "capf/tls/policy.hpp"
+#include "capf/tls/stream.hpp"
 #include "tests/capf/test_support.hpp"
 #include "tests/phone/blocking_tls_client.hpp"
 

@@ -1,0 +1,35 @@
+// The administrator's methods on the admin socket: devices, scheduling,
+// auth strings, trust anchors, the CAPF certificate, reports and audit.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+
+#include "ca/identity.hpp"
+#include "ca/trust_store.hpp"
+#include "capf/admin/jsonrpc.hpp"
+#include "capf/common/config.hpp"
+#include "capf/common/session_stats.hpp"
+#include "storage/device_repository.hpp"
+#include "storage/trust_anchor_repository.hpp"
+
+namespace capf {
+
+/// Everything the methods use. Lifetime: outlives the admin server.
+struct AdminContext {
+    const Config& config;
+    storage::DeviceRepository& repo;
+    storage::TrustAnchorRepository& anchors;
+    const ca::Identity& capf_identity;
+    const ca::Identity& issuer_identity;
+    ca::TrustStore& trust;
+    const PhoneListenerStats* phone_stats = nullptr;
+    std::chrono::system_clock::time_point started_at = std::chrono::system_clock::now();
+};
+
+void register_admin_methods(jsonrpc::Registry& registry, AdminContext& context);
+
+/// "2026-11-24T19:33:00Z"
+std::string iso8601(std::chrono::system_clock::time_point t);
+
+}  // namespace capf

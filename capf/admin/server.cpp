@@ -1,0 +1,244 @@
+#include "capf/admin/server.hpp"
+
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/experimental/awaitable_operators.hpp>
+#include <asio/read_until.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/use_awaitable.hpp>
+#include <asio/write.hpp>
+#include <system_error>
+
+#include "capf/common/log.hpp"
+
+namespace capf {
+
+using asio::local::stream_protocol;
+using namespace asio::experimental::awaitable_operators;
+
+struct AdminServer::State {
+    explicit State(asio::io_context& io) : acceptor(io) {}
+    stream_protocol::acceptor acceptor;
+    std::atomic<std::size_t> clients{0};
+};
+
+namespace {
+
+constexpr auto tuple_awaitable = asio::experimental::as_tuple(asio::use_awaitable);
+
+struct Shared {
+    AdminServerOptions options;
+    const jsonrpc::Registry& registry;
+    const AdminAccessPolicy& policy;
+    BlockingPool& pool;
+    std::shared_ptr<AdminServerStats> stats;
+    std::shared_ptr<AdminServer::State> state;
+};
+
+/// Writes `line` plus a newline, giving up after the client timeout so a
+/// client that stops reading cannot hold its coroutine forever.
+asio::awaitable<bool> write_line(stream_protocol::socket& socket, std::string line,
+                                 std::chrono::milliseconds timeout) {
+    line += '\n';
+    asio::steady_timer timer(socket.get_executor(), timeout);
+    auto result = co_await (asio::async_write(socket, asio::buffer(line), tuple_awaitable) ||
+                            timer.async_wait(tuple_awaitable));
+    if (result.index() != 0) {
+        co_return false;
+    }
+    co_return !std::get<0>(std::get<0>(result));
+}
+
+asio::awaitable<void> serve_client(stream_protocol::socket socket, std::shared_ptr<Shared> shared,
+                                   std::shared_ptr<AdminServer::State> state) {
+    AdminServerStats& stats = *shared->stats;
+    const auto& options = shared->options;
+    ++stats.connections;
+
+    const auto peer = peer_credentials(socket.native_handle());
+    if (!peer || !shared->policy.allows(*peer)) {
+        ++stats.refused_peers;
+        const std::string uid = peer ? std::to_string(peer->uid) : "unknown";
+        log::warn("admin_peer_refused", {{"uid", uid},
+                                         {"gid", peer ? std::to_string(peer->gid) : "unknown"},
+                                         {"pid", peer ? std::to_string(peer->pid) : "unknown"}});
+        co_await write_line(socket,
+                            jsonrpc::error_line(jsonrpc::ErrorCode::permission_denied,
+                                                "permission denied: uid " + uid +
+                                                    " may not use the capfd admin socket (allowed: "
+                                                    "root, the service user, admin.allowed_users "
+                                                    "and members of admin.allowed_group)"),
+                            options.client_timeout);
+        co_return;
+    }
+    if (state->clients >= options.max_clients) {
+        ++stats.over_limit;
+        co_await write_line(
+            socket,
+            jsonrpc::error_line(jsonrpc::ErrorCode::unavailable,
+                                "too many admin clients at once (limit " +
+                                    std::to_string(options.max_clients) + "); retry shortly"),
+            options.client_timeout);
+        co_return;
+    }
+    ++state->clients;
+    struct Release {
+        AdminServer::State& s;
+        ~Release() { --s.clients; }
+    } release{*state};
+
+    std::string buffer;
+    for (;;) {
+        asio::steady_timer timer(socket.get_executor(), options.client_timeout);
+        auto result =
+            co_await (asio::async_read_until(
+                          socket, asio::dynamic_buffer(buffer, options.max_request_size + 1), '\n',
+                          tuple_awaitable) ||
+                      timer.async_wait(tuple_awaitable));
+        if (result.index() == 1) {
+            ++stats.timeouts;
+            co_return;  // idle client: close
+        }
+        auto [ec, length] = std::get<0>(result);
+        if (ec == asio::error::not_found) {
+            ++stats.too_large;
+            co_await write_line(socket,
+                                jsonrpc::error_line(jsonrpc::ErrorCode::request_too_large,
+                                                    "request larger than " +
+                                                        std::to_string(options.max_request_size) +
+                                                        " bytes (admin.max_request_size)"),
+                                options.client_timeout);
+            co_return;
+        }
+        if (ec) {
+            co_return;  // the client closed, or the server is stopping
+        }
+        std::string line = buffer.substr(0, length - 1);
+        buffer.erase(0, length);
+        if (!line.empty() && line.back() == '\r') {
+            line.pop_back();
+        }
+        if (line.empty()) {
+            continue;
+        }
+        ++stats.requests;
+        // A named callable: GCC 12 double-destroys lambda temporaries that
+        // appear inside a co_await expression.
+        auto handle = [registry = &shared->registry, line = std::move(line),
+                       caller = "uid " + std::to_string(peer->uid) + " pid " +
+                                std::to_string(peer->pid)] {
+            const jsonrpc::CallerScope scope(caller);
+            return jsonrpc::handle_line(*registry, line);
+        };
+        std::string response = co_await shared->pool.run(std::move(handle));
+        if (!response.empty() &&
+            !co_await write_line(socket, std::move(response), options.client_timeout)) {
+            co_return;
+        }
+    }
+}
+
+asio::awaitable<void> accept_clients(std::shared_ptr<Shared> shared) {
+    auto state = shared->state;
+    for (;;) {
+        auto [ec, socket] = co_await state->acceptor.async_accept(tuple_awaitable);
+        if (ec == asio::error::operation_aborted || !state->acceptor.is_open()) {
+            co_return;
+        }
+        if (ec) {
+            log::warn("admin_accept_failed", {{"error", ec.message()}});
+            continue;
+        }
+        asio::co_spawn(state->acceptor.get_executor(),
+                       serve_client(std::move(socket), shared, state), asio::detached);
+    }
+}
+
+/// Removes a socket file left by a process that died, refusing to touch a
+/// live socket or anything that is not a socket.
+void remove_stale_socket(const std::filesystem::path& path) {
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) != 0) {
+        return;  // nothing there
+    }
+    if (!S_ISSOCK(st.st_mode)) {
+        throw std::system_error(std::make_error_code(std::errc::file_exists),
+                                path.string() + " exists and is not a socket; not replacing it");
+    }
+    asio::io_context probe_io;
+    stream_protocol::socket probe(probe_io);
+    std::error_code ec;
+    probe.connect(stream_protocol::endpoint(path.string()), ec);
+    if (!ec) {
+        throw std::system_error(std::make_error_code(std::errc::address_in_use),
+                                "another process is serving the admin socket " + path.string());
+    }
+    std::filesystem::remove(path);
+}
+
+}  // namespace
+
+AdminServer::AdminServer(asio::io_context& io, AdminServerOptions options,
+                         const jsonrpc::Registry& registry, const AdminAccessPolicy& policy,
+                         BlockingPool& pool)
+    : io_(io),
+      options_(std::move(options)),
+      registry_(registry),
+      policy_(policy),
+      pool_(pool),
+      stats_(std::make_shared<AdminServerStats>()),
+      state_(std::make_shared<State>(io)) {}
+
+AdminServer::~AdminServer() {
+    stop();
+}
+
+void AdminServer::start() {
+    const auto& path = options_.socket_path;
+    if (path.string().size() >= sizeof(sockaddr_un{}.sun_path)) {
+        throw std::system_error(std::make_error_code(std::errc::filename_too_long),
+                                "admin socket path " + path.string() + " is longer than " +
+                                    std::to_string(sizeof(sockaddr_un{}.sun_path) - 1) + " bytes");
+    }
+    if (path.has_parent_path() && !std::filesystem::exists(path.parent_path())) {
+        std::filesystem::create_directories(path.parent_path());
+        std::filesystem::permissions(path.parent_path(), std::filesystem::perms(0750));
+    }
+    remove_stale_socket(path);
+
+    auto& acceptor = state_->acceptor;
+    acceptor.open(stream_protocol());
+    acceptor.bind(stream_protocol::endpoint(path.string()));
+    // The default mode after bind (0777 minus umask) leaves others without
+    // write permission under any usual umask, so no client could connect
+    // before the mode below is set; peer credentials are checked regardless.
+    if (::chmod(path.c_str(), static_cast<mode_t>(options_.socket_mode)) != 0) {
+        throw std::system_error(errno, std::generic_category(), "chmod " + path.string());
+    }
+    if (auto gid = policy_.socket_group()) {
+        if (::chown(path.c_str(), static_cast<uid_t>(-1), *gid) != 0) {
+            throw std::system_error(errno, std::generic_category(), "chgrp " + path.string());
+        }
+    }
+    acceptor.listen();
+    auto shared =
+        std::make_shared<Shared>(Shared{options_, registry_, policy_, pool_, stats_, state_});
+    asio::co_spawn(io_, accept_clients(shared), asio::detached);
+    log::info("admin_listening", {{"socket", path.string()}});
+}
+
+void AdminServer::stop() {
+    if (!state_->acceptor.is_open()) {
+        return;
+    }
+    std::error_code ignored;
+    state_->acceptor.close(ignored);
+    std::filesystem::remove(options_.socket_path, ignored);
+}
+
+}  // namespace capf

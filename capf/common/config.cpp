@@ -1,0 +1,411 @@
+#include "capf/common/config.hpp"
+
+#include <arpa/inet.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+namespace capf {
+namespace {
+
+using json = nlohmann::json;
+using std::chrono::milliseconds;
+
+std::string join(const std::vector<std::string>& items, std::string_view sep) {
+    std::string out;
+    for (const auto& item : items) {
+        if (!out.empty()) {
+            out += sep;
+        }
+        out += item;
+    }
+    return out;
+}
+
+std::string format_duration(milliseconds d) {
+    const auto ms = d.count();
+    if (ms % 3'600'000 == 0)
+        return std::to_string(ms / 3'600'000) + "h";
+    if (ms % 60'000 == 0)
+        return std::to_string(ms / 60'000) + "m";
+    if (ms % 1000 == 0)
+        return std::to_string(ms / 1000) + "s";
+    return std::to_string(ms) + "ms";
+}
+
+/// Walks the document, collecting every problem rather than stopping at the
+/// first, so an operator fixes a file in one round.
+class Reader {
+  public:
+    explicit Reader(std::string_view origin) : origin_(origin) {}
+
+    void problem(const std::string& key, const json* value, const std::string& what) {
+        std::string line = origin_ + ": key '" + key + "'";
+        if (value != nullptr) {
+            line += ": value " + value->dump();
+        }
+        line += ": " + what;
+        problems_.push_back(std::move(line));
+    }
+
+    /// The member `name` of `section` (or null), after checking that
+    /// `section` has no keys outside `known`.
+    const json* section(const json& parent, const std::string& prefix, const char* name,
+                        std::initializer_list<const char*> known) {
+        const std::string key = prefix.empty() ? name : prefix + "." + name;
+        const json* node = member(parent, name);
+        if (node == nullptr) {
+            return nullptr;
+        }
+        if (!node->is_object()) {
+            problem(key, node, "must be an object");
+            return nullptr;
+        }
+        check_known(*node, key, known);
+        return node;
+    }
+
+    void check_known(const json& object, const std::string& prefix,
+                     std::initializer_list<const char*> known) {
+        for (const auto& [k, v] : object.items()) {
+            if (std::none_of(known.begin(), known.end(), [&](const char* n) { return k == n; })) {
+                std::vector<std::string> names(known.begin(), known.end());
+                problem(prefix.empty() ? k : prefix + "." + k, nullptr,
+                        "unknown key; allowed here: " + join(names, ", "));
+            }
+        }
+    }
+
+    static const json* member(const json* parent, const char* name) {
+        return parent == nullptr ? nullptr : member(*parent, name);
+    }
+    static const json* member(const json& parent, const char* name) {
+        auto it = parent.find(name);
+        return it == parent.end() ? nullptr : &*it;
+    }
+
+    template <typename T>
+    void uint(const json* parent, const std::string& prefix, const char* name, T& out,
+              std::uint64_t min, std::uint64_t max) {
+        const json* v = member(parent, name);
+        if (v == nullptr)
+            return;
+        const std::string key = prefix + "." + name;
+        if (!v->is_number_unsigned() && !(v->is_number_integer() && v->get<std::int64_t>() >= 0)) {
+            problem(key, v,
+                    "must be a whole number from " + std::to_string(min) + " to " +
+                        std::to_string(max));
+            return;
+        }
+        const auto n = v->get<std::uint64_t>();
+        if (n < min || n > max) {
+            problem(key, v,
+                    "out of range; allowed " + std::to_string(min) + " to " + std::to_string(max));
+            return;
+        }
+        out = static_cast<T>(n);
+    }
+
+    void string(const json* parent, const std::string& prefix, const char* name, std::string& out,
+                bool allow_empty = false) {
+        const json* v = member(parent, name);
+        if (v == nullptr)
+            return;
+        const std::string key = prefix + "." + name;
+        if (!v->is_string() || (!allow_empty && v->get<std::string>().empty())) {
+            problem(key, v, allow_empty ? "must be a string" : "must be a non-empty string");
+            return;
+        }
+        out = v->get<std::string>();
+    }
+
+    void path(const json* parent, const std::string& prefix, const char* name,
+              std::filesystem::path& out) {
+        std::string s;
+        string(parent, prefix, name, s);
+        if (!s.empty())
+            out = s;
+    }
+
+    void choice(const json* parent, const std::string& prefix, const char* name, std::string& out,
+                std::initializer_list<const char*> allowed) {
+        const json* v = member(parent, name);
+        if (v == nullptr)
+            return;
+        const std::string key = prefix + "." + name;
+        if (v->is_string()) {
+            const auto s = v->get<std::string>();
+            if (std::any_of(allowed.begin(), allowed.end(),
+                            [&](const char* a) { return s == a; })) {
+                out = s;
+                return;
+            }
+        }
+        problem(key, v,
+                "allowed values: " +
+                    join(std::vector<std::string>(allowed.begin(), allowed.end()), ", "));
+    }
+
+    void duration(const json* parent, const std::string& prefix, const char* name,
+                  milliseconds& out, milliseconds min, milliseconds max) {
+        const json* v = member(parent, name);
+        if (v == nullptr)
+            return;
+        const std::string key = prefix + "." + name;
+        const std::string range = format_duration(min) + " to " + format_duration(max);
+        std::optional<milliseconds> d;
+        if (v->is_string()) {
+            d = parse_duration(v->get<std::string>());
+        }
+        if (!d) {
+            problem(key, v, "must be a duration such as \"90s\", \"30m\" or \"2h\", from " + range);
+            return;
+        }
+        if (*d < min || *d > max) {
+            problem(key, v, "out of range; allowed " + range);
+            return;
+        }
+        out = *d;
+    }
+
+    std::vector<std::string>& problems() { return problems_; }
+
+  private:
+    std::string origin_;
+    std::vector<std::string> problems_;
+};
+
+void read_key_pair(Reader& r, const json* node, const std::string& key, Config::KeyPair& out) {
+    if (node == nullptr)
+        return;
+    r.path(node, key, "certificate", out.certificate);
+    r.path(node, key, "private_key", out.private_key);
+    std::string file;
+    r.string(node, key, "passphrase_file", file);
+    if (!file.empty())
+        out.passphrase_file = file;
+    std::string env;
+    r.string(node, key, "passphrase_env", env);
+    if (!env.empty())
+        out.passphrase_env = env;
+    if (out.passphrase_file && out.passphrase_env) {
+        r.problem(key, nullptr, "give passphrase_file or passphrase_env, not both");
+    }
+}
+
+std::string default_node_name() {
+    std::array<char, 256> host{};
+    if (::gethostname(host.data(), host.size() - 1) == 0 && host[0] != '\0') {
+        return host.data();
+    }
+    return "capfd";
+}
+
+}  // namespace
+
+std::optional<milliseconds> parse_duration(std::string_view text) {
+    std::uint64_t n = 0;
+    const char* end = text.data() + text.size();
+    auto [p, ec] = std::from_chars(text.data(), end, n);
+    if (ec != std::errc{} || p == text.data() || n > 10'000'000) {
+        return std::nullopt;
+    }
+    const std::string_view unit(p, static_cast<std::size_t>(end - p));
+    const auto count = static_cast<milliseconds::rep>(n);
+    if (unit == "ms")
+        return milliseconds(count);
+    if (unit == "s")
+        return std::chrono::seconds(count);
+    if (unit == "m")
+        return std::chrono::minutes(count);
+    if (unit == "h")
+        return std::chrono::hours(count);
+    return std::nullopt;
+}
+
+ConfigError::ConfigError(std::vector<std::string> problems)
+    : std::runtime_error(join(problems, "\n")), problems_(std::move(problems)) {}
+
+Config parse_config(std::string_view json_text, std::string_view origin) {
+    json doc;
+    try {
+        doc = json::parse(json_text);
+    } catch (const json::parse_error& e) {
+        throw ConfigError({std::string(origin) + ": not valid JSON: " + e.what()});
+    }
+    if (!doc.is_object()) {
+        throw ConfigError({std::string(origin) + ": the top level must be a JSON object"});
+    }
+    Config c;
+    Reader r(origin);
+    r.check_known(doc, "",
+                  {"listen", "tls", "identity", "issuer", "trust", "lsc", "keygen", "auth",
+                   "limits", "database", "node", "admin", "log"});
+
+    if (const json* s = r.section(doc, "", "listen", {"address", "port"})) {
+        r.string(s, "listen", "address", c.listen.address);
+        in6_addr parsed{};
+        if (::inet_pton(AF_INET, c.listen.address.c_str(), &parsed) != 1 &&
+            ::inet_pton(AF_INET6, c.listen.address.c_str(), &parsed) != 1) {
+            r.problem("listen.address", Reader::member(*s, "address"),
+                      "must be an IPv4 or IPv6 address such as \"0.0.0.0\" or \"::\"");
+        }
+        r.uint(s, "listen", "port", c.listen.port, 1, 65535);
+    }
+    if (const json* s = r.section(doc, "", "tls", {"policy"})) {
+        std::string policy = "legacy";
+        r.choice(s, "tls", "policy", policy, {"legacy", "strict"});
+        c.tls.policy = policy == "strict" ? TlsPolicy::strict : TlsPolicy::legacy;
+    }
+    const std::initializer_list<const char*> key_pair_keys = {"certificate", "private_key",
+                                                              "passphrase_file", "passphrase_env"};
+    read_key_pair(r, r.section(doc, "", "identity", key_pair_keys), "identity", c.identity);
+    if (const json* s = r.section(doc, "", "issuer", key_pair_keys)) {
+        Config::KeyPair issuer;
+        read_key_pair(r, s, "issuer", issuer);
+        if (issuer.certificate.empty() || issuer.private_key.empty()) {
+            r.problem("issuer", nullptr, "needs both certificate and private_key");
+        }
+        c.issuer = issuer;
+    }
+    if (const json* s = r.section(doc, "", "trust", {"lsc_issuers", "mic_roots"})) {
+        for (const char* key : {"lsc_issuers", "mic_roots"}) {
+            const json* v = Reader::member(*s, key);
+            if (v == nullptr)
+                continue;
+            const bool ok = v->is_array() && std::all_of(v->begin(), v->end(), [](const json& f) {
+                                return f.is_string() && !f.get<std::string>().empty();
+                            });
+            if (!ok) {
+                r.problem(std::string("trust.") + key, v,
+                          "must be a list of certificate file paths");
+                continue;
+            }
+            auto& out = std::string(key) == "mic_roots" ? c.trust.mic_roots : c.trust.lsc_issuers;
+            for (const auto& f : *v)
+                out.emplace_back(f.get<std::string>());
+        }
+    }
+    if (const json* s = r.section(doc, "", "lsc", {"validity_days", "default_key_spec"})) {
+        r.uint(s, "lsc", "validity_days", c.lsc.validity_days, 1, 1825);
+        if (const json* v = Reader::member(*s, "default_key_spec")) {
+            auto spec = v->is_string() ? ca::parse_key_spec(v->get<std::string>()) : std::nullopt;
+            if (spec) {
+                c.lsc.default_key_spec = *spec;
+            } else {
+                r.problem("lsc.default_key_spec", v,
+                          "allowed values: " + ca::key_spec_list(ca::phone_key_specs()));
+            }
+        }
+    }
+    if (const json* s = r.section(doc, "", "keygen", {"timeout", "retries"})) {
+        // IOS allows 1-120 minutes; seconds are accepted so tests can be quick.
+        r.duration(s, "keygen", "timeout", c.keygen.timeout, std::chrono::seconds(1),
+                   std::chrono::minutes(120));
+        r.uint(s, "keygen", "retries", c.keygen.retries, 0, 100);
+    }
+    if (const json* s =
+            r.section(doc, "", "auth", {"default_mode", "lockout_failures", "hash_iterations"})) {
+        r.choice(s, "auth", "default_mode", c.auth.default_mode,
+                 {"null-string", "auth-string", "lsc", "mic", "lsc-or-mic"});
+        r.uint(s, "auth", "lockout_failures", c.auth.lockout_failures, 1, 100);
+        r.uint(s, "auth", "hash_iterations", c.auth.hash_iterations, 1000, 1000000);
+    }
+    if (const json* s = r.section(doc, "", "limits",
+                                  {"max_sessions", "handshake_timeout", "read_timeout",
+                                   "max_message_size", "shutdown_grace"})) {
+        r.uint(s, "limits", "max_sessions", c.limits.max_sessions, 1, 100000);
+        r.duration(s, "limits", "handshake_timeout", c.limits.handshake_timeout,
+                   std::chrono::seconds(1), std::chrono::minutes(10));
+        r.duration(s, "limits", "read_timeout", c.limits.read_timeout, std::chrono::seconds(1),
+                   std::chrono::minutes(10));
+        r.uint(s, "limits", "max_message_size", c.limits.max_message_size, 1024, 65543);
+        r.duration(s, "limits", "shutdown_grace", c.limits.shutdown_grace, milliseconds(0),
+                   std::chrono::minutes(10));
+    }
+    if (const json* s = r.section(doc, "", "database", {"connection", "pool_size"})) {
+        r.string(s, "database", "connection", c.database.connection, true);
+        r.uint(s, "database", "pool_size", c.database.pool_size, 1, 256);
+    }
+    if (const json* s = r.section(doc, "", "node", {"name"})) {
+        r.string(s, "node", "name", c.node.name);
+        if (c.node.name.size() > 64) {
+            r.problem("node.name", Reader::member(*s, "name"), "longer than 64 characters");
+        }
+    }
+    if (const json* s = r.section(doc, "", "admin",
+                                  {"socket_path", "socket_mode", "allowed_group", "allowed_users",
+                                   "max_request_size", "client_timeout"})) {
+        r.path(s, "admin", "socket_path", c.admin.socket_path);
+        if (const json* v = Reader::member(*s, "socket_mode")) {
+            // An octal string, as chmod takes it; JSON has no octal numbers.
+            const std::string text = v->is_string() ? v->get<std::string>() : "";
+            unsigned mode = 0;
+            auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), mode, 8);
+            if (text.empty() || ec != std::errc{} || p != text.data() + text.size() ||
+                mode > 0777 || (mode & 0600) != 0600 || (mode & 0007) != 0) {
+                r.problem("admin.socket_mode", v,
+                          "must be an octal string like \"0660\" giving the owner read and "
+                          "write and others nothing");
+            } else {
+                c.admin.socket_mode = mode;
+            }
+        }
+        std::string group;
+        r.string(s, "admin", "allowed_group", group);
+        if (!group.empty())
+            c.admin.allowed_group = group;
+        if (const json* v = Reader::member(*s, "allowed_users")) {
+            const bool ok = v->is_array() && std::all_of(v->begin(), v->end(), [](const json& u) {
+                                return u.is_string() && !u.get<std::string>().empty();
+                            });
+            if (ok) {
+                c.admin.allowed_users = v->get<std::vector<std::string>>();
+            } else {
+                r.problem("admin.allowed_users", v, "must be a list of user names");
+            }
+        }
+        r.uint(s, "admin", "max_request_size", c.admin.max_request_size, 1024, 64 * 1024 * 1024);
+        r.duration(s, "admin", "client_timeout", c.admin.client_timeout, std::chrono::seconds(1),
+                   std::chrono::hours(1));
+    }
+    if (const json* s = r.section(doc, "", "log", {"level"})) {
+        std::string level = "info";
+        r.choice(s, "log", "level", level, {"trace", "debug", "info", "warn", "error"});
+        static constexpr std::array<std::pair<std::string_view, LogLevel>, 5> levels = {{
+            {"trace", LogLevel::trace},
+            {"debug", LogLevel::debug},
+            {"info", LogLevel::info},
+            {"warn", LogLevel::warn},
+            {"error", LogLevel::error},
+        }};
+        for (const auto& [name, value] : levels) {
+            if (level == name)
+                c.log.level = value;
+        }
+    }
+    if (c.node.name.empty()) {
+        c.node.name = default_node_name();
+    }
+    if (!r.problems().empty()) {
+        throw ConfigError(std::move(r.problems()));
+    }
+    return c;
+}
+
+Config load_config(const std::filesystem::path& path) {
+    std::ifstream in(path);
+    if (!in) {
+        throw ConfigError({path.string() + ": cannot read the configuration file"});
+    }
+    std::ostringstream text;
+    text << in.rdbuf();
+    return parse_config(text.str(), path.string());
+}
+
+}  // namespace capf

@@ -1,0 +1,133 @@
+// capfd's configuration: one JSON file, every key documented in
+// deploy/CONFIG.md, validated as a whole at start.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ca/key_spec.hpp"
+#include "capf/common/log.hpp"
+
+namespace capf {
+
+enum class TlsPolicy {
+    legacy,  ///< TLS 1.0-1.2 incl. RSA key exchange + AES-128-CBC-SHA, for old phones
+    strict,  ///< TLS 1.2 only, ECDHE, AEAD
+};
+
+using LogLevel = log::Level;
+
+struct Config {
+    struct Listen {
+        std::string address = "0.0.0.0";
+        std::uint16_t port = 3804;
+    } listen;
+
+    struct Tls {
+        TlsPolicy policy = TlsPolicy::legacy;
+    } tls;
+
+    /// A certificate chain and its private key (PKCS#8 PEM, maybe encrypted).
+    struct KeyPair {
+        std::filesystem::path certificate;
+        std::filesystem::path private_key;
+        /// The passphrase of an encrypted key: read from this file...
+        std::optional<std::filesystem::path> passphrase_file;
+        /// ...or from this environment variable. Never from the config itself.
+        std::optional<std::string> passphrase_env;
+    };
+    /// Presented to phones in TLS.
+    KeyPair identity{"/etc/capfd/capf.crt", "/etc/capfd/capf.key", {}, {}};
+    /// Signs LSCs; the identity when absent.
+    std::optional<KeyPair> issuer;
+
+    /// Trust anchors loaded at start and again on SIGHUP. The issuer's own
+    /// certificate is always an LSC anchor; list retired issuers here.
+    struct Trust {
+        std::vector<std::filesystem::path> lsc_issuers;
+        std::vector<std::filesystem::path> mic_roots;
+    } trust;
+
+    struct Lsc {
+        unsigned validity_days = 365;
+        ca::KeySpec default_key_spec;
+    } lsc;
+
+    struct Keygen {
+        std::chrono::milliseconds timeout = std::chrono::minutes(30);
+        unsigned retries = 3;
+    } keygen;
+
+    struct Auth {
+        std::string default_mode = "auth-string";
+        unsigned lockout_failures = 5;
+        /// PBKDF2-SHA256 iterations of stored auth-string hashes. Bulk
+        /// generation for a fleet costs this per phone (about 1.8 ms at
+        /// 10,000 on this project's reference machine).
+        unsigned hash_iterations = 10000;
+    } auth;
+
+    struct Limits {
+        unsigned max_sessions = 10000;
+        std::chrono::milliseconds handshake_timeout = std::chrono::seconds(30);
+        std::chrono::milliseconds read_timeout = std::chrono::seconds(60);
+        std::size_t max_message_size = 16 * 1024;
+        std::chrono::milliseconds shutdown_grace = std::chrono::seconds(30);
+    } limits;
+
+    struct Database {
+        /// libpq connection string. Empty: the embedded default of the quick start.
+        std::string connection;
+        unsigned pool_size = 8;
+    } database;
+
+    struct Node {
+        /// Owner of operation leases; must differ between capfd processes
+        /// sharing a database. Defaults to the host name.
+        std::string name;
+    } node;
+
+    struct Admin {
+        std::filesystem::path socket_path = "/run/capfd/admin.sock";
+        unsigned socket_mode = 0660;
+        std::optional<std::string> allowed_group;
+        std::vector<std::string> allowed_users;
+        std::size_t max_request_size = 1024 * 1024;
+        std::chrono::milliseconds client_timeout = std::chrono::seconds(30);
+    } admin;
+
+    struct Log {
+        LogLevel level = LogLevel::info;
+    } log;
+};
+
+/// A configuration that cannot be used. message() lists every problem, one
+/// per line, each naming the file, the key, the value and what is allowed.
+class ConfigError : public std::runtime_error {
+  public:
+    explicit ConfigError(std::vector<std::string> problems);
+    const std::vector<std::string>& problems() const noexcept { return problems_; }
+
+  private:
+    std::vector<std::string> problems_;
+};
+
+/// Parses and validates a configuration document. `origin` names the file in
+/// messages. Unknown keys are errors (a typo must not silently fall back to a
+/// default). Throws ConfigError listing all problems found.
+Config parse_config(std::string_view json_text, std::string_view origin = "<config>");
+
+/// Reads and parses a configuration file; a file that cannot be read is a
+/// ConfigError too.
+Config load_config(const std::filesystem::path& path);
+
+/// Parses "250ms", "90s", "30m", "2h". Nothing when malformed.
+std::optional<std::chrono::milliseconds> parse_duration(std::string_view text);
+
+}  // namespace capf

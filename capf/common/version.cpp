@@ -1,0 +1,9 @@
+#include "capf/common/version.hpp"
+
+namespace capf {
+
+std::string_view version() noexcept {
+    return CAPF_VERSION;
+}
+
+}  // namespace capf

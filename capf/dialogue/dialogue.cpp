@@ -1,0 +1,437 @@
+#include "capf/dialogue/dialogue.hpp"
+
+#include "capf/common/log.hpp"
+#include "storage/device_name.hpp"
+
+namespace capf {
+
+using protocol::Command;
+using protocol::Message;
+using protocol::Reason;
+using protocol::Tag;
+
+/// Ends the dialogue early: END_SESSION with `reason`, then the outcome.
+struct Dialogue::Ended {
+    Reason reason;
+    SessionResult result;
+    SessionCause cause;
+    std::string detail;
+};
+
+namespace {
+
+Deadline after(std::chrono::milliseconds d) {
+    return deadline_after(d);
+}
+
+Dialogue::Ended refused(SessionCause cause, std::string detail = {}) {
+    return {Reason::invalid_element, SessionResult::refused, cause, std::move(detail)};
+}
+
+Dialogue::Ended failed(SessionCause cause, std::string detail = {}) {
+    return {Reason::invalid_element, SessionResult::failed, cause, std::move(detail)};
+}
+
+Dialogue::Ended no_action(SessionCause cause) {
+    return {Reason::no_action, SessionResult::no_action, cause, {}};
+}
+
+Message key_gen_request(std::uint32_t session_id, const ca::KeySpec& spec) {
+    Message m(Command::key_gen_request, session_id);
+    if (spec.algorithm == ca::KeySpec::Algorithm::rsa) {
+        m.add<Tag::key_type>(protocol::KeyType::rsa)
+            .add<Tag::key_size>(static_cast<std::uint16_t>(spec.bits));
+    } else {
+        const auto curve = spec.bits == 256   ? protocol::Curve::p256
+                           : spec.bits == 384 ? protocol::Curve::p384
+                                              : protocol::Curve::p521;
+        m.add<Tag::key_type>(protocol::KeyType::ec).add<Tag::curve>(curve);
+    }
+    return m;
+}
+
+std::string reason_text(std::optional<Reason> r) {
+    return "reason " + (r ? std::to_string(static_cast<int>(*r)) : std::string("none"));
+}
+
+Dialogue::Ended unexpected(Command got, Command expected) {
+    return refused(SessionCause::unexpected_message,
+                   std::string(protocol::command_name(got)) + " instead of " +
+                       std::string(protocol::command_name(expected)));
+}
+
+/// The outcome of an exception that ended the conversation.
+Dialogue::Ended ended_by(std::exception_ptr error, std::string& failure) {
+    try {
+        std::rethrow_exception(error);
+    } catch (const Dialogue::Ended& e) {
+        return e;
+    } catch (const protocol::ProtocolError& e) {
+        failure = e.what();
+        // Bad bytes from the phone (unknown tag, wrong session id, ...): reason 7.
+        return refused(SessionCause::invalid_message, std::string(protocol::errc_name(e.code())));
+    } catch (const TimedOut& e) {
+        failure = e.what();
+        return failed(SessionCause::timeout);
+    } catch (const PeerClosed& e) {
+        failure = e.what();
+        return failed(SessionCause::phone_closed_connection);
+    } catch (const StoreUnavailable& e) {
+        failure = e.what();
+        return failed(SessionCause::database_unavailable);
+    } catch (const std::exception& e) {
+        failure = e.what();
+        return failed(SessionCause::internal_error);
+    }
+}
+
+}  // namespace
+
+Dialogue::Dialogue(DialogueSettings settings, DeviceStore& store, Authority& authority,
+                   BlockingPool& pool, std::string peer)
+    : settings_(std::move(settings)),
+      store_(store),
+      authority_(authority),
+      pool_(pool),
+      peer_(std::move(peer)) {}
+
+void Dialogue::audit_best_effort(const std::string& event, const std::string& outcome,
+                                 const std::string& detail) {
+    try {
+        store_.audit(AuditEvent{outcome_.device, peer_, event, outcome, detail});
+    } catch (const std::exception& e) {
+        log::warn("audit_failed", {{"device", outcome_.device}, {"error", e.what()}});
+    }
+}
+
+void Dialogue::succeed(SessionCause cause, std::string detail) {
+    outcome_.result = SessionResult::succeeded;
+    outcome_.cause = cause;
+    outcome_.detail = std::move(detail);
+}
+
+asio::awaitable<SessionOutcome> Dialogue::run(MessageChannel& channel, std::uint32_t session_id) {
+    std::exception_ptr error;
+    try {
+        co_await converse(channel, session_id);
+    } catch (...) {
+        error = std::current_exception();
+    }
+    std::optional<Ended> ended;
+    if (error) {
+        std::string failure;
+        ended = ended_by(error, failure);
+        outcome_.result = ended->result;
+        outcome_.cause = ended->cause;
+        outcome_.detail = ended->detail;
+        if (!failure.empty()) {
+            log::debug("session_failure_detail",
+                       {{"device", outcome_.device}, {"detail", failure}});
+        }
+    }
+    co_await record_end();
+    // A phone that hung up hears nothing more: no END_SESSION to a dead session.
+    if (ended && outcome_.cause != SessionCause::phone_closed_connection) {
+        try {
+            co_await end_session(channel, session_id, ended->reason);
+        } catch (const std::exception&) {
+            // It went away while we were writing; the outcome stands.
+        }
+    }
+    co_return outcome_;
+}
+
+asio::awaitable<void> Dialogue::record_end() {
+    const std::string cause = outcome_.cause_text();
+    const bool ok =
+        outcome_.result == SessionResult::succeeded || outcome_.result == SessionResult::no_action;
+    if (claim_ && !ok) {
+        auto record = [this, &cause] { store_.record_failure(*claim_, cause, peer_); };
+        try {
+            co_await pool_.run(record);
+        } catch (const std::exception& e) {
+            log::warn("record_failure_failed", {{"device", outcome_.device}, {"error", e.what()}});
+        }
+    }
+    if (claim_) {
+        store_.release_claim(*claim_);
+    }
+    if (outcome_.result != SessionResult::succeeded) {
+        auto audit = [this, &cause] {
+            audit_best_effort("session", std::string(session_result_name(outcome_.result)), cause);
+        };
+        co_await pool_.run(audit);
+    }
+}
+
+asio::awaitable<void> Dialogue::end_session(MessageChannel& channel, std::uint32_t session_id,
+                                            Reason reason) {
+    Message end(Command::end_session, session_id);
+    end.add<Tag::reason>(reason);
+    outcome_.end_reason = reason;
+    co_await channel.send(end);
+}
+
+asio::awaitable<Message> Dialogue::receive(MessageChannel& channel, Command expected,
+                                           Deadline deadline) {
+    Message m = co_await channel.receive(deadline);
+    if (m.command() != expected) {
+        throw unexpected(m.command(), expected);
+    }
+    co_return m;
+}
+
+asio::awaitable<void> Dialogue::converse(MessageChannel& channel, std::uint32_t session_id) {
+    // 5.1: the server speaks first and cannot yet know who is calling.
+    channel.expect_session_id(session_id);
+    Message hello(Command::auth_request, session_id);
+    hello.add<Tag::version>(protocol::protocol_version)
+        .add<Tag::auth_type>(protocol::AuthType::none);
+    co_await channel.send(hello);
+
+    const Message response =
+        co_await receive(channel, Command::auth_response, after(settings_.read_timeout));
+    const DeviceForSession device = co_await identify(response);
+    co_await authenticate(device, response, session_id);
+
+    auto claim = [this, &device] { return store_.claim_operation(device.name, settings_.node); };
+    claim_ = co_await pool_.run(claim);
+    if (!claim_) {
+        throw no_action(SessionCause::operation_claimed_elsewhere);
+    }
+    outcome_.operation = claim_->operation;
+    switch (claim_->operation) {
+        case Operation::install:
+            co_await install(channel, session_id);
+            break;
+        case Operation::fetch:
+            co_await fetch(channel, session_id);
+            break;
+        case Operation::remove:
+            co_await remove(channel, session_id);
+            break;
+        case Operation::none:
+            throw no_action(SessionCause::no_pending_operation);
+    }
+}
+
+asio::awaitable<DeviceForSession> Dialogue::identify(const Message& response) {
+    const auto claimed_name = response.find<Tag::device_name>();
+    outcome_.device = claimed_name.value_or("");
+    const auto version = response.find<Tag::version>();
+    if (version != protocol::protocol_version) {
+        throw refused(SessionCause::wrong_version,
+                      version ? std::to_string(*version) : std::string("none"));
+    }
+    if (!claimed_name) {
+        throw refused(SessionCause::missing_device_name);
+    }
+    const auto name = storage::canonical_device_name(*claimed_name);
+    if (!name) {
+        throw Ended{
+            Reason::unknown_device, SessionResult::refused, SessionCause::invalid_device_name, {}};
+    }
+    outcome_.device = *name;
+
+    auto find = [this, &name] { return store_.find_device(*name); };
+    const auto device = co_await pool_.run(find);
+    if (!device) {
+        throw Ended{
+            Reason::unknown_device, SessionResult::refused, SessionCause::unknown_device, {}};
+    }
+    outcome_.operation = device->operation;
+    if (device->operation == Operation::none) {
+        throw no_action(SessionCause::no_pending_operation);
+    }
+    if (device->deadline_passed) {
+        throw no_action(SessionCause::operation_deadline_passed);
+    }
+    co_return *device;
+}
+
+asio::awaitable<void> Dialogue::authenticate(const DeviceForSession& device,
+                                             const Message& response, std::uint32_t session_id) {
+    switch (device.auth_mode) {
+        case AuthMode::null_string:
+            break;
+        case AuthMode::auth_string:
+            co_await check_auth_string(device, response);
+            break;
+        case AuthMode::lsc:
+        case AuthMode::mic:
+        case AuthMode::lsc_or_mic:
+            co_await verify_certificate(device, response, session_id);
+            break;
+    }
+    auto audit = [this, &device] {
+        audit_best_effort("authentication", "accepted",
+                          std::string(storage::to_text(device.auth_mode)));
+    };
+    co_await pool_.run(audit);
+}
+
+asio::awaitable<void> Dialogue::check_auth_string(const DeviceForSession& device,
+                                                  const Message& response) {
+    const auto password = response.find<Tag::password>();
+    if (!password || password->empty()) {
+        throw refused(SessionCause::auth_string_missing);
+    }
+    auto check = [this, &device, &password] {
+        return store_.check_auth_string(device.name, *password);
+    };
+    switch (co_await pool_.run(check)) {
+        case AuthStringCheck::accepted:
+            co_return;
+        case AuthStringCheck::mismatch:
+            throw refused(SessionCause::auth_string_mismatch);
+        case AuthStringCheck::none_set:
+            throw refused(SessionCause::auth_string_not_set);
+        case AuthStringCheck::locked_out:
+            throw refused(SessionCause::auth_string_locked_out);
+    }
+}
+
+asio::awaitable<void> Dialogue::verify_certificate(const DeviceForSession& device,
+                                                   const Message& response,
+                                                   std::uint32_t session_id) {
+    const auto cert = response.find<Tag::certificate>();
+    const auto sha1 = response.find<Tag::signed_data>();
+    const auto sha2 = response.find<Tag::sha2_signed_data>();
+    if (!cert)
+        throw refused(SessionCause::certificate_missing);
+    if (!sha1 || !sha2)
+        throw refused(SessionCause::signed_data_missing);
+    const bool is_mic = cert->type == protocol::CertType::mic;
+    if (device.auth_mode == AuthMode::lsc && is_mic)
+        throw refused(SessionCause::lsc_required);
+    if (device.auth_mode == AuthMode::mic && !is_mic)
+        throw refused(SessionCause::mic_required);
+    PresentedCertificate presented;
+    presented.role = is_mic ? CertificateRole::mic : CertificateRole::lsc;
+    presented.der = cert->der;
+    presented.signed_data = *sha1;
+    presented.sha2_hash_id = static_cast<std::uint8_t>(sha2->hash);
+    presented.sha2_signed_data = sha2->signature;
+    presented.sudi = response.find<Tag::sudi_data>();
+    auto verify = [this, &device, &presented, session_id] {
+        return authority_.verify_presented(device.name, presented, session_id);
+    };
+    if (const auto failure = co_await pool_.run(verify)) {
+        throw refused(SessionCause::certificate_refused, *failure);
+    }
+}
+
+asio::awaitable<std::vector<std::uint8_t>> Dialogue::request_public_key(MessageChannel& channel,
+                                                                        std::uint32_t session_id,
+                                                                        const ca::KeySpec& spec) {
+    Ended last = failed(SessionCause::keygen_failed);
+    // 5.4: one request plus up to `retries` more after a failure or timeout.
+    const unsigned attempts = settings_.keygen_retries + 1;
+    for (unsigned attempt = 1; attempt <= attempts; ++attempt) {
+        co_await channel.send(key_gen_request(session_id, spec));
+        const Deadline deadline = after(settings_.keygen_timeout);
+        std::optional<Message> reply;
+        try {
+            do {
+                reply = co_await channel.receive(deadline);
+            } while (reply->command() == Command::request_in_progress);  // the deadline stands
+        } catch (const TimedOut&) {
+            reply.reset();
+        }
+        if (!reply) {
+            last = failed(SessionCause::keygen_timeout);
+            log::info("keygen_timeout", {{"device", claim_->device}, {"attempt", attempt}});
+            continue;
+        }
+        if (reply->command() != Command::key_gen_response) {
+            throw unexpected(reply->command(), Command::key_gen_response);
+        }
+        if (auto key = reply->find<Tag::public_key>()) {
+            co_return std::move(*key);
+        }
+        const std::string reason = reason_text(reply->find<Tag::reason>());
+        last = failed(SessionCause::keygen_failed, reason);
+        log::info("keygen_failed",
+                  {{"device", claim_->device}, {"attempt", attempt}, {"reason", reason}});
+    }
+    last.detail += (last.detail.empty() ? "" : " ");
+    last.detail += "after " + std::to_string(attempts) + " attempts";
+    throw last;
+}
+
+asio::awaitable<void> Dialogue::install(MessageChannel& channel, std::uint32_t session_id) {
+    const auto spec = ca::parse_key_spec(claim_->key_spec).value_or(ca::KeySpec{});
+    const std::vector<std::uint8_t> public_key =
+        co_await request_public_key(channel, session_id, spec);
+
+    std::optional<IssuedCertificateRecord> issued;
+    std::string rejected;
+    auto issue = [this, &public_key, &spec, &issued, &rejected] {
+        try {
+            issued = authority_.issue_lsc(claim_->device, public_key, spec);
+        } catch (const KeyRejected& e) {
+            rejected = e.what();
+        }
+    };
+    co_await pool_.run(issue);
+    if (!issued) {
+        throw failed(SessionCause::key_rejected, rejected);
+    }
+    // Recorded before it is sent: a certificate never exists only on a phone.
+    auto record = [this, &issued] { store_.record_issued(*claim_, *issued, peer_); };
+    co_await pool_.run(record);
+
+    Message store(Command::store_cert_request, session_id);
+    store.add<Tag::cert_type>(protocol::CertType::lsc)
+        .add<Tag::certificate>(protocol::CertificateValue{protocol::CertType::lsc, issued->der});
+    co_await channel.send(store);
+    const Message stored =
+        co_await receive(channel, Command::store_cert_response, after(settings_.read_timeout));
+    if (stored.find<Tag::reason>() != Reason::success) {
+        throw failed(SessionCause::store_refused, reason_text(stored.find<Tag::reason>()));
+    }
+    auto confirm = [this, &issued] { store_.record_store_confirmed(*claim_, *issued, peer_); };
+    co_await pool_.run(confirm);
+    succeed(SessionCause::lsc_installed, "serial=" + issued->serial_hex);
+    co_await end_session(channel, session_id, Reason::success);
+}
+
+asio::awaitable<void> Dialogue::fetch(MessageChannel& channel, std::uint32_t session_id) {
+    co_await channel.send(Message(Command::fetch_cert_request, session_id));
+    const Message reply =
+        co_await receive(channel, Command::fetch_cert_response, after(settings_.read_timeout));
+    const auto cert = reply.find<Tag::certificate>();
+    if (reply.find<Tag::reason>() != Reason::success || !cert) {
+        throw Ended{Reason::no_action, SessionResult::failed, SessionCause::fetch_refused,
+                    reason_text(reply.find<Tag::reason>())};
+    }
+    auto describe = [this, &cert] { return authority_.describe_certificate(cert->der); };
+    const auto facts = co_await pool_.run(describe);
+    if (!facts) {
+        throw Ended{Reason::no_action,
+                    SessionResult::failed,
+                    SessionCause::fetched_certificate_malformed,
+                    {}};
+    }
+    auto record = [this, &cert, &facts] {
+        store_.record_fetched(*claim_, cert->der, facts->first, facts->second, peer_);
+    };
+    co_await pool_.run(record);
+    succeed(SessionCause::certificate_fetched, "md5=" + facts->first);
+    co_await end_session(channel, session_id, Reason::no_action);
+}
+
+asio::awaitable<void> Dialogue::remove(MessageChannel& channel, std::uint32_t session_id) {
+    co_await channel.send(Message(Command::delete_cert_request, session_id));
+    const Message reply =
+        co_await receive(channel, Command::delete_cert_response, after(settings_.read_timeout));
+    if (reply.find<Tag::reason>() != Reason::success) {
+        throw failed(SessionCause::delete_refused, reason_text(reply.find<Tag::reason>()));
+    }
+    auto record = [this] { store_.record_deleted(*claim_, peer_); };
+    co_await pool_.run(record);
+    succeed(SessionCause::certificate_deleted);
+    co_await end_session(channel, session_id, Reason::success);
+}
+
+}  // namespace capf

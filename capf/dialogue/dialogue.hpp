@@ -1,0 +1,73 @@
+// The CAPF dialogue of one phone session (protocol/README.md, section 5):
+// one coroutine that reads top to bottom, from AUTH_REQUEST to END_SESSION.
+#pragma once
+
+#include <asio/awaitable.hpp>
+#include <chrono>
+#include <optional>
+#include <string>
+
+#include "capf/common/blocking_pool.hpp"
+#include "capf/dialogue/outcome.hpp"
+#include "capf/dialogue/ports.hpp"
+
+namespace capf {
+
+struct DialogueSettings {
+    std::string node;
+    std::chrono::milliseconds read_timeout = std::chrono::seconds(60);
+    std::chrono::milliseconds keygen_timeout = std::chrono::minutes(30);
+    unsigned keygen_retries = 3;
+};
+
+/// Lifetime: every reference must outlive run().
+class Dialogue {
+  public:
+    /// `peer` is the phone's address: the actor of every change it causes.
+    Dialogue(DialogueSettings settings, DeviceStore& store, Authority& authority,
+             BlockingPool& pool, std::string peer);
+
+    /// Runs the whole dialogue on `channel` with the given session id.
+    /// Never throws: every failure ends as an outcome (and, where the phone
+    /// can still hear it, an END_SESSION).
+    asio::awaitable<SessionOutcome> run(MessageChannel& channel, std::uint32_t session_id);
+
+    /// Thrown inside the dialogue to finish with a given outcome.
+    struct Ended;
+
+  private:
+    asio::awaitable<void> converse(MessageChannel& channel, std::uint32_t session_id);
+    asio::awaitable<DeviceForSession> identify(const protocol::Message& auth_response);
+    asio::awaitable<void> authenticate(const DeviceForSession& device,
+                                       const protocol::Message& auth_response,
+                                       std::uint32_t session_id);
+    asio::awaitable<void> check_auth_string(const DeviceForSession& device,
+                                            const protocol::Message& auth_response);
+    asio::awaitable<void> verify_certificate(const DeviceForSession& device,
+                                             const protocol::Message& auth_response,
+                                             std::uint32_t session_id);
+    asio::awaitable<void> install(MessageChannel& channel, std::uint32_t session_id);
+    asio::awaitable<std::vector<std::uint8_t>> request_public_key(MessageChannel& channel,
+                                                                  std::uint32_t session_id,
+                                                                  const ca::KeySpec& spec);
+    asio::awaitable<void> fetch(MessageChannel& channel, std::uint32_t session_id);
+    asio::awaitable<void> remove(MessageChannel& channel, std::uint32_t session_id);
+    asio::awaitable<void> end_session(MessageChannel& channel, std::uint32_t session_id,
+                                      protocol::Reason reason);
+    asio::awaitable<protocol::Message> receive(MessageChannel& channel, protocol::Command expected,
+                                               Deadline deadline);
+    asio::awaitable<void> record_end();
+    void succeed(SessionCause cause, std::string detail = {});
+    void audit_best_effort(const std::string& event, const std::string& outcome,
+                           const std::string& detail);
+
+    DialogueSettings settings_;
+    DeviceStore& store_;
+    Authority& authority_;
+    BlockingPool& pool_;
+    std::string peer_;
+    SessionOutcome outcome_;
+    std::optional<OperationClaim> claim_;
+};
+
+}  // namespace capf

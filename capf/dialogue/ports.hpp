@@ -1,0 +1,154 @@
+// What the CAPF dialogue needs from the rest of the service, as interfaces:
+// the device records (storage/), the authority (ca/) and the connection to
+// the phone. The dialogue is tested against in-memory fakes of these, and
+// the service plugs in adapters over PostgreSQL and Botan (capf/service).
+//
+// The vocabulary is the modules' own: storage's Operation, AuthMode,
+// OperationClaim and IssuedCertificateRecord, ca's KeySpec. Those headers
+// hold plain values (no libpqxx, no Botan), so the dialogue never sees SQL
+// or TLS.
+//
+// DeviceStore and Authority are blocking: the dialogue calls them on the
+// BlockingPool, never on an I/O thread.
+#pragma once
+
+#include <asio/awaitable.hpp>
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "ca/key_spec.hpp"
+#include "capf/common/deadline.hpp"
+#include "protocol/message.hpp"
+#include "storage/types.hpp"
+
+namespace capf {
+
+using storage::AuthMode;
+using storage::IssuedCertificateRecord;
+using storage::Operation;
+using storage::OperationClaim;
+
+/// A device as the dialogue sees it once the phone has named itself.
+struct DeviceForSession {
+    std::string name;
+    Operation operation = Operation::none;
+    AuthMode auth_mode = AuthMode::null_string;
+    ca::KeySpec key_spec;
+    bool deadline_passed = false;
+};
+
+enum class AuthStringCheck {
+    accepted,    ///< matched; the string is used up
+    mismatch,    ///< wrong string; the failure was counted
+    none_set,    ///< no auth string was generated for this device
+    locked_out,  ///< too many failures; an administrator must set a new one
+};
+
+/// Something a person reading the audit log needs: who, what, the outcome
+/// and the specific cause. `peer` is the actor: the phone's address.
+struct AuditEvent {
+    std::string device;  ///< may be what the phone claimed, when unknown
+    std::string peer;
+    std::string event;    ///< e.g. "authentication", "session"
+    std::string outcome;  ///< e.g. "refused", "succeeded", "failed"
+    std::string detail;   ///< the specific cause, e.g. "auth_string_mismatch"
+};
+
+/// Device records. Implementations throw StoreUnavailable when the database
+/// cannot be reached; the dialogue then refuses the phone cleanly. `peer`
+/// is the phone's address, recorded with every change as its actor.
+class DeviceStore {
+  public:
+    virtual ~DeviceStore() = default;
+    virtual std::optional<DeviceForSession> find_device(const std::string& name) = 0;
+    virtual AuthStringCheck check_auth_string(const std::string& device,
+                                              const std::string& auth_string) = 0;
+    /// The pending operation, or nothing when another session holds it or
+    /// it is no longer pending.
+    virtual std::optional<OperationClaim> claim_operation(const std::string& device,
+                                                          const std::string& node) = 0;
+    /// The session that held `claim` has ended, whatever its outcome (an
+    /// in-memory note; it must not block).
+    virtual void release_claim(const OperationClaim& /*claim*/) {}
+    /// Recorded before the certificate is sent to the phone.
+    virtual void record_issued(const OperationClaim& claim, const IssuedCertificateRecord& cert,
+                               const std::string& peer) = 0;
+    /// The phone stored it: it is now the device's current LSC.
+    virtual void record_store_confirmed(const OperationClaim& claim,
+                                        const IssuedCertificateRecord& cert,
+                                        const std::string& peer) = 0;
+    virtual void record_fetched(const OperationClaim& claim, const std::vector<std::uint8_t>& der,
+                                const std::string& md5_hex,
+                                const std::vector<std::uint8_t>& public_key_der,
+                                const std::string& peer) = 0;
+    virtual void record_deleted(const OperationClaim& claim, const std::string& peer) = 0;
+    virtual void record_failure(const OperationClaim& claim, const std::string& reason,
+                                const std::string& peer) = 0;
+    virtual void audit(const AuditEvent& event) = 0;
+};
+
+class StoreUnavailable : public std::runtime_error {
+  public:
+    using std::runtime_error::runtime_error;
+};
+
+enum class CertificateRole { lsc, mic };
+
+/// The pieces of an AUTH_RESPONSE that prove a certificate's key.
+struct PresentedCertificate {
+    CertificateRole role = CertificateRole::lsc;
+    std::vector<std::uint8_t> der;
+    std::vector<std::uint8_t> signed_data;  ///< SHA-1 proof
+    std::uint8_t sha2_hash_id = 0;
+    std::vector<std::uint8_t> sha2_signed_data;
+    std::optional<protocol::SudiData> sudi;
+};
+
+/// Empty when verified; otherwise the specific cause, e.g. "untrusted_chain".
+using VerificationFailure = std::optional<std::string>;
+
+class KeyRejected : public std::runtime_error {
+  public:
+    using std::runtime_error::runtime_error;
+};
+
+class Authority {
+  public:
+    virtual ~Authority() = default;
+    virtual VerificationFailure verify_presented(const std::string& device,
+                                                 const PresentedCertificate& presented,
+                                                 std::uint32_t session_id) = 0;
+    /// Throws KeyRejected when the key is not the one requested.
+    virtual IssuedCertificateRecord issue_lsc(const std::string& device,
+                                              const std::vector<std::uint8_t>& public_key_der,
+                                              const ca::KeySpec& requested) = 0;
+    /// MD5 (hex) and public key of a certificate the phone returned;
+    /// nothing when it does not parse.
+    virtual std::optional<std::pair<std::string, std::vector<std::uint8_t>>> describe_certificate(
+        const std::vector<std::uint8_t>& der) = 0;
+};
+
+/// The phone hung up: it closed the connection, sent a TLS alert, or the
+/// connection was reset. Nothing more can be sent to it.
+class PeerClosed : public std::runtime_error {
+  public:
+    using std::runtime_error::runtime_error;
+};
+
+/// The CAPF connection to one phone. Its whole contract is three
+/// exceptions: receive() throws protocol::ProtocolError for bad input,
+/// TimedOut at the deadline, and PeerClosed when the phone is gone (send()
+/// throws the last two). Nothing else of the transport escapes.
+class MessageChannel {
+  public:
+    virtual ~MessageChannel() = default;
+    virtual asio::awaitable<void> send(const protocol::Message& message) = 0;
+    virtual asio::awaitable<protocol::Message> receive(Deadline deadline) = 0;
+    /// From now on messages must carry this session id.
+    virtual void expect_session_id(std::uint32_t session_id) = 0;
+};
+
+}  // namespace capf

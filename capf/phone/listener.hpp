@@ -1,0 +1,62 @@
+// The TCP listener phones connect to: session limit, TLS handshake with a
+// deadline, then one coroutine per session on its own strand.
+#pragma once
+
+#include <botan/system_rng.h>
+
+#include <asio/awaitable.hpp>
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "capf/common/config.hpp"
+#include "capf/common/session_stats.hpp"
+#include "capf/tls/stream.hpp"
+
+namespace capf {
+
+struct PhoneListenerOptions {
+    asio::ip::tcp::endpoint endpoint;
+    std::size_t max_sessions = 10000;
+    std::chrono::milliseconds handshake_timeout = std::chrono::seconds(30);
+    TlsPolicy tls_policy = TlsPolicy::legacy;
+};
+
+struct PeerInfo {
+    std::string address;  ///< "127.0.0.1:51234", for logs and audit events
+};
+
+/// Runs the CAPF dialogue on an established TLS stream. Exceptions escaping
+/// it are logged and end the session.
+using SessionHandler =
+    std::function<asio::awaitable<void>(TlsStream& stream, const PeerInfo& peer)>;
+
+/// Lifetime: `credentials` must outlive the listener and its sessions.
+class PhoneListener {
+  public:
+    PhoneListener(asio::io_context& io, PhoneListenerOptions options, TlsCredentials& credentials,
+                  SessionHandler handler);
+    ~PhoneListener();
+
+    /// Binds and starts accepting. Throws std::system_error naming the
+    /// address when it cannot.
+    void start();
+    /// Stops accepting; running sessions go on. Call on the io_context.
+    void stop();
+
+    /// The bound port (useful when the configured port was 0).
+    std::uint16_t port() const;
+    const PhoneListenerStats& stats() const noexcept;
+
+    struct Shared;
+
+  private:
+    asio::io_context& io_;
+    std::shared_ptr<Shared> shared_;
+};
+
+}  // namespace capf

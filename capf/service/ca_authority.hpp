@@ -1,0 +1,31 @@
+// The dialogue's Authority over the certificate authority (ca/).
+#pragma once
+
+#include "ca/issuer.hpp"
+#include "ca/trust_store.hpp"
+#include "capf/dialogue/ports.hpp"
+
+namespace capf {
+
+/// Lifetime: issuer and trust store outlive it. Thread-safe.
+class CaAuthority : public Authority {
+  public:
+    CaAuthority(const ca::LscIssuer& issuer, const ca::TrustStore& trust, unsigned validity_days)
+        : issuer_(issuer), trust_(trust), validity_days_(validity_days) {}
+
+    VerificationFailure verify_presented(const std::string& device,
+                                         const PresentedCertificate& presented,
+                                         std::uint32_t session_id) override;
+    IssuedCertificateRecord issue_lsc(const std::string& device,
+                                      const std::vector<std::uint8_t>& public_key_der,
+                                      const ca::KeySpec& requested) override;
+    std::optional<std::pair<std::string, std::vector<std::uint8_t>>> describe_certificate(
+        const std::vector<std::uint8_t>& der) override;
+
+  private:
+    const ca::LscIssuer& issuer_;
+    const ca::TrustStore& trust_;
+    unsigned validity_days_;
+};
+
+}  // namespace capf

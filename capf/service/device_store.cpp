@@ -1,0 +1,137 @@
+#include "capf/service/device_store.hpp"
+
+#include "capf/service/auth_string.hpp"
+#include "storage/error.hpp"
+
+namespace capf {
+namespace {
+
+/// Runs a repository call; the database being out of reach is the one
+/// storage error the dialogue handles (it refuses the phone cleanly).
+template <typename F>
+auto guarded(F&& f) -> decltype(f()) {
+    try {
+        return f();
+    } catch (const storage::StorageError& e) {
+        if (e.code() == storage::StorageErrc::unreachable ||
+            e.code() == storage::StorageErrc::pool_exhausted) {
+            throw StoreUnavailable(e.what());
+        }
+        throw;
+    }
+}
+
+}  // namespace
+
+std::chrono::seconds operation_lease(const Config& config) {
+    const auto keygen = config.keygen.timeout * (config.keygen.retries + 1);
+    const auto reads = config.limits.read_timeout * 4;  // auth, store, and slack
+    return std::chrono::duration_cast<std::chrono::seconds>(keygen + reads +
+                                                            std::chrono::minutes(1));
+}
+
+std::optional<DeviceForSession> StorageDeviceStore::find_device(const std::string& name) {
+    return guarded([&]() -> std::optional<DeviceForSession> {
+        const auto d = repo_.find_device(name);
+        if (!d)
+            return std::nullopt;
+        DeviceForSession out;
+        out.name = d->name;
+        out.operation = d->pending_operation;
+        out.auth_mode = d->auth_mode;
+        out.key_spec = ca::parse_key_spec(d->key_spec).value_or(ca::KeySpec{});
+        out.deadline_passed =
+            d->operation_deadline && *d->operation_deadline <= std::chrono::system_clock::now();
+        return out;
+    });
+}
+
+AuthStringCheck StorageDeviceStore::check_auth_string(const std::string& device,
+                                                      const std::string& auth_string) {
+    return guarded([&] {
+        const auto d = repo_.find_device(device);
+        if (!d)
+            return AuthStringCheck::none_set;
+        if (d->auth_locked)
+            return AuthStringCheck::locked_out;
+        const auto hash = repo_.auth_string_hash(device);
+        if (!hash)
+            return AuthStringCheck::none_set;
+        if (capf::check_auth_string(auth_string, *hash)) {
+            repo_.consume_auth_string(device);  // single use
+            return AuthStringCheck::accepted;
+        }
+        repo_.record_auth_failure(device, settings_.lockout_failures);
+        return AuthStringCheck::mismatch;
+    });
+}
+
+std::optional<OperationClaim> StorageDeviceStore::claim_operation(const std::string& device,
+                                                                  const std::string& node) {
+    {
+        const std::lock_guard lock(holding_mutex_);
+        if (!holding_.insert(device).second)
+            return std::nullopt;  // another session of this process runs it
+    }
+    std::optional<OperationClaim> out;
+    try {
+        out = guarded([&] {
+            return repo_.claim_pending_operation(device, node, settings_.lease,
+                                                 /*take_own_lease=*/true);
+        });
+    } catch (...) {
+        stop_holding(device);
+        throw;
+    }
+    if (!out) {
+        stop_holding(device);
+    }
+    return out;
+}
+
+void StorageDeviceStore::release_claim(const OperationClaim& claim) {
+    stop_holding(claim.device);
+}
+
+void StorageDeviceStore::stop_holding(const std::string& device) {
+    const std::lock_guard lock(holding_mutex_);
+    holding_.erase(device);
+}
+
+void StorageDeviceStore::record_issued(const OperationClaim& claim,
+                                       const IssuedCertificateRecord& cert,
+                                       const std::string& peer) {
+    guarded([&] { repo_.record_certificate_issued(claim, cert, peer); });
+}
+
+void StorageDeviceStore::record_store_confirmed(const OperationClaim& claim,
+                                                const IssuedCertificateRecord& cert,
+                                                const std::string& peer) {
+    guarded([&] { repo_.record_store_confirmed(claim, cert, peer); });
+}
+
+void StorageDeviceStore::record_fetched(const OperationClaim& claim,
+                                        const std::vector<std::uint8_t>& der,
+                                        const std::string& md5_hex,
+                                        const std::vector<std::uint8_t>& public_key_der,
+                                        const std::string& peer) {
+    guarded([&] { repo_.record_fetched_certificate(claim, der, md5_hex, public_key_der, peer); });
+}
+
+void StorageDeviceStore::record_deleted(const OperationClaim& claim, const std::string& peer) {
+    guarded([&] { repo_.record_delete_confirmed(claim, peer); });
+}
+
+void StorageDeviceStore::record_failure(const OperationClaim& claim, const std::string& reason,
+                                        const std::string& peer) {
+    guarded([&] { repo_.record_failure(claim, reason, peer); });
+}
+
+void StorageDeviceStore::audit(const AuditEvent& e) {
+    guarded([&] {
+        repo_.append_audit(storage::AuditEvent{e.device, e.peer, settings_.node, e.event, e.outcome,
+                                               e.detail, std::nullopt});
+    });
+}
+
+}  // namespace capf

@@ -1,0 +1,47 @@
+// The two TLS policies phones meet (protocol page, section 1).
+#pragma once
+
+#include <botan/tls_policy.h>
+
+#include <memory>
+
+#include "capf/common/config.hpp"
+
+namespace capf {
+
+/// TLS 1.0-1.2 including RSA key exchange and AES-128-CBC-SHA: the only
+/// thing 7940/7960/7962-class phones speak. Newer phones still get ECDHE
+/// with AEAD, because the server prefers its own order.
+class LegacyTlsPolicy : public Botan::TLS::Policy {
+  public:
+    std::vector<std::string> allowed_ciphers() const override;
+    std::vector<std::string> allowed_macs() const override;
+    std::vector<std::string> allowed_key_exchange_methods() const override;
+    std::vector<std::string> allowed_signature_hashes() const override;
+    std::vector<std::string> allowed_signature_methods() const override;
+    bool allow_tls10() const override { return true; }
+    bool allow_tls11() const override { return true; }
+    bool allow_tls12() const override { return true; }
+    bool allow_dtls10() const override { return false; }
+    bool allow_dtls12() const override { return false; }
+    bool server_uses_own_ciphersuite_preferences() const override { return true; }
+    size_t minimum_rsa_bits() const override { return 1024; }
+};
+
+/// TLS 1.2 only, ECDHE key exchange, AEAD ciphers.
+class StrictTlsPolicy : public Botan::TLS::Policy {
+  public:
+    std::vector<std::string> allowed_ciphers() const override;
+    std::vector<std::string> allowed_macs() const override;
+    std::vector<std::string> allowed_key_exchange_methods() const override;
+    bool allow_tls10() const override { return false; }
+    bool allow_tls11() const override { return false; }
+    bool allow_tls12() const override { return true; }
+    bool allow_dtls10() const override { return false; }
+    bool allow_dtls12() const override { return false; }
+    bool server_uses_own_ciphersuite_preferences() const override { return true; }
+};
+
+std::unique_ptr<Botan::TLS::Policy> make_tls_policy(TlsPolicy which);
+
+}  // namespace capf

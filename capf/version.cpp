@@ -1,9 +1,0 @@
-#include "capf/version.hpp"
-
-namespace capf {
-
-std::string_view version() noexcept {
-    return CAPF_VERSION;
-}
-
-}  // namespace capf
