@@ -1,13 +1,16 @@
 // capfd: the CAPF service daemon.
 //
-//   capfd init [--config FILE] [--cn NAME ...]   create the CAPF identity (when none exists) and
-//   the schema capfd [--config FILE]                        serve phones and the admin socket capfd
-//   --check-config --config FILE           validate and exit
+// capfd [--config FILE]                    serve phones and the admin socket
+// capfd init [--config FILE] [--cn NAME]   create the CAPF identity (unless one exists) and
+//                                          the database schema
+// capfd --check-config --config FILE       validate the configuration and exit
 #include <CLI/CLI.hpp>
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
 #include <asio/io_context.hpp>
-#include <asio/post.hpp>
 #include <asio/signal_set.hpp>
 #include <asio/steady_timer.hpp>
+#include <asio/use_awaitable.hpp>
 #include <filesystem>
 #include <iostream>
 #include <optional>
@@ -23,6 +26,7 @@
 #include "capf/admin/server_methods.hpp"
 #include "capf/common/blocking_pool.hpp"
 #include "capf/common/config.hpp"
+#include "capf/common/deadline.hpp"
 #include "capf/common/log.hpp"
 #include "capf/common/version.hpp"
 #include "capf/phone/listener.hpp"
@@ -104,149 +108,159 @@ int run_init(const Config& config, const InitOptions& opts) {
     return 0;
 }
 
-int run_service(const Config& config) {
-    const auto started_at = std::chrono::system_clock::now();
-    const ca::Identity identity = ca::load_identity(
-        config.identity.certificate, config.identity.private_key, passphrase_of(config.identity));
-    const ca::Identity issuer_identity =
-        config.issuer ? ca::load_identity(config.issuer->certificate, config.issuer->private_key,
-                                          passphrase_of(*config.issuer))
-                      : identity;
-    const ca::LscIssuer issuer(issuer_identity);
-    storage::ConnectionPool db(pool_options(config));
-    storage::apply_migrations(db);
-    storage::DeviceRepository repo(db);
-    storage::TrustAnchorRepository anchors(db);
+/// Everything one capfd process runs, built in dependency order and torn
+/// down in reverse: the blocking pool is joined before what its work uses.
+struct Service {
+    explicit Service(const Config& c);
+
+    const Config& config;
+    const std::chrono::system_clock::time_point started_at = std::chrono::system_clock::now();
+    const ca::Identity identity;
+    const ca::Identity issuer_identity;
+    const ca::LscIssuer issuer{issuer_identity};
+    storage::ConnectionPool db;
+    storage::DeviceRepository repo{db};
+    storage::TrustAnchorRepository anchors{db};
     ca::TrustStore trust;
-    capf::reload_trust(trust, config, issuer_identity, anchors);
-
-    // Database calls and private-key work run here, never on I/O threads.
-    capf::BlockingPool pool(config.database.pool_size + 2);
-    capf::StorageDeviceStore store(
-        repo, capf::StoreSettings{config.node.name, static_cast<int>(config.auth.lockout_failures),
-                                  capf::operation_lease(config)});
-    capf::CaAuthority authority(issuer, trust, config.lsc.validity_days);
-
+    capf::StorageDeviceStore store;
+    capf::CaAuthority authority{issuer, trust, config.lsc.validity_days};
+    capf::TlsCredentials credentials{identity.chain, identity.key};
     const unsigned threads = std::max(1u, std::thread::hardware_concurrency());
-    asio::io_context io(static_cast<int>(threads));
-
-    capf::TlsCredentials credentials(identity.chain, identity.key);
-    capf::DialogueSettings dialogue{config.node.name, config.limits.read_timeout,
-                                    config.keygen.timeout, config.keygen.retries};
-    capf::PhoneListener listener(
-        io,
-        capf::PhoneListenerOptions{
-            asio::ip::tcp::endpoint(asio::ip::make_address(config.listen.address),
-                                    config.listen.port),
-            config.limits.max_sessions, config.limits.handshake_timeout, config.tls.policy},
-        credentials,
-        capf::make_phone_session_handler(dialogue,
-                                         protocol::DecodeLimits{config.limits.max_message_size},
-                                         store, authority, pool));
-
+    asio::io_context io{static_cast<int>(threads)};
+    // Database calls and private-key work run here, never on I/O threads.
+    capf::BlockingPool pool{config.database.pool_size + 2};
+    capf::PhoneListener listener;
     capf::jsonrpc::Registry registry;
+    capf::AdminContext admin_context;
+    const capf::AdminAccessPolicy policy{config.admin.allowed_users, config.admin.allowed_group};
+    capf::AdminServer admin;
+};
+
+ca::Identity load_issuer(const Config& config, const ca::Identity& identity) {
+    if (!config.issuer)
+        return identity;
+    return ca::load_identity(config.issuer->certificate, config.issuer->private_key,
+                             passphrase_of(*config.issuer));
+}
+
+Service::Service(const Config& c)
+    : config(c),
+      identity(ca::load_identity(c.identity.certificate, c.identity.private_key,
+                                 passphrase_of(c.identity))),
+      issuer_identity(load_issuer(c, identity)),
+      db(pool_options(c)),
+      store(repo, capf::StoreSettings{c.node.name, static_cast<int>(c.auth.lockout_failures),
+                                      capf::operation_lease(c)}),
+      listener(io,
+               capf::PhoneListenerOptions{
+                   asio::ip::tcp::endpoint(asio::ip::make_address(c.listen.address), c.listen.port),
+                   c.limits.max_sessions, c.limits.handshake_timeout, c.tls.policy},
+               credentials,
+               capf::make_phone_session_handler(
+                   capf::DialogueSettings{c.node.name, c.limits.read_timeout, c.keygen.timeout,
+                                          c.keygen.retries},
+                   protocol::DecodeLimits{c.limits.max_message_size}, store, authority, pool)),
+      admin_context{c,         repo, anchors, identity, issuer_identity, trust, &listener.stats(),
+                    started_at},
+      admin(io,
+            capf::AdminServerOptions{c.admin.socket_path, c.admin.socket_mode,
+                                     c.admin.max_request_size, c.admin.client_timeout, 64},
+            registry, policy, pool) {
+    storage::apply_migrations(db);
+    capf::reload_trust(trust, config, issuer_identity, anchors);
     capf::register_server_methods(registry, config, started_at);
-    capf::AdminContext admin_context{config,          repo,  anchors,           identity,
-                                     issuer_identity, trust, &listener.stats(), started_at};
     capf::register_admin_methods(registry, admin_context);
-    const capf::AdminAccessPolicy policy(config.admin.allowed_users, config.admin.allowed_group);
-    capf::AdminServer admin(
-        io,
-        capf::AdminServerOptions{config.admin.socket_path, config.admin.socket_mode,
-                                 config.admin.max_request_size, config.admin.client_timeout, 64},
-        registry, policy, pool);
+}
 
-    listener.start();
-    admin.start();
-
-    // Once a minute: operations past their deadline are marked expired, and
-    // trust anchors other nodes added or removed are picked up.
-    asio::steady_timer expiry(io);
-    std::function<void(const std::error_code&)> expire = [&](const std::error_code& ec) {
-        if (ec)
-            return;
-        asio::post(pool.executor(), [&] {
-            // One UPDATE on the blocking pool; a failure is logged and retried next time.
-            try {
-                if (const auto n = repo.expire_overdue_operations(); n > 0) {
-                    log::info("operations_expired",
-                              {{"count", static_cast<unsigned long long>(n)}});
-                }
-            } catch (const std::exception& e) {
-                log::warn("expire_failed", {{"error", e.what()}});
-            }
-            try {
-                capf::reload_trust(trust, config, issuer_identity, anchors);
-            } catch (const std::exception& e) {
-                log::warn("trust_refresh_failed", {{"error", e.what()}});
-            }
-        });
-        expiry.expires_after(std::chrono::minutes(1));
-        expiry.async_wait(expire);
-    };
-    expiry.expires_after(std::chrono::seconds(5));
-    expiry.async_wait(expire);
-
-    asio::signal_set stop_signals(io, SIGTERM, SIGINT);
-    asio::steady_timer grace(io);
-    std::function<void(const std::error_code&)> wait_for_sessions;
-    auto deadline = std::chrono::steady_clock::now();
-    wait_for_sessions = [&](const std::error_code&) {
-        const auto active = listener.stats().active.load();
-        if (active == 0 || std::chrono::steady_clock::now() >= deadline) {
-            if (active > 0) {
-                log::warn("sessions_cut_off", {{"count", static_cast<unsigned long long>(active)}});
-            }
-            io.stop();
-            return;
+/// Rebuilds the trust store from its sources (files and the database, read
+/// on the blocking pool); the old set stays when that fails.
+asio::awaitable<void> refresh_trust(Service& s, bool log_success) {
+    auto reload = [&s, log_success] {
+        capf::reload_trust(s.trust, s.config, s.issuer_identity, s.anchors);
+        if (log_success) {
+            log::info(
+                "trust_reloaded",
+                {{"lsc_issuers",
+                  static_cast<unsigned long long>(s.trust.list(ca::TrustRole::lsc_issuer).size())},
+                 {"mic_roots",
+                  static_cast<unsigned long long>(s.trust.list(ca::TrustRole::mic_root).size())}});
         }
-        grace.expires_after(std::chrono::milliseconds(100));
-        grace.async_wait(wait_for_sessions);
     };
-    stop_signals.async_wait([&](const std::error_code& ec, int sig) {
-        if (ec)
-            return;
-        log::info("shutdown", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"},
-                               {"active_sessions",
-                                static_cast<unsigned long long>(listener.stats().active.load())}});
-        listener.stop();
-        admin.stop();
-        expiry.cancel();
-        deadline = std::chrono::steady_clock::now() + config.limits.shutdown_grace;
-        wait_for_sessions({});
-    });
-    asio::signal_set reload_signal(io, SIGHUP);
-    std::function<void(const std::error_code&, int)> on_reload = [&](const std::error_code& ec,
-                                                                     int) {
-        if (ec)
-            return;
-        // Files and the database are read on the blocking pool, not here.
-        asio::post(pool.executor(), [&] {
-            try {
-                capf::reload_trust(trust, config, issuer_identity, anchors);
-                log::info("trust_reloaded",
-                          {{"lsc_issuers", static_cast<unsigned long long>(
-                                               trust.list(ca::TrustRole::lsc_issuer).size())},
-                           {"mic_roots", static_cast<unsigned long long>(
-                                             trust.list(ca::TrustRole::mic_root).size())}});
-            } catch (const std::exception& e) {
-                log::error("trust_reload_failed", {{"error", e.what()}});
-            }
-        });
-        reload_signal.async_wait(on_reload);
-    };
-    reload_signal.async_wait(on_reload);
+    try {
+        co_await s.pool.run(reload);
+    } catch (const std::exception& e) {
+        log::warn("trust_refresh_failed", {{"error", e.what()}});
+    }
+}
 
+/// Once a minute: operations past their deadline are marked expired, and
+/// trust anchors other nodes added or removed are picked up. A failure is
+/// logged and tried again the next minute.
+asio::awaitable<void> maintenance(Service& s) {
+    asio::steady_timer timer(s.io, std::chrono::seconds(5));
+    for (;;) {
+        co_await timer.async_wait(asio::use_awaitable);
+        auto expire = [&s] { return s.repo.expire_overdue_operations(); };
+        try {
+            if (const auto n = co_await s.pool.run(expire); n > 0) {
+                log::info("operations_expired", {{"count", static_cast<unsigned long long>(n)}});
+            }
+        } catch (const std::exception& e) {
+            log::warn("expire_failed", {{"error", e.what()}});
+        }
+        co_await refresh_trust(s, false);
+        timer.expires_after(std::chrono::minutes(1));
+    }
+}
+
+/// SIGHUP: trust anchors are read again from files and the database.
+asio::awaitable<void> reload_on_signal(Service& s) {
+    asio::signal_set hangup(s.io, SIGHUP);
+    for (;;) {
+        co_await hangup.async_wait(asio::use_awaitable);
+        co_await refresh_trust(s, true);
+    }
+}
+
+/// SIGTERM or SIGINT: stop taking phones and administrators, give running
+/// sessions the configured grace to finish, then stop the process.
+asio::awaitable<void> drain_on_signal(Service& s) {
+    asio::signal_set stop(s.io, SIGTERM, SIGINT);
+    const int signal = co_await stop.async_wait(asio::use_awaitable);
+    log::info("shutdown",
+              {{"signal", signal == SIGTERM ? "SIGTERM" : "SIGINT"},
+               {"active_sessions", static_cast<unsigned long long>(s.listener.stats().active)}});
+    s.listener.stop();
+    s.admin.stop();
+    const auto deadline = capf::deadline_after(s.config.limits.shutdown_grace);
+    asio::steady_timer poll(s.io);
+    while (s.listener.stats().active > 0 && std::chrono::steady_clock::now() < deadline) {
+        poll.expires_after(std::chrono::milliseconds(100));
+        co_await poll.async_wait(asio::use_awaitable);
+    }
+    if (const std::size_t cut_off = s.listener.stats().active; cut_off > 0) {
+        log::warn("sessions_cut_off", {{"count", static_cast<unsigned long long>(cut_off)}});
+    }
+    s.io.stop();
+}
+
+int run_service(const Config& config) {
+    Service s(config);
+    s.listener.start();
+    s.admin.start();
+    asio::co_spawn(s.io, maintenance(s), asio::detached);
+    asio::co_spawn(s.io, reload_on_signal(s), asio::detached);
+    asio::co_spawn(s.io, drain_on_signal(s), asio::detached);
     log::info("started",
               {{"version", std::string(capf::version())},
                {"node", config.node.name},
-               {"port", listener.port()},
+               {"port", s.listener.port()},
                {"tls_policy", config.tls.policy == capf::TlsPolicy::strict ? "strict" : "legacy"},
                {"admin_socket", config.admin.socket_path.string()}});
     std::vector<std::thread> workers;
-    for (unsigned i = 1; i < threads; ++i)
-        workers.emplace_back([&] { io.run(); });
-    io.run();
+    for (unsigned i = 1; i < s.threads; ++i)
+        workers.emplace_back([&s] { s.io.run(); });
+    s.io.run();
     for (auto& t : workers)
         t.join();
     log::info("stopped");
