@@ -23,7 +23,15 @@ class ScriptedPhone : public MessageChannel {
     explicit ScriptedPhone(Reaction react) : react_(std::move(react)) {}
 
     asio::awaitable<void> send(const protocol::Message& message) override {
+        if (hung_up) {
+            ++sends_after_hang_up;
+            throw PeerClosed("scripted phone hung up");
+        }
         sent.push_back(message);
+        if (hang_up_on && message.command() == *hang_up_on) {
+            hung_up = true;  // it got this message, then went away
+            co_return;
+        }
         for (auto& reply : react_(message)) {
             inbox_.push_back(std::move(reply));
         }
@@ -31,6 +39,9 @@ class ScriptedPhone : public MessageChannel {
     }
 
     asio::awaitable<protocol::Message> receive(Deadline deadline) override {
+        if (hung_up) {
+            throw PeerClosed("scripted phone hung up");
+        }
         if (inbox_.empty()) {
             asio::steady_timer timer(co_await asio::this_coro::executor, deadline);
             co_await timer.async_wait(asio::use_awaitable);
@@ -49,6 +60,10 @@ class ScriptedPhone : public MessageChannel {
     void expect_session_id(std::uint32_t id) override { expected_ = id; }
 
     std::vector<protocol::Message> sent;
+    /// The phone vanishes (a TLS alert, a reset) once it was sent this.
+    std::optional<protocol::Command> hang_up_on;
+    bool hung_up = false;
+    std::size_t sends_after_hang_up = 0;
 
     std::size_t count_sent(protocol::Command c) const {
         std::size_t n = 0;

@@ -6,6 +6,7 @@
 #include <asio/io_context.hpp>
 #include <asio/use_future.hpp>
 #include <catch2/catch.hpp>
+#include <set>
 
 #include "tests/capf/dialogue_fakes.hpp"
 
@@ -365,7 +366,8 @@ TEST_CASE("dialogue: keygen exceeding the timeout on every attempt fails the ope
     CHECK_THAT(outcome.cause_text(), Catch::StartsWith("keygen_timeout"));
     CHECK(phone.count_sent(Command::key_gen_request) == 2);
     CHECK(took >= 300ms);  // two full timeouts: REQUEST_IN_PROGRESS does not extend them
-    CHECK(took < 3s);
+    // Only a bound against hanging: a loaded 2-core machine under ASan is slow.
+    CHECK(took < 20s);
 }
 
 TEST_CASE("dialogue: a key of the wrong kind is rejected and nothing is issued") {
@@ -469,4 +471,65 @@ TEST_CASE("dialogue: a silent phone times out") {
     const auto outcome = run_dialogue(store, authority, phone, settings);
     CHECK(outcome.result == SessionResult::failed);
     CHECK(outcome.cause_text() == "timeout");
+}
+
+TEST_CASE("dialogue: a phone that vanishes mid-dialogue is recorded as gone, and hears nothing more") {
+    auto store = store_with(Operation::install, AuthMode::null_string);
+    FakeAuthority authority;
+    ScriptedPhone phone(behave({}));
+    phone.hang_up_on = Command::key_gen_request;
+    const auto outcome = run_dialogue(store, authority, phone);
+    CHECK(outcome.result == SessionResult::failed);
+    CHECK(outcome.cause == SessionCause::phone_closed_connection);
+    // No END_SESSION written to a dead session: KEY_GEN_REQUEST was the last word.
+    CHECK(phone.sent.back().command() == Command::key_gen_request);
+    CHECK(phone.sends_after_hang_up == 0);
+    CHECK_FALSE(outcome.end_reason.has_value());
+    // Audited as the phone going away, not as an internal error.
+    CHECK(audited(store, "phone_closed_connection"));
+    CHECK_FALSE(audited(store, "internal_error"));
+    REQUIRE(store.failures == std::vector<std::string>{"phone_closed_connection"});
+    CHECK(authority.issued == 0);
+}
+
+TEST_CASE("dialogue: every change is recorded with the phone's address as its actor") {
+    auto store = store_with(Operation::install, AuthMode::null_string);
+    FakeAuthority authority;
+    ScriptedPhone phone(behave({}));
+    REQUIRE(run_dialogue(store, authority, phone).result == SessionResult::succeeded);
+    REQUIRE(store.actors.size() == 2);  // issued, confirmed
+    for (const auto& actor : store.actors)
+        CHECK(actor == "127.0.0.1:50000");
+    for (const auto& e : store.audits)
+        CHECK(e.peer == "127.0.0.1:50000");
+}
+
+TEST_CASE("dialogue: outcomes are typed values with one readable form") {
+    auto store = store_with(Operation::install, AuthMode::null_string);
+    FakeAuthority authority;
+    PhoneScript old_phone;
+    old_phone.version = 2;
+    ScriptedPhone phone(behave(old_phone));
+    const auto outcome = run_dialogue(store, authority, phone);
+    CHECK(outcome.result == SessionResult::refused);
+    CHECK(outcome.cause == SessionCause::wrong_version);
+    CHECK(outcome.detail == "2");
+    CHECK(outcome.cause_text() == "wrong_version: 2");
+
+    SessionOutcome installed;
+    installed.cause = SessionCause::lsc_installed;
+    installed.detail = "serial=ab12";
+    CHECK(installed.cause_text() == "lsc_installed serial=ab12");
+    SessionOutcome refused_cert;
+    refused_cert.cause = SessionCause::certificate_refused;
+    refused_cert.detail = "untrusted_chain";
+    CHECK(refused_cert.cause_text() == "untrusted_chain");
+
+    // Every cause has its own name: a log line never confuses two of them.
+    std::set<std::string_view> names;
+    for (int c = static_cast<int>(SessionCause::none);
+         c <= static_cast<int>(SessionCause::internal_error); ++c) {
+        names.insert(session_cause_name(static_cast<SessionCause>(c)));
+    }
+    CHECK(names.size() == static_cast<std::size_t>(SessionCause::internal_error) + 1);
 }

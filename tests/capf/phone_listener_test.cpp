@@ -6,9 +6,11 @@
 
 #include <asio/post.hpp>
 #include <catch2/catch.hpp>
+#include <future>
 #include <thread>
 
 #include "capf/phone/listener.hpp"
+#include "capf/phone/message_channel.hpp"
 #include "tests/capf/test_support.hpp"
 #include "tests/phone/blocking_tls_client.hpp"
 
@@ -32,10 +34,10 @@ asio::awaitable<void> echo_session(TlsStream& stream, const PeerInfo&) {
 
 class RunningListener {
   public:
-    explicit RunningListener(PhoneListenerOptions options)
+    explicit RunningListener(PhoneListenerOptions options, SessionHandler handler = echo_session)
         : creds_(test::TestIdentity::shared().chain, test::TestIdentity::shared().key) {
         options.endpoint = asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0);
-        listener_ = std::make_unique<PhoneListener>(io_, options, creds_, echo_session);
+        listener_ = std::make_unique<PhoneListener>(io_, options, creds_, std::move(handler));
         listener_->start();
         thread_ = std::thread([this] { io_.run(); });
     }
@@ -121,7 +123,9 @@ TEST_CASE("connections above the session limit are closed at once and counted") 
     const auto start = std::chrono::steady_clock::now();
     CHECK_THROWS_AS(BlockingTlsClient("127.0.0.1", server.port(), PhoneTls::tls12_ecdhe, 5s),
                     test::TlsClientError);
-    CHECK(std::chrono::steady_clock::now() - start < 1s);  // refused, not queued
+    // Refused, not queued: a queued client would wait out its 5 s timeout.
+    // The margin is for a loaded 2-core machine under ASan.
+    CHECK(std::chrono::steady_clock::now() - start < 4s);
     CHECK(server.stats().rejected_over_limit == 1);
 
     // A slot frees when a phone leaves; the next one is served.
@@ -140,7 +144,7 @@ TEST_CASE("a peer that sends nothing is dropped at the handshake deadline") {
     const long waited = millis_until_closed(fd, 5s);
     ::close(fd);
     CHECK(waited >= 250);
-    CHECK(waited < 2000);
+    CHECK(waited < 4000);  // the deadline, not the client's 5 s: loose for loaded machines
     CHECK(server.wait_for([&] { return server.stats().handshake_timeouts == 1; }));
     CHECK(server.wait_for([&] { return server.stats().active == 0; }));
 }
@@ -151,8 +155,70 @@ TEST_CASE("a peer that does not speak TLS is refused") {
     const std::string http = "GET / HTTP/1.0\r\n\r\n";
     REQUIRE(::send(fd, http.data(), http.size(), MSG_NOSIGNAL) ==
             static_cast<ssize_t>(http.size()));
-    CHECK(millis_until_closed(fd, 5s) < 2000);
+    CHECK(millis_until_closed(fd, 5s) < 4000);  // refused at once, not at a 30 s deadline
     ::close(fd);
     CHECK(server.wait_for([&] { return server.stats().handshake_failures == 1; }));
     CHECK(server.stats().sessions_completed == 0);
+}
+
+namespace {
+
+/// What the message channel threw when the phone went away mid-dialogue.
+struct ChannelVerdict {
+    std::promise<std::string> thrown;
+};
+
+SessionHandler receive_until_gone(std::shared_ptr<ChannelVerdict> verdict) {
+    return [verdict](TlsStream& stream, const PeerInfo&) -> asio::awaitable<void> {
+        TlsMessageChannel channel(stream, protocol::DecodeLimits{}, 5s);
+        std::string what = "nothing";
+        try {
+            co_await channel.receive(deadline_after(10s));
+            what = "a message";
+        } catch (const PeerClosed&) {
+            what = "PeerClosed";
+        } catch (const TimedOut&) {
+            what = "TimedOut";
+        } catch (const protocol::ProtocolError&) {
+            what = "ProtocolError";
+        } catch (const std::exception& e) {
+            what = std::string("other: ") + e.what();
+        }
+        verdict->thrown.set_value(what);
+    };
+}
+
+}  // namespace
+
+TEST_CASE("the message channel turns a vanished phone into PeerClosed, whatever the transport saw") {
+    SECTION("a TLS close_notify") {
+        auto verdict = std::make_shared<ChannelVerdict>();
+        auto thrown = verdict->thrown.get_future();
+        RunningListener server(PhoneListenerOptions{}, receive_until_gone(verdict));
+        BlockingTlsClient phone("127.0.0.1", server.port(), PhoneTls::tls12_ecdhe, 5s);
+        phone.close();
+        REQUIRE(thrown.wait_for(10s) == std::future_status::ready);
+        CHECK(thrown.get() == "PeerClosed");
+    }
+    SECTION("a fatal TLS alert mid-dialogue") {
+        auto verdict = std::make_shared<ChannelVerdict>();
+        auto thrown = verdict->thrown.get_future();
+        RunningListener server(PhoneListenerOptions{}, receive_until_gone(verdict));
+        BlockingTlsClient phone("127.0.0.1", server.port(), PhoneTls::tls12_ecdhe, 5s);
+        // A plaintext fatal alert (handshake_failure) where encrypted records
+        // are due: Botan refuses the record and the session is over.
+        const std::vector<std::uint8_t> alert = {0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28};
+        phone.send_raw(alert);
+        REQUIRE(thrown.wait_for(10s) == std::future_status::ready);
+        CHECK(thrown.get() == "PeerClosed");
+    }
+    SECTION("a TCP reset mid-dialogue") {
+        auto verdict = std::make_shared<ChannelVerdict>();
+        auto thrown = verdict->thrown.get_future();
+        RunningListener server(PhoneListenerOptions{}, receive_until_gone(verdict));
+        BlockingTlsClient phone("127.0.0.1", server.port(), PhoneTls::tls12_ecdhe, 5s);
+        phone.reset();
+        REQUIRE(thrown.wait_for(10s) == std::future_status::ready);
+        CHECK(thrown.get() == "PeerClosed");
+    }
 }

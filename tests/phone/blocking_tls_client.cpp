@@ -216,6 +216,15 @@ void BlockingTlsClient::close() {
     }
 }
 
+void BlockingTlsClient::reset() {
+    if (impl_->fd >= 0) {
+        const linger abort_on_close{1, 0};
+        ::setsockopt(impl_->fd, SOL_SOCKET, SO_LINGER, &abort_on_close, sizeof abort_on_close);
+        ::close(impl_->fd);
+        impl_->fd = -1;
+    }
+}
+
 const std::string& BlockingTlsClient::negotiated() const {
     return impl_->negotiated;
 }

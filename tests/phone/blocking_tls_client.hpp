@@ -50,6 +50,9 @@ class BlockingTlsClient {
     /// Throws TlsClientError on timeout.
     std::vector<std::uint8_t> receive_some(std::chrono::milliseconds timeout);
     void close();
+    /// Drops the connection with a TCP reset and no close_notify, as a phone
+    /// that loses power or its network does.
+    void reset();
 
     /// e.g. "TLS v1.0 RSA_WITH_AES_128_CBC_SHA".
     const std::string& negotiated() const;
