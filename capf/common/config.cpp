@@ -231,22 +231,9 @@ std::optional<milliseconds> parse_duration(std::string_view text) {
 ConfigError::ConfigError(std::vector<std::string> problems)
     : std::runtime_error(join(problems, "\n")), problems_(std::move(problems)) {}
 
-Config parse_config(std::string_view json_text, std::string_view origin) {
-    json doc;
-    try {
-        doc = json::parse(json_text);
-    } catch (const json::parse_error& e) {
-        throw ConfigError({std::string(origin) + ": not valid JSON: " + e.what()});
-    }
-    if (!doc.is_object()) {
-        throw ConfigError({std::string(origin) + ": the top level must be a JSON object"});
-    }
-    Config c;
-    Reader r(origin);
-    r.check_known(doc, "",
-                  {"listen", "tls", "identity", "issuer", "trust", "lsc", "keygen", "auth",
-                   "limits", "database", "node", "admin", "log"});
+namespace {
 
+void read_listen(Reader& r, const json& doc, Config& c) {
     if (const json* s = r.section(doc, "", "listen", {"address", "port"})) {
         r.string(s, "listen", "address", c.listen.address);
         in6_addr parsed{};
@@ -257,11 +244,17 @@ Config parse_config(std::string_view json_text, std::string_view origin) {
         }
         r.uint(s, "listen", "port", c.listen.port, 1, 65535);
     }
+}
+
+void read_tls(Reader& r, const json& doc, Config& c) {
     if (const json* s = r.section(doc, "", "tls", {"policy"})) {
         std::string policy = "legacy";
         r.choice(s, "tls", "policy", policy, {"legacy", "strict"});
         c.tls.policy = policy == "strict" ? TlsPolicy::strict : TlsPolicy::legacy;
     }
+}
+
+void read_identities(Reader& r, const json& doc, Config& c) {
     const std::initializer_list<const char*> key_pair_keys = {"certificate", "private_key",
                                                               "passphrase_file", "passphrase_env"};
     read_key_pair(r, r.section(doc, "", "identity", key_pair_keys), "identity", c.identity);
@@ -273,6 +266,9 @@ Config parse_config(std::string_view json_text, std::string_view origin) {
         }
         c.issuer = issuer;
     }
+}
+
+void read_trust(Reader& r, const json& doc, Config& c) {
     if (const json* s = r.section(doc, "", "trust", {"lsc_issuers", "mic_roots"})) {
         for (const char* key : {"lsc_issuers", "mic_roots"}) {
             const json* v = Reader::member(*s, key);
@@ -291,6 +287,9 @@ Config parse_config(std::string_view json_text, std::string_view origin) {
                 out.emplace_back(f.get<std::string>());
         }
     }
+}
+
+void read_lsc(Reader& r, const json& doc, Config& c) {
     if (const json* s = r.section(doc, "", "lsc", {"validity_days", "default_key_spec"})) {
         r.uint(s, "lsc", "validity_days", c.lsc.validity_days, 1, 1825);
         if (const json* v = Reader::member(*s, "default_key_spec")) {
@@ -303,12 +302,18 @@ Config parse_config(std::string_view json_text, std::string_view origin) {
             }
         }
     }
+}
+
+void read_keygen(Reader& r, const json& doc, Config& c) {
     if (const json* s = r.section(doc, "", "keygen", {"timeout", "retries"})) {
         // IOS allows 1-120 minutes; seconds are accepted so tests can be quick.
         r.duration(s, "keygen", "timeout", c.keygen.timeout, std::chrono::seconds(1),
                    std::chrono::minutes(120));
         r.uint(s, "keygen", "retries", c.keygen.retries, 0, 100);
     }
+}
+
+void read_auth(Reader& r, const json& doc, Config& c) {
     if (const json* s =
             r.section(doc, "", "auth", {"default_mode", "lockout_failures", "hash_iterations"})) {
         r.choice(s, "auth", "default_mode", c.auth.default_mode,
@@ -316,6 +321,9 @@ Config parse_config(std::string_view json_text, std::string_view origin) {
         r.uint(s, "auth", "lockout_failures", c.auth.lockout_failures, 1, 100);
         r.uint(s, "auth", "hash_iterations", c.auth.hash_iterations, 1000, 1000000);
     }
+}
+
+void read_limits(Reader& r, const json& doc, Config& c) {
     if (const json* s = r.section(doc, "", "limits",
                                   {"max_sessions", "handshake_timeout", "read_timeout",
                                    "max_message_size", "shutdown_grace"})) {
@@ -328,16 +336,25 @@ Config parse_config(std::string_view json_text, std::string_view origin) {
         r.duration(s, "limits", "shutdown_grace", c.limits.shutdown_grace, milliseconds(0),
                    std::chrono::minutes(10));
     }
+}
+
+void read_database(Reader& r, const json& doc, Config& c) {
     if (const json* s = r.section(doc, "", "database", {"connection", "pool_size"})) {
         r.string(s, "database", "connection", c.database.connection, true);
         r.uint(s, "database", "pool_size", c.database.pool_size, 1, 256);
     }
+}
+
+void read_node(Reader& r, const json& doc, Config& c) {
     if (const json* s = r.section(doc, "", "node", {"name"})) {
         r.string(s, "node", "name", c.node.name);
         if (c.node.name.size() > 64) {
             r.problem("node.name", Reader::member(*s, "name"), "longer than 64 characters");
         }
     }
+}
+
+void read_admin(Reader& r, const json& doc, Config& c) {
     if (const json* s = r.section(doc, "", "admin",
                                   {"socket_path", "socket_mode", "allowed_group", "allowed_users",
                                    "max_request_size", "client_timeout"})) {
@@ -374,6 +391,9 @@ Config parse_config(std::string_view json_text, std::string_view origin) {
         r.duration(s, "admin", "client_timeout", c.admin.client_timeout, std::chrono::seconds(1),
                    std::chrono::hours(1));
     }
+}
+
+void read_log(Reader& r, const json& doc, Config& c) {
     if (const json* s = r.section(doc, "", "log", {"level"})) {
         std::string level = "info";
         r.choice(s, "log", "level", level, {"trace", "debug", "info", "warn", "error"});
@@ -389,6 +409,38 @@ Config parse_config(std::string_view json_text, std::string_view origin) {
                 c.log.level = value;
         }
     }
+}
+
+}  // namespace
+
+Config parse_config(std::string_view json_text, std::string_view origin) {
+    json doc;
+    try {
+        doc = json::parse(json_text);
+    } catch (const json::parse_error& e) {
+        throw ConfigError({std::string(origin) + ": not valid JSON: " + e.what()});
+    }
+    if (!doc.is_object()) {
+        throw ConfigError({std::string(origin) + ": the top level must be a JSON object"});
+    }
+    Config c;
+    Reader r(origin);
+    r.check_known(doc, "",
+                  {"listen", "tls", "identity", "issuer", "trust", "lsc", "keygen", "auth",
+                   "limits", "database", "node", "admin", "log"});
+
+    read_listen(r, doc, c);
+    read_tls(r, doc, c);
+    read_identities(r, doc, c);
+    read_trust(r, doc, c);
+    read_lsc(r, doc, c);
+    read_keygen(r, doc, c);
+    read_auth(r, doc, c);
+    read_limits(r, doc, c);
+    read_database(r, doc, c);
+    read_node(r, doc, c);
+    read_admin(r, doc, c);
+    read_log(r, doc, c);
     if (c.node.name.empty()) {
         c.node.name = default_node_name();
     }
