@@ -181,6 +181,12 @@ asio::awaitable<Message> Dialogue::receive(MessageChannel& channel, Command expe
     co_return m;
 }
 
+asio::awaitable<Message> Dialogue::exchange(MessageChannel& channel, const Message& request,
+                                            Command expected) {
+    co_await channel.send(request);
+    co_return co_await receive(channel, expected, after(settings_.read_timeout));
+}
+
 asio::awaitable<void> Dialogue::converse(MessageChannel& channel, std::uint32_t session_id) {
     // 5.1: the server speaks first and cannot yet know who is calling.
     channel.expect_session_id(session_id);
@@ -384,9 +390,7 @@ asio::awaitable<void> Dialogue::install(MessageChannel& channel, std::uint32_t s
     Message store(Command::store_cert_request, session_id);
     store.add<Tag::cert_type>(protocol::CertType::lsc)
         .add<Tag::certificate>(protocol::CertificateValue{protocol::CertType::lsc, issued->der});
-    co_await channel.send(store);
-    const Message stored =
-        co_await receive(channel, Command::store_cert_response, after(settings_.read_timeout));
+    const Message stored = co_await exchange(channel, store, Command::store_cert_response);
     if (stored.find<Tag::reason>() != Reason::success) {
         throw failed(SessionCause::store_refused, reason_text(stored.find<Tag::reason>()));
     }
@@ -397,9 +401,8 @@ asio::awaitable<void> Dialogue::install(MessageChannel& channel, std::uint32_t s
 }
 
 asio::awaitable<void> Dialogue::fetch(MessageChannel& channel, std::uint32_t session_id) {
-    co_await channel.send(Message(Command::fetch_cert_request, session_id));
-    const Message reply =
-        co_await receive(channel, Command::fetch_cert_response, after(settings_.read_timeout));
+    const Message reply = co_await exchange(
+        channel, Message(Command::fetch_cert_request, session_id), Command::fetch_cert_response);
     const auto cert = reply.find<Tag::certificate>();
     if (reply.find<Tag::reason>() != Reason::success || !cert) {
         throw Ended{Reason::no_action, SessionResult::failed, SessionCause::fetch_refused,
@@ -422,9 +425,8 @@ asio::awaitable<void> Dialogue::fetch(MessageChannel& channel, std::uint32_t ses
 }
 
 asio::awaitable<void> Dialogue::remove(MessageChannel& channel, std::uint32_t session_id) {
-    co_await channel.send(Message(Command::delete_cert_request, session_id));
-    const Message reply =
-        co_await receive(channel, Command::delete_cert_response, after(settings_.read_timeout));
+    const Message reply = co_await exchange(
+        channel, Message(Command::delete_cert_request, session_id), Command::delete_cert_response);
     if (reply.find<Tag::reason>() != Reason::success) {
         throw failed(SessionCause::delete_refused, reason_text(reply.find<Tag::reason>()));
     }

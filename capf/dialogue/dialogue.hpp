@@ -56,6 +56,10 @@ class Dialogue {
                                       protocol::Reason reason);
     asio::awaitable<protocol::Message> receive(MessageChannel& channel, protocol::Command expected,
                                                Deadline deadline);
+    /// Sends `request` and reads the reply, which must be `expected`.
+    asio::awaitable<protocol::Message> exchange(MessageChannel& channel,
+                                                const protocol::Message& request,
+                                                protocol::Command expected);
     asio::awaitable<void> record_end();
     void succeed(SessionCause cause, std::string detail = {});
     void audit_best_effort(const std::string& event, const std::string& outcome,
