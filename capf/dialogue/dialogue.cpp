@@ -98,7 +98,8 @@ Dialogue::Dialogue(DialogueSettings settings, DeviceStore& store, Authority& aut
 void Dialogue::audit_best_effort(const std::string& event, const std::string& outcome,
                                  const std::string& detail) {
     try {
-        store_.audit(AuditEvent{outcome_.device, peer_, event, outcome, detail});
+        store_.audit(
+            AuditEvent{outcome_.device, peer_, settings_.node, event, outcome, detail, {}});
     } catch (const std::exception& e) {
         log::warn("audit_failed", {{"device", outcome_.device}, {"error", e.what()}});
     }

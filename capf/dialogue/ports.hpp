@@ -4,7 +4,8 @@
 // the service plugs in adapters over PostgreSQL and Botan (capf/service).
 //
 // The vocabulary is the modules' own: storage's Operation, AuthMode,
-// OperationClaim and IssuedCertificateRecord, ca's KeySpec. Those headers
+// OperationClaim, IssuedCertificateRecord and AuditEvent (whose `peer` is
+// the actor: the phone's address), ca's KeySpec. Those headers
 // hold plain values (no libpqxx, no Botan), so the dialogue never sees SQL
 // or TLS.
 //
@@ -26,6 +27,7 @@
 
 namespace capf {
 
+using storage::AuditEvent;
 using storage::AuthMode;
 using storage::IssuedCertificateRecord;
 using storage::Operation;
@@ -45,16 +47,6 @@ enum class AuthStringCheck {
     mismatch,    ///< wrong string; the failure was counted
     none_set,    ///< no auth string was generated for this device
     locked_out,  ///< too many failures; an administrator must set a new one
-};
-
-/// Something a person reading the audit log needs: who, what, the outcome
-/// and the specific cause. `peer` is the actor: the phone's address.
-struct AuditEvent {
-    std::string device;  ///< may be what the phone claimed, when unknown
-    std::string peer;
-    std::string event;    ///< e.g. "authentication", "session"
-    std::string outcome;  ///< e.g. "refused", "succeeded", "failed"
-    std::string detail;   ///< the specific cause, e.g. "auth_string_mismatch"
 };
 
 /// Device records. Implementations throw StoreUnavailable when the database

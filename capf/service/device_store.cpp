@@ -128,10 +128,7 @@ void StorageDeviceStore::record_failure(const OperationClaim& claim, const std::
 }
 
 void StorageDeviceStore::audit(const AuditEvent& e) {
-    guarded([&] {
-        repo_.append_audit(storage::AuditEvent{e.device, e.peer, settings_.node, e.event, e.outcome,
-                                               e.detail, std::nullopt});
-    });
+    guarded([&] { repo_.append_audit(e); });
 }
 
 }  // namespace capf
