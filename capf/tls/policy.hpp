@@ -1,4 +1,4 @@
-// The two TLS policies phones meet (protocol page, section 1).
+// The two TLS policies phones meet (protocol/README.md, section 1).
 #pragma once
 
 #include <botan/tls_policy.h>

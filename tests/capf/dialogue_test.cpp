@@ -1,5 +1,5 @@
 // The dialogue against a scripted phone and in-memory store and authority:
-// every path of section 5, every refusal with its wire reason and cause.
+// every path of protocol/README.md section 5, every refusal with its wire reason and cause.
 #include "capf/dialogue/dialogue.hpp"
 
 #include <asio/co_spawn.hpp>

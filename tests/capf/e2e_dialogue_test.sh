@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One CAPF dialogue case end to end (real capfd, TLS, PostgreSQL, capfctl,
-# capf-phone): each refusal of section 5 asserts the END_SESSION reason on
+# capf-phone): each refusal of section 5 (protocol/README.md) asserts the END_SESSION reason on
 # the wire, the audit event naming the specific cause, and that no
 # certificate was issued or changed; the MIC installs and the key-generation
 # cases assert what the phone ends up holding.

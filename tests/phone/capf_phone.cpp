@@ -1,6 +1,6 @@
 // capf-phone: the phone side of CAPF over TLS, for tests and for trying a
-// capfd by hand. It behaves like a Cisco phone (section 5 of the protocol
-// page) and has knobs to misbehave. It uses Botan directly, not ca/, so a
+// capfd by hand. It behaves like a Cisco phone (protocol/README.md,
+// section 5) and has knobs to misbehave. It uses Botan directly, not ca/, so a
 // bug in the server's crypto cannot hide behind the same code on both sides.
 //
 // The phone keeps its state in --state DIR: lsc.pem and lsc-key.pem (its
