@@ -54,7 +54,8 @@ struct IdentityProfile {
     unsigned validity_days = 3650;
 };
 
-/// A new self-signed CAPF identity with the profile of section 7: CA:TRUE
+/// A new self-signed CAPF identity with the profile of protocol/README.md,
+/// section 7: CA:TRUE
 /// pathlen:0 (critical), keyUsage digitalSignature + keyCertSign + cRLSign,
 /// plus keyEncipherment for RSA keys (TLS RSA key exchange needs it).
 /// RSA 2048/3072/4096 or ECDSA P-256/P-384; CaError(unsupported_key_spec)

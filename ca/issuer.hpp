@@ -1,4 +1,4 @@
-// Issuing LSCs (section 7 of the protocol page).
+// Issuing LSCs (protocol/README.md, section 7).
 #pragma once
 
 #include <chrono>

@@ -3,6 +3,9 @@
 #include <botan/hash.h>
 #include <botan/pubkey.h>
 
+#include <algorithm>
+#include <array>
+
 namespace capf::ca {
 namespace {
 
@@ -36,11 +39,19 @@ std::vector<std::uint8_t> certificate_auth_data(const std::string& device_name,
 
 std::vector<std::uint8_t> sudi_auth_data(std::uint32_t session_id,
                                          std::span<const std::uint8_t> sudi_certificate_der) {
-    std::vector<std::uint8_t> data;
-    for (int shift = 0; shift < 32; shift += 8) {
-        data.push_back(static_cast<std::uint8_t>(session_id >> shift));
-    }
-    data.insert(data.end(), sudi_certificate_der.begin(), sudi_certificate_der.end());
+    // The vector is sized once and filled by copies from an explicit 4-byte
+    // array and the span: growing it byte by byte and then inserting the span
+    // (even into reserved storage) made GCC 12 at -O3 report
+    // stringop-overflow/overread on a reallocation path it could not rule out.
+    const std::array<std::uint8_t, 4> session_id_le{
+        static_cast<std::uint8_t>(session_id),
+        static_cast<std::uint8_t>(session_id >> 8),
+        static_cast<std::uint8_t>(session_id >> 16),
+        static_cast<std::uint8_t>(session_id >> 24),
+    };
+    std::vector<std::uint8_t> data(session_id_le.size() + sudi_certificate_der.size());
+    const auto after_id = std::copy(session_id_le.begin(), session_id_le.end(), data.begin());
+    std::copy(sudi_certificate_der.begin(), sudi_certificate_der.end(), after_id);
     return data;
 }
 

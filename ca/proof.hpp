@@ -1,4 +1,5 @@
-// Proof of possession as CAPF phones make it (sections 5.2 and 5.3).
+// Proof of possession as CAPF phones make it (protocol/README.md, sections 5.2
+// and 5.3).
 #pragma once
 
 #include <botan/pk_keys.h>

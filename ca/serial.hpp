@@ -5,7 +5,8 @@
 
 namespace capf::ca {
 
-/// 128 random bits, positive and non-zero: what section 7 asks of serials.
+/// 128 random bits, positive and non-zero: what protocol/README.md, section 7
+/// asks of serials.
 Botan::BigInt random_serial(Botan::RandomNumberGenerator& rng);
 
 }  // namespace capf::ca

@@ -1,4 +1,5 @@
-// Authenticating a phone by the certificate it presents (sections 5.2, 5.3).
+// Authenticating a phone by the certificate it presents (protocol/README.md,
+// sections 5.2 and 5.3).
 #pragma once
 
 #include <chrono>

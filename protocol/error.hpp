@@ -28,7 +28,7 @@ enum class Errc {
     unknown_tag,                 ///< an element tag the protocol lacks (server answers reason 7)
     malformed_certificate,       ///< CERTIFICATE value not `01 len 00 type DER`
     malformed_sha2_signed_data,  ///< SHA2_SIGNED_DATA not `hash len signature`
-    malformed_sudi_data,         ///< SUDI_DATA not the section 5.3 layout
+    malformed_sudi_data,         ///< SUDI_DATA not the layout of protocol/README.md, 5.3
     message_too_large,           ///< header announces a message over the configured maximum
     missing_element,             ///< a required element is absent
     value_too_large,             ///< encoding: a value or body does not fit its 16-bit length

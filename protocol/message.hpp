@@ -22,7 +22,7 @@ struct Element {
 };
 
 /// A CAPF message. Elements keep their wire order, so encoding a decoded
-/// message reproduces its bytes exactly. The protocol page does not forbid
+/// message reproduces its bytes exactly. protocol/README.md does not forbid
 /// repeating an element; the typed accessors read the first occurrence and
 /// count() tells the caller whether there were more.
 class Message {

@@ -1,4 +1,4 @@
-// The vocabulary of the CAPF wire protocol, version 3 (docs/capf-protocol.md
+// The vocabulary of the CAPF wire protocol, version 3 (protocol/README.md,
 // sections 2-4): commands, element tags and the small enumerated values.
 #pragma once
 
@@ -61,7 +61,7 @@ inline constexpr std::array<Command, 23> all_commands = {
 
 /// The command for a wire byte, or nothing for a code the protocol lacks.
 std::optional<Command> command_from_byte(std::uint8_t code) noexcept;
-/// The protocol page's name, e.g. "AUTH_REQUEST".
+/// The name protocol/README.md gives it (section 3), e.g. "AUTH_REQUEST".
 std::string_view command_name(Command command) noexcept;
 
 enum class Tag : std::uint8_t {
@@ -94,14 +94,14 @@ inline constexpr std::array<Tag, 18> all_tags = {
 
 /// The tag for a wire byte, or nothing for a tag the protocol lacks.
 std::optional<Tag> tag_from_byte(std::uint8_t code) noexcept;
-/// The protocol page's name, e.g. "DEVICE_NAME".
+/// The name protocol/README.md gives it (section 4), e.g. "DEVICE_NAME".
 std::string_view tag_name(Tag tag) noexcept;
 
 // The enumerations below have a uint8_t underlying type so that any byte a
 // peer sends is representable: unknown values are kept (and logged as
 // numbers) rather than being undefined behaviour.
 
-/// Wire reason codes (section 6). Only these are publicly known.
+/// Wire reason codes (protocol/README.md, section 6). Only these are publicly known.
 enum class Reason : std::uint8_t {
     no_action = 0,
     success = 1,

@@ -27,9 +27,9 @@ struct Sha2SignedData {
     friend bool operator==(const Sha2SignedData&, const Sha2SignedData&) = default;
 };
 
-/// SUDI_DATA (section 5.3): `0x00 | length (2) | DER | 0x01 | length (2) |
-/// SHA-1 signature | hash id (1) | length (2) | SHA-2 signature`. The codec
-/// keeps whatever hash id arrived; ca/ insists on SHA-512.
+/// SUDI_DATA (protocol/README.md, section 5.3): `0x00 | length (2) | DER |
+/// 0x01 | length (2) | SHA-1 signature | hash id (1) | length (2) | SHA-2
+/// signature`. The codec keeps whatever hash id arrived; ca/ insists on SHA-512.
 struct SudiData {
     Bytes certificate_der;
     Bytes sha1_signature;

@@ -38,6 +38,7 @@ CaErrc error_of(const std::function<void()>& f) {
 
 }  // namespace
 
+// Section 7 of protocol/README.md: the LSC profile phones accept.
 TEST_CASE("issued LSCs verify with openssl and carry the section 7 profile") {
     const LscIssuer issuer(hospital_ca());
     test::TempDir dir;

@@ -1,4 +1,5 @@
-// Messages whose bytes are fixed by the protocol page, written out by hand.
+// Messages whose bytes are fixed by protocol/README.md (sections 2-4), written
+// out by hand.
 #include <catch2/catch.hpp>
 
 #include "protocol/decoder.hpp"

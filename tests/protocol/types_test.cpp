@@ -30,6 +30,7 @@ TEST_CASE("every command has a distinct name") {
     CHECK_FALSE(names.count("UNKNOWN_COMMAND"));
 }
 
+// "The protocol page" is protocol/README.md, section 4.
 TEST_CASE("tag_from_byte knows exactly the element tags of the protocol page") {
     const std::set<int> known = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 16, 17, 18, 19, 20};
     for (int code = 0; code < 256; ++code) {
