@@ -189,7 +189,7 @@ asio::awaitable<Message> Dialogue::exchange(MessageChannel& channel, const Messa
 }
 
 asio::awaitable<void> Dialogue::converse(MessageChannel& channel, std::uint32_t session_id) {
-    // 5.1: the server speaks first and cannot yet know who is calling.
+    // Section 5.1: the server speaks first and cannot yet know who is calling.
     channel.expect_session_id(session_id);
     Message hello(Command::auth_request, session_id);
     hello.add<Tag::version>(protocol::protocol_version)
@@ -332,7 +332,7 @@ asio::awaitable<std::vector<std::uint8_t>> Dialogue::request_public_key(MessageC
                                                                         std::uint32_t session_id,
                                                                         const ca::KeySpec& spec) {
     Ended last = failed(SessionCause::keygen_failed);
-    // 5.4: one request plus up to `retries` more after a failure or timeout.
+    // Section 5.4: one request plus up to `retries` more after a failure or timeout.
     const unsigned attempts = settings_.keygen_retries + 1;
     for (unsigned attempt = 1; attempt <= attempts; ++attempt) {
         co_await channel.send(key_gen_request(session_id, spec));

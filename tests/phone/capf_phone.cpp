@@ -81,7 +81,7 @@ std::vector<std::uint8_t> digest(const char* algo, std::span<const std::uint8_t>
     return {out.begin(), out.end()};
 }
 
-/// Section 5.2/5.3 proof of possession: RSA signs the bare digest with
+/// protocol/README.md section 5.2/5.3 proof of possession: RSA signs the bare digest with
 /// PKCS#1 v1.5 type-1 padding and no DigestInfo; ECDSA signs normally.
 std::vector<std::uint8_t> prove(const Botan::Private_Key& key, std::span<const std::uint8_t> data,
                                 bool sha512, Botan::RandomNumberGenerator& rng) {
