@@ -32,6 +32,7 @@ check "server.stats"
 ctl device add SEP001122334455 --description "Ward 3 nurse station" --auth lsc --key ec-p256 >/dev/null ||
   fail "device add"
 [ "$(ctl --json device get SEP001122334455 | json_field '["key_spec"]')" = ec-p256 ] || fail "device get"
+[ "$(ctl device get SEP001122334455 --json | json_field '["key_spec"]')" = ec-p256 ] || fail "device get X --json"
 expect_refusal "device add with a space" "device name .SEP 0011. must be 1-64 characters of A-Z" device add "SEP 0011"
 expect_refusal "device add twice" "already exists" device add SEP001122334455
 expect_refusal "device add, bad key" "rsa-512.*ec-p521|key spec" device add SEP00112233AAAA --key rsa-999
@@ -90,6 +91,8 @@ ctl cancel SEP001122334455 | grep -q "cancelled" || fail "cancel"
 [ "$(ctl --json device get SEP001122334455 | json_field '["pending_operation"]')" = none ] || fail "not cancelled"
 expect_refusal "cancel unknown" "no device named SEP0000DEADBEEF" cancel SEP0000DEADBEEF
 check "operation.cancel"
+ctl summary | grep -q "^devices_by_status:$" || fail "summary: devices_by_status is not a nested section"
+ctl summary | grep -q "{" && fail "summary prints inline JSON"
 
 # --- auth strings ---------------------------------------------------------------
 ctl auth-string generate SEP0000000000A1 --value 482916 | grep -q 482916 || fail "auth string given"
@@ -128,6 +131,11 @@ expect_refusal "trust add garbage" "not a PEM or DER X.509 certificate" trust ad
 expect_refusal "trust add bad role" "role must be lsc-issuer or mic-root" trust add manufacturer "$dir/root.pem"
 check "trust.add"
 expect_refusal "trust list bad role" "role must be lsc-issuer or mic-root" trust list roots
+ctl trust list | sed -n 1p | grep -q "^ROLE  *SUBJECT" || fail "trust list (every role): no ROLE column"
+ctl trust list | grep -q "^lsc-issuer  *CN=CAPF-e2e" || fail "trust list (every role): no lsc-issuer anchor"
+ctl trust list | grep "^mic-root " | grep -q "Test Manufacturing Root" || fail "trust list (every role): no mic-root anchor"
+[ "$(ctl trust list --json | python3 -c "import json,sys; print(' '.join(sorted({a['role'] for a in json.load(sys.stdin)['anchors']})))")" = "lsc-issuer mic-root" ] ||
+  fail "trust list --json (every role): not both roles"
 check "trust.list"
 # Added anchors are in the database: a restart keeps them.
 stop_capfd $pid

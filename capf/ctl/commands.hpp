@@ -1,0 +1,27 @@
+// capfctl's subcommands, one builder per group. Each builder adds its
+// subcommands to `app`; every subcommand owns its options (nothing is shared
+// between subcommands) and, when it is the one parsed, sets `out`.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include "capf/ctl/command.hpp"
+
+namespace capf::ctl {
+
+/// version, summary, methods, stats.
+void add_server_commands(CLI::App& app, Command& out);
+/// device add|update|get|remove|list|import.
+void add_device_commands(CLI::App& app, Command& out);
+/// schedule, cancel.
+void add_operation_commands(CLI::App& app, Command& out);
+/// auth-string generate|delete|pending.
+void add_auth_string_commands(CLI::App& app, Command& out);
+void add_report_command(CLI::App& app, Command& out);
+void add_audit_command(CLI::App& app, Command& out);
+/// trust list|add|remove.
+void add_trust_commands(CLI::App& app, Command& out);
+void add_export_cert_command(CLI::App& app, Command& out);
+void add_call_command(CLI::App& app, Command& out);
+
+}  // namespace capf::ctl

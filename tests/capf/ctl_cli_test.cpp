@@ -1,0 +1,191 @@
+// capfctl's command line, parsed without a socket: what each subcommand asks
+// capfd for, where capfctl's own options may go, and how results are shown
+// (through a fake capfd for commands of more than one call).
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <sstream>
+
+#include "capf/ctl/cli.hpp"
+
+using namespace capf::ctl;
+
+namespace {
+
+std::unique_ptr<Cli> parsed(std::vector<std::string> args) {
+    auto cli = std::make_unique<Cli>("/default.sock");
+    cli->parse(std::move(args));
+    return cli;
+}
+
+json params_of(std::vector<std::string> args) {
+    return parsed(std::move(args))->command.params;
+}
+
+std::string shown(const Cli& cli, const json& result) {
+    std::ostringstream out;
+    print_result(cli.global, cli.command, result, out);
+    return out.str();
+}
+
+/// Stands in for capfd: records every call and answers with `answer`.
+struct FakeCapfd {
+    std::vector<std::pair<std::string, json>> calls;
+    std::function<json(const std::string&, const json&)> answer;
+
+    Call call() {
+        return [this](const std::string& method, const json& params) {
+            calls.emplace_back(method, params);
+            return answer(method, params);
+        };
+    }
+};
+
+}  // namespace
+
+TEST_CASE("ctl cli: --json, --socket and --timeout go before or after the subcommand") {
+    const auto after = parsed({"device", "get", "SEP001122334455", "--json"});
+    CHECK(after->global.json);
+    CHECK(after->command.method == "device.get");
+    CHECK(after->command.params == json{{"name", "SEP001122334455"}});
+    CHECK(after->global.socket_path == "/default.sock");
+    CHECK(after->global.timeout_seconds == 120);
+    CHECK(shown(*after, {{"name", "X"}}) == "{\n  \"name\": \"X\"\n}\n");
+
+    CHECK(parsed({"--json", "device", "get", "SEP001122334455"})->global.json);
+    CHECK_FALSE(parsed({"device", "get", "SEP001122334455"})->global.json);
+    CHECK(parsed({"auth-string", "generate", "--all", "--csv", "--json"})->global.json);
+
+    const auto both =
+        parsed({"device", "list", "--socket", "/tmp/a.sock", "--prefix", "SEP", "--timeout", "5"});
+    CHECK(both->global.socket_path == "/tmp/a.sock");
+    CHECK(both->global.timeout_seconds == 5);
+    CHECK(both->command.params == json{{"prefix", "SEP"}, {"limit", 100}});
+    CHECK(parsed({"--socket", "/s", "version"})->global.socket_path == "/s");
+    CHECK_THROWS_AS(parsed({"version", "--timeout", "0"}), CLI::ValidationError);
+}
+
+TEST_CASE("ctl cli: trust list without a role lists every role, with a ROLE column") {
+    const auto cli = parsed({"trust", "list"});
+    FakeCapfd capfd;
+    capfd.answer = [](const std::string&, const json& params) {
+        const std::string role = params.at("role");
+        const std::string subject = role == "lsc-issuer" ? "CN=Issuer" : "CN=Root";
+        return json{{"anchors", json::array({{{"subject", subject},
+                                              {"sha256", "ab"},
+                                              {"not_after", "2030-01-01T00:00:00Z"},
+                                              {"source", "config"}}})}};
+    };
+    const json result = execute(cli->command, capfd.call());
+    REQUIRE(capfd.calls.size() == 2);
+    CHECK(capfd.calls[0] == std::pair<std::string, json>{"trust.list", {{"role", "lsc-issuer"}}});
+    CHECK(capfd.calls[1] == std::pair<std::string, json>{"trust.list", {{"role", "mic-root"}}});
+    REQUIRE(result.at("anchors").size() == 2);
+    CHECK(result["anchors"][0]["role"] == "lsc-issuer");
+    CHECK(result["anchors"][1]["role"] == "mic-root");
+    CHECK(shown(*cli, result) ==
+          "ROLE        SUBJECT    EXPIRES               SOURCE  SHA-256\n"
+          "lsc-issuer  CN=Issuer  2030-01-01T00:00:00Z  config  ab\n"
+          "mic-root    CN=Root    2030-01-01T00:00:00Z  config  ab\n");
+
+    capfd.answer = [](const std::string&, const json&) { return json{{"anchors", json::array()}}; };
+    CHECK(shown(*cli, execute(cli->command, capfd.call())) ==
+          "ROLE  SUBJECT  EXPIRES  SOURCE  SHA-256\n");
+
+    const auto one = parsed({"trust", "list", "mic-root"});
+    CHECK_FALSE(one->command.run);
+    CHECK(one->command.method == "trust.list");
+    CHECK(one->command.params == json{{"role", "mic-root"}});
+}
+
+TEST_CASE("ctl cli: each subcommand sends its own options and no other's") {
+    CHECK(params_of({"schedule", "install", "--prefix", "SEP00", "--all"}) ==
+          json{{"operation", "install"}, {"prefix", "SEP00"}, {"all", true}});
+    CHECK(params_of({"schedule", "fetch", "SEP1"}) ==
+          json{{"operation", "fetch"}, {"name", "SEP1"}});
+    CHECK(params_of({"device", "list"}) == json{{"limit", 100}});
+    CHECK(params_of({"device", "update", "SEP1", "--description", "Ward 4"}) ==
+          json{{"name", "SEP1"}, {"description", "Ward 4"}});
+    CHECK(params_of({"device", "add", "SEP1", "--auth", "lsc", "--key", "ec-p256"}) ==
+          json{{"name", "SEP1"}, {"auth_mode", "lsc"}, {"key_spec", "ec-p256"}});
+    CHECK(params_of({"audit", "--device", "SEP1", "--limit", "5"}) ==
+          json{{"device", "SEP1"}, {"limit", 5}});
+    CHECK(params_of({"auth-string", "generate", "SEP1"}) == json{{"name", "SEP1"}, {"digits", 6}});
+    CHECK(params_of({"auth-string", "pending"}) == json::object());
+    CHECK(params_of({"report"}) == json::object());
+    CHECK(params_of({"report", "--expiring", "0"}) == json{{"expiring_days", 0}});
+    CHECK(params_of({"export-cert", "--der"}) == json{{"format", "der"}});
+    CHECK(params_of({"call", "device.get", "{\"name\": \"X\"}"}) == json{{"name", "X"}});
+    // Another subcommand's option is not this one's.
+    CHECK_THROWS_AS(parsed({"device", "get", "SEP1", "--all"}), CLI::ExtrasError);
+    CHECK_THROWS_AS(parsed({"cancel", "SEP1", "--prefix", "SEP"}), CLI::ExtrasError);
+    // --csv of one command does not change another's output.
+    const json strings = {
+        {"auth_strings", json::array({{{"name", "A"}, {"auth_string", "1234"}}})}};
+    CHECK(shown(*parsed({"auth-string", "generate", "A", "--csv"}), strings) ==
+          "name,auth_string\nA,1234\n");
+    CHECK(shown(*parsed({"auth-string", "generate", "A"}), strings) ==
+          "DEVICE  AUTH STRING\nA       1234\n");
+}
+
+TEST_CASE("ctl cli: a subcommand is required and call's params must be JSON") {
+    CHECK_THROWS_AS(parsed({}), CLI::RequiredError);
+    CHECK_THROWS_AS(parsed({"device"}), CLI::RequiredError);
+    CHECK_THROWS_AS(parsed({"version", "summary"}), CLI::ExtrasError);
+    CHECK_THROWS_WITH(parsed({"call", "m", "{oops"}), Catch::Contains("must be a JSON object"));
+}
+
+TEST_CASE("ctl cli: summary and stats print nested values as indented lines") {
+    const json summary = {{"issuer", "CN=CAPF-e2e"},
+                          {"devices_by_status", {{"pending", 3}, {"succeeded", 1}}}};
+    CHECK(shown(*parsed({"summary"}), summary) ==
+          "devices_by_status:\n  pending: 3\n  succeeded: 1\nissuer: CN=CAPF-e2e\n");
+    const json stats = {{"uptime_seconds", 5},
+                        {"sessions", {{"active", 0}}},
+                        {"devices", {{"total", 2}}},
+                        {"trust_anchors", {{"mic_roots", 0}}},
+                        {"events_last_24h", json::array()}};
+    CHECK(shown(*parsed({"stats"}), stats) ==
+          "uptime: 5 s\ndevices:\n  total: 2\nsessions:\n  active: 0\ntrust_anchors:\n"
+          "  mic_roots: 0\nevents in the last 24 hours:\nEVENT  OUTCOME  COUNT\n");
+}
+
+TEST_CASE("ctl cli: device tables end with a newline, even empty") {
+    const auto list = parsed({"device", "list"});
+    const std::string empty = shown(*list, {{"devices", json::array()}, {"next_after", nullptr}});
+    CHECK(empty == "DEVICE  AUTH  KEY  OPERATION  STATUS  LSC SERIAL  LSC EXPIRES\n");
+    const json device = {
+        {"name", "SEP1"},
+        {"auth_mode", "lsc"},
+        {"lsc", {{"serial", "0A"}, {"not_after", "2026-03-01T12:00:00Z"}, {"md5", "ff"}}}};
+    const std::string page =
+        shown(*list, {{"devices", json::array({device})}, {"next_after", "SEP1"}});
+    CHECK_THAT(page, Catch::Contains("2026-03-01T12:00:00Z\n(more: --after SEP1)\n"));
+    const std::string one = shown(*parsed({"device", "get", "SEP1"}), device);
+    CHECK_THAT(one, Catch::Contains("lsc_not_after: 2026-03-01T12:00:00Z\n"));
+    CHECK_THAT(one, !Catch::Contains("{"));
+}
+
+TEST_CASE("ctl cli: device import sends the file's devices in chunks") {
+    const auto path = std::filesystem::temp_directory_path() /
+                      ("ctl_import_" + std::to_string(::getpid()) + ".csv");
+    std::ofstream(path) << "name,description\nSEP1,\"Lobby, east\"\nSEP2\nSEP3,,lsc\n";
+    const auto cli = parsed({"device", "import", path.string(), "--chunk", "2"});
+    FakeCapfd capfd;
+    capfd.answer = [](const std::string&, const json& params) {
+        return json{{"added", params.at("devices").size()}};
+    };
+    const json result = execute(cli->command, capfd.call());
+    std::filesystem::remove(path);
+    REQUIRE(capfd.calls.size() == 2);
+    CHECK(capfd.calls[0].first == "device.add_bulk");
+    CHECK(capfd.calls[0].second["devices"] ==
+          json::array({{{"name", "SEP1"}, {"description", "Lobby, east"}}, {{"name", "SEP2"}}}));
+    CHECK(capfd.calls[1].second["devices"] ==
+          json::array({{{"name", "SEP3"}, {"auth_mode", "lsc"}}}));
+    CHECK(shown(*cli, result) ==
+          "added 3 of 3 device(s); the others already existed and were kept\n");
+}
