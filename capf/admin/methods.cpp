@@ -283,7 +283,8 @@ void register_admin_methods(jsonrpc::Registry& registry, AdminContext& ctx) {
     registry.add("device.add", "add a device: name, description, auth_mode, key_spec",
                  [&repo, &config](const json& p) {
                      return storage_call([&] {
-                         return device_json(repo.add_device(settings_param(p, config, {})));
+                         return device_json(repo.add_device(settings_param(p, config, {}),
+                                                            jsonrpc::current_caller()));
                      });
                  });
     registry.add(
@@ -309,7 +310,9 @@ void register_admin_methods(jsonrpc::Registry& registry, AdminContext& ctx) {
                 }
                 devices.push_back(settings_param(d, config, {}));
             }
-            return storage_call([&] { return json{{"added", repo.add_devices(devices)}}; });
+            return storage_call([&] {
+                return json{{"added", repo.add_devices(devices, jsonrpc::current_caller())}};
+            });
         });
     registry.add(
         "device.update", "change a device's description, auth_mode or key_spec",
@@ -319,12 +322,13 @@ void register_admin_methods(jsonrpc::Registry& registry, AdminContext& ctx) {
                 if (!existing)
                     throw StorageError(StorageErrc::not_found,
                                        "no device named " + p.value("name", ""));
-                return device_json(repo.update_device(settings_param(p, config, existing)));
+                const auto& actor = jsonrpc::current_caller();
+                return device_json(repo.update_device(settings_param(p, config, existing), actor));
             });
         });
     registry.add("device.remove", "remove a device", [&repo](const json& p) {
         return storage_call([&] {
-            repo.remove_device(jsonrpc::require_string(p, "name"));
+            repo.remove_device(jsonrpc::require_string(p, "name"), jsonrpc::current_caller());
             return json{{"removed", true}};
         });
     });
@@ -372,7 +376,7 @@ void register_admin_methods(jsonrpc::Registry& registry, AdminContext& ctx) {
             }
             return storage_call([&] {
                 if (name) {
-                    repo.schedule_operation(*name, request);
+                    repo.schedule_operation(*name, request, jsonrpc::current_caller());
                     return json{{"scheduled", 1}};
                 }
                 // Here 'operation' is what to schedule, not a filter on the
@@ -380,12 +384,13 @@ void register_admin_methods(jsonrpc::Registry& registry, AdminContext& ctx) {
                 json scope = p;
                 scope.erase("operation");
                 return json{{"scheduled", repo.schedule_bulk(filter_param(scope), request,
-                                                             opt_bool(p, "override"))}};
+                                                             opt_bool(p, "override"),
+                                                             jsonrpc::current_caller())}};
             });
         });
     registry.add("operation.cancel", "cancel a device's pending operation", [&repo](const json& p) {
         return storage_call([&] {
-            repo.cancel_operation(jsonrpc::require_string(p, "name"));
+            repo.cancel_operation(jsonrpc::require_string(p, "name"), jsonrpc::current_caller());
             return json{{"cancelled", true}};
         });
     });
@@ -444,13 +449,13 @@ void register_admin_methods(jsonrpc::Registry& registry, AdminContext& ctx) {
                     out.push_back({{"name", storage::checked_device_name(names[i])},
                                    {"auth_string", secrets[i]}});
                 }
-                repo.set_auth_string_hashes(stored);
+                repo.set_auth_string_hashes(stored, jsonrpc::current_caller());
                 return json{{"auth_strings", out}};
             });
         });
     registry.add("auth_string.delete", "remove a device's auth string", [&repo](const json& p) {
         return storage_call([&] {
-            repo.clear_auth_string(jsonrpc::require_string(p, "name"));
+            repo.clear_auth_string(jsonrpc::require_string(p, "name"), jsonrpc::current_caller());
             return json{{"deleted", true}};
         });
     });
