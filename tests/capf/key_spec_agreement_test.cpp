@@ -14,8 +14,8 @@ using namespace capf;
 
 namespace {
 
-const char* const not_key_specs[] = {"rsa-768", "rsa-8192", "ec-p224", "RSA-2048",
-                                     "rsa-2048 ", "ec-256", "", "rsa"};
+const char* const not_key_specs[] = {"rsa-768",   "rsa-8192", "ec-p224", "RSA-2048",
+                                     "rsa-2048 ", "ec-256",   "",        "rsa"};
 
 std::set<std::string> phone_spec_texts() {
     std::set<std::string> out;
@@ -87,14 +87,14 @@ TEST_CASE("key specs: the database's CHECK constraint holds exactly the one list
     int n = 0;
     for (const auto& spec : phone_spec_texts()) {
         const std::string name = "SEP00000000000" + std::to_string(n++);
-        CHECK(repo.add_device({name, "", storage::AuthMode::null_string, spec}, "test").key_spec ==
-              spec);
+        CHECK(repo.add_device({name, "", storage::AuthMode::null_string, spec}, test::admin_actor)
+                  .key_spec == spec);
     }
     for (const char* bad : not_key_specs) {
         INFO(bad);
         CHECK(test::storage_error_of([&] {
                   repo.add_device({"SEP0000000000FF", "", storage::AuthMode::null_string, bad},
-                                  "test");
+                                  test::admin_actor);
               }) == storage::StorageErrc::invalid_value);
     }
 }

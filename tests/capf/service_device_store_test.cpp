@@ -32,7 +32,7 @@ void schedule(storage::DeviceRepository& repo, Operation op,
     storage::ScheduleRequest request;
     request.operation = op;
     request.deadline = deadline;
-    repo.schedule_operation(device, request);
+    repo.schedule_operation(device, request, test::admin_actor);
 }
 
 IssuedCertificateRecord certificate() {
@@ -65,7 +65,7 @@ TEST_CASE("service: find_device maps operation, auth mode, key spec and deadline
 
     CHECK_FALSE(store.find_device(device).has_value());
 
-    repo.add_device(phone(AuthMode::auth_string, "ec-p384"));
+    repo.add_device(phone(AuthMode::auth_string, "ec-p384"), test::admin_actor);
     auto d = store.find_device(device);
     REQUIRE(d.has_value());
     CHECK(d->name == device);
@@ -79,7 +79,7 @@ TEST_CASE("service: find_device maps operation, auth mode, key spec and deadline
     fetch.auth_mode = AuthMode::lsc_or_mic;
     fetch.key_spec = "rsa-1024";
     fetch.deadline = std::chrono::system_clock::now() + 1h;
-    repo.schedule_operation(device, fetch);
+    repo.schedule_operation(device, fetch, test::admin_actor);
     d = store.find_device(device);
     REQUIRE(d.has_value());
     CHECK(d->operation == Operation::fetch);
@@ -92,7 +92,7 @@ TEST_CASE("service: find_device maps operation, auth mode, key spec and deadline
     remove.auth_mode = AuthMode::mic;
     remove.key_spec = "ec-p521";
     remove.deadline = std::chrono::system_clock::now() - 1min;
-    repo.schedule_operation(device, remove);
+    repo.schedule_operation(device, remove, test::admin_actor);
     d = store.find_device(device);
     REQUIRE(d.has_value());
     CHECK(d->operation == Operation::remove);
@@ -114,10 +114,10 @@ TEST_CASE("service: an auth string is accepted once, then none is set") {
     StorageDeviceStore store(repo, settings());
     CHECK(store.check_auth_string(device, "123456") == AuthStringCheck::none_set);  // no device
 
-    repo.add_device(phone(AuthMode::auth_string));
+    repo.add_device(phone(AuthMode::auth_string), test::admin_actor);
     CHECK(store.check_auth_string(device, "123456") == AuthStringCheck::none_set);
 
-    repo.set_auth_string_hash(device, hash_auth_string("123456", 1000));
+    repo.set_auth_string_hash(device, hash_auth_string("123456", 1000), test::admin_actor);
     CHECK(store.check_auth_string(device, "123456") == AuthStringCheck::accepted);
     CHECK_FALSE(repo.auth_string_hash(device).has_value());  // used up
     CHECK(store.check_auth_string(device, "123456") == AuthStringCheck::none_set);
@@ -128,8 +128,8 @@ TEST_CASE("service: wrong auth strings are counted and lock the device out at lo
     test::TestDatabase db;
     storage::DeviceRepository repo(*db.pool);
     StorageDeviceStore store(repo, settings("node-a", 3));
-    repo.add_device(phone(AuthMode::auth_string));
-    repo.set_auth_string_hash(device, hash_auth_string("123456", 1000));
+    repo.add_device(phone(AuthMode::auth_string), test::admin_actor);
+    repo.set_auth_string_hash(device, hash_auth_string("123456", 1000), test::admin_actor);
 
     for (int i = 1; i <= 3; ++i) {
         INFO("attempt " << i);
@@ -145,7 +145,7 @@ TEST_CASE("service: wrong auth strings are counted and lock the device out at lo
     CHECK(repo.auth_string_hash(device).has_value());
 
     // An administrator sets a new one: the lockout is over.
-    repo.set_auth_string_hash(device, hash_auth_string("777777", 1000));
+    repo.set_auth_string_hash(device, hash_auth_string("777777", 1000), test::admin_actor);
     CHECK(store.check_auth_string(device, "777777") == AuthStringCheck::accepted);
 }
 
@@ -153,7 +153,7 @@ TEST_CASE("service: an operation is claimed once while held and taken again afte
     test::TestDatabase db;
     storage::DeviceRepository repo(*db.pool);
     StorageDeviceStore store(repo, settings());
-    repo.add_device(phone(AuthMode::null_string, "ec-p256"));
+    repo.add_device(phone(AuthMode::null_string, "ec-p256"), test::admin_actor);
 
     // Nothing pending: no claim, and the device is not left marked as held.
     CHECK_FALSE(store.claim_operation(device, "node-a").has_value());
@@ -192,7 +192,7 @@ TEST_CASE("service: an issued LSC becomes current when the phone stores it, the 
     test::TestDatabase db;
     storage::DeviceRepository repo(*db.pool);
     StorageDeviceStore store(repo, settings());
-    repo.add_device(phone());
+    repo.add_device(phone(), test::admin_actor);
     schedule(repo, Operation::install);
     const auto claim = store.claim_operation(device, "node-a");
     REQUIRE(claim.has_value());
@@ -231,7 +231,7 @@ TEST_CASE("service: a failure is recorded with its reason, the operation stays p
     test::TestDatabase db;
     storage::DeviceRepository repo(*db.pool);
     StorageDeviceStore store(repo, settings());
-    repo.add_device(phone());
+    repo.add_device(phone(), test::admin_actor);
     schedule(repo, Operation::install);
     const auto claim = store.claim_operation(device, "node-a");
     REQUIRE(claim.has_value());
@@ -271,11 +271,11 @@ TEST_CASE("service: other storage errors pass through unchanged") {
     test::TestDatabase db;
     storage::DeviceRepository repo(*db.pool);
     StorageDeviceStore store(repo, settings());
-    repo.add_device(phone());
+    repo.add_device(phone(), test::admin_actor);
     schedule(repo, Operation::install);
     const auto claim = store.claim_operation(device, "node-a");
     REQUIRE(claim.has_value());
-    repo.cancel_operation(device);  // the lease is gone with the operation
+    repo.cancel_operation(device, test::admin_actor);  // the lease is gone with the operation
     CHECK(test::storage_error_of([&] { store.record_failure(*claim, "x", peer); }) ==
           storage::StorageErrc::lease_lost);
 }

@@ -79,9 +79,13 @@ TEST_CASE(
     const auto hashes_ms = std::chrono::duration_cast<std::chrono::milliseconds>(t3 - t2).count();
     WARN("10,000 devices: add " << add_ms << " ms (twice), bulk schedule " << schedule_ms
                                 << " ms, auth-string hashes " << hashes_ms << " ms");
-    CHECK(schedule_ms < 5000);
-    CHECK(add_ms < 5000);
-    CHECK(hashes_ms < 5000);
+    // One statement each, not one per device: about 0.2 s on an idle 2-core
+    // machine. The bound only catches a per-device round trip (which takes
+    // minutes), with room for ASan on a loaded machine; the budget proper is
+    // the e2e bulk test, run alone.
+    CHECK(schedule_ms < 30000);
+    CHECK(add_ms < 30000);
+    CHECK(hashes_ms < 30000);
 
     // One audit row per device changed, each naming the actor.
     std::map<std::string, std::size_t> audited;
@@ -151,7 +155,7 @@ TEST_CASE(
         INFO("attempt " << attempt << " took "
                         << std::chrono::duration_cast<std::chrono::milliseconds>(took).count()
                         << " ms");
-        CHECK(took < 5s);
+        CHECK(took < 10s);  // refused at once, not after a TCP timeout; loose for loaded machines
     }
 
     REQUIRE(sh(cluster_script() + " start " + dir + " 5433") == 0);
