@@ -20,7 +20,6 @@
 #include "capf/admin/access.hpp"
 #include "capf/admin/methods.hpp"
 #include "capf/admin/server.hpp"
-#include "capf/admin/server_methods.hpp"
 #include "capf/common/blocking_pool.hpp"
 #include "capf/common/config.hpp"
 #include "capf/common/log.hpp"
@@ -145,7 +144,6 @@ int run_service(const Config& config) {
                                          store, authority, pool));
 
     capf::jsonrpc::Registry registry;
-    capf::register_server_methods(registry, config, started_at);
     capf::AdminContext admin_context{config,          repo,  anchors,           identity,
                                      issuer_identity, trust, &listener.stats(), started_at};
     capf::register_admin_methods(registry, admin_context);
