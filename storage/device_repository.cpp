@@ -79,23 +79,67 @@ FilterParams params_of(const DeviceFilter& f) {
     return p;
 }
 
-/// Refuses a completion from a node that no longer holds the lease.
+// What a device event says about the device's settings: the same words
+// whether one device changed or ten thousand (an expression over the
+// devices columns auth_mode and key_spec).
+constexpr const char* settings_detail = R"SQL(
+    'auth_mode ' || auth_mode || ', key_spec ' || key_spec
+)SQL";
+
+StorageError lease_lost(const OperationClaim& claim) {
+    return StorageError(StorageErrc::lease_lost,
+                        "node " + claim.node + " no longer holds the operation lease of " +
+                            claim.device + " (it expired or another node took it)");
+}
+
+/// Refuses a step of the operation from a node that no longer holds the
+/// lease, and locks the row until the transaction ends.
 void require_lease(pqxx::work& txn, const OperationClaim& claim) {
-    const auto held = txn.exec_params(
-        "SELECT 1 FROM devices WHERE name = $1 AND lease_owner = $2 AND lease_expires_at > now() "
-        "FOR UPDATE",
-        claim.device, claim.node);
-    if (held.empty()) {
-        throw StorageError(StorageErrc::lease_lost,
-                           "node " + claim.node + " no longer holds the operation lease of " +
-                               claim.device + " (it expired or another node took it)");
-    }
+    const auto held = txn.exec_params(R"SQL(
+        SELECT 1 FROM devices
+        WHERE name = $1 AND lease_owner = $2 AND lease_expires_at > now()
+        FOR UPDATE
+    )SQL",
+                                      claim.device, claim.node);
+    if (held.empty())
+        throw lease_lost(claim);
+}
+
+/// Install, fetch and delete all end here: the operation succeeded, nothing
+/// is pending, the lease is given up. The lease check is this UPDATE's own
+/// WHERE, so a node that lost the lease changes nothing (lease_lost). The
+/// caller writes what the operation itself changed in the same transaction.
+void finish_operation(pqxx::work& txn, const OperationClaim& claim) {
+    const auto r = txn.exec_params(R"SQL(
+        UPDATE devices
+        SET pending_operation = 'none', scheduled_in_bulk = false,
+            operation_status = 'succeeded', operation_reason = '', operation_updated_at = now(),
+            lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
+        WHERE name = $1 AND lease_owner = $2 AND lease_expires_at > now()
+    )SQL",
+                                   claim.device, claim.node);
+    if (r.affected_rows() == 0)
+        throw lease_lost(claim);
 }
 
 void require_found(const pqxx::result& r, const std::string& name) {
     if (r.affected_rows() == 0) {
         throw StorageError(StorageErrc::not_found, "no device named " + name);
     }
+}
+
+/// A "device" audit event (added, updated) naming the device's settings as
+/// they are now in this transaction.
+void audit_device_settings(pqxx::work& txn, const std::string& name, const std::string& outcome,
+                           const std::string& actor) {
+    txn.exec_params0(statement({R"SQL(
+        INSERT INTO audit_events (device, peer, event, outcome, detail)
+        SELECT name, $2, 'device', $3,
+    )SQL",
+                                settings_detail, R"SQL(
+        FROM devices WHERE name = $1
+    )SQL"}),
+                     name, actor, outcome);
 }
 
 }  // namespace
@@ -110,27 +154,32 @@ std::string checked_device_name(const std::string& name) {
     return *canonical;
 }
 
-DeviceRecord DeviceRepository::add_device(const DeviceSettings& s) {
+DeviceRecord DeviceRepository::add_device(const DeviceSettings& s, const std::string& actor) {
     const std::string name = checked_device_name(s.name);
     const std::string mode(to_text(s.auth_mode));
     const std::string& spec = s.key_spec;
     DeviceRecord out;
     pool_.transact([&](pqxx::work& txn) {
-        const auto r = txn.exec_params(std::string("INSERT INTO devices (name, description, "
-                                                   "auth_mode, key_spec) VALUES ($1, $2, $3, $4) "
-                                                   "ON CONFLICT (name) DO NOTHING RETURNING ") +
-                                           device_columns,
+        const auto r = txn.exec_params(statement({R"SQL(
+            INSERT INTO devices (name, description, auth_mode, key_spec)
+            VALUES ($1, $2, $3, $4)
+            ON CONFLICT (name) DO NOTHING
+            RETURNING
+        )SQL",
+                                                  device_columns}),
                                        name, s.description, mode, spec);
         if (r.empty()) {
             throw StorageError(StorageErrc::already_exists,
                                "a device named " + name + " already exists");
         }
         out = device_of(r[0]);
+        audit_device_settings(txn, name, "added", actor);
     });
     return out;
 }
 
-std::size_t DeviceRepository::add_devices(const std::vector<DeviceSettings>& devices) {
+std::size_t DeviceRepository::add_devices(const std::vector<DeviceSettings>& devices,
+                                          const std::string& actor) {
     std::vector<std::string> names, descriptions, modes, specs;
     for (const auto& d : devices) {
         names.push_back(checked_device_name(d.name));
@@ -140,39 +189,53 @@ std::size_t DeviceRepository::add_devices(const std::vector<DeviceSettings>& dev
     }
     std::size_t added = 0;
     pool_.transact([&](pqxx::work& txn) {
-        const auto r = txn.exec_params(
-            "INSERT INTO devices (name, description, auth_mode, key_spec) "
-            "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) "
-            "ON CONFLICT (name) DO NOTHING",
-            array_literal(names), array_literal(descriptions), array_literal(modes),
-            array_literal(specs));
+        // One statement for any number of devices: the audit rows are made
+        // from what the INSERT returns, so only devices really added appear.
+        const auto r = txn.exec_params(statement({R"SQL(
+            WITH added AS (
+                INSERT INTO devices (name, description, auth_mode, key_spec)
+                SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])
+                ON CONFLICT (name) DO NOTHING
+                RETURNING name, auth_mode, key_spec)
+            INSERT INTO audit_events (device, peer, event, outcome, detail)
+            SELECT name, $5, 'device', 'added',
+        )SQL",
+                                                  settings_detail, R"SQL(
+            FROM added
+        )SQL"}),
+                                       array_literal(names), array_literal(descriptions),
+                                       array_literal(modes), array_literal(specs), actor);
         added = r.affected_rows();
     });
     return added;
 }
 
-DeviceRecord DeviceRepository::update_device(const DeviceSettings& s) {
+DeviceRecord DeviceRepository::update_device(const DeviceSettings& s, const std::string& actor) {
     const std::string name = checked_device_name(s.name);
     const std::string mode(to_text(s.auth_mode));
     const std::string& spec = s.key_spec;
     DeviceRecord out;
     pool_.transact([&](pqxx::work& txn) {
-        const auto r = txn.exec_params(std::string("UPDATE devices SET description = $2, auth_mode "
-                                                   "= $3, key_spec = $4, updated_at = now() "
-                                                   "WHERE name = $1 RETURNING ") +
-                                           device_columns,
+        const auto r = txn.exec_params(statement({R"SQL(
+            UPDATE devices
+            SET description = $2, auth_mode = $3, key_spec = $4, updated_at = now()
+            WHERE name = $1
+            RETURNING
+        )SQL",
+                                                  device_columns}),
                                        name, s.description, mode, spec);
         require_found(r, name);
         out = device_of(r[0]);
+        audit_device_settings(txn, name, "updated", actor);
     });
     return out;
 }
 
-void DeviceRepository::remove_device(const std::string& raw_name) {
+void DeviceRepository::remove_device(const std::string& raw_name, const std::string& actor) {
     const std::string name = checked_device_name(raw_name);
     pool_.transact([&](pqxx::work& txn) {
-        require_found(txn.exec_params("DELETE FROM devices WHERE name = $1", name), name);
-        audit_in(txn, audit_event(name, "", "", "device", "removed", ""));
+        require_found(txn.exec_params(R"SQL(DELETE FROM devices WHERE name = $1)SQL", name), name);
+        audit_in(txn, audit_event(name, actor, "", "device", "removed", ""));
     });
 }
 
@@ -180,8 +243,10 @@ std::optional<DeviceRecord> DeviceRepository::find_device(const std::string& raw
     const std::string name = checked_device_name(raw_name);
     std::optional<DeviceRecord> out;
     pool_.transact([&](pqxx::work& txn) {
-        const auto r = txn.exec_params(
-            std::string("SELECT ") + device_columns + " FROM devices WHERE name = $1", name);
+        const auto r = txn.exec_params(statement({R"SQL(SELECT)SQL", device_columns, R"SQL(
+            FROM devices WHERE name = $1
+        )SQL"}),
+                                       name);
         if (!r.empty())
             out = device_of(r[0]);
     });
@@ -194,8 +259,12 @@ Page DeviceRepository::list_devices(const DeviceFilter& filter, const std::strin
     Page page;
     pool_.transact([&](pqxx::work& txn) {
         const auto r = txn.exec_params(
-            std::string("SELECT ") + device_columns + " FROM devices WHERE " + filter_clause +
-                " AND name > $5 ORDER BY name LIMIT $6",
+            statement({R"SQL(SELECT)SQL", device_columns, R"SQL(FROM devices WHERE)SQL",
+                       filter_clause, R"SQL(
+                AND name > $5
+                ORDER BY name
+                LIMIT $6
+            )SQL"}),
             p.prefix, p.operation, p.status, p.expiring, after, static_cast<long long>(limit));
         for (const auto& row : r)
             page.devices.push_back(device_of(row));
@@ -206,80 +275,107 @@ Page DeviceRepository::list_devices(const DeviceFilter& filter, const std::strin
     return page;
 }
 
-void DeviceRepository::schedule_operation(const std::string& raw_name, const ScheduleRequest& req) {
+void DeviceRepository::schedule_operation(const std::string& raw_name, const ScheduleRequest& req,
+                                          const std::string& actor) {
     const std::string name = checked_device_name(raw_name);
+    const std::string operation(to_text(req.operation));
     const std::string mode = req.auth_mode ? std::string(to_text(*req.auth_mode)) : "";
     const std::string spec = req.key_spec.value_or("");
     pool_.transact([&](pqxx::work& txn) {
-        const auto r = txn.exec_params(
-            R"SQL(UPDATE devices SET pending_operation = $2, scheduled_in_bulk = false,
-                auth_mode = COALESCE(NULLIF($3, ''), auth_mode), key_spec = COALESCE(NULLIF($4, ''), key_spec),
+        const auto r = txn.exec_params(R"SQL(
+            UPDATE devices
+            SET pending_operation = $2, scheduled_in_bulk = false,
+                auth_mode = COALESCE(NULLIF($3, ''), auth_mode),
+                key_spec = COALESCE(NULLIF($4, ''), key_spec),
                 operation_deadline = to_timestamp(NULLIF($5, '')::float8),
                 operation_status = CASE WHEN $2 = 'none' THEN NULL ELSE 'pending' END,
                 operation_reason = '', operation_scheduled_at = now(), operation_updated_at = now(),
-                failed_auth_count = 0, auth_locked = false, lease_owner = NULL, lease_expires_at = NULL,
-                updated_at = now()
-              WHERE name = $1)SQL",
-            name, std::string(to_text(req.operation)), mode, spec, epoch_param(req.deadline));
+                failed_auth_count = 0, auth_locked = false,
+                lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
+            WHERE name = $1
+        )SQL",
+                                       name, operation, mode, spec, epoch_param(req.deadline));
         require_found(r, name);
-        audit_in(txn, audit_event(name, "", "", "schedule", std::string(to_text(req.operation)),
-                                  "device level"));
+        audit_in(txn, audit_event(name, actor, "", "schedule", operation, "device level"));
     });
 }
 
 std::size_t DeviceRepository::schedule_bulk(const DeviceFilter& filter, const ScheduleRequest& req,
-                                            bool override_device_level) {
+                                            bool override_device_level, const std::string& actor) {
     const auto p = params_of(filter);
     const std::string mode = req.auth_mode ? std::string(to_text(*req.auth_mode)) : "";
     const std::string spec = req.key_spec.value_or("");
     std::size_t count = 0;
     pool_.transact([&](pqxx::work& txn) {
         // Device-level wins (as on IOS): a device's own pending operation is
-        // kept unless the administrator says to override it.
-        const auto r = txn.exec_params(
-            std::string(R"SQL(UPDATE devices SET pending_operation = $5, scheduled_in_bulk = true,
-                auth_mode = COALESCE(NULLIF($6, ''), auth_mode), key_spec = COALESCE(NULLIF($7, ''), key_spec),
-                operation_deadline = to_timestamp(NULLIF($8, '')::float8),
-                operation_status = CASE WHEN $5 = 'none' THEN NULL ELSE 'pending' END,
-                operation_reason = '', operation_scheduled_at = now(), operation_updated_at = now(),
-                failed_auth_count = 0, auth_locked = false, lease_owner = NULL, lease_expires_at = NULL,
-                updated_at = now()
-              WHERE )SQL") +
-                filter_clause + " AND ($9 OR pending_operation = 'none' OR scheduled_in_bulk)",
-            p.prefix, p.operation, p.status, p.expiring, std::string(to_text(req.operation)), mode,
-            spec, epoch_param(req.deadline), override_device_level);
+        // kept unless the administrator says to override it. One statement
+        // however many devices: each scheduled device gets its audit row
+        // from what the UPDATE returns.
+        const auto r = txn.exec_params(statement({R"SQL(
+            WITH scheduled AS (
+                UPDATE devices
+                SET pending_operation = $5, scheduled_in_bulk = true,
+                    auth_mode = COALESCE(NULLIF($6, ''), auth_mode),
+                    key_spec = COALESCE(NULLIF($7, ''), key_spec),
+                    operation_deadline = to_timestamp(NULLIF($8, '')::float8),
+                    operation_status = CASE WHEN $5 = 'none' THEN NULL ELSE 'pending' END,
+                    operation_reason = '', operation_scheduled_at = now(),
+                    operation_updated_at = now(), failed_auth_count = 0, auth_locked = false,
+                    lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
+                WHERE
+            )SQL",
+                                                  filter_clause, R"SQL(
+                    AND ($9 OR pending_operation = 'none' OR scheduled_in_bulk)
+                RETURNING name)
+            INSERT INTO audit_events (device, peer, event, outcome, detail)
+            SELECT name, $10, 'schedule', $5, 'bulk' FROM scheduled
+            )SQL"}),
+                                       p.prefix, p.operation, p.status, p.expiring,
+                                       std::string(to_text(req.operation)), mode, spec,
+                                       epoch_param(req.deadline), override_device_level, actor);
         count = r.affected_rows();
-        audit_in(txn, audit_event("", "", "", "schedule", std::string(to_text(req.operation)),
-                                  "bulk: " + std::to_string(count) + " devices"));
     });
     return count;
 }
 
-void DeviceRepository::cancel_operation(const std::string& raw_name) {
+void DeviceRepository::cancel_operation(const std::string& raw_name, const std::string& actor) {
     const std::string name = checked_device_name(raw_name);
     pool_.transact([&](pqxx::work& txn) {
-        const auto r = txn.exec_params(
-            "UPDATE devices SET pending_operation = 'none', scheduled_in_bulk = false, "
-            "operation_status = CASE WHEN operation_status IN ('pending', 'in-progress') THEN "
-            "'failed' "
-            "ELSE operation_status END, operation_reason = 'cancelled by an administrator', "
-            "operation_updated_at = now(), lease_owner = NULL, lease_expires_at = NULL WHERE name "
-            "= $1",
-            name);
-        require_found(r, name);
-        audit_in(txn, audit_event(name, "", "", "schedule", "cancelled", ""));
+        // The audit names what was cancelled, so read it (and lock the row)
+        // before clearing it.
+        const auto before = txn.exec_params(R"SQL(
+            SELECT pending_operation FROM devices WHERE name = $1 FOR UPDATE
+        )SQL",
+                                            name);
+        if (before.empty())
+            throw StorageError(StorageErrc::not_found, "no device named " + name);
+        txn.exec_params0(R"SQL(
+            UPDATE devices
+            SET pending_operation = 'none', scheduled_in_bulk = false,
+                operation_status = CASE WHEN operation_status IN ('pending', 'in-progress')
+                                        THEN 'failed' ELSE operation_status END,
+                operation_reason = 'cancelled by an administrator', operation_updated_at = now(),
+                lease_owner = NULL, lease_expires_at = NULL
+            WHERE name = $1
+        )SQL",
+                         name);
+        audit_in(txn, audit_event(name, actor, "", "schedule", "cancelled",
+                                  before[0][0].as<std::string>()));
     });
 }
 
 std::size_t DeviceRepository::expire_overdue_operations() {
     std::size_t count = 0;
     pool_.transact([&](pqxx::work& txn) {
-        const auto r = txn.exec_params(
-            "UPDATE devices SET pending_operation = 'none', operation_status = 'expired', "
-            "operation_reason = 'deadline passed', operation_updated_at = now(), "
-            "lease_owner = NULL, lease_expires_at = NULL "
-            "WHERE pending_operation <> 'none' AND operation_deadline <= now() "
-            "AND (lease_owner IS NULL OR lease_expires_at <= now()) RETURNING name");
+        const auto r = txn.exec(R"SQL(
+            UPDATE devices
+            SET pending_operation = 'none', operation_status = 'expired',
+                operation_reason = 'deadline passed', operation_updated_at = now(),
+                lease_owner = NULL, lease_expires_at = NULL
+            WHERE pending_operation <> 'none' AND operation_deadline <= now()
+                AND (lease_owner IS NULL OR lease_expires_at <= now())
+            RETURNING name
+        )SQL");
         count = r.size();
         for (const auto& row : r) {
             audit_in(txn, audit_event(row[0].as<std::string>(), "", "", "operation", "expired",
@@ -289,12 +385,13 @@ std::size_t DeviceRepository::expire_overdue_operations() {
     return count;
 }
 
-void DeviceRepository::set_auth_string_hash(const std::string& name, const std::string& hash) {
-    set_auth_string_hashes({{name, hash}});
+void DeviceRepository::set_auth_string_hash(const std::string& name, const std::string& hash,
+                                            const std::string& actor) {
+    set_auth_string_hashes({{name, hash}}, actor);
 }
 
 void DeviceRepository::set_auth_string_hashes(
-    const std::vector<std::pair<std::string, std::string>>& hashes) {
+    const std::vector<std::pair<std::string, std::string>>& hashes, const std::string& actor) {
     std::vector<std::string> names, values;
     for (const auto& [raw_name, hash] : hashes) {
         if (hash.empty()) {
@@ -306,14 +403,26 @@ void DeviceRepository::set_auth_string_hashes(
     if (names.empty())
         return;
     pool_.transact([&](pqxx::work& txn) {
-        const auto r = txn.exec_params(
-            "WITH given AS (SELECT * FROM unnest($1::text[], $2::text[]) AS g(name, hash)), "
-            "updated AS (UPDATE devices d SET auth_string_hash = given.hash, "
-            "failed_auth_count = 0, auth_locked = false, updated_at = now() FROM given "
-            "WHERE d.name = given.name RETURNING d.name) "
-            "SELECT given.name FROM given LEFT JOIN updated USING (name) "
-            "WHERE updated.name IS NULL LIMIT 1",
-            array_literal(names), array_literal(values));
+        // One statement: set the hashes, audit each device set (never the
+        // hash), and name a device that does not exist; naming one rolls
+        // everything back.
+        const auto r = txn.exec_params(R"SQL(
+            WITH given AS (SELECT * FROM unnest($1::text[], $2::text[]) AS g(name, hash)),
+            updated AS (
+                UPDATE devices d
+                SET auth_string_hash = given.hash, failed_auth_count = 0, auth_locked = false,
+                    updated_at = now()
+                FROM given
+                WHERE d.name = given.name
+                RETURNING d.name),
+            audited AS (
+                INSERT INTO audit_events (device, peer, event, outcome)
+                SELECT name, $3, 'auth_string', 'set' FROM updated)
+            SELECT given.name FROM given LEFT JOIN updated USING (name)
+            WHERE updated.name IS NULL
+            LIMIT 1
+        )SQL",
+                                       array_literal(names), array_literal(values), actor);
         if (!r.empty()) {
             throw StorageError(StorageErrc::not_found,
                                "no device named " + r[0][0].as<std::string>());
@@ -321,14 +430,15 @@ void DeviceRepository::set_auth_string_hashes(
     });
 }
 
-void DeviceRepository::clear_auth_string(const std::string& raw_name) {
+void DeviceRepository::clear_auth_string(const std::string& raw_name, const std::string& actor) {
     const std::string name = checked_device_name(raw_name);
     pool_.transact([&](pqxx::work& txn) {
-        require_found(
-            txn.exec_params("UPDATE devices SET auth_string_hash = NULL, updated_at = now() "
-                            "WHERE name = $1",
-                            name),
-            name);
+        require_found(txn.exec_params(R"SQL(
+                UPDATE devices SET auth_string_hash = NULL, updated_at = now() WHERE name = $1
+            )SQL",
+                                      name),
+                      name);
+        audit_in(txn, audit_event(name, actor, "", "auth_string", "deleted", ""));
     });
 }
 
@@ -336,8 +446,10 @@ std::optional<std::string> DeviceRepository::auth_string_hash(const std::string&
     const std::string name = checked_device_name(raw_name);
     std::optional<std::string> out;
     pool_.transact([&](pqxx::work& txn) {
-        const auto r =
-            txn.exec_params("SELECT auth_string_hash FROM devices WHERE name = $1", name);
+        const auto r = txn.exec_params(R"SQL(
+            SELECT auth_string_hash FROM devices WHERE name = $1
+        )SQL",
+                                       name);
         if (!r.empty() && !r[0][0].is_null())
             out = r[0][0].as<std::string>();
     });
@@ -348,11 +460,14 @@ bool DeviceRepository::record_auth_failure(const std::string& raw_name, int lock
     const std::string name = checked_device_name(raw_name);
     bool locked = false;
     pool_.transact([&](pqxx::work& txn) {
-        const auto r = txn.exec_params(
-            "UPDATE devices SET failed_auth_count = failed_auth_count + 1, "
-            "auth_locked = auth_locked OR failed_auth_count + 1 >= $2, updated_at = now() "
-            "WHERE name = $1 RETURNING auth_locked",
-            name, lockout_after);
+        const auto r = txn.exec_params(R"SQL(
+            UPDATE devices
+            SET failed_auth_count = failed_auth_count + 1,
+                auth_locked = auth_locked OR failed_auth_count + 1 >= $2, updated_at = now()
+            WHERE name = $1
+            RETURNING auth_locked
+        )SQL",
+                                       name, lockout_after);
         require_found(r, name);
         locked = r[0][0].as<bool>();
     });
@@ -362,11 +477,11 @@ bool DeviceRepository::record_auth_failure(const std::string& raw_name, int lock
 void DeviceRepository::consume_auth_string(const std::string& raw_name) {
     const std::string name = checked_device_name(raw_name);
     pool_.transact([&](pqxx::work& txn) {
-        require_found(
-            txn.exec_params("UPDATE devices SET auth_string_hash = NULL, failed_auth_count = 0 "
-                            "WHERE name = $1",
-                            name),
-            name);
+        require_found(txn.exec_params(R"SQL(
+                UPDATE devices SET auth_string_hash = NULL, failed_auth_count = 0 WHERE name = $1
+            )SQL",
+                                      name),
+                      name);
     });
 }
 
@@ -377,10 +492,12 @@ std::vector<std::string> DeviceRepository::devices_with_auth_string(
     const auto p = params_of(f);
     std::vector<std::string> out;
     pool_.transact([&](pqxx::work& txn) {
-        const auto r = txn.exec_params(
-            "SELECT name FROM devices WHERE auth_string_hash IS NOT NULL "
-            "AND ($1 = '' OR starts_with(name, $1)) ORDER BY name",
-            p.prefix);
+        const auto r = txn.exec_params(R"SQL(
+            SELECT name FROM devices
+            WHERE auth_string_hash IS NOT NULL AND ($1 = '' OR starts_with(name, $1))
+            ORDER BY name
+        )SQL",
+                                       p.prefix);
         for (const auto& row : r)
             out.push_back(row[0].as<std::string>());
     });
@@ -399,16 +516,17 @@ std::optional<OperationClaim> DeviceRepository::claim_pending_operation(const st
     pool_.transact([&](pqxx::work& txn) {
         // One UPDATE: concurrent claimers queue on the row lock and re-check
         // the WHERE clause after the winner commits, so exactly one wins.
-        const auto r = txn.exec_params(
-            "UPDATE devices SET lease_owner = $2, lease_expires_at = now() + make_interval(secs => "
-            "$3), "
-            "operation_status = 'in-progress', operation_updated_at = now() "
-            "WHERE name = $1 AND pending_operation <> 'none' AND NOT auth_locked "
-            "AND (operation_deadline IS NULL OR operation_deadline > now()) "
-            "AND (lease_owner IS NULL OR lease_expires_at <= now() OR ($4 AND lease_owner = $2)) "
-            "RETURNING pending_operation, auth_mode, key_spec, extract(epoch FROM "
-            "lease_expires_at)",
-            name, node, static_cast<double>(lease.count()), take_own_lease);
+        const auto r =
+            txn.exec_params(R"SQL(
+            UPDATE devices
+            SET lease_owner = $2, lease_expires_at = now() + make_interval(secs => $3),
+                operation_status = 'in-progress', operation_updated_at = now()
+            WHERE name = $1 AND pending_operation <> 'none' AND NOT auth_locked
+                AND (operation_deadline IS NULL OR operation_deadline > now())
+                AND (lease_owner IS NULL OR lease_expires_at <= now() OR ($4 AND lease_owner = $2))
+            RETURNING pending_operation, auth_mode, key_spec, extract(epoch FROM lease_expires_at)
+        )SQL",
+                            name, node, static_cast<double>(lease.count()), take_own_lease);
         if (!r.empty()) {
             claim = OperationClaim{name,
                                    parse_operation(r[0][0].as<std::string>()),
@@ -426,12 +544,12 @@ void DeviceRepository::record_certificate_issued(const OperationClaim& claim,
                                                  const std::string& peer) {
     pool_.transact([&](pqxx::work& txn) {
         require_lease(txn, claim);
-        txn.exec_params0(
-            "INSERT INTO issued_certificates (serial, device, der, md5, not_before, not_after, "
-            "node) "
-            "VALUES ($1, $2, $3, $4, to_timestamp($5::float8), to_timestamp($6::float8), $7)",
-            c.serial_hex, claim.device, blob(c.der), c.md5_hex, epoch_param(c.not_before),
-            epoch_param(c.not_after), claim.node);
+        txn.exec_params0(R"SQL(
+            INSERT INTO issued_certificates (serial, device, der, md5, not_before, not_after, node)
+            VALUES ($1, $2, $3, $4, to_timestamp($5::float8), to_timestamp($6::float8), $7)
+        )SQL",
+                         c.serial_hex, claim.device, blob(c.der), c.md5_hex,
+                         epoch_param(c.not_before), epoch_param(c.not_after), claim.node);
         audit_in(txn, audit_event(claim.device, peer, claim.node, "install", "issued",
                                   "serial " + c.serial_hex));
     });
@@ -441,19 +559,18 @@ void DeviceRepository::record_store_confirmed(const OperationClaim& claim,
                                               const IssuedCertificateRecord& c,
                                               const std::string& peer) {
     pool_.transact([&](pqxx::work& txn) {
-        require_lease(txn, claim);
-        txn.exec_params0(
-            "UPDATE devices SET lsc_serial = $2, lsc_der = $3, lsc_not_before = "
-            "to_timestamp($4::float8), "
-            "lsc_not_after = to_timestamp($5::float8), lsc_public_key = $6, lsc_md5 = $7, "
-            "pending_operation = 'none', scheduled_in_bulk = false, operation_status = "
-            "'succeeded', "
-            "operation_reason = '', operation_updated_at = now(), lease_owner = NULL, "
-            "lease_expires_at = NULL, "
-            "updated_at = now() WHERE name = $1",
-            claim.device, c.serial_hex, blob(c.der), epoch_param(c.not_before),
-            epoch_param(c.not_after), blob(c.public_key_der), c.md5_hex);
-        txn.exec_params0("UPDATE issued_certificates SET confirmed = true WHERE serial = $1",
+        finish_operation(txn, claim);
+        txn.exec_params0(R"SQL(
+            UPDATE devices
+            SET lsc_serial = $2, lsc_der = $3, lsc_not_before = to_timestamp($4::float8),
+                lsc_not_after = to_timestamp($5::float8), lsc_public_key = $6, lsc_md5 = $7
+            WHERE name = $1
+        )SQL",
+                         claim.device, c.serial_hex, blob(c.der), epoch_param(c.not_before),
+                         epoch_param(c.not_after), blob(c.public_key_der), c.md5_hex);
+        txn.exec_params0(R"SQL(
+            UPDATE issued_certificates SET confirmed = true WHERE serial = $1
+        )SQL",
                          c.serial_hex);
         audit_in(txn, audit_event(claim.device, peer, claim.node, "install", "succeeded",
                                   "serial " + c.serial_hex + " md5 " + c.md5_hex));
@@ -465,16 +582,13 @@ void DeviceRepository::record_fetched_certificate(const OperationClaim& claim, c
                                                   const Bytes& public_key_der,
                                                   const std::string& peer) {
     pool_.transact([&](pqxx::work& txn) {
-        require_lease(txn, claim);
-        txn.exec_params0(
-            "UPDATE devices SET fetched_der = $2, fetched_md5 = $3, fetched_public_key = $4, "
-            "fetched_at = now(), "
-            "pending_operation = 'none', scheduled_in_bulk = false, operation_status = "
-            "'succeeded', "
-            "operation_reason = '', operation_updated_at = now(), lease_owner = NULL, "
-            "lease_expires_at = NULL, "
-            "updated_at = now() WHERE name = $1",
-            claim.device, blob(der), md5_hex, blob(public_key_der));
+        finish_operation(txn, claim);
+        txn.exec_params0(R"SQL(
+            UPDATE devices
+            SET fetched_der = $2, fetched_md5 = $3, fetched_public_key = $4, fetched_at = now()
+            WHERE name = $1
+        )SQL",
+                         claim.device, blob(der), md5_hex, blob(public_key_der));
         audit_in(txn, audit_event(claim.device, peer, claim.node, "fetch", "succeeded",
                                   "md5 " + md5_hex));
     });
@@ -483,15 +597,14 @@ void DeviceRepository::record_fetched_certificate(const OperationClaim& claim, c
 void DeviceRepository::record_delete_confirmed(const OperationClaim& claim,
                                                const std::string& peer) {
     pool_.transact([&](pqxx::work& txn) {
-        require_lease(txn, claim);
-        txn.exec_params0(
-            "UPDATE devices SET lsc_serial = NULL, lsc_der = NULL, lsc_not_before = NULL, "
-            "lsc_not_after = NULL, "
-            "lsc_public_key = NULL, lsc_md5 = NULL, pending_operation = 'none', scheduled_in_bulk "
-            "= false, "
-            "operation_status = 'succeeded', operation_reason = '', operation_updated_at = now(), "
-            "lease_owner = NULL, lease_expires_at = NULL, updated_at = now() WHERE name = $1",
-            claim.device);
+        finish_operation(txn, claim);
+        txn.exec_params0(R"SQL(
+            UPDATE devices
+            SET lsc_serial = NULL, lsc_der = NULL, lsc_not_before = NULL, lsc_not_after = NULL,
+                lsc_public_key = NULL, lsc_md5 = NULL
+            WHERE name = $1
+        )SQL",
+                         claim.device);
         audit_in(txn, audit_event(claim.device, peer, claim.node, "delete", "succeeded", ""));
     });
 }
@@ -502,11 +615,13 @@ void DeviceRepository::record_failure(const OperationClaim& claim, const std::st
         require_lease(txn, claim);
         // The operation stays pending: the phone will come back and retry
         // until the deadline, as phones do after a failed CAPF session.
-        txn.exec_params0(
-            "UPDATE devices SET operation_status = 'failed', operation_reason = $2, "
-            "operation_updated_at = now(), "
-            "lease_owner = NULL, lease_expires_at = NULL, updated_at = now() WHERE name = $1",
-            claim.device, reason);
+        txn.exec_params0(R"SQL(
+            UPDATE devices
+            SET operation_status = 'failed', operation_reason = $2, operation_updated_at = now(),
+                lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
+            WHERE name = $1
+        )SQL",
+                         claim.device, reason);
         audit_in(txn, audit_event(claim.device, peer, claim.node,
                                   std::string(to_text(claim.operation)), "failed", reason));
     });
@@ -524,13 +639,16 @@ std::vector<AuditEvent> DeviceRepository::audit_events(const AuditQuery& q) {
     std::vector<AuditEvent> out;
     const std::string device = q.device.empty() ? "" : checked_device_name(q.device);
     pool_.transact([&](pqxx::work& txn) {
-        const auto r = txn.exec_params(
-            "SELECT device, peer, node, event, outcome, detail, extract(epoch FROM at) FROM "
-            "audit_events "
-            "WHERE ($1 = '' OR device = $1) AND (NULLIF($2, '') IS NULL OR at >= "
-            "to_timestamp(NULLIF($2, '')::float8)) "
-            "ORDER BY id DESC LIMIT $3",
-            device, epoch_param(q.since), static_cast<long long>(q.limit));
+        const auto r =
+            txn.exec_params(R"SQL(
+            SELECT device, peer, node, event, outcome, detail, extract(epoch FROM at)
+            FROM audit_events
+            WHERE ($1 = '' OR device = $1)
+                AND (NULLIF($2, '') IS NULL OR at >= to_timestamp(NULLIF($2, '')::float8))
+            ORDER BY id DESC
+            LIMIT $3
+        )SQL",
+                            device, epoch_param(q.since), static_cast<long long>(q.limit));
         for (const auto& row : r) {
             out.push_back(AuditEvent{row[0].as<std::string>(), row[1].as<std::string>(),
                                      row[2].as<std::string>(), row[3].as<std::string>(),
@@ -545,12 +663,14 @@ std::vector<ReportRow> DeviceRepository::report(const DeviceFilter& filter) {
     const auto p = params_of(filter);
     std::vector<ReportRow> out;
     pool_.transact([&](pqxx::work& txn) {
-        const auto r =
-            txn.exec_params(std::string("SELECT name, lsc_serial, extract(epoch FROM "
-                                        "lsc_not_after), lsc_md5, pending_operation, "
-                                        "operation_status, operation_reason FROM devices WHERE ") +
-                                filter_clause + " ORDER BY name",
-                            p.prefix, p.operation, p.status, p.expiring);
+        const auto r = txn.exec_params(statement({R"SQL(
+            SELECT name, lsc_serial, extract(epoch FROM lsc_not_after), lsc_md5, pending_operation,
+                operation_status, operation_reason
+            FROM devices
+            WHERE
+        )SQL",
+                                                  filter_clause, R"SQL(ORDER BY name)SQL"}),
+                                       p.prefix, p.operation, p.status, p.expiring);
         for (const auto& row : r) {
             ReportRow rr;
             rr.name = row[0].as<std::string>();
@@ -573,13 +693,15 @@ std::vector<ReportRow> DeviceRepository::report(const DeviceFilter& filter) {
 FleetStats DeviceRepository::fleet_stats() {
     FleetStats out;
     pool_.transact([&](pqxx::work& txn) {
-        const auto r = txn.exec(
-            "SELECT count(*), count(lsc_serial), "
-            "count(*) FILTER (WHERE pending_operation = 'install'), "
-            "count(*) FILTER (WHERE pending_operation = 'fetch'), "
-            "count(*) FILTER (WHERE pending_operation = 'delete'), "
-            "count(auth_string_hash), count(*) FILTER (WHERE auth_locked), "
-            "count(*) FILTER (WHERE lease_expires_at > now()) FROM devices");
+        const auto r = txn.exec(R"SQL(
+            SELECT count(*), count(lsc_serial),
+                count(*) FILTER (WHERE pending_operation = 'install'),
+                count(*) FILTER (WHERE pending_operation = 'fetch'),
+                count(*) FILTER (WHERE pending_operation = 'delete'),
+                count(auth_string_hash), count(*) FILTER (WHERE auth_locked),
+                count(*) FILTER (WHERE lease_expires_at > now())
+            FROM devices
+        )SQL");
         const auto row = r.at(0);
         out =
             FleetStats{row[0].as<std::size_t>(), row[1].as<std::size_t>(), row[2].as<std::size_t>(),
@@ -592,10 +714,13 @@ FleetStats DeviceRepository::fleet_stats() {
 std::vector<AuditCount> DeviceRepository::audit_counts(TimePoint since) {
     std::vector<AuditCount> out;
     pool_.transact([&](pqxx::work& txn) {
-        const auto r = txn.exec_params(
-            "SELECT event, outcome, count(*) FROM audit_events "
-            "WHERE at >= to_timestamp($1::float8) GROUP BY event, outcome ORDER BY event, outcome",
-            epoch_param(since));
+        const auto r = txn.exec_params(R"SQL(
+            SELECT event, outcome, count(*) FROM audit_events
+            WHERE at >= to_timestamp($1::float8)
+            GROUP BY event, outcome
+            ORDER BY event, outcome
+        )SQL",
+                                       epoch_param(since));
         for (const auto& row : r) {
             out.push_back(AuditCount{row[0].as<std::string>(), row[1].as<std::string>(),
                                      row[2].as<std::size_t>()});
@@ -609,10 +734,12 @@ std::vector<std::pair<std::string, bool>> DeviceRepository::issued_certificates(
     const std::string name = checked_device_name(raw_name);
     std::vector<std::pair<std::string, bool>> out;
     pool_.transact([&](pqxx::work& txn) {
-        const auto r = txn.exec_params(
-            "SELECT serial, confirmed FROM issued_certificates WHERE device = $1 ORDER BY "
-            "issued_at DESC, serial",
-            name);
+        const auto r = txn.exec_params(R"SQL(
+            SELECT serial, confirmed FROM issued_certificates
+            WHERE device = $1
+            ORDER BY issued_at DESC, serial
+        )SQL",
+                                       name);
         for (const auto& row : r)
             out.emplace_back(row[0].as<std::string>(), row[1].as<bool>());
     });

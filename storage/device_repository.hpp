@@ -60,42 +60,57 @@ class DeviceRepository {
     /// Lifetime: the pool must outlive the repository.
     explicit DeviceRepository(ConnectionPool& pool) : pool_(pool) {}
 
+    // Every change below records an audit event in its own transaction,
+    // with `actor` (who asked: "uid 0 pid 42" on the admin socket, a phone's
+    // address in a dialogue) in the event's peer column. A refused change
+    // records nothing.
+
     // --- devices -----------------------------------------------------------
+    /// Audit: device/added, detail "auth_mode M, key_spec K".
     /// Throws StorageError: invalid_device_name, invalid_value, already_exists.
-    DeviceRecord add_device(const DeviceSettings& settings);
+    DeviceRecord add_device(const DeviceSettings& settings, const std::string& actor);
     /// Adds many devices in one statement; existing names are left alone.
-    /// Returns how many were added.
-    std::size_t add_devices(const std::vector<DeviceSettings>& devices);
+    /// Returns how many were added. Audit: device/added for each one added.
+    std::size_t add_devices(const std::vector<DeviceSettings>& devices, const std::string& actor);
     /// Changes description, auth mode and key spec. Throws not_found.
-    DeviceRecord update_device(const DeviceSettings& settings);
-    /// Throws not_found.
-    void remove_device(const std::string& name);
+    /// Audit: device/updated, detail "auth_mode M, key_spec K".
+    DeviceRecord update_device(const DeviceSettings& settings, const std::string& actor);
+    /// Throws not_found. Audit: device/removed.
+    void remove_device(const std::string& name, const std::string& actor);
     std::optional<DeviceRecord> find_device(const std::string& name);
     /// Ordered by name; `after` is the last name of the previous page.
     Page list_devices(const DeviceFilter& filter, const std::string& after, std::size_t limit);
 
     // --- scheduling ----------------------------------------------------------
     /// Schedules for one device (device level: wins over bulk). Throws not_found.
-    void schedule_operation(const std::string& name, const ScheduleRequest& request);
+    /// Audit: schedule/<operation>, detail "device level".
+    void schedule_operation(const std::string& name, const ScheduleRequest& request,
+                            const std::string& actor);
     /// Schedules for every device matching `filter`. Devices with their own
     /// device-level pending operation are left alone unless `override_device_level`.
-    /// Returns how many devices were scheduled.
+    /// Returns how many devices were scheduled. Audit: schedule/<operation>,
+    /// detail "bulk", for each device scheduled.
     std::size_t schedule_bulk(const DeviceFilter& filter, const ScheduleRequest& request,
-                              bool override_device_level);
+                              bool override_device_level, const std::string& actor);
     /// Clears a pending operation (status stays for the record). Throws not_found.
-    void cancel_operation(const std::string& name);
+    /// Audit: schedule/cancelled, detail the operation that was pending.
+    void cancel_operation(const std::string& name, const std::string& actor);
     /// Marks pending operations whose deadline has passed as expired.
     /// Returns how many.
     std::size_t expire_overdue_operations();
 
     // --- auth strings --------------------------------------------------------
     /// Stores an opaque salted hash made by the caller; resets failures and
-    /// the lockout. Throws not_found.
-    void set_auth_string_hash(const std::string& name, const std::string& hash);
+    /// the lockout. Throws not_found. Audit: auth_string/set, with an empty
+    /// detail (never the hash).
+    void set_auth_string_hash(const std::string& name, const std::string& hash,
+                              const std::string& actor);
     /// The same for many devices in one statement: (name, hash) pairs. All
     /// or nothing: throws not_found naming a missing device.
-    void set_auth_string_hashes(const std::vector<std::pair<std::string, std::string>>& hashes);
-    void clear_auth_string(const std::string& name);
+    void set_auth_string_hashes(const std::vector<std::pair<std::string, std::string>>& hashes,
+                                const std::string& actor);
+    /// Throws not_found. Audit: auth_string/deleted.
+    void clear_auth_string(const std::string& name, const std::string& actor);
     /// The stored hash, or nothing.
     std::optional<std::string> auth_string_hash(const std::string& name);
     /// Counts a failed attempt; at `lockout_after` failures the operation is
@@ -118,8 +133,9 @@ class DeviceRepository {
                                                           std::chrono::seconds lease,
                                                           bool take_own_lease = false);
 
-    // --- outcomes (each also appends an audit event; each refuses with
-    //     lease_lost when this node no longer holds the lease) ---------------
+    // --- outcomes (each also appends an audit event with `peer`, the
+    //     phone's address, and the claim's node; each refuses with lease_lost
+    //     when this node no longer holds the lease) ---------------------------
     void record_certificate_issued(const OperationClaim& claim, const IssuedCertificateRecord& cert,
                                    const std::string& peer);
     void record_store_confirmed(const OperationClaim& claim, const IssuedCertificateRecord& cert,

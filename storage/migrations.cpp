@@ -97,6 +97,12 @@ CREATE TABLE trust_anchors (
 // An arbitrary constant naming capfd's migration lock.
 constexpr long long migration_lock_key = 0x43415046'4d494752;  // "CAPFMIGR"
 
+// Held until the transaction ends, so nodes starting together migrate one
+// at a time.
+void take_migration_lock(pqxx::work& txn) {
+    txn.exec_params(R"SQL(SELECT pg_advisory_xact_lock($1))SQL", migration_lock_key);
+}
+
 }  // namespace
 
 int latest_schema_version() noexcept {
@@ -105,20 +111,27 @@ int latest_schema_version() noexcept {
 
 int apply_migrations(ConnectionPool& pool) {
     pool.transact([](pqxx::work& txn) {
-        txn.exec_params("SELECT pg_advisory_xact_lock($1)", migration_lock_key);
-        txn.exec0(
-            "CREATE TABLE IF NOT EXISTS schema_migrations ("
-            " version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())");
+        take_migration_lock(txn);
+        txn.exec0(R"SQL(
+            CREATE TABLE IF NOT EXISTS schema_migrations (
+                version integer PRIMARY KEY,
+                applied_at timestamptz NOT NULL DEFAULT now())
+        )SQL");
     });
     int current = 0;
     for (const auto& m : migrations) {
         pool.transact([&](pqxx::work& txn) {
-            txn.exec_params("SELECT pg_advisory_xact_lock($1)", migration_lock_key);
-            const auto done =
-                txn.exec_params("SELECT 1 FROM schema_migrations WHERE version = $1", m.version);
+            take_migration_lock(txn);
+            const auto done = txn.exec_params(R"SQL(
+                SELECT 1 FROM schema_migrations WHERE version = $1
+            )SQL",
+                                              m.version);
             if (done.empty()) {
                 txn.exec0(m.sql);
-                txn.exec_params0("INSERT INTO schema_migrations (version) VALUES ($1)", m.version);
+                txn.exec_params0(R"SQL(
+                    INSERT INTO schema_migrations (version) VALUES ($1)
+                )SQL",
+                                 m.version);
             }
         });
         current = m.version;

@@ -1,8 +1,10 @@
 // Helpers shared by the repositories (internal to storage/): how values
-// cross into and out of SQL. Parameters only; nothing here builds SQL text.
+// cross into and out of SQL. Values travel as parameters only; SQL text is
+// made of compile-time fragments alone.
 #pragma once
 
 #include <cmath>
+#include <initializer_list>
 #include <optional>
 #include <pqxx/pqxx>
 #include <string>
@@ -11,6 +13,32 @@
 #include "storage/types.hpp"
 
 namespace capf::storage::sql {
+
+/// A piece of SQL text fixed at compile time. The constructor is consteval,
+/// so text made at run time (a name, a number, anything a caller gave) does
+/// not compile as a fragment: values can only reach a statement as $n
+/// parameters.
+class Fragment {
+  public:
+    // Implicit on purpose: a raw literal or a constexpr constant is a fragment.
+    consteval Fragment(const char* text) : text_(text) {}
+    const char* text() const noexcept { return text_; }
+
+  private:
+    const char* text_;
+};
+
+/// One statement from fragments in order, for statements that share a
+/// constant piece (a column list, a filter clause). A newline between
+/// fragments keeps their tokens apart.
+inline std::string statement(std::initializer_list<Fragment> fragments) {
+    std::string out;
+    for (const auto& f : fragments) {
+        out += f.text();
+        out += '\n';
+    }
+    return out;
+}
 
 // Timestamps travel as seconds since the epoch (double precision): the SQL
 // converts with to_timestamp()/extract(epoch), so no date text is parsed here.
@@ -70,10 +98,11 @@ inline AuditEvent audit_event(std::string device, std::string peer, std::string 
 }
 
 inline void audit_in(pqxx::work& txn, const AuditEvent& e) {
-    txn.exec_params0(
-        "INSERT INTO audit_events (device, peer, node, event, outcome, detail) "
-        "VALUES ($1, $2, $3, $4, $5, $6)",
-        e.device, e.peer, e.node, e.event, e.outcome, e.detail);
+    txn.exec_params0(R"SQL(
+        INSERT INTO audit_events (device, peer, node, event, outcome, detail)
+        VALUES ($1, $2, $3, $4, $5, $6)
+    )SQL",
+                     e.device, e.peer, e.node, e.event, e.outcome, e.detail);
 }
 
 }  // namespace capf::storage::sql

@@ -10,10 +10,13 @@ void TrustAnchorRepository::add(const StoredTrustAnchor& a) {
         throw StorageError(StorageErrc::invalid_value, "a trust anchor needs its certificate");
     }
     pool_.transact([&](pqxx::work& txn) {
-        const auto r = txn.exec_params(
-            "INSERT INTO trust_anchors (role, sha256, der, subject, added_by) "
-            "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (role, sha256) DO NOTHING",
-            a.role, a.sha256_hex, sql::blob(a.der), a.subject, a.added_by);
+        const auto r =
+            txn.exec_params(R"SQL(
+            INSERT INTO trust_anchors (role, sha256, der, subject, added_by)
+            VALUES ($1, $2, $3, $4, $5)
+            ON CONFLICT (role, sha256) DO NOTHING
+        )SQL",
+                            a.role, a.sha256_hex, sql::blob(a.der), a.subject, a.added_by);
         if (r.affected_rows() == 0) {
             throw StorageError(
                 StorageErrc::already_exists,
@@ -27,9 +30,10 @@ void TrustAnchorRepository::add(const StoredTrustAnchor& a) {
 void TrustAnchorRepository::remove(const std::string& role, const std::string& sha256_hex,
                                    const std::string& by) {
     pool_.transact([&](pqxx::work& txn) {
-        const auto r = txn.exec_params(
-            "DELETE FROM trust_anchors WHERE role = $1 AND sha256 = $2 RETURNING subject", role,
-            sha256_hex);
+        const auto r = txn.exec_params(R"SQL(
+            DELETE FROM trust_anchors WHERE role = $1 AND sha256 = $2 RETURNING subject
+        )SQL",
+                                       role, sha256_hex);
         if (r.empty()) {
             throw StorageError(StorageErrc::not_found,
                                "no " + role + " trust anchor added with fingerprint " + sha256_hex);
@@ -43,10 +47,13 @@ void TrustAnchorRepository::remove(const std::string& role, const std::string& s
 std::vector<StoredTrustAnchor> TrustAnchorRepository::list(const std::string& role) {
     std::vector<StoredTrustAnchor> out;
     pool_.transact([&](pqxx::work& txn) {
-        const auto r = txn.exec_params(
-            "SELECT role, sha256, der, subject, added_by, extract(epoch FROM added_at) "
-            "FROM trust_anchors WHERE ($1 = '' OR role = $1) ORDER BY added_at, sha256",
-            role);
+        const auto r = txn.exec_params(R"SQL(
+            SELECT role, sha256, der, subject, added_by, extract(epoch FROM added_at)
+            FROM trust_anchors
+            WHERE ($1 = '' OR role = $1)
+            ORDER BY added_at, sha256
+        )SQL",
+                                       role);
         for (const auto& row : r) {
             out.push_back(StoredTrustAnchor{row[0].as<std::string>(), row[1].as<std::string>(),
                                             sql::bytes_of(row[2]), row[3].as<std::string>(),

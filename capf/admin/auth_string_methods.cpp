@@ -70,12 +70,12 @@ json auth_string_generate(AdminContext& ctx, const json& p) {
         out.push_back(
             {{"name", storage::checked_device_name(names[i])}, {"auth_string", secrets[i]}});
     }
-    ctx.repo.set_auth_string_hashes(stored);
+    ctx.repo.set_auth_string_hashes(stored, jsonrpc::current_caller());
     return json{{"auth_strings", out}};
 }
 
 json auth_string_delete(AdminContext& ctx, const json& p) {
-    ctx.repo.clear_auth_string(jsonrpc::require_string(p, "name"));
+    ctx.repo.clear_auth_string(jsonrpc::require_string(p, "name"), jsonrpc::current_caller());
     return json{{"deleted", true}};
 }
 

@@ -46,7 +46,8 @@ storage::DeviceRecord existing_device(AdminContext& ctx, const std::string& name
 }
 
 json device_add(AdminContext& ctx, const json& p) {
-    return device_json(ctx.repo.add_device(settings_param(p, ctx.config, {})));
+    return device_json(
+        ctx.repo.add_device(settings_param(p, ctx.config, {}), jsonrpc::current_caller()));
 }
 
 /// The devices of a bulk add; each may carry only the fields of device.add.
@@ -73,16 +74,18 @@ std::vector<storage::DeviceSettings> bulk_devices_param(const json& p, const Con
 }
 
 json device_add_bulk(AdminContext& ctx, const json& p) {
-    return json{{"added", ctx.repo.add_devices(bulk_devices_param(p, ctx.config))}};
+    return json{{"added", ctx.repo.add_devices(bulk_devices_param(p, ctx.config),
+                                               jsonrpc::current_caller())}};
 }
 
 json device_update(AdminContext& ctx, const json& p) {
     const auto existing = existing_device(ctx, jsonrpc::require_string(p, "name"));
-    return device_json(ctx.repo.update_device(settings_param(p, ctx.config, existing)));
+    return device_json(
+        ctx.repo.update_device(settings_param(p, ctx.config, existing), jsonrpc::current_caller()));
 }
 
 json device_remove(AdminContext& ctx, const json& p) {
-    ctx.repo.remove_device(jsonrpc::require_string(p, "name"));
+    ctx.repo.remove_device(jsonrpc::require_string(p, "name"), jsonrpc::current_caller());
     return json{{"removed", true}};
 }
 

@@ -2,6 +2,7 @@
 // fixture), called as the admin socket calls them: through handle_line.
 #include <catch2/catch.hpp>
 #include <regex>
+#include <set>
 #include <string>
 
 #include "capf/admin/jsonrpc.hpp"
@@ -322,6 +323,43 @@ TEST_CASE("admin: an unknown parameter is refused, naming the allowed ones") {
     CHECK(admin.error("device.add", {{"name", "SEP001122334455"}, {"colour", "red"}})["code"] ==
           invalid_params);
     CHECK(admin.error("device.get", {{"name", "SEP001122334455"}})["code"] == not_found);
+}
+
+TEST_CASE("admin: every change is audited with the caller as its actor") {
+    AdminMethods admin;
+    const jsonrpc::CallerScope caller("uid 1000 pid 4242");
+    admin.result("device.add", {{"name", "SEP001122334455"}});
+    admin.result("device.add_bulk", {{"devices", {{{"name", "SEP001122334456"}}}}});
+    admin.result("device.update", {{"name", "SEP001122334455"}, {"description", "lobby"}});
+    admin.result("operation.schedule", {{"name", "SEP001122334455"}, {"operation", "install"}});
+    admin.result("operation.schedule", {{"prefix", "SEP001122334456"}, {"operation", "fetch"}});
+    admin.result("operation.cancel", {{"name", "SEP001122334455"}});
+    admin.result("auth_string.generate", {{"name", "SEP001122334455"}, {"value", "4815162342"}});
+    admin.result("auth_string.delete", {{"name", "SEP001122334455"}});
+    const std::string root_sha =
+        admin
+            .result("trust.add",
+                    {{"role", "mic-root"},
+                     {"pem", manufacturing_root().certificate().PEM_encode()}})["sha256"]
+            .get<std::string>();
+    admin.result("trust.remove", {{"role", "mic-root"}, {"sha256", root_sha}});
+    admin.result("device.remove", {{"name", "SEP001122334456"}});
+    // A refused change records nothing.
+    admin.error("device.remove", {{"name", "SEP001122334456"}});
+
+    std::multiset<std::string> seen;
+    const json events = admin.result("audit.query", {{"limit", 100}})["events"];
+    for (const auto& e : events) {
+        INFO(e.dump());
+        CHECK(e["peer"] == "uid 1000 pid 4242");
+        CHECK(e.dump().find("4815162342") == std::string::npos);
+        seen.insert(e["event"].get<std::string>() + "/" + e["outcome"].get<std::string>());
+    }
+    CHECK(seen == std::multiset<std::string>{"device/added", "device/added", "device/updated",
+                                             "schedule/install", "schedule/fetch",
+                                             "schedule/cancelled", "auth_string/set",
+                                             "auth_string/deleted", "trust_anchor/added",
+                                             "trust_anchor/removed", "device/removed"});
 }
 
 TEST_CASE("admin: every method is listed with its summary") {

@@ -17,6 +17,10 @@
 
 namespace capf::test {
 
+/// The actor of administrative changes in tests that are not about who
+/// made them.
+inline const std::string admin_actor = "uid 0 pid 1";
+
 /// The code of the StorageError that `f` throws; fails the test when none.
 template <typename F>
 storage::StorageErrc storage_error_of(F&& f) {

@@ -45,7 +45,8 @@ TEST_CASE("storage: migrations apply once and are idempotent") {
 TEST_CASE("storage: device add, find, update, remove") {
     test::TestDatabase db;
     DeviceRepository repo(*db.pool);
-    const auto added = repo.add_device(phone("sep001122334455", AuthMode::auth_string, "ec-p256"));
+    const auto added = repo.add_device(phone("sep001122334455", AuthMode::auth_string, "ec-p256"),
+                                       test::admin_actor);
     CHECK(added.name == "SEP001122334455");  // stored uppercase
     CHECK(added.auth_mode == AuthMode::auth_string);
     CHECK(added.key_spec == "ec-p256");
@@ -57,34 +58,39 @@ TEST_CASE("storage: device add, find, update, remove") {
     CHECK(found->description == "lobby phone");
     CHECK_FALSE(repo.find_device("SEP00AABBCCDDEE").has_value());
 
-    const auto updated =
-        repo.update_device(DeviceSettings{"SEP001122334455", "ward 3", AuthMode::lsc, "rsa-4096"});
+    const auto updated = repo.update_device(
+        DeviceSettings{"SEP001122334455", "ward 3", AuthMode::lsc, "rsa-4096"}, test::admin_actor);
     CHECK(updated.description == "ward 3");
     CHECK(updated.auth_mode == AuthMode::lsc);
     CHECK(updated.key_spec == "rsa-4096");
 
-    repo.remove_device("sep001122334455");
+    repo.remove_device("sep001122334455", test::admin_actor);
     CHECK_FALSE(repo.find_device("SEP001122334455").has_value());
-    CHECK(test::storage_error_of([&] { repo.remove_device("SEP001122334455"); }) ==
-          StorageErrc::not_found);
-    CHECK(test::storage_error_of([&] { repo.update_device(phone("SEP001122334455")); }) ==
-          StorageErrc::not_found);
+    CHECK(test::storage_error_of([&] {
+              repo.remove_device("SEP001122334455", test::admin_actor);
+          }) == StorageErrc::not_found);
+    CHECK(test::storage_error_of([&] {
+              repo.update_device(phone("SEP001122334455"), test::admin_actor);
+          }) == StorageErrc::not_found);
 }
 
 TEST_CASE("storage: refused inputs get their typed error and change nothing") {
     test::TestDatabase db;
     DeviceRepository repo(*db.pool);
-    repo.add_device(phone("SEP001122334455"));
-    CHECK(test::storage_error_of([&] { repo.add_device(phone("SEP001122334455")); }) ==
-          StorageErrc::already_exists);
-    CHECK(test::storage_error_of([&] { repo.add_device(phone("SEP 001122")); }) ==
-          StorageErrc::invalid_device_name);
-    CHECK(test::storage_error_of([&] { repo.add_device(phone(std::string(65, 'A'))); }) ==
-          StorageErrc::invalid_device_name);
-    CHECK(test::storage_error_of([&] { repo.add_device(phone("")); }) ==
+    repo.add_device(phone("SEP001122334455"), test::admin_actor);
+    CHECK(test::storage_error_of([&] {
+              repo.add_device(phone("SEP001122334455"), test::admin_actor);
+          }) == StorageErrc::already_exists);
+    CHECK(test::storage_error_of([&] {
+              repo.add_device(phone("SEP 001122"), test::admin_actor);
+          }) == StorageErrc::invalid_device_name);
+    CHECK(test::storage_error_of([&] {
+              repo.add_device(phone(std::string(65, 'A')), test::admin_actor);
+          }) == StorageErrc::invalid_device_name);
+    CHECK(test::storage_error_of([&] { repo.add_device(phone(""), test::admin_actor); }) ==
           StorageErrc::invalid_device_name);
     CHECK(test::storage_error_of([&] {
-              repo.add_device(phone("SEP1", AuthMode::null_string, "rsa-8192"));
+              repo.add_device(phone("SEP1", AuthMode::null_string, "rsa-8192"), test::admin_actor);
           }) == StorageErrc::invalid_value);
     CHECK(test::storage_error_of([&] { parse_auth_mode("password"); }) ==
           StorageErrc::invalid_value);
@@ -127,10 +133,11 @@ TEST_CASE("storage: list with filters and keyset pagination") {
     for (int i = 0; i < 25; ++i) {
         char name[32];
         std::snprintf(name, sizeof name, "SEP0000000000%02d", i);
-        repo.add_device(phone(name));
+        repo.add_device(phone(name), test::admin_actor);
     }
-    repo.add_device(phone("CIPC-LAB"));
-    repo.schedule_operation("SEP000000000003", ScheduleRequest{Operation::fetch, {}, {}, {}});
+    repo.add_device(phone("CIPC-LAB"), test::admin_actor);
+    repo.schedule_operation("SEP000000000003", ScheduleRequest{Operation::fetch, {}, {}, {}},
+                            test::admin_actor);
 
     std::vector<std::string> seen;
     std::string after;
@@ -157,11 +164,13 @@ TEST_CASE("storage: schedule, cancel and bulk scheduling with device-level prece
     DeviceRepository repo(*db.pool);
     for (const char* n :
          {"SEPA00000000001", "SEPA00000000002", "SEPA00000000003", "SEPB00000000001"}) {
-        repo.add_device(phone(n));
+        repo.add_device(phone(n), test::admin_actor);
     }
     const auto deadline = std::chrono::system_clock::now() + 48h;
-    repo.schedule_operation("SEPA00000000001", ScheduleRequest{Operation::remove, AuthMode::lsc,
-                                                               std::string("ec-p384"), deadline});
+    repo.schedule_operation(
+        "SEPA00000000001",
+        ScheduleRequest{Operation::remove, AuthMode::lsc, std::string("ec-p384"), deadline},
+        test::admin_actor);
     auto d = *repo.find_device("SEPA00000000001");
     CHECK(d.pending_operation == Operation::remove);
     CHECK(d.auth_mode == AuthMode::lsc);
@@ -172,44 +181,49 @@ TEST_CASE("storage: schedule, cancel and bulk scheduling with device-level prece
 
     // Bulk install for SEPA*: the device-level delete is kept.
     CHECK(repo.schedule_bulk(DeviceFilter{"SEPA", {}, {}, {}},
-                             ScheduleRequest{Operation::install, {}, {}, {}}, false) == 2);
+                             ScheduleRequest{Operation::install, {}, {}, {}}, false,
+                             test::admin_actor) == 2);
     CHECK(repo.find_device("SEPA00000000001")->pending_operation == Operation::remove);
     CHECK(repo.find_device("SEPA00000000002")->pending_operation == Operation::install);
     CHECK(repo.find_device("SEPB00000000001")->pending_operation == Operation::none);
     // A later bulk replaces bulk-scheduled operations, still not device-level ones.
-    CHECK(repo.schedule_bulk(DeviceFilter{}, ScheduleRequest{Operation::fetch, {}, {}, {}},
-                             false) == 3);
+    CHECK(repo.schedule_bulk(DeviceFilter{}, ScheduleRequest{Operation::fetch, {}, {}, {}}, false,
+                             test::admin_actor) == 3);
     CHECK(repo.find_device("SEPA00000000002")->pending_operation == Operation::fetch);
     CHECK(repo.find_device("SEPA00000000001")->pending_operation == Operation::remove);
     // Override: everything.
-    CHECK(repo.schedule_bulk(DeviceFilter{}, ScheduleRequest{Operation::install, {}, {}, {}},
-                             true) == 4);
+    CHECK(repo.schedule_bulk(DeviceFilter{}, ScheduleRequest{Operation::install, {}, {}, {}}, true,
+                             test::admin_actor) == 4);
     CHECK(repo.find_device("SEPA00000000001")->pending_operation == Operation::install);
 
-    repo.cancel_operation("SEPA00000000001");
+    repo.cancel_operation("SEPA00000000001", test::admin_actor);
     d = *repo.find_device("SEPA00000000001");
     CHECK(d.pending_operation == Operation::none);
     CHECK(d.operation_reason == "cancelled by an administrator");
-    CHECK(test::storage_error_of([&] { repo.schedule_operation("SEPX", ScheduleRequest{}); }) ==
-          StorageErrc::not_found);
+    CHECK(test::storage_error_of([&] {
+              repo.schedule_operation("SEPX", ScheduleRequest{}, test::admin_actor);
+          }) == StorageErrc::not_found);
     CHECK(test::storage_error_of([&] {
               repo.schedule_operation(
                   "SEPA00000000002",
-                  ScheduleRequest{Operation::install, {}, std::string("dsa-1024"), {}});
+                  ScheduleRequest{Operation::install, {}, std::string("dsa-1024"), {}},
+                  test::admin_actor);
           }) == StorageErrc::invalid_value);
 }
 
 TEST_CASE("storage: auth strings are stored as given, counted on failure and locked") {
     test::TestDatabase db;
     DeviceRepository repo(*db.pool);
-    repo.add_device(phone("SEP001122334455", AuthMode::auth_string));
-    repo.schedule_operation("SEP001122334455", ScheduleRequest{Operation::install, {}, {}, {}});
+    repo.add_device(phone("SEP001122334455", AuthMode::auth_string), test::admin_actor);
+    repo.schedule_operation("SEP001122334455", ScheduleRequest{Operation::install, {}, {}, {}},
+                            test::admin_actor);
     CHECK_FALSE(repo.auth_string_hash("SEP001122334455").has_value());
-    repo.set_auth_string_hash("SEP001122334455", "$salted$hash");
+    repo.set_auth_string_hash("SEP001122334455", "$salted$hash", test::admin_actor);
     CHECK(repo.auth_string_hash("SEP001122334455") == "$salted$hash");
     CHECK(repo.devices_with_auth_string("") == std::vector<std::string>{"SEP001122334455"});
-    CHECK(test::storage_error_of([&] { repo.set_auth_string_hash("SEP001122334455", ""); }) ==
-          StorageErrc::invalid_value);
+    CHECK(test::storage_error_of([&] {
+              repo.set_auth_string_hash("SEP001122334455", "", test::admin_actor);
+          }) == StorageErrc::invalid_value);
 
     CHECK_FALSE(repo.record_auth_failure("SEP001122334455", 3));
     CHECK_FALSE(repo.record_auth_failure("SEP001122334455", 3));
@@ -218,13 +232,13 @@ TEST_CASE("storage: auth strings are stored as given, counted on failure and loc
     // Locked: the operation cannot be claimed.
     CHECK_FALSE(repo.claim_pending_operation("SEP001122334455", "node-a", 60s).has_value());
     // A new auth string unlocks.
-    repo.set_auth_string_hash("SEP001122334455", "$new$hash");
+    repo.set_auth_string_hash("SEP001122334455", "$new$hash", test::admin_actor);
     CHECK_FALSE(repo.find_device("SEP001122334455")->auth_locked);
     CHECK(repo.claim_pending_operation("SEP001122334455", "node-a", 60s).has_value());
     repo.consume_auth_string("SEP001122334455");
     CHECK_FALSE(repo.auth_string_hash("SEP001122334455").has_value());
-    repo.set_auth_string_hash("SEP001122334455", "$x$");
-    repo.clear_auth_string("SEP001122334455");
+    repo.set_auth_string_hash("SEP001122334455", "$x$", test::admin_actor);
+    repo.clear_auth_string("SEP001122334455", test::admin_actor);
     CHECK(repo.devices_with_auth_string("").empty());
 }
 
@@ -232,10 +246,11 @@ TEST_CASE(
     "storage: a claim is exclusive, an expired lease can be taken, a stale owner is refused") {
     test::TestDatabase db;
     DeviceRepository repo(*db.pool);
-    repo.add_device(phone("SEP001122334455", AuthMode::null_string, "ec-p256"));
+    repo.add_device(phone("SEP001122334455", AuthMode::null_string, "ec-p256"), test::admin_actor);
     CHECK_FALSE(repo.claim_pending_operation("SEP001122334455", "node-a", 60s)
                     .has_value());  // nothing pending
-    repo.schedule_operation("SEP001122334455", ScheduleRequest{Operation::install, {}, {}, {}});
+    repo.schedule_operation("SEP001122334455", ScheduleRequest{Operation::install, {}, {}, {}},
+                            test::admin_actor);
 
     const auto first = repo.claim_pending_operation("SEP001122334455", "node-a", 1s);
     REQUIRE(first.has_value());
@@ -260,8 +275,9 @@ TEST_CASE(
 TEST_CASE("storage: a node may take back its own unexpired lease, never another node's") {
     test::TestDatabase db;
     DeviceRepository repo(*db.pool);
-    repo.add_device(phone("SEP001122334455"));
-    repo.schedule_operation("SEP001122334455", ScheduleRequest{Operation::install, {}, {}, {}});
+    repo.add_device(phone("SEP001122334455"), test::admin_actor);
+    repo.schedule_operation("SEP001122334455", ScheduleRequest{Operation::install, {}, {}, {}},
+                            test::admin_actor);
     REQUIRE(repo.claim_pending_operation("SEP001122334455", "node-b", 3600s).has_value());
     CHECK_FALSE(repo.claim_pending_operation("SEP001122334455", "node-a", 60s, true).has_value());
     CHECK_FALSE(repo.claim_pending_operation("SEP001122334455", "node-b", 60s).has_value());
@@ -274,8 +290,9 @@ TEST_CASE("storage: a node may take back its own unexpired lease, never another 
 TEST_CASE("storage: outcomes change the device only when confirmed, each with an audit event") {
     test::TestDatabase db;
     DeviceRepository repo(*db.pool);
-    repo.add_device(phone("SEP001122334455"));
-    repo.schedule_operation("SEP001122334455", ScheduleRequest{Operation::install, {}, {}, {}});
+    repo.add_device(phone("SEP001122334455"), test::admin_actor);
+    repo.schedule_operation("SEP001122334455", ScheduleRequest{Operation::install, {}, {}, {}},
+                            test::admin_actor);
     auto claim = *repo.claim_pending_operation("SEP001122334455", "node-a", 60s);
     const auto issued = cert("0badc0de", "0123456789abcdef0123456789abcdef");
     repo.record_certificate_issued(claim, issued, "10.1.2.3:5000");
@@ -297,7 +314,8 @@ TEST_CASE("storage: outcomes change the device only when confirmed, each with an
           StorageErrc::lease_lost);
 
     // A bad MD5 is refused by the database.
-    repo.schedule_operation("SEP001122334455", ScheduleRequest{Operation::install, {}, {}, {}});
+    repo.schedule_operation("SEP001122334455", ScheduleRequest{Operation::install, {}, {}, {}},
+                            test::admin_actor);
     claim = *repo.claim_pending_operation("SEP001122334455", "node-a", 60s);
     CHECK(test::storage_error_of([&] {
               repo.record_store_confirmed(claim, cert("0c", "NOT-HEX"), "");
@@ -312,7 +330,8 @@ TEST_CASE("storage: outcomes change the device only when confirmed, each with an
     CHECK(d.pending_operation == Operation::install);
 
     // Fetch.
-    repo.schedule_operation("SEP001122334455", ScheduleRequest{Operation::fetch, {}, {}, {}});
+    repo.schedule_operation("SEP001122334455", ScheduleRequest{Operation::fetch, {}, {}, {}},
+                            test::admin_actor);
     claim = *repo.claim_pending_operation("SEP001122334455", "node-a", 60s);
     repo.record_fetched_certificate(claim, Bytes{0x30, 0x01}, std::string(32, 'f'), Bytes{0x30},
                                     "10.1.2.3");
@@ -321,7 +340,8 @@ TEST_CASE("storage: outcomes change the device only when confirmed, each with an
     CHECK(d.fetched_at.has_value());
 
     // Delete.
-    repo.schedule_operation("SEP001122334455", ScheduleRequest{Operation::remove, {}, {}, {}});
+    repo.schedule_operation("SEP001122334455", ScheduleRequest{Operation::remove, {}, {}, {}},
+                            test::admin_actor);
     claim = *repo.claim_pending_operation("SEP001122334455", "node-a", 60s);
     repo.record_delete_confirmed(claim, "10.1.2.3");
     CHECK_FALSE(repo.find_device("SEP001122334455")->lsc.has_value());
@@ -347,11 +367,12 @@ TEST_CASE("storage: outcomes change the device only when confirmed, each with an
 TEST_CASE("storage: deadlines stop claims and expire operations, the report filters by expiry") {
     test::TestDatabase db;
     DeviceRepository repo(*db.pool);
-    repo.add_device(phone("SEP0000000000AA"));
-    repo.add_device(phone("SEP0000000000BB"));
+    repo.add_device(phone("SEP0000000000AA"), test::admin_actor);
+    repo.add_device(phone("SEP0000000000BB"), test::admin_actor);
     repo.schedule_operation(
         "SEP0000000000AA",
-        ScheduleRequest{Operation::install, {}, {}, std::chrono::system_clock::now() - 1s});
+        ScheduleRequest{Operation::install, {}, {}, std::chrono::system_clock::now() - 1s},
+        test::admin_actor);
     CHECK_FALSE(repo.claim_pending_operation("SEP0000000000AA", "node-a", 60s).has_value());
     CHECK(repo.expire_overdue_operations() == 1);
     const auto d = *repo.find_device("SEP0000000000AA");
@@ -360,7 +381,8 @@ TEST_CASE("storage: deadlines stop claims and expire operations, the report filt
     CHECK(repo.expire_overdue_operations() == 0);
 
     // Give BB a certificate expiring in 10 days, then ask who expires within 30.
-    repo.schedule_operation("SEP0000000000BB", ScheduleRequest{Operation::install, {}, {}, {}});
+    repo.schedule_operation("SEP0000000000BB", ScheduleRequest{Operation::install, {}, {}, {}},
+                            test::admin_actor);
     const auto claim = *repo.claim_pending_operation("SEP0000000000BB", "node-a", 60s);
     auto c = cert("bb01");
     c.not_after = std::chrono::system_clock::now() + 24h * 10;
@@ -374,4 +396,214 @@ TEST_CASE("storage: deadlines stop claims and expire operations, the report filt
     CHECK(
         repo.report(DeviceFilter{"", {}, {}, std::chrono::system_clock::now() + 24h * 5}).empty());
     CHECK(repo.report(DeviceFilter{}).size() == 2);
+}
+
+namespace {
+
+/// The audit trail, oldest first, one line per event: "DEVICE event/outcome
+/// by PEER: DETAIL" (node and time left out: admin changes have no node).
+std::vector<std::string> audit_trail(DeviceRepository& repo, const std::string& event = "") {
+    auto events = repo.audit_events(AuditQuery{"", std::nullopt, 1000});
+    std::vector<std::string> out;
+    for (auto e = events.rbegin(); e != events.rend(); ++e) {
+        if (event.empty() || e->event == event)
+            out.push_back(e->device + " " + e->event + "/" + e->outcome + " by " + e->peer + ": " +
+                          e->detail);
+    }
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("storage: every device and auth-string change is audited with its actor") {
+    test::TestDatabase db;
+    DeviceRepository repo(*db.pool);
+    // Hashes with a recognisable secret in them: neither may reach the audit.
+    const std::string secret = "483920";
+    const std::string hash_of_one = "$pbkdf2-sha256$1000$salt1$" + secret;
+    const std::string hash_in_bulk = "$pbkdf2-sha256$1000$salt2$" + secret;
+
+    repo.add_device(phone("SEP000000000001", AuthMode::auth_string, "ec-p256"), "uid 0 pid 11");
+    CHECK(repo.add_devices(
+              {phone("SEP000000000002"), phone("SEP000000000003", AuthMode::lsc, "rsa-4096")},
+              "uid 0 pid 12") == 2);
+    CHECK(repo.add_devices({phone("SEP000000000002")}, "uid 0 pid 13") == 0);  // no change
+    repo.update_device(DeviceSettings{"SEP000000000001", "ward 3", AuthMode::lsc, "rsa-3072"},
+                       "uid 0 pid 14");
+    repo.set_auth_string_hash("SEP000000000001", hash_of_one, "uid 0 pid 15");
+    repo.set_auth_string_hashes(
+        {{"SEP000000000002", hash_in_bulk}, {"SEP000000000003", hash_in_bulk}}, "uid 0 pid 16");
+    repo.clear_auth_string("SEP000000000001", "uid 0 pid 17");
+    repo.remove_device("SEP000000000003", "10.0.0.9");
+
+    CHECK(audit_trail(repo) ==
+          std::vector<std::string>{
+              "SEP000000000001 device/added by uid 0 pid 11: auth_mode auth-string, key_spec "
+              "ec-p256",
+              "SEP000000000002 device/added by uid 0 pid 12: auth_mode null-string, key_spec "
+              "rsa-2048",
+              "SEP000000000003 device/added by uid 0 pid 12: auth_mode lsc, key_spec rsa-4096",
+              "SEP000000000001 device/updated by uid 0 pid 14: auth_mode lsc, key_spec rsa-3072",
+              "SEP000000000001 auth_string/set by uid 0 pid 15: ",
+              "SEP000000000002 auth_string/set by uid 0 pid 16: ",
+              "SEP000000000003 auth_string/set by uid 0 pid 16: ",
+              "SEP000000000001 auth_string/deleted by uid 0 pid 17: ",
+              "SEP000000000003 device/removed by 10.0.0.9: ",
+          });
+    for (const auto& line : audit_trail(repo)) {
+        INFO(line);
+        CHECK(line.find(secret) == std::string::npos);
+        CHECK(line.find("pbkdf2") == std::string::npos);
+    }
+}
+
+TEST_CASE("storage: every scheduling change is audited with its actor") {
+    test::TestDatabase db;
+    DeviceRepository repo(*db.pool);
+    for (const char* n : {"SEPA00000000001", "SEPA00000000002", "SEPB00000000001"})
+        repo.add_device(phone(n), test::admin_actor);
+
+    repo.schedule_operation("SEPA00000000001", ScheduleRequest{Operation::fetch, {}, {}, {}},
+                            "uid 0 pid 21");
+    CHECK(repo.schedule_bulk(DeviceFilter{"SEPA", {}, {}, {}},
+                             ScheduleRequest{Operation::install, {}, {}, {}}, false,
+                             "uid 0 pid 22") == 1);
+    CHECK(repo.schedule_bulk(DeviceFilter{"SEPC", {}, {}, {}},
+                             ScheduleRequest{Operation::install, {}, {}, {}}, false,
+                             "uid 0 pid 23") == 0);  // no device: no event
+    repo.cancel_operation("SEPA00000000001", "uid 0 pid 24");
+    repo.cancel_operation("SEPB00000000001", "uid 0 pid 25");  // nothing was pending
+
+    CHECK(audit_trail(repo, "schedule") ==
+          std::vector<std::string>{
+              "SEPA00000000001 schedule/fetch by uid 0 pid 21: device level",
+              "SEPA00000000002 schedule/install by uid 0 pid 22: bulk",
+              "SEPA00000000001 schedule/cancelled by uid 0 pid 24: fetch",
+              "SEPB00000000001 schedule/cancelled by uid 0 pid 25: none",
+          });
+}
+
+TEST_CASE("storage: a refused change records no audit event") {
+    test::TestDatabase db;
+    DeviceRepository repo(*db.pool);
+    repo.add_device(phone("SEP000000000001"), test::admin_actor);
+    const auto before = audit_trail(repo);
+    REQUIRE(before.size() == 1);
+
+    CHECK(test::storage_error_of([&] { repo.add_device(phone("SEP000000000001"), "x"); }) ==
+          StorageErrc::already_exists);
+    CHECK(test::storage_error_of([&] {
+              repo.add_devices({phone("SEP000000000002"),
+                                phone("SEP000000000003", AuthMode::null_string, "rsa-8192")},
+                               "x");
+          }) == StorageErrc::invalid_value);
+    CHECK(test::storage_error_of([&] { repo.update_device(phone("SEP0000000000FF"), "x"); }) ==
+          StorageErrc::not_found);
+    CHECK(test::storage_error_of([&] { repo.remove_device("SEP0000000000FF", "x"); }) ==
+          StorageErrc::not_found);
+    CHECK(test::storage_error_of([&] {
+              repo.schedule_operation("SEP0000000000FF", ScheduleRequest{}, "x");
+          }) == StorageErrc::not_found);
+    CHECK(test::storage_error_of([&] { repo.cancel_operation("SEP0000000000FF", "x"); }) ==
+          StorageErrc::not_found);
+    CHECK(
+        test::storage_error_of([&] {
+            repo.set_auth_string_hashes({{"SEP000000000001", "h"}, {"SEP0000000000FF", "h"}}, "x");
+        }) == StorageErrc::not_found);
+    CHECK(test::storage_error_of([&] { repo.clear_auth_string("SEP0000000000FF", "x"); }) ==
+          StorageErrc::not_found);
+
+    CHECK(audit_trail(repo) == before);
+    CHECK_FALSE(repo.find_device("SEP000000000002").has_value());
+    CHECK_FALSE(repo.auth_string_hash("SEP000000000001").has_value());
+}
+
+TEST_CASE("storage: each outcome is audited with the phone's address and the node") {
+    test::TestDatabase db;
+    DeviceRepository repo(*db.pool);
+    repo.add_device(phone("SEP001122334455"), test::admin_actor);
+    const auto run = [&](Operation op) {
+        repo.schedule_operation("SEP001122334455", ScheduleRequest{op, {}, {}, {}},
+                                test::admin_actor);
+        return *repo.claim_pending_operation("SEP001122334455", "node-a", 60s);
+    };
+    auto claim = run(Operation::install);
+    repo.record_certificate_issued(claim, cert("c1"), "10.0.0.1:1001");
+    repo.record_failure(claim, "phone_closed", "10.0.0.1:1002");
+    claim = run(Operation::install);
+    repo.record_certificate_issued(claim, cert("c2"), "10.0.0.1:1003");
+    repo.record_store_confirmed(claim, cert("c2"), "10.0.0.1:1004");
+    claim = run(Operation::fetch);
+    repo.record_fetched_certificate(claim, Bytes{0x30}, std::string(32, 'b'), Bytes{0x30},
+                                    "10.0.0.1:1005");
+    claim = run(Operation::remove);
+    repo.record_delete_confirmed(claim, "10.0.0.1:1006");
+
+    std::vector<std::string> outcomes;
+    for (const auto& e : repo.audit_events(AuditQuery{"SEP001122334455", {}, 100})) {
+        if (e.event != "schedule" && e.event != "device")
+            outcomes.insert(outcomes.begin(),
+                            e.event + "/" + e.outcome + " " + e.peer + " " + e.node);
+    }
+    CHECK(outcomes == std::vector<std::string>{
+                          "install/issued 10.0.0.1:1001 node-a",
+                          "install/failed 10.0.0.1:1002 node-a",
+                          "install/issued 10.0.0.1:1003 node-a",
+                          "install/succeeded 10.0.0.1:1004 node-a",
+                          "fetch/succeeded 10.0.0.1:1005 node-a",
+                          "delete/succeeded 10.0.0.1:1006 node-a",
+                      });
+}
+
+TEST_CASE("storage: install, fetch and delete each refuse a lost lease and change nothing") {
+    test::TestDatabase db;
+    DeviceRepository repo(*db.pool);
+    repo.add_device(phone("SEP001122334455"), test::admin_actor);
+    repo.schedule_operation("SEP001122334455", ScheduleRequest{Operation::install, {}, {}, {}},
+                            test::admin_actor);
+    auto claim = *repo.claim_pending_operation("SEP001122334455", "node-a", 60s);
+    repo.record_store_confirmed(claim, cert("aa01"), "10.0.0.1");
+
+    // Each operation is claimed by node-a, then finished by a node that does
+    // not hold the lease (node-b), or by node-a after an administrator
+    // cancelled the operation and with it the lease.
+    for (const Operation op : {Operation::install, Operation::fetch, Operation::remove}) {
+        for (const bool cancelled : {false, true}) {
+            INFO(to_text(op) << (cancelled ? " after a cancel" : " from another node"));
+            repo.schedule_operation("SEP001122334455", ScheduleRequest{op, {}, {}, {}},
+                                    test::admin_actor);
+            claim = *repo.claim_pending_operation("SEP001122334455", "node-a", 60s);
+            auto finisher = claim;
+            if (cancelled)
+                repo.cancel_operation("SEP001122334455", test::admin_actor);
+            else
+                finisher.node = "node-b";
+            CHECK(test::storage_error_of([&] {
+                      if (op == Operation::install)
+                          repo.record_store_confirmed(finisher, cert("aa02"), "10.0.0.1");
+                      else if (op == Operation::fetch)
+                          repo.record_fetched_certificate(
+                              finisher, Bytes{0x30}, std::string(32, 'c'), Bytes{0x30}, "10.0.0.1");
+                      else
+                          repo.record_delete_confirmed(finisher, "10.0.0.1");
+                  }) == StorageErrc::lease_lost);
+            const auto d = *repo.find_device("SEP001122334455");
+            REQUIRE(d.lsc.has_value());
+            CHECK(d.lsc->serial_hex == "aa01");
+            CHECK_FALSE(d.fetched_md5.has_value());
+            CHECK(d.operation_status != OperationStatus::succeeded);
+            CHECK(d.pending_operation == (cancelled ? Operation::none : op));
+            CHECK(d.lease_owner ==
+                  (cancelled ? std::nullopt : std::optional<std::string>("node-a")));
+            repo.cancel_operation("SEP001122334455", test::admin_actor);
+        }
+    }
+    // No refusal was audited as a success: the one success is the first install.
+    std::vector<std::string> outcomes;
+    for (const auto& e : repo.audit_events(AuditQuery{"SEP001122334455", {}, 100})) {
+        if (e.event != "schedule" && e.event != "device")
+            outcomes.push_back(e.event + "/" + e.outcome + " " + e.detail);
+    }
+    CHECK(outcomes ==
+          std::vector<std::string>{"install/succeeded serial aa01 md5 " + std::string(32, 'a')});
 }

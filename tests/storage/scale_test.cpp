@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 #include <cstdlib>
 #include <filesystem>
+#include <map>
 #include <thread>
 
 #include "storage/device_repository.hpp"
@@ -15,12 +16,14 @@ using namespace std::chrono_literals;
 TEST_CASE("storage: 16 threads claim one device's operation, exactly one wins, 200 times") {
     test::TestDatabase db;
     DeviceRepository repo(*db.pool);
-    repo.add_device(DeviceSettings{"SEP001122334455", "", AuthMode::null_string, "rsa-2048"});
+    repo.add_device(DeviceSettings{"SEP001122334455", "", AuthMode::null_string, "rsa-2048"},
+                    test::admin_actor);
     constexpr int threads = 16;
     constexpr int repetitions = 200;
     int exactly_one = 0;
     for (int rep = 0; rep < repetitions; ++rep) {
-        repo.schedule_operation("SEP001122334455", ScheduleRequest{Operation::install, {}, {}, {}});
+        repo.schedule_operation("SEP001122334455", ScheduleRequest{Operation::install, {}, {}, {}},
+                                test::admin_actor);
         std::atomic<int> winners{0};
         std::atomic<int> ready{0};
         std::vector<std::thread> pool;
@@ -42,7 +45,9 @@ TEST_CASE("storage: 16 threads claim one device's operation, exactly one wins, 2
     CHECK(exactly_one == repetitions);
 }
 
-TEST_CASE("storage: bulk scheduling of 10,000 devices is fast and keeps device-level operations") {
+TEST_CASE(
+    "storage: bulk add, scheduling and auth strings for 10,000 devices are fast, audited per device, "
+    "and keep device-level operations") {
     test::TestDatabase db;
     DeviceRepository repo(*db.pool);
     std::vector<DeviceSettings> devices;
@@ -52,21 +57,47 @@ TEST_CASE("storage: bulk scheduling of 10,000 devices is fast and keeps device-l
         devices.push_back(DeviceSettings{name, "", AuthMode::null_string, "rsa-2048"});
     }
     const auto t0 = std::chrono::steady_clock::now();
-    CHECK(repo.add_devices(devices) == 10000);
-    CHECK(repo.add_devices(devices) == 0);  // existing names are left alone
+    CHECK(repo.add_devices(devices, test::admin_actor) == 10000);
+    CHECK(repo.add_devices(devices, test::admin_actor) == 0);  // existing names are left alone
     const auto t1 = std::chrono::steady_clock::now();
-    repo.schedule_operation("SEP000000000007", ScheduleRequest{Operation::remove, {}, {}, {}});
-    const auto scheduled =
-        repo.schedule_bulk(DeviceFilter{}, ScheduleRequest{Operation::install, {}, {}, {}}, false);
+    repo.schedule_operation("SEP000000000007", ScheduleRequest{Operation::remove, {}, {}, {}},
+                            test::admin_actor);
+    const auto scheduled = repo.schedule_bulk(
+        DeviceFilter{}, ScheduleRequest{Operation::install, {}, {}, {}}, false, test::admin_actor);
     const auto t2 = std::chrono::steady_clock::now();
     CHECK(scheduled == 9999);
     CHECK(repo.find_device("SEP000000000007")->pending_operation == Operation::remove);
     CHECK(repo.find_device("SEP000000000008")->pending_operation == Operation::install);
+    std::vector<std::pair<std::string, std::string>> hashes;
+    for (const auto& d : devices)
+        hashes.emplace_back(d.name, "$hash$" + d.name);
+    repo.set_auth_string_hashes(hashes, test::admin_actor);
+    const auto t3 = std::chrono::steady_clock::now();
+    CHECK(repo.fleet_stats().auth_strings_set == 10000);
     const auto add_ms = std::chrono::duration_cast<std::chrono::milliseconds>(t1 - t0).count();
     const auto schedule_ms = std::chrono::duration_cast<std::chrono::milliseconds>(t2 - t1).count();
-    WARN("10,000 devices: add " << add_ms << " ms (twice), bulk schedule " << schedule_ms << " ms");
+    const auto hashes_ms = std::chrono::duration_cast<std::chrono::milliseconds>(t3 - t2).count();
+    WARN("10,000 devices: add " << add_ms << " ms (twice), bulk schedule " << schedule_ms
+                                << " ms, auth-string hashes " << hashes_ms << " ms");
     CHECK(schedule_ms < 5000);
     CHECK(add_ms < 5000);
+    CHECK(hashes_ms < 5000);
+
+    // One audit row per device changed, each naming the actor.
+    std::map<std::string, std::size_t> audited;
+    for (const auto& c : repo.audit_counts(std::chrono::system_clock::now() - 1h))
+        audited[c.event + "/" + c.outcome] = c.count;
+    CHECK(audited == std::map<std::string, std::size_t>{{"device/added", 10000},
+                                                        {"schedule/delete", 1},
+                                                        {"schedule/install", 9999},
+                                                        {"auth_string/set", 10000}});
+    std::size_t other_actor = 0;
+    db.pool->transact([&](pqxx::work& txn) {
+        other_actor = txn.exec_params1("SELECT count(*) FROM audit_events WHERE peer <> $1",
+                                       test::admin_actor)[0]
+                          .as<std::size_t>();
+    });
+    CHECK(other_actor == 0);
 }
 
 namespace {
@@ -102,7 +133,8 @@ TEST_CASE(
     ConnectionPool pool(PoolOptions{conninfo, 4});
     apply_migrations(pool);
     DeviceRepository repo(pool);
-    repo.add_device(DeviceSettings{"SEP001122334455", "", AuthMode::null_string, "rsa-2048"});
+    repo.add_device(DeviceSettings{"SEP001122334455", "", AuthMode::null_string, "rsa-2048"},
+                    test::admin_actor);
     REQUIRE(repo.find_device("SEP001122334455").has_value());
 
     REQUIRE(sh(cluster_script() + " stop " + dir) == 0);

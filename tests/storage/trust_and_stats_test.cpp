@@ -66,9 +66,10 @@ TEST_CASE("storage: auth-string hashes are set in bulk, all or nothing") {
     for (int i = 0; i < 3; ++i)
         devices.push_back(DeviceSettings{"SEP00000000000" + std::to_string(i), "",
                                          AuthMode::auth_string, "rsa-2048"});
-    repo.add_devices(devices);
+    repo.add_devices(devices, test::admin_actor);
     repo.record_auth_failure("SEP000000000001", 1);  // locked; a new string unlocks
-    repo.set_auth_string_hashes({{"SEP000000000000", "h0"}, {"sep000000000001", "h1"}});
+    repo.set_auth_string_hashes({{"SEP000000000000", "h0"}, {"sep000000000001", "h1"}},
+                                test::admin_actor);
     CHECK(repo.auth_string_hash("SEP000000000000") == "h0");
     CHECK(repo.auth_string_hash("SEP000000000001") == "h1");
     CHECK_FALSE(repo.find_device("SEP000000000001")->auth_locked);
@@ -76,7 +77,8 @@ TEST_CASE("storage: auth-string hashes are set in bulk, all or nothing") {
 
     // One unknown device: nothing changes.
     try {
-        repo.set_auth_string_hashes({{"SEP000000000002", "h2"}, {"SEP0000DEADBEEF", "hx"}});
+        repo.set_auth_string_hashes({{"SEP000000000002", "h2"}, {"SEP0000DEADBEEF", "hx"}},
+                                    test::admin_actor);
         FAIL("accepted an unknown device");
     } catch (const StorageError& e) {
         CHECK(e.code() == StorageErrc::not_found);
@@ -84,12 +86,12 @@ TEST_CASE("storage: auth-string hashes are set in bulk, all or nothing") {
     }
     CHECK_FALSE(repo.auth_string_hash("SEP000000000002").has_value());
     CHECK(test::storage_error_of([&] {
-              repo.set_auth_string_hashes({{"SEP000000000002", ""}});
+              repo.set_auth_string_hashes({{"SEP000000000002", ""}}, test::admin_actor);
           }) == StorageErrc::invalid_value);
     CHECK(test::storage_error_of([&] {
-              repo.set_auth_string_hashes({{"bad name", "h"}});
+              repo.set_auth_string_hashes({{"bad name", "h"}}, test::admin_actor);
           }) == StorageErrc::invalid_device_name);
-    repo.set_auth_string_hashes({});  // nothing to do
+    repo.set_auth_string_hashes({}, test::admin_actor);  // nothing to do
 }
 
 TEST_CASE("storage: fleet counts and audit counts by event and outcome") {
@@ -100,11 +102,14 @@ TEST_CASE("storage: fleet counts and audit counts by event and outcome") {
     for (int i = 0; i < 5; ++i)
         devices.push_back(DeviceSettings{"SEP00000000001" + std::to_string(i), "",
                                          AuthMode::null_string, "rsa-2048"});
-    repo.add_devices(devices);
-    repo.schedule_operation("SEP000000000010", ScheduleRequest{Operation::install, {}, {}, {}});
-    repo.schedule_operation("SEP000000000011", ScheduleRequest{Operation::install, {}, {}, {}});
-    repo.schedule_operation("SEP000000000012", ScheduleRequest{Operation::fetch, {}, {}, {}});
-    repo.set_auth_string_hash("SEP000000000013", "h");
+    repo.add_devices(devices, test::admin_actor);
+    repo.schedule_operation("SEP000000000010", ScheduleRequest{Operation::install, {}, {}, {}},
+                            test::admin_actor);
+    repo.schedule_operation("SEP000000000011", ScheduleRequest{Operation::install, {}, {}, {}},
+                            test::admin_actor);
+    repo.schedule_operation("SEP000000000012", ScheduleRequest{Operation::fetch, {}, {}, {}},
+                            test::admin_actor);
+    repo.set_auth_string_hash("SEP000000000013", "h", test::admin_actor);
     REQUIRE(repo.claim_pending_operation("SEP000000000010", "node-a", 60s).has_value());
 
     const auto s = repo.fleet_stats();
