@@ -23,7 +23,6 @@
 #include "capf/admin/access.hpp"
 #include "capf/admin/methods.hpp"
 #include "capf/admin/server.hpp"
-#include "capf/admin/server_methods.hpp"
 #include "capf/common/blocking_pool.hpp"
 #include "capf/common/config.hpp"
 #include "capf/common/deadline.hpp"
@@ -168,7 +167,6 @@ Service::Service(const Config& c)
             registry, policy, pool) {
     storage::apply_migrations(db);
     capf::reload_trust(trust, config, issuer_identity, anchors);
-    capf::register_server_methods(registry, config, started_at);
     capf::register_admin_methods(registry, admin_context);
 }
 

@@ -1,36 +1,27 @@
 #include "capf/admin/jsonrpc.hpp"
 
 #include <algorithm>
+#include <optional>
 #include <utility>
 
 #include "capf/common/log.hpp"
 
 namespace capf::jsonrpc {
 
-void Registry::add(std::string name, std::string summary, Method method) {
-    methods_[std::move(name)] = Entry{std::move(summary), std::move(method), std::nullopt};
+void Registry::add(MethodSpec spec) {
+    std::string name = spec.name;
+    methods_.insert_or_assign(std::move(name), std::move(spec));
 }
 
-void Registry::accept_params(std::string_view name, std::vector<std::string> params) {
+const MethodSpec* Registry::find(std::string_view name) const {
     auto it = methods_.find(name);
-    if (it != methods_.end())
-        it->second.params = std::move(params);
-}
-
-const std::vector<std::string>* Registry::accepted_params(std::string_view name) const {
-    auto it = methods_.find(name);
-    return it == methods_.end() || !it->second.params ? nullptr : &*it->second.params;
-}
-
-const Method* Registry::find(std::string_view name) const {
-    auto it = methods_.find(name);
-    return it == methods_.end() ? nullptr : &it->second.method;
+    return it == methods_.end() ? nullptr : &it->second;
 }
 
 std::map<std::string, std::string> Registry::summaries() const {
     std::map<std::string, std::string> out;
-    for (const auto& [name, entry] : methods_) {
-        out.emplace(name, entry.summary);
+    for (const auto& [name, spec] : methods_) {
+        out.emplace(name, spec.summary);
     }
     return out;
 }
@@ -50,6 +41,21 @@ std::string error_line_with_data(const Error& e, const json& id) {
         error["data"] = e.data();
     }
     return json{{"jsonrpc", "2.0"}, {"id", id}, {"error", std::move(error)}}.dump();
+}
+
+/// The refusal of the first parameter `method` does not accept, or nothing.
+std::optional<std::string> unknown_param(const MethodSpec& method, const json& params) {
+    const auto& accepted = method.params;
+    for (const auto& [key, value] : params.items()) {
+        if (std::find(accepted.begin(), accepted.end(), key) != accepted.end())
+            continue;
+        std::string allowed;
+        for (const auto& a : accepted)
+            allowed += (allowed.empty() ? "" : ", ") + a;
+        return "unknown parameter '" + key + "' for " + method.name +
+               "; allowed: " + (allowed.empty() ? std::string("none") : allowed);
+    }
+    return std::nullopt;
 }
 
 }  // namespace
@@ -83,28 +89,18 @@ std::string handle_line(const Registry& registry, std::string_view line) {
         return error_line(ErrorCode::invalid_params,
                           "\"params\" must be an object of named parameters", id);
     }
-    const Method* method = registry.find(method_name);
+    const MethodSpec* method = registry.find(method_name);
     if (method == nullptr) {
         return error_line(ErrorCode::method_not_found,
                           "unknown method '" + method_name + "'; the 'methods' call lists them",
                           id);
     }
-    if (const auto* accepted = registry.accepted_params(method_name)) {
-        for (const auto& [key, value] : params.items()) {
-            if (std::find(accepted->begin(), accepted->end(), key) != accepted->end())
-                continue;
-            std::string allowed;
-            for (const auto& a : *accepted)
-                allowed += (allowed.empty() ? "" : ", ") + a;
-            return error_line(ErrorCode::invalid_params,
-                              "unknown parameter '" + key + "' for " + method_name +
-                                  "; allowed: " + (allowed.empty() ? std::string("none") : allowed),
-                              id);
-        }
+    if (auto refusal = unknown_param(*method, params)) {
+        return error_line(ErrorCode::invalid_params, *refusal, id);
     }
     std::string response;
     try {
-        json result = (*method)(params);
+        json result = method->handler(params);
         response = json{{"jsonrpc", "2.0"}, {"id", id}, {"result", std::move(result)}}.dump();
     } catch (const Error& e) {
         response = error_line_with_data(e, id);

@@ -4,7 +4,6 @@
 #include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
-#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -47,26 +46,27 @@ class Error : public std::runtime_error {
 /// internal error whose text is logged but not sent.
 using Method = std::function<json(const json& params)>;
 
+/// One method: its name, a one-line summary, every parameter it accepts and
+/// its handler. A request carrying any other parameter is refused before the
+/// handler runs, naming the allowed ones, so a typo never passes silently.
+struct MethodSpec {
+    std::string name;
+    std::string summary;
+    std::vector<std::string> params;
+    Method handler;
+};
+
 class Registry {
   public:
-    /// Registers `name`; a second registration of the same name replaces it.
-    void add(std::string name, std::string summary, Method method);
-    /// Declares every parameter `name` accepts: any other key in a request
-    /// is refused before the method runs, so a typo never passes silently.
-    void accept_params(std::string_view name, std::vector<std::string> params);
-    const Method* find(std::string_view name) const;
-    /// The declared parameters, or nullptr when none were declared.
-    const std::vector<std::string>* accepted_params(std::string_view name) const;
+    /// Registers `spec.name`; a second registration of the same name replaces it.
+    void add(MethodSpec spec);
+    /// The method of that name, or nullptr.
+    const MethodSpec* find(std::string_view name) const;
     /// name -> one-line summary, for `capfctl --help` and the `methods` call.
     std::map<std::string, std::string> summaries() const;
 
   private:
-    struct Entry {
-        std::string summary;
-        Method method;
-        std::optional<std::vector<std::string>> params;
-    };
-    std::map<std::string, Entry, std::less<>> methods_;
+    std::map<std::string, MethodSpec, std::less<>> methods_;
 };
 
 /// Handles one request line and returns the response line (no newline).

@@ -1,9 +1,11 @@
-// The administrator's methods on the admin socket: devices, scheduling,
-// auth strings, trust anchors, the CAPF certificate, reports and audit.
+// The administrator's methods on the admin socket: the server itself,
+// devices, scheduling, auth strings, trust anchors, the CAPF certificate,
+// reports and audit. One file per method group (see method_groups.hpp).
 #pragma once
 
 #include <atomic>
 #include <chrono>
+#include <string>
 
 #include "ca/identity.hpp"
 #include "ca/trust_store.hpp"
@@ -27,9 +29,12 @@ struct AdminContext {
     std::chrono::system_clock::time_point started_at = std::chrono::system_clock::now();
 };
 
+/// Registers every admin method, each bound to `context`. Lifetime: the
+/// registry and the context must outlive every request.
 void register_admin_methods(jsonrpc::Registry& registry, AdminContext& context);
 
-/// "2026-11-24T19:33:00Z"
+/// The one form of every time in admin JSON: ISO 8601 UTC to the second,
+/// "2026-11-24T19:33:00Z".
 std::string iso8601(std::chrono::system_clock::time_point t);
 
 }  // namespace capf

@@ -1,24 +1,114 @@
-#include "capf/admin/server_methods.hpp"
-
+// server.version, methods, server.summary, server.stats
+#include "ca/names.hpp"
+#include "capf/admin/method_groups.hpp"
 #include "capf/common/version.hpp"
 
-namespace capf {
+namespace capf::admin {
 
-void register_server_methods(jsonrpc::Registry& registry, const Config& config,
-                             std::chrono::system_clock::time_point started_at) {
-    registry.add("server.version", "capfd's version, node name and uptime",
-                 [node = config.node.name, started_at](const jsonrpc::json&) {
-                     const auto uptime = std::chrono::duration_cast<std::chrono::seconds>(
-                         std::chrono::system_clock::now() - started_at);
-                     return jsonrpc::json{{"version", std::string(version())},
-                                          {"node", node},
-                                          {"uptime_seconds", uptime.count()}};
-                 });
-    // The registry outlives every request, so the method may refer to it.
-    registry.add("methods", "every admin method with a one-line summary",
-                 [&registry](const jsonrpc::json&) { return jsonrpc::json(registry.summaries()); });
-    registry.accept_params("server.version", {});
-    registry.accept_params("methods", {});
+namespace {
+
+std::int64_t uptime_seconds(const AdminContext& ctx) {
+    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now() -
+                                                            ctx.started_at)
+        .count();
 }
 
-}  // namespace capf
+json server_version(AdminContext& ctx, const json&) {
+    return json{{"version", std::string(version())},
+                {"node", ctx.config.node.name},
+                {"uptime_seconds", uptime_seconds(ctx)}};
+}
+
+json list_methods(const jsonrpc::Registry& registry) {
+    return json(registry.summaries());
+}
+
+json server_summary(AdminContext& ctx, const json&) {
+    json counts = json::object();
+    for (const auto& row : ctx.repo.report({})) {
+        const std::string key =
+            row.status ? std::string(storage::to_text(*row.status)) : std::string("none");
+        counts[key] = counts.value(key, 0) + 1;
+    }
+    const auto& c = ctx.config;
+    const auto& issuer = ctx.issuer_identity.certificate();
+    json summary = {{"version", std::string(version())},
+                    {"node", c.node.name},
+                    {"capf_certificate", ca::dn_text(ctx.capf_identity.certificate().subject_dn())},
+                    {"issuer", ca::dn_text(issuer.subject_dn())},
+                    {"issuer_expires", iso8601(issuer.not_after().to_std_timepoint())},
+                    {"listen", c.listen.address + ":" + std::to_string(c.listen.port)},
+                    {"tls_policy", c.tls.policy == TlsPolicy::strict ? "strict" : "legacy"},
+                    {"default_key_spec", c.lsc.default_key_spec.text()},
+                    {"lsc_validity_days", c.lsc.validity_days},
+                    {"keygen_timeout_seconds",
+                     std::chrono::duration_cast<std::chrono::seconds>(c.keygen.timeout).count()},
+                    {"keygen_retries", c.keygen.retries},
+                    {"default_auth_mode", c.auth.default_mode},
+                    {"devices_by_status", counts}};
+    if (ctx.phone_stats != nullptr) {
+        summary["sessions_active"] = ctx.phone_stats->active.load();
+        summary["sessions_completed"] = ctx.phone_stats->sessions_completed.load();
+        summary["sessions_rejected_over_limit"] = ctx.phone_stats->rejected_over_limit.load();
+    }
+    return summary;
+}
+
+json fleet_json(const storage::FleetStats& fleet) {
+    return {{"total", fleet.devices},
+            {"with_lsc", fleet.with_lsc},
+            {"pending_install", fleet.pending_install},
+            {"pending_fetch", fleet.pending_fetch},
+            {"pending_delete", fleet.pending_delete},
+            {"auth_strings_set", fleet.auth_strings_set},
+            {"auth_locked", fleet.auth_locked},
+            {"operations_in_progress", fleet.leases_held}};
+}
+
+json server_stats(AdminContext& ctx, const json&) {
+    json out;
+    out["uptime_seconds"] = uptime_seconds(ctx);
+    if (ctx.phone_stats != nullptr) {
+        const auto& s = *ctx.phone_stats;
+        out["sessions"] = {{"active", s.active.load()},
+                           {"accepted", s.accepted.load()},
+                           {"completed", s.sessions_completed.load()},
+                           {"rejected_over_limit", s.rejected_over_limit.load()},
+                           {"handshake_timeouts", s.handshake_timeouts.load()},
+                           {"handshake_failures", s.handshake_failures.load()}};
+    }
+    out["devices"] = fleet_json(ctx.repo.fleet_stats());
+    out["trust_anchors"] = {{"lsc_issuers", ctx.trust.list(ca::TrustRole::lsc_issuer).size()},
+                            {"mic_roots", ctx.trust.list(ca::TrustRole::mic_root).size()}};
+    json events = json::array();
+    for (const auto& c :
+         ctx.repo.audit_counts(std::chrono::system_clock::now() - std::chrono::hours(24))) {
+        events.push_back({{"event", c.event}, {"outcome", c.outcome}, {"count", c.count}});
+    }
+    out["events_last_24h"] = events;
+    return out;
+}
+
+}  // namespace
+
+void register_server_methods(AdminRegistry& registry) {
+    registry.add({"server.version", "capfd's version, node name and uptime", {}, server_version});
+    // The registry outlives every request, so the method may refer to it.
+    registry.add({"methods",
+                  "every admin method with a one-line summary",
+                  {},
+                  [&methods = registry.registry()](AdminContext&, const json&) {
+                      return list_methods(methods);
+                  }});
+    registry.add({"server.summary",
+                  "identity, issuer, port, key spec, keygen settings and counts by status",
+                  {},
+                  server_summary});
+    registry.add({"server.stats",
+                  "sessions since start, the fleet's counts, trust anchors, and audit events of "
+                  "the last 24 hours by event and outcome",
+                  {},
+                  server_stats});
+}
+
+}  // namespace capf::admin

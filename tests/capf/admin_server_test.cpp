@@ -38,7 +38,10 @@ class RunningAdminServer {
     explicit RunningAdminServer(AdminAccessPolicy policy = default_policy(),
                                 AdminServerOptions options = {})
         : dir_(make_temp_dir()), policy_(std::move(policy)), pool_(2) {
-        registry_.add("echo", "returns its params", [](const jsonrpc::json& p) { return p; });
+        registry_.add({"echo",
+                       "returns its params",
+                       {"a", "c", "i", "n", "still", "x", "y"},
+                       [](const jsonrpc::json& p) { return p; }});
         options.socket_path = dir_ / "admin.sock";
         server_ = std::make_unique<AdminServer>(io_, options, registry_, policy_, pool_);
         server_->start();

@@ -8,17 +8,20 @@ namespace {
 
 Registry sample_registry() {
     Registry r;
-    r.add("echo", "returns its params", [](const json& p) { return p; });
-    r.add("device.get", "needs a name", [](const json& p) {
-        const std::string name = require_string(p, "name");
-        if (name != "SEP001122334455") {
-            throw Error(ErrorCode::not_found, "no device named " + name);
-        }
-        return json{{"name", name}};
-    });
-    r.add("boom", "fails inside",
-          [](const json&) -> json { throw std::runtime_error("db exploded"); });
-    r.add("typed", "reads an int", [](const json& p) { return json(p.at("n").get<int>() + 1); });
+    r.add({"echo", "returns its params", {"a"}, [](const json& p) { return p; }});
+    r.add({"device.get", "needs a name", {"name"}, [](const json& p) {
+               const std::string name = require_string(p, "name");
+               if (name != "SEP001122334455") {
+                   throw Error(ErrorCode::not_found, "no device named " + name);
+               }
+               return json{{"name", name}};
+           }});
+    r.add({"boom", "fails inside", {}, [](const json&) -> json {
+               throw std::runtime_error("db exploded");
+           }});
+    r.add({"typed", "reads an int", {"n"}, [](const json& p) {
+               return json(p.at("n").get<int>() + 1);
+           }});
     return r;
 }
 
@@ -74,4 +77,25 @@ TEST_CASE("internal failures do not leak their text to the client") {
 TEST_CASE("a notification (no id) gets no response") {
     const auto r = sample_registry();
     CHECK(handle_line(r, R"({"jsonrpc":"2.0","method":"echo"})").empty());
+}
+
+TEST_CASE("a parameter the method does not declare is refused, naming the allowed ones") {
+    const auto r = sample_registry();
+    json out = reply(r, R"({"jsonrpc":"2.0","id":1,"method":"device.get","params":{"nme":"x"}})");
+    CHECK(out["error"]["code"] == -32602);
+    CHECK(out["error"]["message"] == "unknown parameter 'nme' for device.get; allowed: name");
+    out = reply(r, R"({"jsonrpc":"2.0","id":1,"method":"boom","params":{"verbose":true}})");
+    CHECK(out["error"]["code"] == -32602);
+    CHECK(out["error"]["message"] == "unknown parameter 'verbose' for boom; allowed: none");
+}
+
+TEST_CASE("the registry finds a method with its declared parameters and lists the summaries") {
+    const auto r = sample_registry();
+    const MethodSpec* spec = r.find("typed");
+    REQUIRE(spec != nullptr);
+    CHECK(spec->name == "typed");
+    CHECK(spec->params == std::vector<std::string>{"n"});
+    CHECK(r.find("nope") == nullptr);
+    CHECK(r.summaries().at("echo") == "returns its params");
+    CHECK(r.summaries().size() == 4);
 }

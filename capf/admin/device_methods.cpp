@@ -1,0 +1,123 @@
+// device.add, device.add_bulk, device.update, device.remove, device.get, device.list
+#include <algorithm>
+
+#include "capf/admin/method_groups.hpp"
+#include "capf/admin/params.hpp"
+
+namespace capf::admin {
+
+using jsonrpc::Error;
+using jsonrpc::ErrorCode;
+
+namespace {
+
+json device_json(const storage::DeviceRecord& d) {
+    json j = {
+        {"name", d.name},
+        {"description", d.description},
+        {"auth_mode", std::string(storage::to_text(d.auth_mode))},
+        {"key_spec", d.key_spec},
+        {"pending_operation", std::string(storage::to_text(d.pending_operation))},
+        {"operation_status", d.operation_status
+                                 ? json(std::string(storage::to_text(*d.operation_status)))
+                                 : json(nullptr)},
+        {"operation_reason", d.operation_reason},
+        {"deadline", d.operation_deadline ? json(iso8601(*d.operation_deadline)) : json(nullptr)},
+        {"auth_string_pending", d.has_auth_string},
+        {"auth_locked", d.auth_locked},
+        {"failed_auth_count", d.failed_auth_count}};
+    if (d.lsc) {
+        j["lsc"] = {{"serial", d.lsc->serial_hex},
+                    {"not_before", iso8601(d.lsc->not_before)},
+                    {"not_after", iso8601(d.lsc->not_after)},
+                    {"md5", d.lsc->md5_hex}};
+    } else {
+        j["lsc"] = nullptr;
+    }
+    j["fetched_md5"] = d.fetched_md5 ? json(*d.fetched_md5) : json(nullptr);
+    return j;
+}
+
+storage::DeviceRecord existing_device(AdminContext& ctx, const std::string& name) {
+    auto d = ctx.repo.find_device(name);
+    if (!d)
+        throw Error(ErrorCode::not_found, "no device named " + name);
+    return *std::move(d);
+}
+
+json device_add(AdminContext& ctx, const json& p) {
+    return device_json(
+        ctx.repo.add_device(settings_param(p, ctx.config, {}), jsonrpc::current_caller()));
+}
+
+/// The devices of a bulk add; each may carry only the fields of device.add.
+std::vector<storage::DeviceSettings> bulk_devices_param(const json& p, const Config& config) {
+    auto it = p.find("devices");
+    if (it == p.end() || !it->is_array() || it->empty() || it->size() > max_bulk) {
+        throw Error(ErrorCode::invalid_params, "parameter 'devices' must be a list of 1 to " +
+                                                   std::to_string(max_bulk) + " devices");
+    }
+    const auto fields = device_params();
+    std::vector<storage::DeviceSettings> devices;
+    for (const auto& d : *it) {
+        if (!d.is_object())
+            throw Error(ErrorCode::invalid_params, "each device must be an object");
+        for (const auto& [key, v] : d.items()) {
+            if (std::find(fields.begin(), fields.end(), key) == fields.end()) {
+                throw Error(ErrorCode::invalid_params,
+                            "unknown device field '" + key + "'; allowed: " + joined(fields));
+            }
+        }
+        devices.push_back(settings_param(d, config, {}));
+    }
+    return devices;
+}
+
+json device_add_bulk(AdminContext& ctx, const json& p) {
+    return json{{"added", ctx.repo.add_devices(bulk_devices_param(p, ctx.config),
+                                               jsonrpc::current_caller())}};
+}
+
+json device_update(AdminContext& ctx, const json& p) {
+    const auto existing = existing_device(ctx, jsonrpc::require_string(p, "name"));
+    return device_json(
+        ctx.repo.update_device(settings_param(p, ctx.config, existing), jsonrpc::current_caller()));
+}
+
+json device_remove(AdminContext& ctx, const json& p) {
+    ctx.repo.remove_device(jsonrpc::require_string(p, "name"), jsonrpc::current_caller());
+    return json{{"removed", true}};
+}
+
+json device_get(AdminContext& ctx, const json& p) {
+    return device_json(existing_device(ctx, jsonrpc::require_string(p, "name")));
+}
+
+json device_list(AdminContext& ctx, const json& p) {
+    const auto page = ctx.repo.list_devices(filter_param(p), jsonrpc::optional_string(p, "after"),
+                                            opt_size(p, "limit", 100, 1, max_page));
+    json devices = json::array();
+    for (const auto& d : page.devices)
+        devices.push_back(device_json(d));
+    return json{{"devices", devices},
+                {"next_after", page.next_after.empty() ? json(nullptr) : json(page.next_after)}};
+}
+
+}  // namespace
+
+void register_device_methods(AdminRegistry& registry) {
+    registry.add({"device.add", "add a device: name, description, auth_mode, key_spec",
+                  device_params(), device_add});
+    registry.add({"device.add_bulk",
+                  "add many devices: devices = [{name, ...}]; existing names are kept",
+                  {"devices"},
+                  device_add_bulk});
+    registry.add({"device.update", "change a device's description, auth_mode or key_spec",
+                  device_params(), device_update});
+    registry.add({"device.remove", "remove a device", {"name"}, device_remove});
+    registry.add({"device.get", "one device with its LSC and operation", {"name"}, device_get});
+    registry.add({"device.list", "devices by prefix, operation, status; pages with after/limit",
+                  filter_params({"after", "limit"}), device_list});
+}
+
+}  // namespace capf::admin

@@ -1,0 +1,397 @@
+// The administrator's methods over a real database (the CTest PostgreSQL
+// fixture), called as the admin socket calls them: through handle_line.
+#include <catch2/catch.hpp>
+#include <regex>
+#include <set>
+#include <string>
+
+#include "capf/admin/jsonrpc.hpp"
+#include "capf/admin/methods.hpp"
+#include "capf/service/auth_string.hpp"
+#include "capf/service/trust_loader.hpp"
+#include "storage/device_repository.hpp"
+#include "storage/trust_anchor_repository.hpp"
+#include "tests/ca/ca_test_support.hpp"
+#include "tests/storage/pg_test_support.hpp"
+
+namespace capf {
+namespace {
+
+using jsonrpc::json;
+
+/// The CAPF identity, which also issues LSCs; made once per test binary and
+/// never destroyed (Botan's secure allocator may be gone before our statics).
+const ca::Identity& capf_identity() {
+    static const auto* id = new ca::Identity(test::make_ca("CAPF-admin-test"));
+    return *id;
+}
+
+/// A manufacturing root to add as a trust anchor.
+const ca::Identity& manufacturing_root() {
+    static const auto* id = new ca::Identity(test::make_ca("Test Manufacturing Root"));
+    return *id;
+}
+
+Config test_config() {
+    Config c;
+    c.node.name = "node-test";
+    c.listen.address = "127.0.0.1";
+    c.auth.hash_iterations = 1000;
+    return c;
+}
+
+/// A fresh database, the admin methods over it, and calls through the
+/// JSON-RPC layer.
+class AdminMethods {
+  public:
+    AdminMethods() {
+        reload_trust(trust_, config_, capf_identity(), anchors_);
+        register_admin_methods(registry_, context_);
+    }
+
+    /// The whole response to one request.
+    json call(const std::string& method, const json& params = json::object()) {
+        const json request = {
+            {"jsonrpc", "2.0"}, {"id", 1}, {"method", method}, {"params", params}};
+        return json::parse(jsonrpc::handle_line(registry_, request.dump()));
+    }
+    /// The result of a request that must succeed.
+    json result(const std::string& method, const json& params = json::object()) {
+        const json response = call(method, params);
+        INFO(method << " " << params.dump() << " -> " << response.dump());
+        REQUIRE(response.contains("result"));
+        return response["result"];
+    }
+    /// The error of a request that must fail.
+    json error(const std::string& method, const json& params = json::object()) {
+        const json response = call(method, params);
+        INFO(method << " " << params.dump() << " -> " << response.dump());
+        REQUIRE(response.contains("error"));
+        return response["error"];
+    }
+
+    storage::DeviceRepository& repo() { return repo_; }
+
+  private:
+    test::TestDatabase db_;
+    storage::DeviceRepository repo_{*db_.pool};
+    storage::TrustAnchorRepository anchors_{*db_.pool};
+    Config config_ = test_config();
+    ca::TrustStore trust_;
+    AdminContext context_{config_,         repo_,  anchors_, capf_identity(),
+                          capf_identity(), trust_, nullptr,  std::chrono::system_clock::now()};
+    jsonrpc::Registry registry_;
+};
+
+constexpr int invalid_params = -32602;
+constexpr int not_found = -32004;
+constexpr int conflict = -32005;
+
+bool is_iso8601(const json& value) {
+    static const std::regex utc(R"(^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$)");
+    return value.is_string() && std::regex_match(value.get<std::string>(), utc);
+}
+
+std::string message_of(const json& error) {
+    return error["message"].get<std::string>();
+}
+
+}  // namespace
+
+TEST_CASE("admin: device add, get, update and remove") {
+    AdminMethods admin;
+    json d = admin.result("device.add", {{"name", "sep001122334455"}, {"description", "lobby"}});
+    CHECK(d["name"] == "SEP001122334455");
+    CHECK(d["description"] == "lobby");
+    CHECK(d["auth_mode"] == "auth-string");  // the configured default
+    CHECK(d["key_spec"] == "rsa-2048");
+    CHECK(d["pending_operation"] == "none");
+    CHECK(d["lsc"].is_null());
+
+    d = admin.result("device.get", {{"name", "SEP001122334455"}});
+    CHECK(d["description"] == "lobby");
+    CHECK(d["auth_string_pending"] == false);
+
+    d = admin.result("device.update", {{"name", "SEP001122334455"}, {"key_spec", "ec-p256"}});
+    CHECK(d["key_spec"] == "ec-p256");
+    CHECK(d["description"] == "lobby");  // kept: not given
+    CHECK(admin.result("device.get", {{"name", "SEP001122334455"}})["key_spec"] == "ec-p256");
+
+    const json list = admin.result("device.list", {{"prefix", "SEP00"}});
+    REQUIRE(list["devices"].size() == 1);
+    CHECK(list["next_after"].is_null());
+
+    CHECK(admin.result("device.remove", {{"name", "SEP001122334455"}}) == json{{"removed", true}});
+    CHECK(admin.error("device.get", {{"name", "SEP001122334455"}})["code"] == not_found);
+    CHECK(admin.error("device.update", {{"name", "SEP001122334455"}})["code"] == not_found);
+}
+
+TEST_CASE("admin: device.add_bulk adds new devices and refuses an unknown field") {
+    AdminMethods admin;
+    admin.result("device.add", {{"name", "SEPA00000000001"}});
+    const json added = admin.result(
+        "device.add_bulk",
+        {{"devices",
+          {{{"name", "SEPA00000000001"}}, {{"name", "SEPA00000000002"}, {"auth_mode", "lsc"}}}}});
+    CHECK(added["added"] == 1);  // the existing name is kept
+    CHECK(admin.result("device.get", {{"name", "SEPA00000000002"}})["auth_mode"] == "lsc");
+
+    const json refused = admin.error(
+        "device.add_bulk",
+        {{"devices",
+          {{{"name", "SEPA00000000003"}}, {{"name", "SEPA00000000004"}, {"colour", "red"}}}}});
+    CHECK(refused["code"] == invalid_params);
+    CHECK(message_of(refused) ==
+          "unknown device field 'colour'; allowed: name, description, auth_mode, key_spec");
+    // Nothing was added.
+    CHECK(admin.error("device.get", {{"name", "SEPA00000000003"}})["code"] == not_found);
+    CHECK(admin.error("device.add_bulk", {{"devices", json::array()}})["code"] == invalid_params);
+}
+
+TEST_CASE("admin: operation.schedule for one device by name, or in bulk by scope") {
+    AdminMethods admin;
+    for (const char* name : {"SEPA00000000001", "SEPA00000000002", "SEPB00000000001"})
+        admin.result("device.add", {{"name", name}});
+
+    CHECK(admin.result("operation.schedule", {{"name", "SEPB00000000001"},
+                                              {"operation", "fetch"},
+                                              {"deadline_hours", 24}})["scheduled"] == 1);
+    const json b = admin.result("device.get", {{"name", "SEPB00000000001"}});
+    CHECK(b["pending_operation"] == "fetch");
+    CHECK(is_iso8601(b["deadline"]));
+
+    // 'operation' is what to schedule here, not a filter on the devices'
+    // pending operation (none of them has an install pending).
+    CHECK(admin.result("operation.schedule",
+                       {{"prefix", "SEPA"}, {"operation", "install"}})["scheduled"] == 2);
+    CHECK(admin.result("device.get", {{"name", "SEPA00000000002"}})["pending_operation"] ==
+          "install");
+    // The device-level fetch is kept by a bulk install unless overridden.
+    CHECK(admin.result("operation.schedule",
+                       {{"all", true}, {"operation", "install"}})["scheduled"] == 2);
+    CHECK(admin.result("device.get", {{"name", "SEPB00000000001"}})["pending_operation"] ==
+          "fetch");
+    CHECK(admin.result(
+              "operation.schedule",
+              {{"all", true}, {"operation", "install"}, {"override", true}})["scheduled"] == 3);
+    // The filters still filter: only devices with a pending install.
+    CHECK(admin.result("device.list", {{"operation", "install"}})["devices"].size() == 3);
+
+    CHECK(message_of(admin.error(
+              "operation.schedule",
+              {{"name", "SEPA00000000001"}, {"all", true}, {"operation", "install"}})) ==
+          "give either 'name' or a bulk scope ('all' or 'prefix'), not both");
+    CHECK(admin.error("operation.schedule", {{"operation", "install"}})["code"] == invalid_params);
+
+    CHECK(admin.result("operation.cancel", {{"name", "SEPA00000000001"}})["cancelled"] == true);
+    CHECK(admin.result("device.get", {{"name", "SEPA00000000001"}})["pending_operation"] == "none");
+}
+
+TEST_CASE("admin: auth_string.generate returns the strings once and stores only their hashes") {
+    AdminMethods admin;
+    for (const char* name : {"SEPA00000000001", "SEPA00000000002", "SEPB00000000001"})
+        admin.result("device.add", {{"name", name}});
+
+    const json one = admin.result("auth_string.generate",
+                                  {{"name", "sepa00000000001"}, {"value", "4815162342"}});
+    REQUIRE(one["auth_strings"].size() == 1);
+    CHECK(one["auth_strings"][0] ==
+          json{{"name", "SEPA00000000001"}, {"auth_string", "4815162342"}});
+    const auto stored = admin.repo().auth_string_hash("SEPA00000000001");
+    REQUIRE(stored.has_value());
+    CHECK(stored->find("4815162342") == std::string::npos);
+    CHECK(check_auth_string("4815162342", *stored));
+    // Never shown again: the device and the pending list say only that one is set.
+    const json device = admin.result("device.get", {{"name", "SEPA00000000001"}});
+    CHECK(device["auth_string_pending"] == true);
+    CHECK(device.dump().find("4815162342") == std::string::npos);
+    const json pending = admin.result("auth_string.pending");
+    CHECK(pending == json{{"devices", {"SEPA00000000001"}}});
+
+    const json bulk = admin.result("auth_string.generate", {{"prefix", "SEPA"}, {"digits", 8}});
+    REQUIRE(bulk["auth_strings"].size() == 2);
+    for (const auto& entry : bulk["auth_strings"]) {
+        const std::string secret = entry["auth_string"].get<std::string>();
+        CHECK(secret.size() == 8);
+        const auto hash = admin.repo().auth_string_hash(entry["name"].get<std::string>());
+        REQUIRE(hash.has_value());
+        CHECK(*hash != secret);
+        CHECK(check_auth_string(secret, *hash));
+    }
+    CHECK_FALSE(admin.repo().auth_string_hash("SEPB00000000001").has_value());
+
+    CHECK(admin.error("auth_string.generate", {{"prefix", "SEPA"}, {"value", "1234"}})["code"] ==
+          invalid_params);
+    CHECK(admin.error("auth_string.generate", {{"prefix", "SEPZ"}})["code"] == not_found);
+    CHECK(admin.result("auth_string.delete", {{"name", "SEPA00000000001"}})["deleted"] == true);
+    CHECK(admin.result("auth_string.pending") == json{{"devices", {"SEPA00000000002"}}});
+}
+
+TEST_CASE("admin: trust anchors are added, listed with their role, and removed") {
+    AdminMethods admin;
+    // Without a role: every role, each anchor naming its own; the issuer is there.
+    json all = admin.result("trust.list")["anchors"];
+    REQUIRE(all.size() == 1);
+    CHECK(all[0]["role"] == "lsc-issuer");
+    CHECK(all[0]["source"] == "issuer");
+    CHECK(all[0]["subject"].get<std::string>().find("CAPF-admin-test") != std::string::npos);
+    CHECK(is_iso8601(all[0]["not_after"]));
+    const std::string issuer_sha = all[0]["sha256"].get<std::string>();
+
+    const json added = admin.result(
+        "trust.add",
+        {{"role", "mic-root"}, {"pem", manufacturing_root().certificate().PEM_encode()}});
+    CHECK(added["added"] == true);
+    CHECK(added["role"] == "mic-root");
+    CHECK(is_iso8601(added["not_after"]));
+    const std::string root_sha = added["sha256"].get<std::string>();
+    CHECK(admin.error("trust.add",
+                      {{"role", "mic-root"},
+                       {"pem", manufacturing_root().certificate().PEM_encode()}})["code"] ==
+          conflict);
+
+    all = admin.result("trust.list")["anchors"];
+    REQUIRE(all.size() == 2);
+    for (const auto& a : all) {
+        REQUIRE(a.contains("role"));
+        CHECK(is_iso8601(a["not_after"]));
+    }
+    const json mic = admin.result("trust.list", {{"role", "mic-root"}})["anchors"];
+    REQUIRE(mic.size() == 1);
+    CHECK(mic[0]["role"] == "mic-root");
+    CHECK(mic[0]["sha256"] == root_sha);
+    CHECK(mic[0]["source"] == "admin");
+    CHECK(message_of(admin.error("trust.list", {{"role", "roots"}})) ==
+          "role must be lsc-issuer or mic-root, not 'roots'");
+
+    CHECK(admin.error("trust.remove", {{"role", "lsc-issuer"}, {"sha256", issuer_sha}})["code"] ==
+          conflict);
+    CHECK(admin.result("trust.remove", {{"role", "mic-root"}, {"sha256", root_sha}})["removed"] ==
+          true);
+    CHECK(admin.result("trust.list", {{"role", "mic-root"}})["anchors"].empty());
+    CHECK(admin.error("trust.remove", {{"role", "mic-root"}, {"sha256", root_sha}})["code"] ==
+          not_found);
+}
+
+TEST_CASE("admin: server.summary and the other times are ISO 8601 UTC") {
+    AdminMethods admin;
+    const json summary = admin.result("server.summary");
+    CHECK(is_iso8601(summary["issuer_expires"]));
+    CHECK(summary["node"] == "node-test");
+    CHECK(summary["listen"] == "127.0.0.1:3804");
+    admin.result("device.add", {{"name", "SEP001122334455"}});
+    const json events = admin.result("audit.query", {{"limit", 5}})["events"];
+    for (const auto& e : events)
+        CHECK(is_iso8601(e["at"]));
+    CHECK(admin.result("server.stats")["devices"]["total"] == 1);
+    CHECK(admin.result("server.version")["node"] == "node-test");
+}
+
+TEST_CASE("admin: storage errors become JSON-RPC errors with their message") {
+    AdminMethods admin;
+    admin.result("device.add", {{"name", "SEP001122334455"}});
+    // not_found
+    json e = admin.error("device.remove", {{"name", "SEP665544332211"}});
+    CHECK(e["code"] == not_found);
+    CHECK(admin.error("operation.cancel", {{"name", "SEP665544332211"}})["code"] == not_found);
+    CHECK(admin.error("operation.schedule", {{"name", "SEP665544332211"},
+                                             {"operation", "install"}})["code"] == not_found);
+    // invalid_value and invalid_device_name
+    e = admin.error("device.add", {{"name", "SEP665544332211"}, {"auth_mode", "telepathy"}});
+    CHECK(e["code"] == invalid_params);
+    CHECK_THAT(message_of(e), Catch::Contains("telepathy"));
+    CHECK(admin.error("device.add", {{"name", "no spaces please"}})["code"] == invalid_params);
+    CHECK(admin.error("operation.schedule", {{"all", true}, {"operation", "explode"}})["code"] ==
+          invalid_params);
+    CHECK(admin.error("device.list", {{"status", "sleepy"}})["code"] == invalid_params);
+    // already_exists
+    CHECK(admin.error("device.add", {{"name", "SEP001122334455"}})["code"] == conflict);
+}
+
+TEST_CASE("admin: an unknown parameter is refused, naming the allowed ones") {
+    AdminMethods admin;
+    json e = admin.error("device.get", {{"name", "SEP001122334455"}, {"nmae", "x"}});
+    CHECK(e["code"] == invalid_params);
+    CHECK(message_of(e) == "unknown parameter 'nmae' for device.get; allowed: name");
+    e = admin.error("server.summary", {{"verbose", true}});
+    CHECK(message_of(e) == "unknown parameter 'verbose' for server.summary; allowed: none");
+    e = admin.error("report", {{"expiring", 30}});
+    CHECK(message_of(e) ==
+          "unknown parameter 'expiring' for report; allowed: prefix, operation, status, "
+          "expiring_days");
+    // Nothing ran: the device named in the refused add was not added.
+    CHECK(admin.error("device.add", {{"name", "SEP001122334455"}, {"colour", "red"}})["code"] ==
+          invalid_params);
+    CHECK(admin.error("device.get", {{"name", "SEP001122334455"}})["code"] == not_found);
+}
+
+TEST_CASE("admin: every change is audited with the caller as its actor") {
+    AdminMethods admin;
+    const jsonrpc::CallerScope caller("uid 1000 pid 4242");
+    admin.result("device.add", {{"name", "SEP001122334455"}});
+    admin.result("device.add_bulk", {{"devices", {{{"name", "SEP001122334456"}}}}});
+    admin.result("device.update", {{"name", "SEP001122334455"}, {"description", "lobby"}});
+    admin.result("operation.schedule", {{"name", "SEP001122334455"}, {"operation", "install"}});
+    admin.result("operation.schedule", {{"prefix", "SEP001122334456"}, {"operation", "fetch"}});
+    admin.result("operation.cancel", {{"name", "SEP001122334455"}});
+    admin.result("auth_string.generate", {{"name", "SEP001122334455"}, {"value", "4815162342"}});
+    admin.result("auth_string.delete", {{"name", "SEP001122334455"}});
+    const std::string root_sha =
+        admin
+            .result("trust.add",
+                    {{"role", "mic-root"},
+                     {"pem", manufacturing_root().certificate().PEM_encode()}})["sha256"]
+            .get<std::string>();
+    admin.result("trust.remove", {{"role", "mic-root"}, {"sha256", root_sha}});
+    admin.result("device.remove", {{"name", "SEP001122334456"}});
+    // A refused change records nothing.
+    admin.error("device.remove", {{"name", "SEP001122334456"}});
+
+    std::multiset<std::string> seen;
+    const json events = admin.result("audit.query", {{"limit", 100}})["events"];
+    for (const auto& e : events) {
+        INFO(e.dump());
+        CHECK(e["peer"] == "uid 1000 pid 4242");
+        CHECK(e.dump().find("4815162342") == std::string::npos);
+        seen.insert(e["event"].get<std::string>() + "/" + e["outcome"].get<std::string>());
+    }
+    CHECK(seen == std::multiset<std::string>{"device/added", "device/added", "device/updated",
+                                             "schedule/install", "schedule/fetch",
+                                             "schedule/cancelled", "auth_string/set",
+                                             "auth_string/deleted", "trust_anchor/added",
+                                             "trust_anchor/removed", "device/removed"});
+}
+
+TEST_CASE("admin: every method is listed with its summary") {
+    AdminMethods admin;
+    const json methods = admin.result("methods");
+    for (const char* name : {"server.version",
+                             "methods",
+                             "server.summary",
+                             "server.stats",
+                             "device.add",
+                             "device.add_bulk",
+                             "device.update",
+                             "device.remove",
+                             "device.get",
+                             "device.list",
+                             "operation.schedule",
+                             "operation.cancel",
+                             "auth_string.generate",
+                             "auth_string.delete",
+                             "auth_string.pending",
+                             "trust.list",
+                             "trust.add",
+                             "trust.remove",
+                             "capf.certificate",
+                             "report",
+                             "audit.query"}) {
+        INFO(name);
+        CHECK(methods.contains(name));
+    }
+    CHECK(methods.size() == 21);
+    CHECK(admin.result("capf.certificate")["pem"].get<std::string>().find("BEGIN CERTIFICATE") !=
+          std::string::npos);
+}
+
+}  // namespace capf
