@@ -212,8 +212,7 @@ asio::awaitable<void> maintenance(Service& s) {
 }
 
 /// SIGHUP: trust anchors are read again from files and the database.
-asio::awaitable<void> reload_on_signal(Service& s) {
-    asio::signal_set hangup(s.io, SIGHUP);
+asio::awaitable<void> reload_on_signal(Service& s, asio::signal_set& hangup) {
     for (;;) {
         co_await hangup.async_wait(asio::use_awaitable);
         co_await refresh_trust(s, true);
@@ -222,8 +221,7 @@ asio::awaitable<void> reload_on_signal(Service& s) {
 
 /// SIGTERM or SIGINT: stop taking phones and administrators, give running
 /// sessions the configured grace to finish, then stop the process.
-asio::awaitable<void> drain_on_signal(Service& s) {
-    asio::signal_set stop(s.io, SIGTERM, SIGINT);
+asio::awaitable<void> drain_on_signal(Service& s, asio::signal_set& stop) {
     const int signal = co_await stop.async_wait(asio::use_awaitable);
     log::info("shutdown",
               {{"signal", signal == SIGTERM ? "SIGTERM" : "SIGINT"},
@@ -246,9 +244,13 @@ int run_service(const Config& config) {
     Service s(config);
     s.listener.start();
     s.admin.start();
+    // The signal sets exist before "started" is logged and before any I/O
+    // thread runs: a signal sent the moment capfd says it is up is handled.
+    asio::signal_set hangup(s.io, SIGHUP);
+    asio::signal_set stop(s.io, SIGTERM, SIGINT);
     asio::co_spawn(s.io, maintenance(s), asio::detached);
-    asio::co_spawn(s.io, reload_on_signal(s), asio::detached);
-    asio::co_spawn(s.io, drain_on_signal(s), asio::detached);
+    asio::co_spawn(s.io, reload_on_signal(s, hangup), asio::detached);
+    asio::co_spawn(s.io, drain_on_signal(s, stop), asio::detached);
     log::info("started",
               {{"version", std::string(capf::version())},
                {"node", config.node.name},
