@@ -24,4 +24,9 @@ void add_trust_commands(CLI::App& app, Command& out);
 void add_export_cert_command(CLI::App& app, Command& out);
 void add_call_command(CLI::App& app, Command& out);
 
+/// A subcommand that takes one device name, calls `method` with it and
+/// reports "<done> NAME": device remove, cancel, auth-string delete.
+void add_one_device_command(CLI::App& parent, const std::string& verb, const std::string& summary,
+                            const std::string& method, const std::string& done, Command& out);
+
 }  // namespace capf::ctl

@@ -47,22 +47,6 @@ void add_generate_command(CLI::App& auth_string, Command& out) {
     });
 }
 
-struct DeleteOptions {
-    std::string name;
-};
-
-void add_delete_command(CLI::App& auth_string, Command& out) {
-    auto o = std::make_shared<DeleteOptions>();
-    auto* cmd = auth_string.add_subcommand("delete", "Remove a device's auth string");
-    cmd->add_option("name", o->name, "Device name")->required();
-    cmd->callback([o, &out] {
-        out = Command{.method = "auth_string.delete", .params = {{"name", o->name}}};
-        out.show = [name = o->name](const json&, std::ostream& s) {
-            s << "deleted the auth string of " << name << "\n";
-        };
-    });
-}
-
 struct PendingOptions {
     std::string prefix;
 };
@@ -89,7 +73,8 @@ void add_auth_string_commands(CLI::App& app, Command& out) {
         app.add_subcommand("auth-string", "Generate, delete or list pending auth strings");
     auth_string->require_subcommand(1);
     add_generate_command(*auth_string, out);
-    add_delete_command(*auth_string, out);
+    add_one_device_command(*auth_string, "delete", "Remove a device's auth string",
+                           "auth_string.delete", "deleted the auth string of", out);
     add_pending_command(*auth_string, out);
 }
 

@@ -78,18 +78,6 @@ void add_get_command(CLI::App& device, Command& out) {
     });
 }
 
-void add_remove_command(CLI::App& device, Command& out) {
-    auto o = std::make_shared<DeviceNameOptions>();
-    auto* cmd = device.add_subcommand("remove", "Remove a device");
-    cmd->add_option("name", o->name, "Device name")->required();
-    cmd->callback([o, &out] {
-        out = Command{.method = "device.remove", .params = {{"name", o->name}}};
-        out.show = [name = o->name](const json&, std::ostream& s) {
-            s << "removed " << name << "\n";
-        };
-    });
-}
-
 struct DeviceListOptions {
     std::string prefix, operation, status, after;
     int limit = 100;
@@ -211,7 +199,7 @@ void add_device_commands(CLI::App& app, Command& out) {
     add_settings_command(*device, out, "add");
     add_settings_command(*device, out, "update");
     add_get_command(*device, out);
-    add_remove_command(*device, out);
+    add_one_device_command(*device, "remove", "Remove a device", "device.remove", "removed", out);
     add_list_command(*device, out);
     add_import_command(*device, out);
 }

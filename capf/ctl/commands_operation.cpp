@@ -53,27 +53,12 @@ void add_schedule_command(CLI::App& app, Command& out) {
     });
 }
 
-struct CancelOptions {
-    std::string name;
-};
-
-void add_cancel_command(CLI::App& app, Command& out) {
-    auto o = std::make_shared<CancelOptions>();
-    auto* cmd = app.add_subcommand("cancel", "Cancel a device's pending operation");
-    cmd->add_option("name", o->name, "Device name")->required();
-    cmd->callback([o, &out] {
-        out = Command{.method = "operation.cancel", .params = {{"name", o->name}}};
-        out.show = [name = o->name](const json&, std::ostream& s) {
-            s << "cancelled the operation of " << name << "\n";
-        };
-    });
-}
-
 }  // namespace
 
 void add_operation_commands(CLI::App& app, Command& out) {
     add_schedule_command(app, out);
-    add_cancel_command(app, out);
+    add_one_device_command(app, "cancel", "Cancel a device's pending operation", "operation.cancel",
+                           "cancelled the operation of", out);
 }
 
 }  // namespace capf::ctl
