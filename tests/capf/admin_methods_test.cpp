@@ -1,7 +1,7 @@
 // The administrator's methods over a real database (the CTest PostgreSQL
 // fixture), called as the admin socket calls them: through handle_line.
 #include <catch2/catch.hpp>
-#include <regex>
+#include <cctype>
 #include <set>
 #include <string>
 
@@ -87,9 +87,22 @@ constexpr int invalid_params = -32602;
 constexpr int not_found = -32004;
 constexpr int conflict = -32005;
 
+/// "2026-11-24T19:33:00Z": digits where the pattern has 9, the rest as is.
+/// (No std::regex: GCC 12 warns inside it under the sanitizers.)
 bool is_iso8601(const json& value) {
-    static const std::regex utc(R"(^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$)");
-    return value.is_string() && std::regex_match(value.get<std::string>(), utc);
+    if (!value.is_string())
+        return false;
+    const std::string text = value.get<std::string>();
+    const std::string_view pattern = "9999-99-99T99:99:99Z";
+    if (text.size() != pattern.size())
+        return false;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const bool ok = pattern[i] == '9' ? std::isdigit(static_cast<unsigned char>(text[i])) != 0
+                                          : text[i] == pattern[i];
+        if (!ok)
+            return false;
+    }
+    return true;
 }
 
 std::string message_of(const json& error) {
