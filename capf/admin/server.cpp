@@ -12,6 +12,7 @@
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
+#include <optional>
 #include <system_error>
 
 #include "capf/common/log.hpp"
@@ -54,14 +55,14 @@ asio::awaitable<bool> write_line(stream_protocol::socket& socket, std::string li
     co_return !std::get<0>(std::get<0>(result));
 }
 
-asio::awaitable<void> serve_client(stream_protocol::socket socket, std::shared_ptr<Shared> shared,
-                                   std::shared_ptr<AdminServer::State> state) {
-    AdminServerStats& stats = *shared->stats;
-    const auto& options = shared->options;
-    ++stats.connections;
-
-    const auto peer = peer_credentials(socket.native_handle());
-    if (!peer || !shared->policy.allows(*peer)) {
+/// Whether this client may be served: its uid must be allowed, and there
+/// must be room under the client limit. A refused client is told why.
+asio::awaitable<bool> admit(stream_protocol::socket& socket, const Shared& shared,
+                            const AdminServer::State& state,
+                            const std::optional<PeerCredentials>& peer) {
+    AdminServerStats& stats = *shared.stats;
+    const auto& options = shared.options;
+    if (!peer || !shared.policy.allows(*peer)) {
         ++stats.refused_peers;
         const std::string uid = peer ? std::to_string(peer->uid) : "unknown";
         log::warn("admin_peer_refused", {{"uid", uid},
@@ -74,9 +75,9 @@ asio::awaitable<void> serve_client(stream_protocol::socket socket, std::shared_p
                                                     "root, the service user, admin.allowed_users "
                                                     "and members of admin.allowed_group)"),
                             options.client_timeout);
-        co_return;
+        co_return false;
     }
-    if (state->clients >= options.max_clients) {
+    if (state.clients >= options.max_clients) {
         ++stats.over_limit;
         co_await write_line(
             socket,
@@ -84,14 +85,18 @@ asio::awaitable<void> serve_client(stream_protocol::socket socket, std::shared_p
                                 "too many admin clients at once (limit " +
                                     std::to_string(options.max_clients) + "); retry shortly"),
             options.client_timeout);
-        co_return;
+        co_return false;
     }
-    ++state->clients;
-    struct Release {
-        AdminServer::State& s;
-        ~Release() { --s.clients; }
-    } release{*state};
+    co_return true;
+}
 
+/// One request per line until the client closes, idles past the client
+/// timeout, or sends a line over the size limit. `caller` ("uid N pid M")
+/// is the actor of every change the requests make.
+asio::awaitable<void> serve_requests(stream_protocol::socket& socket, const Shared& shared,
+                                     std::string caller) {
+    AdminServerStats& stats = *shared.stats;
+    const auto& options = shared.options;
     std::string buffer;
     for (;;) {
         asio::steady_timer timer(socket.get_executor(), options.client_timeout);
@@ -129,18 +134,32 @@ asio::awaitable<void> serve_client(stream_protocol::socket socket, std::shared_p
         ++stats.requests;
         // A named callable: GCC 12 double-destroys lambda temporaries that
         // appear inside a co_await expression.
-        auto handle = [registry = &shared->registry, line = std::move(line),
-                       caller = "uid " + std::to_string(peer->uid) + " pid " +
-                                std::to_string(peer->pid)] {
+        auto handle = [registry = &shared.registry, line = std::move(line), caller] {
             const jsonrpc::CallerScope scope(caller);
             return jsonrpc::handle_line(*registry, line);
         };
-        std::string response = co_await shared->pool.run(std::move(handle));
+        std::string response = co_await shared.pool.run(std::move(handle));
         if (!response.empty() &&
             !co_await write_line(socket, std::move(response), options.client_timeout)) {
             co_return;
         }
     }
+}
+
+asio::awaitable<void> serve_client(stream_protocol::socket socket, std::shared_ptr<Shared> shared,
+                                   std::shared_ptr<AdminServer::State> state) {
+    ++shared->stats->connections;
+    const auto peer = peer_credentials(socket.native_handle());
+    if (!co_await admit(socket, *shared, *state, peer)) {
+        co_return;
+    }
+    ++state->clients;
+    struct Release {
+        AdminServer::State& s;
+        ~Release() { --s.clients; }
+    } release{*state};
+    co_await serve_requests(
+        socket, *shared, "uid " + std::to_string(peer->uid) + " pid " + std::to_string(peer->pid));
 }
 
 asio::awaitable<void> accept_clients(std::shared_ptr<Shared> shared) {
