@@ -456,33 +456,51 @@ std::optional<std::string> DeviceRepository::auth_string_hash(const std::string&
     return out;
 }
 
-bool DeviceRepository::record_auth_failure(const std::string& raw_name, int lockout_after) {
+AuthStringAttempt DeviceRepository::begin_auth_string_attempt(const std::string& raw_name,
+                                                              int lockout_after) {
     const std::string name = checked_device_name(raw_name);
-    bool locked = false;
+    AuthStringAttempt out;
     pool_.transact([&](pqxx::work& txn) {
-        const auto r = txn.exec_params(R"SQL(
+        const auto counted = txn.exec_params(R"SQL(
             UPDATE devices
             SET failed_auth_count = failed_auth_count + 1,
-                auth_locked = auth_locked OR failed_auth_count + 1 >= $2, updated_at = now()
-            WHERE name = $1
-            RETURNING auth_locked
+                auth_locked = failed_auth_count + 1 >= $2, updated_at = now()
+            WHERE name = $1 AND auth_string_hash IS NOT NULL AND NOT auth_locked
+            RETURNING auth_string_hash, auth_locked
         )SQL",
-                                       name, lockout_after);
-        require_found(r, name);
-        locked = r[0][0].as<bool>();
+                                             name, lockout_after);
+        if (!counted.empty()) {
+            out = {AuthStringAttempt::Status::compare, counted[0][0].as<std::string>(),
+                   counted[0][1].as<bool>()};
+            return;
+        }
+        // Nothing counted; only say why.
+        const auto state = txn.exec_params(R"SQL(
+            SELECT auth_locked FROM devices WHERE name = $1
+        )SQL",
+                                           name);
+        const bool locked = !state.empty() && state[0][0].as<bool>();
+        out.status =
+            locked ? AuthStringAttempt::Status::locked_out : AuthStringAttempt::Status::none_set;
     });
-    return locked;
+    return out;
 }
 
-void DeviceRepository::consume_auth_string(const std::string& raw_name) {
+bool DeviceRepository::consume_auth_string(const std::string& raw_name, const std::string& hash) {
     const std::string name = checked_device_name(raw_name);
+    bool consumed = false;
     pool_.transact([&](pqxx::work& txn) {
-        require_found(txn.exec_params(R"SQL(
-                UPDATE devices SET auth_string_hash = NULL, failed_auth_count = 0 WHERE name = $1
-            )SQL",
-                                      name),
-                      name);
+        consumed = !txn.exec_params(R"SQL(
+            UPDATE devices
+            SET auth_string_hash = NULL, failed_auth_count = 0, auth_locked = false,
+                updated_at = now()
+            WHERE name = $1 AND auth_string_hash = $2
+            RETURNING name
+        )SQL",
+                                    name, hash)
+                        .empty();
     });
+    return consumed;
 }
 
 std::vector<std::string> DeviceRepository::devices_with_auth_string(

@@ -113,11 +113,17 @@ class DeviceRepository {
     void clear_auth_string(const std::string& name, const std::string& actor);
     /// The stored hash, or nothing.
     std::optional<std::string> auth_string_hash(const std::string& name);
-    /// Counts a failed attempt; at `lockout_after` failures the operation is
-    /// locked. Returns true when it is now locked.
-    bool record_auth_failure(const std::string& name, int lockout_after);
-    /// A successful authentication uses the string up (single use).
-    void consume_auth_string(const std::string& name);
+    /// Counts one attempt with an auth string before the caller compares it,
+    /// in one UPDATE ... RETURNING under the row lock, and locks the device
+    /// when this attempt reaches `lockout_after`. So N concurrent guesses
+    /// at a device with lockout L get at most L hashes to compare; the rest
+    /// are locked_out without one. A matching attempt resets the count when
+    /// it consumes the string.
+    AuthStringAttempt begin_auth_string_attempt(const std::string& name, int lockout_after);
+    /// A matching string is used up, if it is still `hash` (compare-and-set):
+    /// of two sessions with the right string, only one gets true. Resets the
+    /// failure count and the lock.
+    bool consume_auth_string(const std::string& name, const std::string& hash);
     /// Names of devices with an auth string set (never the string).
     std::vector<std::string> devices_with_auth_string(const std::string& name_prefix);
 

@@ -98,6 +98,19 @@ struct OperationClaim {
     TimePoint lease_expires_at;
 };
 
+/// One counted attempt with an auth string (DeviceRepository::
+/// begin_auth_string_attempt).
+struct AuthStringAttempt {
+    enum class Status {
+        compare,     ///< counted: compare the string with `hash`
+        none_set,    ///< no auth string is set (or no such device): nothing counted
+        locked_out,  ///< the device is locked: nothing counted, nothing to compare
+    };
+    Status status = Status::none_set;
+    std::string hash;         ///< the stored hash, when status is compare
+    bool locked_now = false;  ///< this attempt reached the lockout
+};
+
 struct AuditEvent {
     std::string device;
     std::string peer;

@@ -49,20 +49,22 @@ std::optional<DeviceForSession> StorageDeviceStore::find_device(const std::strin
 AuthStringCheck StorageDeviceStore::check_auth_string(const std::string& device,
                                                       const std::string& auth_string) {
     return guarded([&] {
-        const auto d = repo_.find_device(device);
-        if (!d)
-            return AuthStringCheck::none_set;
-        if (d->auth_locked)
-            return AuthStringCheck::locked_out;
-        const auto hash = repo_.auth_string_hash(device);
-        if (!hash)
-            return AuthStringCheck::none_set;
-        if (capf::check_auth_string(auth_string, *hash)) {
-            repo_.consume_auth_string(device);  // single use
-            return AuthStringCheck::accepted;
+        // Counted before the comparison, so the lockout holds however many
+        // guesses arrive at once.
+        const auto attempt = repo_.begin_auth_string_attempt(device, settings_.lockout_failures);
+        switch (attempt.status) {
+            case storage::AuthStringAttempt::Status::none_set:
+                return AuthStringCheck::none_set;
+            case storage::AuthStringAttempt::Status::locked_out:
+                return AuthStringCheck::locked_out;
+            case storage::AuthStringAttempt::Status::compare:
+                break;
         }
-        repo_.record_auth_failure(device, settings_.lockout_failures);
-        return AuthStringCheck::mismatch;
+        if (!capf::check_auth_string(auth_string, attempt.hash))
+            return AuthStringCheck::mismatch;
+        // Compare-and-set: of two sessions with the right string, one uses it.
+        return repo_.consume_auth_string(device, attempt.hash) ? AuthStringCheck::accepted
+                                                               : AuthStringCheck::none_set;
     });
 }
 

@@ -1,8 +1,11 @@
 // StorageDeviceStore: the dialogue's DeviceStore over a real PostgreSQL
 // (the CTest fixture), and operation_lease().
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "capf/service/auth_string.hpp"
 #include "capf/service/device_store.hpp"
@@ -147,6 +150,68 @@ TEST_CASE("service: wrong auth strings are counted and lock the device out at lo
     // An administrator sets a new one: the lockout is over.
     repo.set_auth_string_hash(device, hash_auth_string("777777", 1000), test::admin_actor);
     CHECK(store.check_auth_string(device, "777777") == AuthStringCheck::accepted);
+}
+
+TEST_CASE("service: 50 concurrent wrong auth strings with lockout 5 get at most 5 comparisons") {
+    test::TestDatabase db;  // a pool of 20 connections: the guesses really overlap
+    storage::DeviceRepository repo(*db.pool);
+    StorageDeviceStore store(repo, settings("node-a", 5));
+    repo.add_device(phone(AuthMode::auth_string), test::admin_actor);
+    repo.set_auth_string_hash(device, hash_auth_string("123456", 1000), test::admin_actor);
+
+    std::atomic<int> compared{0}, locked_out{0}, other{0};
+    std::vector<std::thread> guessers;
+    for (int i = 0; i < 50; ++i) {
+        guessers.emplace_back([&, i] {
+            const std::string guess = std::to_string(100000 + i);  // never 123456
+            switch (store.check_auth_string(device, guess)) {
+                case AuthStringCheck::mismatch:
+                    ++compared;  // a hash was compared
+                    break;
+                case AuthStringCheck::locked_out:
+                    ++locked_out;
+                    break;
+                default:
+                    ++other;
+            }
+        });
+    }
+    for (auto& t : guessers)
+        t.join();
+    INFO("compared " << compared << ", locked out " << locked_out << ", other " << other);
+    CHECK(compared == 5);
+    CHECK(locked_out == 45);
+    CHECK(other == 0);
+    const auto d = repo.find_device(device);
+    CHECK(d->auth_locked);
+    CHECK(d->failed_auth_count == 5);
+    // The right string is refused until an administrator sets a new one.
+    CHECK(store.check_auth_string(device, "123456") == AuthStringCheck::locked_out);
+    repo.set_auth_string_hash(device, hash_auth_string("424242", 1000), test::admin_actor);
+    CHECK(store.check_auth_string(device, "424242") == AuthStringCheck::accepted);
+}
+
+TEST_CASE("service: two sessions with the right auth string at once: one of them uses it") {
+    test::TestDatabase db;
+    storage::DeviceRepository repo(*db.pool);
+    StorageDeviceStore store(repo, settings("node-a", 5));
+    repo.add_device(phone(AuthMode::auth_string), test::admin_actor);
+    for (int round = 0; round < 20; ++round) {
+        INFO("round " << round);
+        repo.set_auth_string_hash(device, hash_auth_string("123456", 1000), test::admin_actor);
+        std::atomic<int> accepted{0};
+        std::vector<std::thread> sessions;
+        for (int i = 0; i < 4; ++i) {
+            sessions.emplace_back([&] {
+                if (store.check_auth_string(device, "123456") == AuthStringCheck::accepted)
+                    ++accepted;
+            });
+        }
+        for (auto& t : sessions)
+            t.join();
+        CHECK(accepted == 1);
+        CHECK_FALSE(repo.auth_string_hash(device).has_value());
+    }
 }
 
 TEST_CASE("service: an operation is claimed once while held and taken again after release") {

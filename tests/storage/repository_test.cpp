@@ -225,18 +225,32 @@ TEST_CASE("storage: auth strings are stored as given, counted on failure and loc
               repo.set_auth_string_hash("SEP001122334455", "", test::admin_actor);
           }) == StorageErrc::invalid_value);
 
-    CHECK_FALSE(repo.record_auth_failure("SEP001122334455", 3));
-    CHECK_FALSE(repo.record_auth_failure("SEP001122334455", 3));
-    CHECK(repo.record_auth_failure("SEP001122334455", 3));
+    using Status = AuthStringAttempt::Status;
+    for (int attempt = 1; attempt <= 3; ++attempt) {
+        const auto counted = repo.begin_auth_string_attempt("SEP001122334455", 3);
+        CHECK(counted.status == Status::compare);
+        CHECK(counted.hash == "$salted$hash");
+        CHECK(counted.locked_now == (attempt == 3));
+    }
     CHECK(repo.find_device("SEP001122334455")->auth_locked);
+    CHECK(repo.find_device("SEP001122334455")->failed_auth_count == 3);
+    // Locked: the next attempt is not counted and gets nothing to compare.
+    const auto refused = repo.begin_auth_string_attempt("SEP001122334455", 3);
+    CHECK(refused.status == Status::locked_out);
+    CHECK(refused.hash.empty());
+    CHECK(repo.find_device("SEP001122334455")->failed_auth_count == 3);
     // Locked: the operation cannot be claimed.
     CHECK_FALSE(repo.claim_pending_operation("SEP001122334455", "node-a", 60s).has_value());
     // A new auth string unlocks.
     repo.set_auth_string_hash("SEP001122334455", "$new$hash", test::admin_actor);
     CHECK_FALSE(repo.find_device("SEP001122334455")->auth_locked);
     CHECK(repo.claim_pending_operation("SEP001122334455", "node-a", 60s).has_value());
-    repo.consume_auth_string("SEP001122334455");
+    CHECK_FALSE(
+        repo.consume_auth_string("SEP001122334455", "$salted$hash"));  // not the current one
+    CHECK(repo.consume_auth_string("SEP001122334455", "$new$hash"));
     CHECK_FALSE(repo.auth_string_hash("SEP001122334455").has_value());
+    CHECK_FALSE(repo.consume_auth_string("SEP001122334455", "$new$hash"));  // single use
+    CHECK(repo.begin_auth_string_attempt("SEP001122334455", 3).status == Status::none_set);
     repo.set_auth_string_hash("SEP001122334455", "$x$", test::admin_actor);
     repo.clear_auth_string("SEP001122334455", test::admin_actor);
     CHECK(repo.devices_with_auth_string("").empty());

@@ -67,7 +67,9 @@ TEST_CASE("storage: auth-string hashes are set in bulk, all or nothing") {
         devices.push_back(DeviceSettings{"SEP00000000000" + std::to_string(i), "",
                                          AuthMode::auth_string, "rsa-2048"});
     repo.add_devices(devices, test::admin_actor);
-    repo.record_auth_failure("SEP000000000001", 1);  // locked; a new string unlocks
+    // Locked after one wrong attempt; a new string unlocks.
+    repo.set_auth_string_hash("SEP000000000001", "old", test::admin_actor);
+    REQUIRE(repo.begin_auth_string_attempt("SEP000000000001", 1).locked_now);
     repo.set_auth_string_hashes({{"SEP000000000000", "h0"}, {"sep000000000001", "h1"}},
                                 test::admin_actor);
     CHECK(repo.auth_string_hash("SEP000000000000") == "h0");
