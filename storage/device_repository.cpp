@@ -275,6 +275,9 @@ Page DeviceRepository::list_devices(const DeviceFilter& filter, const std::strin
     return page;
 }
 
+// Scheduling never touches the auth-string failure count or lock: only a
+// new string (set_auth_string_hashes) ends a lockout, so scheduling again
+// cannot be used to get more guesses.
 void DeviceRepository::schedule_operation(const std::string& raw_name, const ScheduleRequest& req,
                                           const std::string& actor) {
     const std::string name = checked_device_name(raw_name);
@@ -290,7 +293,6 @@ void DeviceRepository::schedule_operation(const std::string& raw_name, const Sch
                 operation_deadline = to_timestamp(NULLIF($5, '')::float8),
                 operation_status = CASE WHEN $2 = 'none' THEN NULL ELSE 'pending' END,
                 operation_reason = '', operation_scheduled_at = now(), operation_updated_at = now(),
-                failed_auth_count = 0, auth_locked = false,
                 lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
             WHERE name = $1
         )SQL",
@@ -320,7 +322,7 @@ std::size_t DeviceRepository::schedule_bulk(const DeviceFilter& filter, const Sc
                     operation_deadline = to_timestamp(NULLIF($8, '')::float8),
                     operation_status = CASE WHEN $5 = 'none' THEN NULL ELSE 'pending' END,
                     operation_reason = '', operation_scheduled_at = now(),
-                    operation_updated_at = now(), failed_auth_count = 0, auth_locked = false,
+                    operation_updated_at = now(),
                     lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
                 WHERE
             )SQL",
