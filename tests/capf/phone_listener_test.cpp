@@ -6,6 +6,7 @@
 
 #include <asio/post.hpp>
 #include <catch2/catch.hpp>
+#include <functional>
 #include <future>
 #include <thread>
 
@@ -190,35 +191,31 @@ SessionHandler receive_until_gone(std::shared_ptr<ChannelVerdict> verdict) {
 
 }  // namespace
 
-TEST_CASE("the message channel turns a vanished phone into PeerClosed, whatever the transport saw") {
+/// What the channel threw after the phone, connected over TLS 1.2, vanished
+/// the way `vanish` makes it.
+std::string thrown_when_phone(const std::function<void(BlockingTlsClient&)>& vanish) {
+    auto verdict = std::make_shared<ChannelVerdict>();
+    auto thrown = verdict->thrown.get_future();
+    RunningListener server(PhoneListenerOptions{}, receive_until_gone(verdict));
+    BlockingTlsClient phone("127.0.0.1", server.port(), PhoneTls::tls12_ecdhe, 5s);
+    vanish(phone);
+    REQUIRE(thrown.wait_for(10s) == std::future_status::ready);
+    return thrown.get();
+}
+
+TEST_CASE(
+    "the message channel turns a vanished phone into PeerClosed, whatever the transport saw") {
     SECTION("a TLS close_notify") {
-        auto verdict = std::make_shared<ChannelVerdict>();
-        auto thrown = verdict->thrown.get_future();
-        RunningListener server(PhoneListenerOptions{}, receive_until_gone(verdict));
-        BlockingTlsClient phone("127.0.0.1", server.port(), PhoneTls::tls12_ecdhe, 5s);
-        phone.close();
-        REQUIRE(thrown.wait_for(10s) == std::future_status::ready);
-        CHECK(thrown.get() == "PeerClosed");
+        CHECK(thrown_when_phone([](BlockingTlsClient& phone) { phone.close(); }) == "PeerClosed");
     }
     SECTION("a fatal TLS alert mid-dialogue") {
-        auto verdict = std::make_shared<ChannelVerdict>();
-        auto thrown = verdict->thrown.get_future();
-        RunningListener server(PhoneListenerOptions{}, receive_until_gone(verdict));
-        BlockingTlsClient phone("127.0.0.1", server.port(), PhoneTls::tls12_ecdhe, 5s);
         // A plaintext fatal alert (handshake_failure) where encrypted records
         // are due: Botan refuses the record and the session is over.
         const std::vector<std::uint8_t> alert = {0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28};
-        phone.send_raw(alert);
-        REQUIRE(thrown.wait_for(10s) == std::future_status::ready);
-        CHECK(thrown.get() == "PeerClosed");
+        CHECK(thrown_when_phone([&](BlockingTlsClient& phone) { phone.send_raw(alert); }) ==
+              "PeerClosed");
     }
     SECTION("a TCP reset mid-dialogue") {
-        auto verdict = std::make_shared<ChannelVerdict>();
-        auto thrown = verdict->thrown.get_future();
-        RunningListener server(PhoneListenerOptions{}, receive_until_gone(verdict));
-        BlockingTlsClient phone("127.0.0.1", server.port(), PhoneTls::tls12_ecdhe, 5s);
-        phone.reset();
-        REQUIRE(thrown.wait_for(10s) == std::future_status::ready);
-        CHECK(thrown.get() == "PeerClosed");
+        CHECK(thrown_when_phone([](BlockingTlsClient& phone) { phone.reset(); }) == "PeerClosed");
     }
 }
