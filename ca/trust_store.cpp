@@ -11,20 +11,48 @@
 
 namespace capf::ca {
 
-std::string_view trust_role_name(TrustRole role) noexcept {
-    return role == TrustRole::lsc_issuer ? "lsc-issuer" : "mic-root";
+namespace {
+
+std::size_t index_of(TrustRole role) noexcept {
+    return static_cast<std::size_t>(role);
 }
 
-std::vector<Botan::X509_Certificate>& TrustStore::of(TrustRole role) {
-    return role == TrustRole::lsc_issuer ? lsc_issuers_ : mic_roots_;
+}  // namespace
+
+std::string_view trust_role_name(TrustRole role) noexcept {
+    switch (role) {
+        case TrustRole::lsc_issuer:
+            return "lsc-issuer";
+        case TrustRole::mic_root:
+            return "mic-root";
+        case TrustRole::sudi_root:
+            return "sudi-root";
+        case TrustRole::intermediate:
+            return "intermediate";
+    }
+    return "?";
 }
-const std::vector<Botan::X509_Certificate>& TrustStore::of(TrustRole role) const {
-    return role == TrustRole::lsc_issuer ? lsc_issuers_ : mic_roots_;
+
+std::optional<TrustRole> parse_trust_role(std::string_view name) noexcept {
+    for (const auto role : all_trust_roles) {
+        if (trust_role_name(role) == name)
+            return role;
+    }
+    return std::nullopt;
+}
+
+void require_ca_certificate(const Botan::X509_Certificate& cert, const std::string& where) {
+    if (!cert.is_CA_cert()) {
+        throw CaError(CaErrc::not_a_ca, "certificate " + dn_text(cert.subject_dn()) + where +
+                                            " is not a CA (it needs basicConstraints CA:TRUE "
+                                            "and keyCertSign to anchor a chain)");
+    }
 }
 
 bool TrustStore::add(TrustRole role, const Botan::X509_Certificate& cert) {
+    require_ca_certificate(cert);
     std::unique_lock lock(mutex_);
-    auto& list = of(role);
+    auto& list = by_role_[index_of(role)];
     for (const auto& existing : list) {
         if (existing == cert) {
             return false;
@@ -55,6 +83,10 @@ std::size_t TrustStore::add_file(TrustRole role, const std::filesystem::path& fi
     if (found.empty()) {
         throw CaError(CaErrc::file_unreadable, "no certificate in " + file.string());
     }
+    // Every certificate is checked before any is added: a bundle is taken whole or not at all.
+    for (const auto& cert : found) {
+        require_ca_certificate(cert, " in " + file.string());
+    }
     std::size_t added = 0;
     for (const auto& cert : found) {
         added += add(role, cert) ? 1u : 0u;
@@ -64,7 +96,7 @@ std::size_t TrustStore::add_file(TrustRole role, const std::filesystem::path& fi
 
 bool TrustStore::remove(TrustRole role, const std::string& sha256_hex_value) {
     std::unique_lock lock(mutex_);
-    auto& list = of(role);
+    auto& list = by_role_[index_of(role)];
     for (auto it = list.begin(); it != list.end(); ++it) {
         if (sha256_hex(it->BER_encode()) == sha256_hex_value) {
             list.erase(it);
@@ -77,7 +109,7 @@ bool TrustStore::remove(TrustRole role, const std::string& sha256_hex_value) {
 std::vector<AnchorInfo> TrustStore::list(TrustRole role) const {
     std::shared_lock lock(mutex_);
     std::vector<AnchorInfo> out;
-    for (const auto& cert : of(role)) {
+    for (const auto& cert : by_role_[index_of(role)]) {
         out.push_back(AnchorInfo{dn_text(cert.subject_dn()), sha256_hex(cert.BER_encode()),
                                  cert.not_after().readable_string()});
     }
@@ -87,15 +119,13 @@ std::vector<AnchorInfo> TrustStore::list(TrustRole role) const {
 void TrustStore::replace_with(const TrustStore& fresh) {
     if (&fresh == this)
         return;
-    std::vector<Botan::X509_Certificate> lsc, mic;
+    std::array<std::vector<Botan::X509_Certificate>, role_count> copy;
     {
         std::shared_lock lock(fresh.mutex_);
-        lsc = fresh.lsc_issuers_;
-        mic = fresh.mic_roots_;
+        copy = fresh.by_role_;
     }
     std::unique_lock lock(mutex_);
-    lsc_issuers_ = std::move(lsc);
-    mic_roots_ = std::move(mic);
+    by_role_ = std::move(copy);
 }
 
 Botan::X509_Certificate parse_trust_anchor(std::span<const std::uint8_t> bytes) {
@@ -107,11 +137,7 @@ Botan::X509_Certificate parse_trust_anchor(std::span<const std::uint8_t> bytes) 
         throw CaError(CaErrc::malformed_certificate,
                       std::string("not a PEM or DER X.509 certificate: ") + e.what());
     }
-    if (!cert->is_CA_cert()) {
-        throw CaError(CaErrc::not_a_ca, "certificate " + dn_text(cert->subject_dn()) +
-                                            " is not a CA (it needs basicConstraints CA:TRUE "
-                                            "and keyCertSign to anchor a chain)");
-    }
+    require_ca_certificate(*cert);
     if (cert->not_after() < Botan::X509_Time(std::chrono::system_clock::now())) {
         throw CaError(CaErrc::certificate_expired, "certificate " + dn_text(cert->subject_dn()) +
                                                        " expired on " +
@@ -122,7 +148,7 @@ Botan::X509_Certificate parse_trust_anchor(std::span<const std::uint8_t> bytes) 
 
 std::vector<Botan::X509_Certificate> TrustStore::anchors(TrustRole role) const {
     std::shared_lock lock(mutex_);
-    return of(role);
+    return by_role_[index_of(role)];
 }
 
 }  // namespace capf::ca
