@@ -5,10 +5,13 @@
 #include <chrono>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "ca/binding.hpp"
+#include "ca/chain.hpp"
 #include "ca/trust_store.hpp"
 
 namespace capf::ca {
@@ -26,6 +29,10 @@ enum class AuthFailure {
     wrong_hash_id,          ///< SHA2_SIGNED_DATA not marked SHA-512 (hash id 3)
     bad_sha512_proof,       ///< SHA2_SIGNED_DATA does not verify
     bad_sudi_proof,         ///< SUDI data present but its proof fails
+    weak_chain,             ///< a key below min_rsa_bits, or a SHA-1 signature not accepted
+    sudi_missing,           ///< require_sudi, and no SUDI (or only a non-RSA one, which is ignored)
+    sudi_untrusted,         ///< the SUDI does not chain to a sudi_root anchor under the SUDI policy
+    sudi_not_bound_to_device,  ///< the SUDI names another device (or none)
 };
 
 std::string_view auth_failure_name(AuthFailure f) noexcept;  ///< e.g. "untrusted_chain"
@@ -44,6 +51,9 @@ struct PresentedCertificate {
     std::uint8_t sha2_hash_id = 0;
     std::vector<std::uint8_t> sha2_signed_data;
     std::optional<SudiProof> sudi;
+    /// DER certificates the phone sent to complete the chain (untrusted:
+    /// they must chain to an anchor like any other link).
+    std::vector<std::vector<std::uint8_t>> intermediates;
 };
 
 struct VerifiedCertificate {
@@ -52,6 +62,17 @@ struct VerifiedCertificate {
     std::chrono::system_clock::time_point not_after;
     std::vector<std::uint8_t> public_key_der;
     std::string md5_hex;
+    CertificateRole role = CertificateRole::lsc;  ///< the role whose anchors it chained to
+    bool sudi_verified = false;                   ///< a SUDI was sent and passed every check
+};
+
+/// Chain policy per role, and whether a SUDI is mandatory. The defaults are
+/// legacy for every role: real phones' MICs need 1024-bit keys and SHA-1.
+struct VerifyPolicy {
+    ChainPolicy lsc = legacy_chain_policy();
+    ChainPolicy mic = legacy_chain_policy();
+    ChainPolicy sudi = legacy_chain_policy();
+    bool require_sudi = false;
 };
 
 struct Verification {
@@ -62,14 +83,38 @@ struct Verification {
     bool ok() const noexcept { return verified.has_value(); }
 };
 
-/// Checks, in order: the certificate parses; it was issued by an anchor of
-/// its role (LSC: TrustRole::lsc_issuer, MIC: TrustRole::mic_root); `now` is
-/// within its validity; it belongs to `device_name`; both proofs of
-/// possession verify; and, when present, the SUDI proof (RSA only; a SUDI
-/// with another key type is ignored). Never throws for bad input.
+/// Checks, in order: the certificate (and each intermediate the phone sent)
+/// parses; it chains, by Botan's path validation at `now` under the role's
+/// policy, to an anchor of its role (LSC: TrustRole::lsc_issuer, MIC:
+/// TrustRole::mic_root), the sent and the configured intermediates
+/// (TrustRole::intermediate) serving as untrusted links; it belongs to
+/// `device_name` (LSC: CN equals the name ignoring case; MIC:
+/// names_device(CN)); both proofs of possession verify; then the SUDI
+/// (protocol 5.3): an RSA SUDI must prove itself for `session_id`, chain to
+/// a TrustRole::sudi_root anchor under policy.sudi and name the device
+/// (CN, serialNumber or a SAN DNS/URI entry); a non-RSA SUDI is ignored,
+/// i.e. treated as absent. With policy.require_sudi an absent SUDI fails.
+/// Never throws for bad input.
+Verification verify_presented_certificate(
+    const TrustStore& trust, const std::string& device_name, const PresentedCertificate& presented,
+    std::uint32_t session_id, const VerifyPolicy& policy,
+    std::chrono::system_clock::time_point now = std::chrono::system_clock::now());
+
+/// The former signature: forwards with the default VerifyPolicy.
+/// Transitional, kept until capf/service/ca_authority.cpp passes a policy.
 Verification verify_presented_certificate(
     const TrustStore& trust, const std::string& device_name, const PresentedCertificate& presented,
     std::uint32_t session_id,
+    std::chrono::system_clock::time_point now = std::chrono::system_clock::now());
+
+/// Whether `der` belongs to `device_name`: it parses, chains to an lsc_issuer (and then CN == name)
+/// or to a mic_root (configured intermediates allowed; then names_device(CN)), under the role's
+/// policy. Validity dates are NOT enforced (an expired certificate still belongs to the device;
+/// fetch is for troubleshooting). Never throws for bad input. On success `verified->role` says
+/// which role it chained to.
+Verification check_fetched_certificate(
+    const TrustStore& trust, const std::string& device_name, std::span<const std::uint8_t> der,
+    const VerifyPolicy& policy,
     std::chrono::system_clock::time_point now = std::chrono::system_clock::now());
 
 }  // namespace capf::ca

@@ -27,10 +27,12 @@ struct World {
     Identity capf = test::make_ca("CAPF-verify");
     Identity manufacturing = test::make_ca("Test Manufacturing CA");
     Identity stranger = test::make_ca("Some Other CA");
+    Identity sudi_root = test::make_ca("Test SUDI Root");
     TrustStore trust;
     World() {
         trust.add(TrustRole::lsc_issuer, capf.certificate());
         trust.add(TrustRole::mic_root, manufacturing.certificate());
+        trust.add(TrustRole::sudi_root, sudi_root.certificate());
     }
 };
 
@@ -64,7 +66,8 @@ const KeySpec p256{KeySpec::Algorithm::ec, 256};
 std::optional<AuthFailure> failure_of(
     const PresentedCertificate& p, const std::string& name = device,
     std::chrono::system_clock::time_point now = std::chrono::system_clock::now()) {
-    const auto v = verify_presented_certificate(world().trust, name, p, session_id, now);
+    const auto v =
+        verify_presented_certificate(world().trust, name, p, session_id, VerifyPolicy{}, now);
     INFO(v.detail);
     return v.failure;
 }
@@ -73,8 +76,10 @@ std::optional<AuthFailure> failure_of(
 
 TEST_CASE("an RSA LSC with good proofs authenticates") {
     const auto p = present(world().capf, device, phone_key(rsa2048), rsa2048, CertificateRole::lsc);
-    const auto v = verify_presented_certificate(world().trust, device, p, session_id);
+    const auto v =
+        verify_presented_certificate(world().trust, device, p, session_id, VerifyPolicy{});
     REQUIRE(v.ok());
+    CHECK(v.verified->role == CertificateRole::lsc);
     CHECK(v.verified->subject_cn == device);
     CHECK(v.verified->md5_hex == md5_hex(p.der));
     CHECK(v.verified->public_key_der == phone_key(rsa2048).subject_public_key());
@@ -90,9 +95,9 @@ TEST_CASE("a MIC under a test manufacturing root authenticates, with and without
                      CertificateRole::mic);
     CHECK_FALSE(failure_of(p).has_value());
 
-    // SUDI: a second RSA key and certificate proving itself for this session.
+    // SUDI: a second RSA key and certificate, under a SUDI root, proving itself for this session.
     const KeySpec rsa1024{KeySpec::Algorithm::rsa, 1024};
-    const LscIssuer mfg(world().manufacturing);
+    const LscIssuer mfg(world().sudi_root);
     const auto sudi_cert =
         mfg.issue_lsc("SUDI-001122334455", phone_key(rsa1024).subject_public_key(), rsa1024, 365);
     Botan::AutoSeeded_RNG rng;
@@ -221,11 +226,14 @@ TEST_CASE("a SUDI with a non-RSA key is ignored") {
 
 TEST_CASE("every failure kind has a distinct name") {
     std::set<std::string_view> names;
-    for (auto f : {AuthFailure::malformed_certificate, AuthFailure::untrusted_chain,
-                   AuthFailure::outside_validity, AuthFailure::not_bound_to_device,
-                   AuthFailure::bad_sha1_proof, AuthFailure::wrong_hash_id,
-                   AuthFailure::bad_sha512_proof, AuthFailure::bad_sudi_proof}) {
+    for (auto f :
+         {AuthFailure::malformed_certificate, AuthFailure::untrusted_chain,
+          AuthFailure::outside_validity, AuthFailure::not_bound_to_device,
+          AuthFailure::bad_sha1_proof, AuthFailure::wrong_hash_id, AuthFailure::bad_sha512_proof,
+          AuthFailure::bad_sudi_proof, AuthFailure::weak_chain, AuthFailure::sudi_missing,
+          AuthFailure::sudi_untrusted, AuthFailure::sudi_not_bound_to_device}) {
         names.insert(auth_failure_name(f));
     }
-    CHECK(names.size() == 8);
+    CHECK(names.size() == 12);
+    CHECK_FALSE(names.contains("unknown"));
 }
