@@ -4,6 +4,7 @@
 #include <botan/x509self.h>
 
 #include <catch2/catch.hpp>
+#include <set>
 
 #include "ca/error.hpp"
 #include "ca/fingerprint.hpp"
@@ -137,4 +138,75 @@ TEST_CASE("distinguished names read as people write them") {
     const auto a = test::make_ca("Name, With Comma");
     CHECK(dn_text(a.certificate().subject_dn()) ==
           "CN=Name\\, With Comma, O=Example Hospital, OU=Telecom, C=US");
+}
+
+TEST_CASE("trust roles are named and parsed both ways, all four of them") {
+    std::set<std::string_view> names;
+    for (const auto role : all_trust_roles) {
+        names.insert(trust_role_name(role));
+        CHECK(parse_trust_role(trust_role_name(role)) == role);
+    }
+    CHECK(names ==
+          std::set<std::string_view>{"lsc-issuer", "mic-root", "sudi-root", "intermediate"});
+    CHECK_FALSE(parse_trust_role("MIC-ROOT").has_value());
+    CHECK_FALSE(parse_trust_role("").has_value());
+    CHECK_FALSE(parse_trust_role("mic-root ").has_value());
+}
+
+TEST_CASE("a non-CA anchor is refused by TrustStore::add, for every role") {
+    const auto now = std::chrono::system_clock::now();
+    const auto day = std::chrono::hours(24);
+    const auto leaf = self_signed("leaf.example", false, now - day, now + 30 * day);
+    TrustStore store;
+    for (const auto role : all_trust_roles) {
+        INFO(trust_role_name(role));
+        try {
+            store.add(role, leaf);
+            FAIL("a non-CA certificate was accepted");
+        } catch (const CaError& e) {
+            CHECK(e.code() == CaErrc::not_a_ca);
+            CHECK_THAT(std::string(e.what()), Catch::Contains("CN=leaf.example"));
+        }
+        CHECK(store.anchors(role).empty());
+    }
+}
+
+TEST_CASE("a bundle with a non-CA certificate is refused whole, naming the subject and the file") {
+    const auto now = std::chrono::system_clock::now();
+    const auto day = std::chrono::hours(24);
+    const auto root = test::make_ca("Bundle Root");
+    const auto leaf = self_signed("leaf.example", false, now - day, now + 30 * day);
+    test::TempDir dir;
+    test::write_text(dir / "mixed.pem", root.certificate().PEM_encode() + leaf.PEM_encode());
+    TrustStore store;
+    for (const auto role : all_trust_roles) {
+        INFO(trust_role_name(role));
+        try {
+            store.add_file(role, dir / "mixed.pem");
+            FAIL("a bundle with a non-CA certificate was accepted");
+        } catch (const CaError& e) {
+            CHECK(e.code() == CaErrc::not_a_ca);
+            CHECK_THAT(std::string(e.what()),
+                       Catch::Contains("CN=leaf.example") && Catch::Contains("mixed.pem"));
+        }
+        CHECK(store.anchors(role).empty());
+    }
+}
+
+TEST_CASE("a reload replaces the certificates of all four roles") {
+    const auto a = test::make_ca("Reload4 A");
+    const auto b = test::make_ca("Reload4 B");
+    TrustStore live;
+    for (const auto role : all_trust_roles)
+        live.add(role, a.certificate());
+    TrustStore fresh;
+    fresh.add(TrustRole::sudi_root, b.certificate());
+    fresh.add(TrustRole::intermediate, b.certificate());
+    live.replace_with(fresh);
+    CHECK(live.anchors(TrustRole::lsc_issuer).empty());
+    CHECK(live.anchors(TrustRole::mic_root).empty());
+    REQUIRE(live.anchors(TrustRole::sudi_root).size() == 1);
+    CHECK(live.anchors(TrustRole::sudi_root)[0] == b.certificate());
+    REQUIRE(live.anchors(TrustRole::intermediate).size() == 1);
+    CHECK(live.anchors(TrustRole::intermediate)[0] == b.certificate());
 }
