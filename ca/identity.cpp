@@ -33,30 +33,6 @@ std::string mode_text(mode_t mode) {
     return buf;
 }
 
-std::optional<std::string> read_passphrase(const Passphrase& p) {
-    if (p.file) {
-        std::ifstream in(*p.file);
-        if (!in) {
-            throw CaError(CaErrc::file_unreadable,
-                          "cannot read passphrase file " + p.file->string());
-        }
-        std::string line;
-        std::getline(in, line);
-        if (!line.empty() && line.back() == '\r')
-            line.pop_back();
-        return line;
-    }
-    if (p.env) {
-        const char* value = std::getenv(p.env->c_str());
-        if (value == nullptr) {
-            throw CaError(CaErrc::bad_passphrase,
-                          "environment variable " + *p.env + " with the key passphrase is not set");
-        }
-        return std::string(value);
-    }
-    return std::nullopt;
-}
-
 std::vector<Botan::X509_Certificate> load_chain(const std::filesystem::path& file) {
     std::vector<Botan::X509_Certificate> chain;
     try {
@@ -122,6 +98,43 @@ void write_file(const std::filesystem::path& path, const std::string& content, m
 }
 
 }  // namespace
+
+std::optional<std::string> read_passphrase(const Passphrase& p) {
+    if (p.file) {
+        // Checked before reading: a passphrase others can read protects nothing.
+        struct stat st {};
+        if (::stat(p.file->c_str(), &st) != 0) {
+            throw CaError(
+                CaErrc::file_unreadable,
+                "cannot read passphrase file " + p.file->string() + ": " + std::strerror(errno));
+        }
+        if ((st.st_mode & 077) != 0) {
+            throw CaError(CaErrc::key_file_too_open,
+                          "passphrase file " + p.file->string() + " has mode " +
+                              mode_text(st.st_mode) +
+                              ": group or others can read it; run chmod 600 " + p.file->string());
+        }
+        std::ifstream in(*p.file);
+        if (!in) {
+            throw CaError(CaErrc::file_unreadable,
+                          "cannot read passphrase file " + p.file->string());
+        }
+        std::string line;
+        std::getline(in, line);
+        if (!line.empty() && line.back() == '\r')
+            line.pop_back();
+        return line;
+    }
+    if (p.env) {
+        const char* value = std::getenv(p.env->c_str());
+        if (value == nullptr) {
+            throw CaError(CaErrc::bad_passphrase,
+                          "environment variable " + *p.env + " with the key passphrase is not set");
+        }
+        return std::string(value);
+    }
+    return std::nullopt;
+}
 
 Identity load_identity(const std::filesystem::path& certificate_file,
                        const std::filesystem::path& key_file, const Passphrase& passphrase) {
@@ -226,9 +239,13 @@ void write_identity(const Identity& identity, const std::filesystem::path& certi
         pem += cert.PEM_encode();
     }
     Botan::AutoSeeded_RNG rng;
-    const std::string key_pem = passphrase
-                                    ? Botan::PKCS8::PEM_encode(*identity.key, rng, *passphrase)
-                                    : Botan::PKCS8::PEM_encode(*identity.key);
+    // Named explicitly rather than left to Botan's default, so the format
+    // on disk (PKCS#8 PBES2, AES-256) is a documented choice.
+    const std::string key_pem =
+        passphrase ? Botan::PKCS8::PEM_encode_encrypted_pbkdf_msec(
+                         *identity.key, rng, *passphrase, std::chrono::milliseconds(300), nullptr,
+                         "AES-256/CBC", "SHA-256")
+                   : Botan::PKCS8::PEM_encode(*identity.key);
     write_file(key_file, key_pem, 0600);
     write_file(certificate_file, pem, 0644);
 }

@@ -31,10 +31,17 @@ struct Passphrase {
     std::optional<std::string> env;             ///< value of this environment variable
 };
 
+/// The configured passphrase, or nothing when none is configured. A
+/// passphrase file must be the owner's alone. Throws CaError:
+/// key_file_too_open naming the file, its mode and "chmod 600" when group or
+/// others may read it; file_unreadable; bad_passphrase when the environment
+/// variable is not set.
+std::optional<std::string> read_passphrase(const Passphrase& passphrase);
+
 /// Loads a PEM certificate chain and a PKCS#8 PEM key (maybe encrypted).
 /// Throws CaError: file_unreadable naming the file, key_file_too_open when
-/// group or others may read the key, bad_passphrase, identity_mismatch when
-/// the key is not the certificate's.
+/// group or others may read the key or the passphrase file, bad_passphrase,
+/// identity_mismatch when the key is not the certificate's.
 Identity load_identity(const std::filesystem::path& certificate_file,
                        const std::filesystem::path& key_file, const Passphrase& passphrase = {});
 
@@ -64,9 +71,9 @@ Identity generate_identity(
     const IdentityProfile& profile,
     std::chrono::system_clock::time_point now = std::chrono::system_clock::now());
 
-/// Writes the chain (PEM) and the key (PKCS#8 PEM, encrypted when a
-/// passphrase is given). The key file is created with mode 0600 from the
-/// start; an existing one is replaced. Throws CaError(write_failed).
+/// Writes the chain (PEM) and the key (PKCS#8 PEM; encrypted when a
+/// passphrase is given: PBES2 with PBKDF2-SHA-256 and AES-256/CBC). The key file is created with
+/// mode 0600 from the start; an existing one is replaced. Throws CaError(write_failed).
 void write_identity(const Identity& identity, const std::filesystem::path& certificate_file,
                     const std::filesystem::path& key_file,
                     const std::optional<std::string>& passphrase = std::nullopt);

@@ -33,6 +33,7 @@
 #include "capf/service/ca_authority.hpp"
 #include "capf/service/device_store.hpp"
 #include "capf/service/trust_loader.hpp"
+#include "capf/tls/policy.hpp"
 #include "storage/device_repository.hpp"
 #include "storage/error.hpp"
 #include "storage/migrations.hpp"
@@ -94,12 +95,16 @@ int run_init(const Config& config, const InitOptions& opts) {
             std::filesystem::create_directories(id.certificate.parent_path());
         if (id.private_key.has_parent_path())
             std::filesystem::create_directories(id.private_key.parent_path());
+        // Read (and its file's mode checked) before anything is written: a
+        // configured passphrase means the key is written encrypted.
+        const auto passphrase = ca::read_passphrase(passphrase_of(id));
         const auto identity = ca::generate_identity(profile);
-        ca::write_identity(identity, id.certificate, id.private_key);
+        ca::write_identity(identity, id.certificate, id.private_key, passphrase);
         log::info("identity_created", {{"certificate", id.certificate.string()},
                                        {"private_key", id.private_key.string()},
                                        {"subject", profile.common_name},
-                                       {"key", spec->text()}});
+                                       {"key", spec->text()},
+                                       {"key_encrypted", passphrase ? "yes" : "no"}});
     }
     storage::ConnectionPool pool(pool_options(config));
     const int version = storage::apply_migrations(pool);
@@ -127,7 +132,9 @@ struct Service {
     const unsigned threads = std::max(1u, std::thread::hardware_concurrency());
     asio::io_context io{static_cast<int>(threads)};
     // Database calls and private-key work run here, never on I/O threads.
-    capf::BlockingPool pool{config.database.pool_size + 2};
+    // Bounded: when limits.blocking_queue jobs wait, admit() refuses new
+    // sessions (sessions already running use run(), which never refuses).
+    capf::BlockingPool pool{config.database.pool_size + 2, config.limits.blocking_queue};
     capf::PhoneListener listener;
     capf::jsonrpc::Registry registry;
     capf::AdminContext admin_context;
@@ -153,7 +160,8 @@ Service::Service(const Config& c)
       listener(io,
                capf::PhoneListenerOptions{
                    asio::ip::tcp::endpoint(asio::ip::make_address(c.listen.address), c.listen.port),
-                   c.limits.max_sessions, c.limits.handshake_timeout, c.tls.policy},
+                   c.limits.max_sessions, c.limits.max_sessions_per_source,
+                   c.limits.handshake_timeout, c.tls.policy},
                credentials,
                capf::make_phone_session_handler(
                    capf::DialogueSettings{c.node.name, c.limits.read_timeout, c.keygen.timeout,
@@ -251,6 +259,13 @@ int run_service(const Config& config) {
     asio::co_spawn(s.io, maintenance(s), asio::detached);
     asio::co_spawn(s.io, reload_on_signal(s, hangup), asio::detached);
     asio::co_spawn(s.io, drain_on_signal(s, stop), asio::detached);
+    const auto tls = capf::describe_tls_policy(config.tls.policy);
+    log::info("tls_policy", {{"policy", tls.name},
+                             {"versions", tls.versions},
+                             {"key_exchanges", tls.key_exchanges},
+                             {"ciphers", tls.ciphers},
+                             {"macs", tls.macs},
+                             {"minimum_rsa_bits", tls.minimum_rsa_bits}});
     log::info("started",
               {{"version", std::string(capf::version())},
                {"node", config.node.name},

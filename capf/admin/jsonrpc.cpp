@@ -60,7 +60,39 @@ std::optional<std::string> unknown_param(const MethodSpec& method, const json& p
 
 }  // namespace
 
+bool nested_deeper_than(std::string_view text, std::size_t limit) noexcept {
+    std::size_t depth = 0;
+    bool in_string = false;
+    bool escaped = false;
+    for (const char c : text) {
+        if (in_string) {
+            if (escaped) {
+                escaped = false;
+            } else if (c == '\\') {
+                escaped = true;
+            } else if (c == '"') {
+                in_string = false;
+            }
+            continue;
+        }
+        if (c == '"') {
+            in_string = true;
+        } else if (c == '[' || c == '{') {
+            if (++depth > limit)
+                return true;
+        } else if ((c == ']' || c == '}') && depth > 0) {
+            --depth;
+        }
+    }
+    return false;
+}
+
 std::string handle_line(const Registry& registry, std::string_view line) {
+    if (nested_deeper_than(line, max_json_depth)) {
+        return error_line(
+            ErrorCode::invalid_request,
+            "the request is nested deeper than " + std::to_string(max_json_depth) + " levels");
+    }
     json request;
     try {
         request = json::parse(line);

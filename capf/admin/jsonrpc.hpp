@@ -1,6 +1,7 @@
 // JSON-RPC 2.0 over lines: the admin socket's message layer, free of I/O.
 #pragma once
 
+#include <cstddef>
 #include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -69,8 +70,23 @@ class Registry {
     std::map<std::string, MethodSpec, std::less<>> methods_;
 };
 
+/// The deepest nesting of arrays and objects a request may have. nlohmann's
+/// parser (and the destructor of what it builds) recurses once per level, so
+/// a request of a few hundred thousand '[' would overflow the stack; none of
+/// our methods needs more than a handful of levels.
+inline constexpr std::size_t max_json_depth = 64;
+
+/// Whether `text` nests arrays/objects deeper than `limit` levels. One pass
+/// over the bytes that tracks strings and their escapes (a '[' inside a
+/// string does not count) and stops at the first level too deep; it never
+/// builds anything, so it is safe on any input. Malformed JSON is left for
+/// the parser to refuse.
+bool nested_deeper_than(std::string_view text, std::size_t limit) noexcept;
+
 /// Handles one request line and returns the response line (no newline).
 /// Returns an empty string for a notification (a request without "id").
+/// A request nested deeper than max_json_depth is refused (invalid_request)
+/// before it is parsed.
 std::string handle_line(const Registry& registry, std::string_view line);
 
 /// A response line for an error outside any request (e.g. too large, refused).

@@ -6,27 +6,110 @@
 #include <asio/co_spawn.hpp>
 #include <asio/thread_pool.hpp>
 #include <asio/use_awaitable.hpp>
+#include <atomic>
 #include <cstddef>
+#include <stdexcept>
+#include <string>
 #include <type_traits>
 
 namespace capf {
 
+/// BlockingPool::admit() found the queue full: the caller (a new phone
+/// session) is refused instead of waiting behind work that may not finish
+/// for a long time.
+class PoolBusy : public std::runtime_error {
+  public:
+    PoolBusy(std::size_t queued, std::size_t limit)
+        : std::runtime_error("blocking pool busy: " + std::to_string(queued) +
+                             " jobs queued, limit " + std::to_string(limit)),
+          queued_(queued),
+          limit_(limit) {}
+    std::size_t queued() const noexcept { return queued_; }
+    std::size_t limit() const noexcept { return limit_; }
+
+  private:
+    std::size_t queued_;
+    std::size_t limit_;
+};
+
 class BlockingPool {
   public:
-    explicit BlockingPool(std::size_t threads) : pool_(threads) {}
+    /// `threads` run jobs; at most `max_queued` jobs may wait for a thread
+    /// before admit() refuses more (run() never refuses).
+    explicit BlockingPool(std::size_t threads, std::size_t max_queued = 1024)
+        : pool_(threads), max_queued_(max_queued) {}
     BlockingPool(const BlockingPool&) = delete;
     BlockingPool& operator=(const BlockingPool&) = delete;
     /// Waits for queued work to finish.
     ~BlockingPool() { pool_.join(); }
 
     /// Runs `fn` on a pool thread and resumes the caller on its own executor
-    /// with the result, or rethrows what `fn` threw.
+    /// with the result, or rethrows what `fn` threw. Never refuses: for work
+    /// of sessions already admitted, which must be able to record their
+    /// outcome however busy the pool is.
     template <typename F>
     asio::awaitable<std::invoke_result_t<F>> run(F fn) {
+        queued_.fetch_add(1, std::memory_order_relaxed);
+        // Named for the same GCC 12 reason as in submit().
+        auto job = submit(std::move(fn));
+        co_return co_await std::move(job);
+    }
+
+    /// Like run(), but throws PoolBusy instead of queueing when `max_queued`
+    /// jobs are already waiting for a thread. For the first blocking call of
+    /// a new session, so overload refuses sessions instead of growing the
+    /// queue without limit.
+    template <typename F>
+    asio::awaitable<std::invoke_result_t<F>> admit(F fn) {
+        std::size_t queued = queued_.load(std::memory_order_relaxed);
+        do {
+            if (queued >= max_queued_) {
+                throw PoolBusy(queued, max_queued_);
+            }
+        } while (!queued_.compare_exchange_weak(queued, queued + 1, std::memory_order_relaxed));
+        auto job = submit(std::move(fn));
+        co_return co_await std::move(job);
+    }
+
+    /// Jobs submitted and not yet started.
+    std::size_t queued() const noexcept { return queued_.load(std::memory_order_relaxed); }
+    /// Jobs running on a pool thread now.
+    std::size_t running() const noexcept { return running_.load(std::memory_order_relaxed); }
+    std::size_t max_queued() const noexcept { return max_queued_; }
+
+    /// For posting fire-and-forget blocking work (not counted).
+    asio::thread_pool::executor_type executor() noexcept { return pool_.get_executor(); }
+
+    /// Abandons queued work and joins the threads.
+    void stop() {
+        pool_.stop();
+        pool_.join();
+    }
+
+  private:
+    /// Moves a job counted in queued_ to running_ for as long as it runs.
+    class RunningGuard {
+      public:
+        explicit RunningGuard(BlockingPool& pool) : pool_(pool) {
+            pool_.running_.fetch_add(1, std::memory_order_relaxed);
+            pool_.queued_.fetch_sub(1, std::memory_order_relaxed);
+        }
+        RunningGuard(const RunningGuard&) = delete;
+        RunningGuard& operator=(const RunningGuard&) = delete;
+        ~RunningGuard() { pool_.running_.fetch_sub(1, std::memory_order_relaxed); }
+
+      private:
+        BlockingPool& pool_;
+    };
+
+    /// Runs a job already counted in queued_.
+    template <typename F>
+    asio::awaitable<std::invoke_result_t<F>> submit(F fn) {
         using R = std::invoke_result_t<F>;
         // Named, not a temporary inside the co_await expression: GCC 12
         // destroys such temporaries twice (a double free under ASan).
-        auto task = [fn = std::move(fn)]() mutable -> asio::awaitable<R> {
+        auto task = [this, fn = std::move(fn)]() mutable -> asio::awaitable<R> {
+            RunningGuard running(*this);
             if constexpr (std::is_void_v<R>) {
                 fn();
                 co_return;
@@ -38,17 +121,10 @@ class BlockingPool {
                                           asio::use_awaitable);
     }
 
-    /// For posting fire-and-forget blocking work.
-    asio::thread_pool::executor_type executor() noexcept { return pool_.get_executor(); }
-
-    /// Abandons queued work and joins the threads.
-    void stop() {
-        pool_.stop();
-        pool_.join();
-    }
-
-  private:
     asio::thread_pool pool_;
+    std::size_t max_queued_;
+    std::atomic<std::size_t> queued_{0};
+    std::atomic<std::size_t> running_{0};
 };
 
 }  // namespace capf

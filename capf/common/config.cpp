@@ -29,6 +29,8 @@ std::string join(const std::vector<std::string>& items, std::string_view sep) {
 
 std::string format_duration(milliseconds d) {
     const auto ms = d.count();
+    if (ms == 0)
+        return "0s";
     if (ms % 3'600'000 == 0)
         return std::to_string(ms / 3'600'000) + "h";
     if (ms % 60'000 == 0)
@@ -122,6 +124,34 @@ class Reader {
             return;
         }
         out = v->get<std::string>();
+    }
+
+    void boolean(const json* parent, const std::string& prefix, const char* name, bool& out) {
+        const json* v = member(parent, name);
+        if (v == nullptr)
+            return;
+        if (!v->is_boolean()) {
+            problem(prefix + "." + name, v, "must be true or false");
+            return;
+        }
+        out = v->get<bool>();
+    }
+
+    /// A list of non-empty file paths, appended to `out`.
+    void paths(const json* parent, const std::string& prefix, const char* name,
+               std::vector<std::filesystem::path>& out) {
+        const json* v = member(parent, name);
+        if (v == nullptr)
+            return;
+        const bool ok = v->is_array() && std::all_of(v->begin(), v->end(), [](const json& f) {
+                            return f.is_string() && !f.get<std::string>().empty();
+                        });
+        if (!ok) {
+            problem(prefix + "." + name, v, "must be a list of certificate file paths");
+            return;
+        }
+        for (const auto& f : *v)
+            out.emplace_back(f.get<std::string>());
     }
 
     void path(const json* parent, const std::string& prefix, const char* name,
@@ -268,24 +298,30 @@ void read_identities(Reader& r, const json& doc, Config& c) {
     }
 }
 
+/// The rules of one role: the profile's, then the role's own overrides.
+void read_chain_rules(Reader& r, const json& trust, const char* role, ChainRules& out) {
+    const std::string key = std::string("trust.") + role;
+    if (const json* s = r.section(trust, "trust", role, {"min_rsa_bits", "accept_sha1"})) {
+        r.uint(s, key, "min_rsa_bits", out.min_rsa_bits, 512, 16384);
+        r.boolean(s, key, "accept_sha1", out.accept_sha1);
+    }
+}
+
 void read_trust(Reader& r, const json& doc, Config& c) {
-    if (const json* s = r.section(doc, "", "trust", {"lsc_issuers", "mic_roots"})) {
-        for (const char* key : {"lsc_issuers", "mic_roots"}) {
-            const json* v = Reader::member(*s, key);
-            if (v == nullptr)
-                continue;
-            const bool ok = v->is_array() && std::all_of(v->begin(), v->end(), [](const json& f) {
-                                return f.is_string() && !f.get<std::string>().empty();
-                            });
-            if (!ok) {
-                r.problem(std::string("trust.") + key, v,
-                          "must be a list of certificate file paths");
-                continue;
-            }
-            auto& out = std::string(key) == "mic_roots" ? c.trust.mic_roots : c.trust.lsc_issuers;
-            for (const auto& f : *v)
-                out.emplace_back(f.get<std::string>());
-        }
+    if (const json* s = r.section(doc, "", "trust",
+                                  {"lsc_issuers", "mic_roots", "intermediates", "sudi_roots",
+                                   "policy", "lsc", "mic", "sudi"})) {
+        r.paths(s, "trust", "lsc_issuers", c.trust.lsc_issuers);
+        r.paths(s, "trust", "mic_roots", c.trust.mic_roots);
+        r.paths(s, "trust", "intermediates", c.trust.intermediates);
+        r.paths(s, "trust", "sudi_roots", c.trust.sudi_roots);
+        r.choice(s, "trust", "policy", c.trust.policy, {"legacy", "strict"});
+        const ChainRules profile =
+            c.trust.policy == "strict" ? ChainRules{2048, false} : ChainRules{1024, true};
+        c.trust.lsc = c.trust.mic = c.trust.sudi = profile;
+        read_chain_rules(r, *s, "lsc", c.trust.lsc);
+        read_chain_rules(r, *s, "mic", c.trust.mic);
+        read_chain_rules(r, *s, "sudi", c.trust.sudi);
     }
 }
 
@@ -315,33 +351,58 @@ void read_keygen(Reader& r, const json& doc, Config& c) {
 
 void read_auth(Reader& r, const json& doc, Config& c) {
     if (const json* s =
-            r.section(doc, "", "auth", {"default_mode", "lockout_failures", "hash_iterations"})) {
+            r.section(doc, "", "auth",
+                      {"default_mode", "lockout_failures", "hash_iterations", "require_sudi"})) {
         r.choice(s, "auth", "default_mode", c.auth.default_mode,
                  {"null-string", "auth-string", "lsc", "mic", "lsc-or-mic"});
         r.uint(s, "auth", "lockout_failures", c.auth.lockout_failures, 1, 100);
         r.uint(s, "auth", "hash_iterations", c.auth.hash_iterations, 1000, 1000000);
+        r.boolean(s, "auth", "require_sudi", c.auth.require_sudi);
     }
 }
 
 void read_limits(Reader& r, const json& doc, Config& c) {
-    if (const json* s = r.section(doc, "", "limits",
-                                  {"max_sessions", "handshake_timeout", "read_timeout",
-                                   "max_message_size", "shutdown_grace"})) {
-        r.uint(s, "limits", "max_sessions", c.limits.max_sessions, 1, 100000);
-        r.duration(s, "limits", "handshake_timeout", c.limits.handshake_timeout,
-                   std::chrono::seconds(1), std::chrono::minutes(10));
-        r.duration(s, "limits", "read_timeout", c.limits.read_timeout, std::chrono::seconds(1),
-                   std::chrono::minutes(10));
-        r.uint(s, "limits", "max_message_size", c.limits.max_message_size, 1024, 65543);
-        r.duration(s, "limits", "shutdown_grace", c.limits.shutdown_grace, milliseconds(0),
-                   std::chrono::minutes(10));
+    const json* s =
+        r.section(doc, "", "limits",
+                  {"max_sessions", "max_sessions_per_source", "handshake_timeout", "auth_timeout",
+                   "read_timeout", "max_message_size", "shutdown_grace", "blocking_queue"});
+    if (s == nullptr)
+        return;
+    r.uint(s, "limits", "max_sessions", c.limits.max_sessions, 1, 100000);
+    r.duration(s, "limits", "handshake_timeout", c.limits.handshake_timeout,
+               std::chrono::seconds(1), std::chrono::minutes(10));
+    r.duration(s, "limits", "read_timeout", c.limits.read_timeout, std::chrono::seconds(1),
+               std::chrono::minutes(10));
+    r.uint(s, "limits", "max_message_size", c.limits.max_message_size, 1024, 65543);
+    r.duration(s, "limits", "shutdown_grace", c.limits.shutdown_grace, milliseconds(0),
+               std::chrono::minutes(10));
+    r.uint(s, "limits", "blocking_queue", c.limits.blocking_queue, 1, 1000000);
+    // Bounded by the values read above (or their defaults), so read after them.
+    r.uint(s, "limits", "max_sessions_per_source", c.limits.max_sessions_per_source, 1,
+           c.limits.max_sessions);
+    r.duration(s, "limits", "auth_timeout", c.limits.auth_timeout, std::chrono::seconds(1),
+               c.limits.read_timeout);
+    if (Reader::member(*s, "max_sessions_per_source") == nullptr &&
+        c.limits.max_sessions_per_source > c.limits.max_sessions) {
+        // The default never exceeds a smaller max_sessions.
+        c.limits.max_sessions_per_source = c.limits.max_sessions;
+    }
+    if (Reader::member(*s, "auth_timeout") == nullptr &&
+        c.limits.auth_timeout > c.limits.read_timeout) {
+        c.limits.auth_timeout = c.limits.read_timeout;
     }
 }
 
 void read_database(Reader& r, const json& doc, Config& c) {
-    if (const json* s = r.section(doc, "", "database", {"connection", "pool_size"})) {
+    if (const json* s =
+            r.section(doc, "", "database",
+                      {"connection", "pool_size", "statement_timeout", "lock_timeout"})) {
         r.string(s, "database", "connection", c.database.connection, true);
         r.uint(s, "database", "pool_size", c.database.pool_size, 1, 256);
+        r.duration(s, "database", "statement_timeout", c.database.statement_timeout,
+                   milliseconds(0), std::chrono::hours(24));
+        r.duration(s, "database", "lock_timeout", c.database.lock_timeout, milliseconds(0),
+                   std::chrono::hours(24));
     }
 }
 

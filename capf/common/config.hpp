@@ -23,6 +23,15 @@ enum class TlsPolicy {
 
 using LogLevel = log::Level;
 
+/// What a certificate chain of one role (LSC, MIC, SUDI) must meet. The
+/// defaults are the `legacy` profile: old MICs have 1024-bit keys and SHA-1
+/// signatures.
+struct ChainRules {
+    unsigned min_rsa_bits = 1024;
+    bool accept_sha1 = true;
+    friend bool operator==(const ChainRules&, const ChainRules&) = default;
+};
+
 struct Config {
     struct Listen {
         std::string address = "0.0.0.0";
@@ -52,6 +61,15 @@ struct Config {
     struct Trust {
         std::vector<std::filesystem::path> lsc_issuers;
         std::vector<std::filesystem::path> mic_roots;
+        /// Intermediate CA certificates offered to path validation (e.g. a
+        /// manufacturing CA between a MIC and its root).
+        std::vector<std::filesystem::path> intermediates;
+        /// Roots that SUDI certificates must chain to.
+        std::vector<std::filesystem::path> sudi_roots;
+        /// The chain policy profile, "legacy" or "strict"; the rules below
+        /// start from it and take the per-role overrides on top.
+        std::string policy = "legacy";
+        ChainRules lsc, mic, sudi;
     } trust;
 
     struct Lsc {
@@ -71,10 +89,20 @@ struct Config {
         /// generation for a fleet costs this per phone (about 1.8 ms at
         /// 10,000 on this project's reference machine).
         unsigned hash_iterations = 10000;
+        /// Every certificate authentication must carry a valid SUDI.
+        bool require_sudi = false;
     } auth;
 
     struct Limits {
         unsigned max_sessions = 10000;
+        /// Concurrent sessions from one IP address, so one host cannot hold
+        /// every slot.
+        unsigned max_sessions_per_source = 32;
+        /// From the end of the TLS handshake to AUTH_RESPONSE; shorter than
+        /// read_timeout so unauthenticated peers cannot hold slots long.
+        std::chrono::milliseconds auth_timeout = std::chrono::seconds(10);
+        /// Blocking-pool jobs that may wait; beyond it new sessions are refused.
+        std::size_t blocking_queue = 1024;
         std::chrono::milliseconds handshake_timeout = std::chrono::seconds(30);
         std::chrono::milliseconds read_timeout = std::chrono::seconds(60);
         std::size_t max_message_size = 16 * 1024;
@@ -85,6 +113,10 @@ struct Config {
         /// libpq connection string. Empty: the embedded default of the quick start.
         std::string connection;
         unsigned pool_size = 8;
+        /// PostgreSQL statement_timeout and lock_timeout of every
+        /// connection; zero turns them off.
+        std::chrono::milliseconds statement_timeout = std::chrono::seconds(30);
+        std::chrono::milliseconds lock_timeout = std::chrono::seconds(10);
     } database;
 
     struct Node {

@@ -11,6 +11,9 @@ namespace capf {
 struct PhoneListenerStats {
     std::atomic<std::uint64_t> accepted{0};
     std::atomic<std::uint64_t> rejected_over_limit{0};
+    /// Closed at accept because their address already had
+    /// max_sessions_per_source sessions.
+    std::atomic<std::uint64_t> rejected_per_source{0};
     std::atomic<std::uint64_t> handshake_timeouts{0};
     std::atomic<std::uint64_t> handshake_failures{0};
     std::atomic<std::uint64_t> sessions_completed{0};

@@ -5,11 +5,74 @@
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/strand.hpp>
 #include <asio/use_awaitable.hpp>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <utility>
 
 #include "capf/common/log.hpp"
 #include "capf/tls/policy.hpp"
 
 namespace capf {
+namespace {
+
+/// Live sessions per peer address, and when a refusal of each address was
+/// last logged. Touched at accept and at the end of sessions, which run on
+/// other strands (and threads), hence the mutex.
+class SourceSessions {
+  public:
+    /// Counts a new session of `address` unless it already has `cap`;
+    /// returns how many it had.
+    std::size_t try_add(const asio::ip::address& address, std::size_t cap, bool& added) {
+        std::lock_guard lock(mutex_);
+        std::size_t& live = live_[address];
+        added = live < cap;
+        const std::size_t had = live;
+        if (added)
+            ++live;
+        else if (live == 0)
+            live_.erase(address);  // a cap of 0 admits nobody; keep no entry
+        return had;
+    }
+
+    void remove(const asio::ip::address& address) {
+        std::lock_guard lock(mutex_);
+        auto it = live_.find(address);
+        if (it != live_.end() && --it->second == 0)
+            live_.erase(it);
+    }
+
+    /// Counts a refusal of `address`. Returns how many refusals of it to
+    /// report (this one included) when it is time to log them, which is at
+    /// most once per address per minute, so a host hammering the listener
+    /// cannot flood the log; 0 otherwise.
+    std::uint64_t refusal_to_log(const asio::ip::address& address) {
+        const auto now = std::chrono::steady_clock::now();
+        std::lock_guard lock(mutex_);
+        if (refusals_.size() > 4096) {
+            std::erase_if(refusals_,
+                          [&](const auto& e) { return now - e.second.logged_at >= one_minute; });
+        }
+        auto [it, fresh] = refusals_.try_emplace(address, Refusals{now, 0});
+        ++it->second.unlogged;
+        if (!fresh && now - it->second.logged_at < one_minute)
+            return 0;
+        it->second.logged_at = now;
+        return std::exchange(it->second.unlogged, 0);
+    }
+
+  private:
+    static constexpr std::chrono::minutes one_minute{1};
+    std::mutex mutex_;
+    std::map<asio::ip::address, std::size_t> live_;
+    struct Refusals {
+        std::chrono::steady_clock::time_point logged_at;
+        std::uint64_t unlogged = 0;
+    };
+    std::map<asio::ip::address, Refusals> refusals_;
+};
+
+}  // namespace
 
 struct PhoneListener::Shared {
     Shared(asio::io_context& io, PhoneListenerOptions opts, TlsCredentials& creds, SessionHandler h)
@@ -26,6 +89,7 @@ struct PhoneListener::Shared {
     SessionHandler handler;
     asio::ip::tcp::acceptor acceptor;
     std::shared_ptr<PhoneListenerStats> stats = std::make_shared<PhoneListenerStats>();
+    SourceSessions sources;
 };
 
 namespace {
@@ -39,13 +103,20 @@ std::string describe_peer(const asio::ip::tcp::socket& socket) {
     return ep.address().to_string() + ":" + std::to_string(ep.port());
 }
 
+/// `source`: the address counted in shared->sources for this session, if any.
 asio::awaitable<void> run_session(asio::ip::tcp::socket socket,
-                                  std::shared_ptr<PhoneListener::Shared> shared) {
+                                  std::shared_ptr<PhoneListener::Shared> shared,
+                                  std::optional<asio::ip::address> source) {
     auto& stats = *shared->stats;
     struct Active {
-        PhoneListenerStats& s;
-        ~Active() { --s.active; }
-    } active{stats};
+        PhoneListener::Shared& shared;
+        std::optional<asio::ip::address> source;
+        ~Active() {
+            --shared.stats->active;
+            if (source)
+                shared.sources.remove(*source);
+        }
+    } active{*shared, source};
 
     const PeerInfo peer{describe_peer(socket)};
     TlsStream stream(std::move(socket), shared->credentials, *shared->policy, shared->rng);
@@ -77,6 +148,35 @@ asio::awaitable<void> run_session(asio::ip::tcp::socket socket,
     co_await stream.shutdown(std::chrono::steady_clock::now() + std::chrono::seconds(2));
 }
 
+/// Counts `socket` against its address's cap and returns the address, or
+/// closes the socket (before any TLS) when the address already has
+/// max_sessions_per_source sessions. A peer whose address cannot be read has
+/// already gone; it is left to fail in the handshake, uncounted.
+std::optional<asio::ip::address> admit_source(PhoneListener::Shared& shared,
+                                              asio::ip::tcp::socket& socket) {
+    std::error_code ec;
+    const auto ep = socket.remote_endpoint(ec);
+    if (ec) {
+        return std::nullopt;
+    }
+    const auto address = ep.address();
+    const std::size_t cap = shared.options.max_sessions_per_source;
+    bool added = false;
+    const std::size_t live = shared.sources.try_add(address, cap, added);
+    if (added) {
+        return address;
+    }
+    ++shared.stats->rejected_per_source;
+    if (const std::uint64_t refused = shared.sources.refusal_to_log(address)) {
+        log::warn("session_refused_per_source", {{"address", address.to_string()},
+                                                 {"count", refused},
+                                                 {"sessions", live},
+                                                 {"limit", cap}});
+    }
+    socket.close(ec);
+    return std::nullopt;
+}
+
 asio::awaitable<void> accept_phones(std::shared_ptr<PhoneListener::Shared> shared) {
     auto& stats = *shared->stats;
     auto& acceptor = shared->acceptor;
@@ -100,12 +200,16 @@ asio::awaitable<void> accept_phones(std::shared_ptr<PhoneListener::Shared> share
             socket.close(ignored);
             continue;
         }
+        std::optional<asio::ip::address> source = admit_source(*shared, socket);
+        if (!socket.is_open()) {
+            continue;
+        }
         ++stats.accepted;
         ++stats.active;
         // Each session on its own strand: its TLS object is only ever
         // touched by one thread at a time.
         asio::co_spawn(asio::make_strand(acceptor.get_executor()),
-                       run_session(std::move(socket), shared), asio::detached);
+                       run_session(std::move(socket), shared, std::move(source)), asio::detached);
     }
 }
 

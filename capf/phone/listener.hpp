@@ -1,4 +1,5 @@
-// The TCP listener phones connect to: session limit, TLS handshake with a
+// The TCP listener phones connect to: session limits (in all and per source
+// address), TLS handshake with a
 // deadline, then one coroutine per session on its own strand.
 #pragma once
 
@@ -22,6 +23,9 @@ namespace capf {
 struct PhoneListenerOptions {
     asio::ip::tcp::endpoint endpoint;
     std::size_t max_sessions = 10000;
+    /// Concurrent sessions from one IP address; more are closed at accept,
+    /// before TLS, so one host cannot hold every slot.
+    std::size_t max_sessions_per_source = 32;
     std::chrono::milliseconds handshake_timeout = std::chrono::seconds(30);
     TlsPolicy tls_policy = TlsPolicy::legacy;
 };

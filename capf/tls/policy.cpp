@@ -38,4 +38,37 @@ std::unique_ptr<Botan::TLS::Policy> make_tls_policy(TlsPolicy which) {
     return std::make_unique<LegacyTlsPolicy>();
 }
 
+namespace {
+
+std::string comma_list(const std::vector<std::string>& items) {
+    std::string out;
+    for (const auto& item : items) {
+        out += (out.empty() ? "" : ",") + item;
+    }
+    return out;
+}
+
+}  // namespace
+
+TlsPolicySummary describe_tls_policy(const Botan::TLS::Policy& policy, std::string name) {
+    std::vector<std::string> versions;
+    if (policy.allow_tls10())
+        versions.emplace_back("TLS1.0");
+    if (policy.allow_tls11())
+        versions.emplace_back("TLS1.1");
+    if (policy.allow_tls12())
+        versions.emplace_back("TLS1.2");
+    return TlsPolicySummary{std::move(name),
+                            comma_list(versions),
+                            comma_list(policy.allowed_key_exchange_methods()),
+                            comma_list(policy.allowed_ciphers()),
+                            comma_list(policy.allowed_macs()),
+                            policy.minimum_rsa_bits()};
+}
+
+TlsPolicySummary describe_tls_policy(TlsPolicy which) {
+    return describe_tls_policy(*make_tls_policy(which),
+                               which == TlsPolicy::strict ? "strict" : "legacy");
+}
+
 }  // namespace capf

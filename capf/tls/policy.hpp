@@ -4,6 +4,7 @@
 #include <botan/tls_policy.h>
 
 #include <memory>
+#include <string>
 
 #include "capf/common/config.hpp"
 
@@ -43,5 +44,21 @@ class StrictTlsPolicy : public Botan::TLS::Policy {
 };
 
 std::unique_ptr<Botan::TLS::Policy> make_tls_policy(TlsPolicy which);
+
+/// What a TLS policy allows, each list comma-separated in the policy's order
+/// of preference, for the "tls_policy" line capfd logs at start.
+struct TlsPolicySummary {
+    std::string name;           ///< "legacy" or "strict"
+    std::string versions;       ///< e.g. "TLS1.0,TLS1.1,TLS1.2"
+    std::string key_exchanges;  ///< Botan's names: "ECDH,RSA"
+    std::string ciphers;        ///< "AES-256/GCM,...,AES-128" (no "/" = CBC)
+    std::string macs;           ///< "AEAD" or HMAC hashes
+    std::size_t minimum_rsa_bits = 0;
+};
+
+/// Read from the Botan policy object make_tls_policy(which) returns, so the
+/// log cannot drift from what is enforced.
+TlsPolicySummary describe_tls_policy(TlsPolicy which);
+TlsPolicySummary describe_tls_policy(const Botan::TLS::Policy& policy, std::string name);
 
 }  // namespace capf

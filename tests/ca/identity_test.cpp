@@ -1,10 +1,16 @@
 // Generating, writing and loading CAPF identities.
 #include "ca/identity.hpp"
 
+#include <botan/asn1_obj.h>
+#include <botan/data_src.h>
+#include <botan/pem.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstdlib>
+#include <fstream>
+#include <iterator>
 
 #include "ca/error.hpp"
 #include "tests/ca/ca_test_support.hpp"
@@ -22,6 +28,12 @@ CaError load_error(const std::function<void()>& f) {
     }
     FAIL("no CaError thrown");
     return CaError(CaErrc::write_failed, "");
+}
+
+/// A passphrase file as an operator must write it: the owner's alone.
+void write_secret(const std::filesystem::path& p, const std::string& text) {
+    test::write_text(p, text);
+    REQUIRE(::chmod(p.c_str(), 0600) == 0);
 }
 
 }  // namespace
@@ -92,14 +104,14 @@ TEST_CASE("an encrypted key loads with its passphrase from a file or the environ
     const Identity id = test::make_ca("CAPF-encrypted");
     test::TempDir dir;
     write_identity(id, dir / "capf.crt", dir / "capf.key", std::string("correct horse"));
-    test::write_text(dir / "pass", "correct horse\n");
+    write_secret(dir / "pass", "correct horse\n");
     CHECK(load_identity(dir / "capf.crt", dir / "capf.key", Passphrase{dir / "pass", std::nullopt})
               .certificate() == id.certificate());
     ::setenv("CAPF_TEST_PASSPHRASE", "correct horse", 1);
     CHECK(load_identity(dir / "capf.crt", dir / "capf.key",
                         Passphrase{std::nullopt, std::string("CAPF_TEST_PASSPHRASE")})
               .certificate() == id.certificate());
-    test::write_text(dir / "wrong", "battery staple\n");
+    write_secret(dir / "wrong", "battery staple\n");
     CHECK(load_error([&] {
               load_identity(dir / "capf.crt", dir / "capf.key",
                             Passphrase{dir / "wrong", std::nullopt});
@@ -110,6 +122,52 @@ TEST_CASE("an encrypted key loads with its passphrase from a file or the environ
               load_identity(dir / "capf.crt", dir / "capf.key",
                             Passphrase{std::nullopt, std::string("CAPF_TEST_UNSET_VARIABLE")});
           }).code() == CaErrc::bad_passphrase);
+}
+
+TEST_CASE("a passphrase file that group or others can read is refused, naming file and mode") {
+    const Identity id = test::make_ca("CAPF-open-passphrase");
+    test::TempDir dir;
+    write_identity(id, dir / "capf.crt", dir / "capf.key", std::string("correct horse"));
+    write_secret(dir / "pass", "correct horse\n");
+    REQUIRE(::chmod((dir / "pass").c_str(), 0644) == 0);
+    const Passphrase from_file{dir / "pass", std::nullopt};
+    const CaError e =
+        load_error([&] { load_identity(dir / "capf.crt", dir / "capf.key", from_file); });
+    CHECK(e.code() == CaErrc::key_file_too_open);
+    CHECK_THAT(std::string(e.what()), Catch::Contains((dir / "pass").string()) &&
+                                          Catch::Contains("0644") && Catch::Contains("chmod 600"));
+    CHECK(load_error([&] { (void)read_passphrase(from_file); }).code() ==
+          CaErrc::key_file_too_open);
+    REQUIRE(::chmod((dir / "pass").c_str(), 0640) == 0);
+    CHECK(load_error([&] { (void)read_passphrase(from_file); }).code() ==
+          CaErrc::key_file_too_open);
+    REQUIRE(::chmod((dir / "pass").c_str(), 0600) == 0);
+    CHECK(read_passphrase(from_file) == std::optional<std::string>("correct horse"));
+    CHECK_FALSE(read_passphrase(Passphrase{}).has_value());
+}
+
+TEST_CASE("a key written with a passphrase is PKCS#8 PBES2 AES-256 and round-trips") {
+    const Identity id = test::make_ca("CAPF-round-trip");
+    test::TempDir dir;
+    write_identity(id, dir / "capf.crt", dir / "capf.key", std::string("correct horse"));
+    std::ifstream in(dir / "capf.key");
+    const std::string pem((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    CHECK(pem.rfind("-----BEGIN ENCRYPTED PRIVATE KEY-----", 0) == 0);
+    CHECK_THAT(pem, !Catch::Contains("BEGIN PRIVATE KEY"));
+    // The algorithm identifiers inside the DER: PBES2 and AES-256-CBC.
+    Botan::DataSource_Memory source(pem);
+    const auto der = Botan::PEM_Code::decode_check_label(source, "ENCRYPTED PRIVATE KEY");
+    const auto contains_oid = [&](const std::string& oid) {
+        const auto encoded = Botan::OID(oid).BER_encode();
+        return std::search(der.begin(), der.end(), encoded.begin(), encoded.end()) != der.end();
+    };
+    CHECK(contains_oid("1.2.840.113549.1.5.13"));    // PBES2
+    CHECK(contains_oid("2.16.840.1.101.3.4.1.42"));  // AES-256-CBC
+    write_secret(dir / "pass", "correct horse\n");
+    const Identity loaded =
+        load_identity(dir / "capf.crt", dir / "capf.key", Passphrase{dir / "pass", std::nullopt});
+    CHECK(loaded.certificate() == id.certificate());
+    CHECK(loaded.key->private_key_bits() == id.key->private_key_bits());
 }
 
 TEST_CASE("a key that does not belong to the certificate is refused") {

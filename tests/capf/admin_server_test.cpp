@@ -157,6 +157,18 @@ TEST_CASE("a request over the size limit is answered with an error and the conne
     CHECK_THROWS_AS(client.call("echo"), AdminCallError);
 }
 
+TEST_CASE("a request nested deeper than 64 levels is refused over the socket, which stays usable") {
+    RunningAdminServer server;
+    AdminClient client(server.socket(), 5s);
+    const std::string deep = R"({"jsonrpc":"2.0","id":1,"method":"echo","params":{"x":)" +
+                             std::string(100000, '[') + std::string(100000, ']') + "}}\n";
+    const auto reply = jsonrpc::json::parse(client.raw_exchange(deep));
+    CHECK(reply["error"]["code"] == static_cast<int>(jsonrpc::ErrorCode::invalid_request));
+    CHECK_THAT(reply["error"]["message"].get<std::string>(),
+               Catch::Contains("nested deeper than 64 levels"));
+    CHECK(client.call("echo", {{"a", 1}}) == jsonrpc::json{{"a", 1}});
+}
+
 TEST_CASE("an idle client is disconnected after the client timeout") {
     AdminServerOptions options;
     options.client_timeout = 300ms;

@@ -45,6 +45,13 @@ TEST_CASE("the sample configuration in deploy/ is valid and read as written") {
     CHECK(c.admin.allowed_group == std::optional<std::string>("capfadmin"));
     CHECK(c.admin.allowed_users == std::vector<std::string>{"root", "capfd"});
     CHECK(c.log.level == LogLevel::info);
+    CHECK(c.trust.policy == "legacy");
+    CHECK(c.limits.max_sessions_per_source == 32);
+    CHECK(c.limits.auth_timeout == 10s);
+    CHECK(c.limits.blocking_queue == 1024);
+    CHECK(c.database.statement_timeout == 30s);
+    CHECK(c.database.lock_timeout == 10s);
+    CHECK_FALSE(c.auth.require_sudi);
 }
 
 TEST_CASE("values at the edges of their ranges are accepted") {
@@ -109,4 +116,83 @@ TEST_CASE("durations and key specs parse only their documented forms") {
         INFO(bad);
         CHECK_FALSE(ca::parse_key_spec(bad).has_value());
     }
+}
+
+TEST_CASE("the issue-11 keys default to the legacy chain profile and the documented limits") {
+    const Config c = parse_config("{}");
+    CHECK(c.trust.policy == "legacy");
+    CHECK(c.trust.intermediates.empty());
+    CHECK(c.trust.sudi_roots.empty());
+    for (const ChainRules* rules : {&c.trust.lsc, &c.trust.mic, &c.trust.sudi}) {
+        CHECK(rules->min_rsa_bits == 1024);
+        CHECK(rules->accept_sha1);
+    }
+    CHECK_FALSE(c.auth.require_sudi);
+    CHECK(c.limits.max_sessions_per_source == 32);
+    CHECK(c.limits.auth_timeout == 10s);
+    CHECK(c.limits.blocking_queue == 1024);
+    CHECK(c.database.statement_timeout == 30s);
+    CHECK(c.database.lock_timeout == 10s);
+}
+
+TEST_CASE("trust.policy strict raises every role's rules, and per-role keys override them") {
+    const Config c = parse_config(R"({"trust": {"policy": "strict",
+        "intermediates": ["/etc/capfd/mfg-ca.pem"], "sudi_roots": ["/etc/capfd/sudi.pem"],
+        "mic": {"min_rsa_bits": 1024, "accept_sha1": true}, "sudi": {"min_rsa_bits": 4096}}})");
+    CHECK(c.trust.policy == "strict");
+    CHECK(c.trust.intermediates == std::vector<std::filesystem::path>{"/etc/capfd/mfg-ca.pem"});
+    CHECK(c.trust.sudi_roots == std::vector<std::filesystem::path>{"/etc/capfd/sudi.pem"});
+    CHECK(c.trust.lsc == ChainRules{2048, false});
+    CHECK(c.trust.mic == ChainRules{1024, true});
+    CHECK(c.trust.sudi == ChainRules{4096, false});
+
+    const Config legacy = parse_config(R"({"trust": {"lsc": {"accept_sha1": false}}})");
+    CHECK(legacy.trust.lsc == ChainRules{1024, false});
+    CHECK(legacy.trust.mic == ChainRules{1024, true});
+}
+
+TEST_CASE("the issue-11 keys read as written") {
+    const Config c = parse_config(R"({"auth": {"require_sudi": true},
+        "limits": {"max_sessions": 100, "max_sessions_per_source": 100, "read_timeout": "20s",
+                   "auth_timeout": "20s", "blocking_queue": 1},
+        "database": {"statement_timeout": "0s", "lock_timeout": "500ms"}})");
+    CHECK(c.auth.require_sudi);
+    CHECK(c.limits.max_sessions_per_source == 100);
+    CHECK(c.limits.auth_timeout == 20s);
+    CHECK(c.limits.blocking_queue == 1);
+    CHECK(c.database.statement_timeout == 0ms);
+    CHECK(c.database.lock_timeout == 500ms);
+}
+
+TEST_CASE("defaults of the per-source cap and auth timeout shrink to smaller limits") {
+    const Config c = parse_config(R"({"limits": {"max_sessions": 4, "read_timeout": "5s"}})");
+    CHECK(c.limits.max_sessions_per_source == 4);
+    CHECK(c.limits.auth_timeout == 5s);
+}
+
+TEST_CASE("bad issue-11 values name the key and what is allowed") {
+    CHECK_THAT(problems_of(R"({"trust": {"policy": "paranoid"}})"),
+               Catch::Contains("trust.policy") && Catch::Contains("legacy, strict"));
+    CHECK_THAT(problems_of(R"({"trust": {"mic": {"min_rsa_bits": 256}}})"),
+               Catch::Contains("trust.mic.min_rsa_bits") && Catch::Contains("512 to 16384"));
+    CHECK_THAT(problems_of(R"({"trust": {"lsc": {"accept_sha1": "yes"}}})"),
+               Catch::Contains("trust.lsc.accept_sha1") && Catch::Contains("true or false"));
+    CHECK_THAT(problems_of(R"({"trust": {"sudi": {"min_bits": 2048}}})"),
+               Catch::Contains("trust.sudi.min_bits") && Catch::Contains("min_rsa_bits"));
+    CHECK_THAT(problems_of(R"({"trust": {"intermediates": "ca.pem"}})"),
+               Catch::Contains("trust.intermediates") && Catch::Contains("list"));
+    CHECK_THAT(problems_of(R"({"auth": {"require_sudi": 1}})"),
+               Catch::Contains("auth.require_sudi"));
+    CHECK_THAT(problems_of(R"({"limits": {"max_sessions": 10, "max_sessions_per_source": 11}})"),
+               Catch::Contains("limits.max_sessions_per_source") && Catch::Contains("1 to 10"));
+    CHECK_THAT(problems_of(R"({"limits": {"max_sessions_per_source": 0}})"),
+               Catch::Contains("limits.max_sessions_per_source"));
+    CHECK_THAT(problems_of(R"({"limits": {"read_timeout": "30s", "auth_timeout": "31s"}})"),
+               Catch::Contains("limits.auth_timeout") && Catch::Contains("1s to 30s"));
+    CHECK_THAT(problems_of(R"({"limits": {"blocking_queue": 0}})"),
+               Catch::Contains("limits.blocking_queue") && Catch::Contains("1 to"));
+    CHECK_THAT(problems_of(R"({"database": {"statement_timeout": "forever"}})"),
+               Catch::Contains("database.statement_timeout") && Catch::Contains("duration"));
+    CHECK_THAT(problems_of(R"({"database": {"lock_timeout": "25h"}})"),
+               Catch::Contains("database.lock_timeout") && Catch::Contains("0s to 24h"));
 }

@@ -99,3 +99,63 @@ TEST_CASE("the registry finds a method with its declared parameters and lists th
     CHECK(r.summaries().at("echo") == "returns its params");
     CHECK(r.summaries().size() == 4);
 }
+
+namespace {
+
+/// An echo request whose params nest to `depth` levels in all, counting the
+/// request object itself (1) and params (2).
+std::string nested_request(std::size_t depth) {
+    REQUIRE(depth >= 3);
+    const std::size_t arrays = depth - 2;
+    return R"({"jsonrpc":"2.0","id":1,"method":"echo","params":{"a":)" + std::string(arrays, '[') +
+           std::string(arrays, ']') + "}}";
+}
+
+}  // namespace
+
+TEST_CASE("a request nested exactly max_json_depth levels is parsed and answered") {
+    const auto r = sample_registry();
+    const std::string line = nested_request(max_json_depth);
+    CHECK_FALSE(nested_deeper_than(line, max_json_depth));
+    const json out = reply(r, line);
+    REQUIRE(out.contains("result"));
+    json inner = out["result"]["a"];
+    std::size_t levels = 0;
+    while (inner.is_array() && !inner.empty()) {
+        inner = inner[0];
+        ++levels;
+    }
+    CHECK(levels == max_json_depth - 3);  // the innermost array is empty
+}
+
+TEST_CASE("a request nested one level deeper than max_json_depth is refused before parsing") {
+    const auto r = sample_registry();
+    const std::string line = nested_request(max_json_depth + 1);
+    CHECK(nested_deeper_than(line, max_json_depth));
+    const json out = reply(r, line);
+    CHECK(out["error"]["code"] == -32600);
+    CHECK_THAT(out["error"]["message"].get<std::string>(),
+               Catch::Contains("nested deeper than 64 levels"));
+    CHECK(out["id"].is_null());
+}
+
+TEST_CASE("100000 unclosed brackets are refused without overflowing the stack") {
+    const auto r = sample_registry();
+    const json out = reply(r, std::string(100000, '['));
+    CHECK(out["error"]["code"] == -32600);
+    CHECK_THAT(out["error"]["message"].get<std::string>(), Catch::Contains("nested deeper"));
+    CHECK(reply(r, std::string(100000, '{'))["error"]["code"] == -32600);
+}
+
+TEST_CASE("brackets inside strings, escaped quotes included, do not count as nesting") {
+    const std::string brackets(1000, '[');
+    const std::string in_string = R"({"jsonrpc":"2.0","id":1,"method":"echo","params":{"a":")" +
+                                  brackets + R"(\"\\)" + brackets + R"("}})";
+    CHECK_FALSE(nested_deeper_than(in_string, max_json_depth));
+    const auto r = sample_registry();
+    CHECK(reply(r, in_string)["result"]["a"].get<std::string>().size() == 2002);
+    // An escaped quote does not end the string; an escaped backslash does not
+    // escape the quote after it, so the brackets after it count.
+    CHECK_FALSE(nested_deeper_than(R"(["\"[[[["])", 1));
+    CHECK(nested_deeper_than(R"(["\\"[[[[)", 1));
+}

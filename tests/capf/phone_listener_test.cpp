@@ -137,6 +137,38 @@ TEST_CASE("connections above the session limit are closed at once and counted") 
     CHECK(receive(third, 2) == bytes("ok"));
 }
 
+TEST_CASE("a source address over its session cap is closed before TLS while its others stay") {
+    PhoneListenerOptions options;
+    options.max_sessions_per_source = 2;
+    RunningListener server(options);
+    BlockingTlsClient first("127.0.0.1", server.port(), PhoneTls::tls12_ecdhe, 5s);
+    BlockingTlsClient second("127.0.0.1", server.port(), PhoneTls::tls12_ecdhe, 5s);
+    REQUIRE(server.wait_for([&] { return server.stats().active == 2; }));
+
+    const auto start = std::chrono::steady_clock::now();
+    CHECK_THROWS_AS(BlockingTlsClient("127.0.0.1", server.port(), PhoneTls::tls12_ecdhe, 5s),
+                    test::TlsClientError);
+    // Closed at accept, not left to time out (margin for a loaded machine).
+    CHECK(std::chrono::steady_clock::now() - start < 4s);
+    CHECK(server.stats().rejected_per_source == 1);
+    CHECK(server.stats().rejected_over_limit == 0);
+    CHECK(server.stats().accepted == 2);
+
+    // The first two were not disturbed.
+    first.send(bytes("one"));
+    CHECK(receive(first, 3) == bytes("one"));
+    second.send(bytes("two"));
+    CHECK(receive(second, 3) == bytes("two"));
+
+    // When one leaves, the address has room again.
+    first.close();
+    REQUIRE(server.wait_for([&] { return server.stats().active == 1; }));
+    BlockingTlsClient third("127.0.0.1", server.port(), PhoneTls::tls12_ecdhe, 5s);
+    third.send(bytes("ok"));
+    CHECK(receive(third, 2) == bytes("ok"));
+    CHECK(server.stats().rejected_per_source == 1);
+}
+
 TEST_CASE("a peer that sends nothing is dropped at the handshake deadline") {
     PhoneListenerOptions options;
     options.handshake_timeout = 300ms;

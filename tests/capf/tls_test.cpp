@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <future>
+#include <sstream>
 #include <thread>
 
 #include "capf/tls/policy.hpp"
@@ -209,4 +210,39 @@ TEST_CASE("strict refuses openssl s_client -tls1 and accepts TLS 1.2 with ECDHE"
                    Catch::StartsWith("established TLS v1.2") && Catch::Contains("ECDHE"));
         CHECK(WEXITSTATUS(status) == 0);
     }
+}
+
+TEST_CASE("the logged legacy policy lists TLS 1.0 and RSA key exchange") {
+    const TlsPolicySummary legacy = describe_tls_policy(TlsPolicy::legacy);
+    CHECK(legacy.name == "legacy");
+    CHECK(legacy.versions == "TLS1.0,TLS1.1,TLS1.2");
+    CHECK(legacy.key_exchanges == "ECDH,RSA");
+    CHECK_THAT(legacy.ciphers, Catch::EndsWith(",AES-128"));  // AES-128-CBC for old phones
+    CHECK_THAT(legacy.macs, Catch::Contains("SHA-1"));
+    CHECK(legacy.minimum_rsa_bits == 1024);
+}
+
+TEST_CASE("the logged strict policy lists only TLS 1.2, ECDHE and AEAD") {
+    const TlsPolicySummary strict = describe_tls_policy(TlsPolicy::strict);
+    CHECK(strict.name == "strict");
+    CHECK(strict.versions == "TLS1.2");
+    CHECK(strict.key_exchanges == "ECDH");
+    CHECK(strict.macs == "AEAD");
+    std::string cipher;
+    std::istringstream ciphers(strict.ciphers);
+    std::size_t count = 0;
+    while (std::getline(ciphers, cipher, ',')) {
+        INFO(cipher);
+        CHECK((cipher.find("/GCM") != std::string::npos || cipher == "ChaCha20Poly1305"));
+        ++count;
+    }
+    CHECK(count > 0);
+}
+
+TEST_CASE("the policy summary is read from the Botan policy object itself") {
+    const StrictTlsPolicy strict;
+    const TlsPolicySummary summary = describe_tls_policy(strict, "strict");
+    CHECK(summary.versions == "TLS1.2");
+    CHECK(summary.minimum_rsa_bits == strict.minimum_rsa_bits());
+    CHECK(summary.ciphers == "AES-256/GCM,AES-128/GCM,ChaCha20Poly1305");
 }

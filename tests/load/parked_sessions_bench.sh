@@ -10,8 +10,11 @@ e2e_setup
 ulimit -Hn $((count * 2 + 1000)) 2>/dev/null || true
 ulimit -n "$(ulimit -Hn)"
 [ "$(ulimit -n)" -gt $((count + 200)) ] || fail "open-file limit $(ulimit -n) is too low for $count sessions"
+# Every phone comes from 127.0.0.1 and connects at once: the per-source cap
+# and the blocking pool's queue are raised with the session limit.
 write_config "$dir/capfd.json" "{\"keygen\": {\"timeout\": \"10m\", \"retries\": 0},
-  \"limits\": {\"max_sessions\": $((count + 100)), \"read_timeout\": \"10m\"}, \"log\": {\"level\": \"warn\"}}"
+  \"limits\": {\"max_sessions\": $((count + 100)), \"max_sessions_per_source\": $((count + 100)),
+              \"blocking_queue\": $((count + 100)), \"read_timeout\": \"10m\"}, \"log\": {\"level\": \"warn\"}}"
 capfd_init "$dir/capfd.json"
 start_capfd "$dir/capfd.json" "$dir/capfd.log" "$sock"
 python3 -c "
