@@ -44,7 +44,7 @@ std::unique_ptr<pqxx::connection> ConnectionPool::acquire() {
     }
     lock.unlock();
     try {
-        return std::make_unique<pqxx::connection>(connection_string_);
+        return connect();
     } catch (const std::exception& e) {
         lock.lock();
         --lent_;
@@ -52,6 +52,46 @@ std::unique_ptr<pqxx::connection> ConnectionPool::acquire() {
         throw StorageError(StorageErrc::unreachable,
                            std::string("database unreachable: ") + e.what());
     }
+}
+
+std::unique_ptr<pqxx::connection> ConnectionPool::connect() const {
+    auto conn = std::make_unique<pqxx::connection>(connection_string_);
+    // Session settings, after connecting rather than in the connection
+    // string, so that they hold whatever form the string takes (URI or
+    // key=value) and whatever options it already carries.
+    pqxx::nontransaction txn(*conn);
+    txn.exec_params(R"SQL(
+        SELECT set_config('statement_timeout', $1, false), set_config('lock_timeout', $2, false)
+    )SQL",
+                    std::to_string(options_.statement_timeout.count()),
+                    std::to_string(options_.lock_timeout.count()));
+    txn.commit();
+    return conn;
+}
+
+namespace {
+
+// SQLSTATEs of a statement that a timeout cancelled.
+constexpr const char* query_canceled = "57014";      // statement_timeout
+constexpr const char* lock_not_available = "55P03";  // lock_timeout
+
+}  // namespace
+
+std::optional<StorageError> ConnectionPool::timeout_error(const pqxx::sql_error& e) const {
+    const std::string state = e.sqlstate();
+    if (state == query_canceled) {
+        return StorageError(StorageErrc::timeout,
+                            "a database statement ran longer than statement_timeout (" +
+                                std::to_string(options_.statement_timeout.count()) +
+                                " ms) and was cancelled: " + e.what());
+    }
+    if (state == lock_not_available) {
+        return StorageError(StorageErrc::timeout,
+                            "a database statement waited for a lock longer than lock_timeout (" +
+                                std::to_string(options_.lock_timeout.count()) +
+                                " ms) and was cancelled: " + e.what());
+    }
+    return std::nullopt;
 }
 
 void ConnectionPool::release(std::unique_ptr<pqxx::connection> conn) {
@@ -80,6 +120,14 @@ void ConnectionPool::transact(const std::function<void(pqxx::work&)>& body) {
     } catch (const pqxx::unique_violation& e) {
         release(std::move(conn));
         throw StorageError(StorageErrc::already_exists, std::string("already exists: ") + e.what());
+    } catch (const pqxx::sql_error& e) {
+        const bool usable = conn && conn->is_open();
+        release(usable ? std::move(conn) : nullptr);
+        if (auto timed_out = timeout_error(e))
+            throw *timed_out;
+        if (!usable)
+            throw StorageError(StorageErrc::unreachable, "database connection lost");
+        throw;
     } catch (const pqxx::in_doubt_error& e) {
         release(nullptr);
         throw StorageError(StorageErrc::unreachable,

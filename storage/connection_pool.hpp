@@ -8,10 +8,14 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <pqxx/connection>
+#include <pqxx/except>
 #include <pqxx/transaction>
 #include <string>
 #include <vector>
+
+#include "storage/error.hpp"
 
 namespace capf::storage {
 
@@ -22,6 +26,12 @@ struct PoolOptions {
     std::chrono::milliseconds acquire_timeout = std::chrono::seconds(5);
     /// libpq connect_timeout, in seconds, added unless the string sets one.
     int connect_timeout_seconds = 2;
+    /// Set on every connection: a statement running longer, or waiting for
+    /// a lock longer, is cancelled and becomes StorageError(timeout), so a
+    /// stuck query or a held row lock cannot hold a session or a pool
+    /// connection without limit. 0 turns a limit off.
+    std::chrono::milliseconds statement_timeout{30000};
+    std::chrono::milliseconds lock_timeout{10000};
 };
 
 /// Thread-safe. Each call runs in a transaction of its own on a connection
@@ -37,8 +47,9 @@ class ConnectionPool {
     /// StorageError: unreachable (connection failed or lost: the connection
     /// is dropped, the next call reconnects), pool_exhausted, invalid_value
     /// (a CHECK constraint refused the data), already_exists (unique
-    /// violation). StorageError thrown by `body` passes through unchanged
-    /// and the transaction is rolled back.
+    /// violation), timeout (statement_timeout or lock_timeout cancelled a
+    /// statement; the message names which and its value). StorageError thrown by `body` passes
+    /// through unchanged and the transaction is rolled back.
     void transact(const std::function<void(pqxx::work&)>& body);
 
     /// Connections currently open (for tests and stats).
@@ -46,6 +57,9 @@ class ConnectionPool {
 
   private:
     std::unique_ptr<pqxx::connection> acquire();
+    std::unique_ptr<pqxx::connection> connect() const;
+    /// StorageError(timeout) when a timeout cancelled the statement.
+    std::optional<StorageError> timeout_error(const pqxx::sql_error& e) const;
     void release(std::unique_ptr<pqxx::connection> conn);
 
     PoolOptions options_;

@@ -18,7 +18,7 @@ constexpr const char* device_columns = R"SQL(
     extract(epoch FROM operation_updated_at), auth_string_hash IS NOT NULL, failed_auth_count,
     auth_locked, lease_owner, extract(epoch FROM lease_expires_at), lsc_serial, lsc_der,
     extract(epoch FROM lsc_not_before), extract(epoch FROM lsc_not_after), lsc_public_key, lsc_md5,
-    fetched_md5, extract(epoch FROM fetched_at)
+    fetched_md5, extract(epoch FROM fetched_at), require_sudi
 )SQL";
 
 DeviceRecord device_of(const pqxx::row& r) {
@@ -47,6 +47,7 @@ DeviceRecord device_of(const pqxx::row& r) {
     if (!r[21].is_null())
         d.fetched_md5 = r[21].as<std::string>();
     d.fetched_at = time_of(r[22]);
+    d.require_sudi = r[23].as<bool>();
     return d;
 }
 
@@ -84,6 +85,7 @@ FilterParams params_of(const DeviceFilter& f) {
 // devices columns auth_mode and key_spec).
 constexpr const char* settings_detail = R"SQL(
     'auth_mode ' || auth_mode || ', key_spec ' || key_spec
+        || CASE WHEN require_sudi THEN ', require_sudi' ELSE '' END
 )SQL";
 
 StorageError lease_lost(const OperationClaim& claim) {
@@ -105,11 +107,27 @@ void require_lease(pqxx::work& txn, const OperationClaim& claim) {
         throw lease_lost(claim);
 }
 
+/// A successful operation uses up the auth string its claim matched, if it
+/// is still the stored one (compare-and-set: an administrator's new string
+/// stays), and resets the failure count.
+void use_up_auth_string(pqxx::work& txn, const OperationClaim& claim, const std::string& peer) {
+    if (!claim.auth_string_hash)
+        return;
+    const auto used = txn.exec_params(R"SQL(
+        UPDATE devices SET auth_string_hash = NULL, failed_auth_count = 0, updated_at = now()
+        WHERE name = $1 AND auth_string_hash = $2
+        RETURNING name
+    )SQL",
+                                      claim.device, *claim.auth_string_hash);
+    if (!used.empty())
+        audit_in(txn, audit_event(claim.device, peer, claim.node, "auth_string", "used", ""));
+}
+
 /// Install, fetch and delete all end here: the operation succeeded, nothing
 /// is pending, the lease is given up. The lease check is this UPDATE's own
 /// WHERE, so a node that lost the lease changes nothing (lease_lost). The
 /// caller writes what the operation itself changed in the same transaction.
-void finish_operation(pqxx::work& txn, const OperationClaim& claim) {
+void finish_operation(pqxx::work& txn, const OperationClaim& claim, const std::string& peer) {
     const auto r = txn.exec_params(R"SQL(
         UPDATE devices
         SET pending_operation = 'none', scheduled_in_bulk = false,
@@ -120,6 +138,176 @@ void finish_operation(pqxx::work& txn, const OperationClaim& claim) {
                                    claim.device, claim.node);
     if (r.affected_rows() == 0)
         throw lease_lost(claim);
+    use_up_auth_string(txn, claim, peer);
+}
+
+/// The operation failed; it stays pending: the phone will come back and
+/// retry until the deadline, as phones do after a failed CAPF session. The
+/// auth string is kept for that retry.
+void fail_operation(pqxx::work& txn, const OperationClaim& claim, const std::string& reason,
+                    const std::string& peer) {
+    require_lease(txn, claim);
+    txn.exec_params0(R"SQL(
+        UPDATE devices
+        SET operation_status = 'failed', operation_reason = $2, operation_updated_at = now(),
+            lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
+        WHERE name = $1
+    )SQL",
+                     claim.device, reason);
+    audit_in(txn, audit_event(claim.device, peer, claim.node, std::string(to_text(claim.operation)),
+                              "failed", reason));
+}
+
+/// Revokes, with `reason`, the device's unrevoked certificates that `which`
+/// (a condition on $2) picks.
+void revoke_in(pqxx::work& txn, const std::string& device, const std::string& reason,
+               Fragment which, const std::string& serial_hex) {
+    txn.exec_params0(statement({R"SQL(
+        UPDATE issued_certificates SET revoked_at = now(), revoked_reason = $3
+        WHERE device = $1 AND revoked_at IS NULL AND
+    )SQL",
+                                which}),
+                     device, serial_hex, reason);
+}
+
+/// Takes the device's pending operation: one UPDATE, so concurrent claimers
+/// queue on the row lock and re-check the WHERE clause after the winner
+/// commits, and exactly one wins.
+std::optional<OperationClaim> take_lease(pqxx::work& txn, const std::string& name,
+                                         const std::string& node, std::chrono::seconds lease,
+                                         bool take_own_lease) {
+    const auto r = txn.exec_params(R"SQL(
+        UPDATE devices
+        SET lease_owner = $2, lease_expires_at = now() + make_interval(secs => $3),
+            operation_status = 'in-progress', operation_updated_at = now()
+        WHERE name = $1 AND pending_operation <> 'none' AND NOT auth_locked
+            AND (operation_deadline IS NULL OR operation_deadline > now())
+            AND (lease_owner IS NULL OR lease_expires_at <= now() OR ($4 AND lease_owner = $2))
+        RETURNING pending_operation, auth_mode, key_spec, extract(epoch FROM lease_expires_at)
+    )SQL",
+                                   name, node, static_cast<double>(lease.count()), take_own_lease);
+    if (r.empty())
+        return std::nullopt;
+    return OperationClaim{name,
+                          parse_operation(r[0][0].as<std::string>()),
+                          parse_auth_mode(r[0][1].as<std::string>()),
+                          r[0][2].as<std::string>(),
+                          node,
+                          *time_of(r[0][3]),
+                          std::nullopt};
+}
+
+/// What changed since the session authenticated, in words for the audit,
+/// or empty. `r` holds pending_operation, auth_mode, auth_string_hash.
+std::string binding_change(const pqxx::row& r, const ClaimExpectation& expected) {
+    std::string changed;
+    const auto add = [&](const std::string& what) {
+        changed += (changed.empty() ? "" : "; ") + what;
+    };
+    const auto mode = r[1].as<std::string>();
+    if (mode != to_text(expected.auth_mode)) {
+        add("auth mode is now " + mode + ", authenticated as " +
+            std::string(to_text(expected.auth_mode)));
+    }
+    const auto operation = r[0].as<std::string>();
+    if (operation != to_text(expected.operation)) {
+        add("operation is now " + operation + ", authenticated for " +
+            std::string(to_text(expected.operation)));
+    }
+    if (expected.auth_string_hash) {
+        if (r[2].is_null())
+            add("the auth string was removed");
+        else if (r[2].as<std::string>() != *expected.auth_string_hash)
+            add("a new auth string was set");
+    }
+    return changed;
+}
+
+/// A serial as the issuer writes it: lower-case hex. StorageError
+/// invalid_value when it is not hex at all.
+std::string serial_param(const std::string& serial_hex) {
+    std::string out;
+    for (char c : serial_hex) {
+        const char lower = (c >= 'A' && c <= 'F') ? static_cast<char>(c - 'A' + 'a') : c;
+        if (!((lower >= '0' && lower <= '9') || (lower >= 'a' && lower <= 'f'))) {
+            throw StorageError(
+                StorageErrc::invalid_value,
+                "a certificate serial is hexadecimal digits, not '" + serial_hex + "'");
+        }
+        out += lower;
+    }
+    if (out.empty())
+        throw StorageError(StorageErrc::invalid_value, "a certificate serial must not be empty");
+    return out;
+}
+
+/// The standing from a certificate's row: its revocation reason (null when
+/// not revoked), whether it is the device's LSC, whether a row exists and
+/// whether it was confirmed.
+CertificateStanding standing_of(const pqxx::field& reason, bool is_current, bool issued,
+                                bool confirmed) {
+    if (!reason.is_null()) {
+        const auto text = reason.as<std::string>();
+        if (text == "superseded")
+            return CertificateStanding::superseded;
+        if (text == "refused")
+            return CertificateStanding::refused;
+        if (text == "deleted")
+            return CertificateStanding::deleted;
+        return CertificateStanding::revoked;
+    }
+    if (is_current)
+        return CertificateStanding::current;
+    if (issued && !confirmed)
+        return CertificateStanding::unknown_outcome;
+    // Confirmed yet neither current nor revoked cannot arise since
+    // migration 3; should it, the certificate was replaced: refuse it.
+    return issued ? CertificateStanding::superseded : CertificateStanding::not_issued;
+}
+
+CertificateStanding standing_in(pqxx::work& txn, const std::string& device,
+                                const std::string& serial) {
+    const auto r = txn.exec_params(R"SQL(
+        SELECT COALESCE((SELECT lsc_serial = $2 FROM devices WHERE name = $1), false),
+            c.serial IS NOT NULL, COALESCE(c.confirmed, false), c.revoked_reason
+        FROM (VALUES (1)) AS one
+        LEFT JOIN issued_certificates c ON c.device = $1 AND c.serial = $2
+    )SQL",
+                                   device, serial);
+    return standing_of(r[0][3], r[0][0].as<bool>(), r[0][1].as<bool>(), r[0][2].as<bool>());
+}
+
+/// Makes the unknown-outcome certificate `serial` the device's confirmed
+/// LSC and supersedes the others. Returns whether that completed the
+/// pending install (scheduled before the certificate was issued).
+bool make_current(pqxx::work& txn, const std::string& device, const std::string& serial,
+                  const Bytes& public_key_der) {
+    txn.exec_params0(R"SQL(
+        UPDATE devices d
+        SET lsc_serial = c.serial, lsc_der = c.der, lsc_not_before = c.not_before,
+            lsc_not_after = c.not_after, lsc_public_key = $3, lsc_md5 = c.md5,
+            updated_at = now()
+        FROM issued_certificates c
+        WHERE d.name = $1 AND c.serial = $2
+    )SQL",
+                     device, serial, blob(public_key_der));
+    txn.exec_params0(R"SQL(
+        UPDATE issued_certificates SET confirmed = true WHERE serial = $1
+    )SQL",
+                     serial);
+    revoke_in(txn, device, "superseded", R"SQL(serial <> $2)SQL", serial);
+    return !txn.exec_params(R"SQL(
+        UPDATE devices
+        SET pending_operation = 'none', scheduled_in_bulk = false,
+            operation_status = 'succeeded', operation_reason = 'lsc confirmed on next contact',
+            operation_updated_at = now(), lease_owner = NULL, lease_expires_at = NULL
+        WHERE name = $1 AND pending_operation = 'install'
+            AND operation_scheduled_at <= (SELECT issued_at FROM issued_certificates
+                                           WHERE serial = $2)
+        RETURNING name
+    )SQL",
+                            device, serial)
+                .empty();
 }
 
 void require_found(const pqxx::result& r, const std::string& name) {
@@ -161,13 +349,13 @@ DeviceRecord DeviceRepository::add_device(const DeviceSettings& s, const std::st
     DeviceRecord out;
     pool_.transact([&](pqxx::work& txn) {
         const auto r = txn.exec_params(statement({R"SQL(
-            INSERT INTO devices (name, description, auth_mode, key_spec)
-            VALUES ($1, $2, $3, $4)
+            INSERT INTO devices (name, description, auth_mode, key_spec, require_sudi)
+            VALUES ($1, $2, $3, $4, $5)
             ON CONFLICT (name) DO NOTHING
             RETURNING
         )SQL",
                                                   device_columns}),
-                                       name, s.description, mode, spec);
+                                       name, s.description, mode, spec, s.require_sudi);
         if (r.empty()) {
             throw StorageError(StorageErrc::already_exists,
                                "a device named " + name + " already exists");
@@ -180,31 +368,34 @@ DeviceRecord DeviceRepository::add_device(const DeviceSettings& s, const std::st
 
 std::size_t DeviceRepository::add_devices(const std::vector<DeviceSettings>& devices,
                                           const std::string& actor) {
-    std::vector<std::string> names, descriptions, modes, specs;
+    std::vector<std::string> names, descriptions, modes, specs, sudi;
     for (const auto& d : devices) {
         names.push_back(checked_device_name(d.name));
         descriptions.push_back(d.description);
         modes.emplace_back(to_text(d.auth_mode));
         specs.push_back(d.key_spec);
+        sudi.emplace_back(d.require_sudi ? "true" : "false");
     }
     std::size_t added = 0;
     pool_.transact([&](pqxx::work& txn) {
         // One statement for any number of devices: the audit rows are made
         // from what the INSERT returns, so only devices really added appear.
-        const auto r = txn.exec_params(statement({R"SQL(
+        const auto r =
+            txn.exec_params(statement({R"SQL(
             WITH added AS (
-                INSERT INTO devices (name, description, auth_mode, key_spec)
-                SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])
+                INSERT INTO devices (name, description, auth_mode, key_spec, require_sudi)
+                SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[],
+                                     $6::boolean[])
                 ON CONFLICT (name) DO NOTHING
-                RETURNING name, auth_mode, key_spec)
+                RETURNING name, auth_mode, key_spec, require_sudi)
             INSERT INTO audit_events (device, peer, event, outcome, detail)
             SELECT name, $5, 'device', 'added',
         )SQL",
-                                                  settings_detail, R"SQL(
+                                       settings_detail, R"SQL(
             FROM added
         )SQL"}),
-                                       array_literal(names), array_literal(descriptions),
-                                       array_literal(modes), array_literal(specs), actor);
+                            array_literal(names), array_literal(descriptions), array_literal(modes),
+                            array_literal(specs), actor, array_literal(sudi));
         added = r.affected_rows();
     });
     return added;
@@ -218,12 +409,13 @@ DeviceRecord DeviceRepository::update_device(const DeviceSettings& s, const std:
     pool_.transact([&](pqxx::work& txn) {
         const auto r = txn.exec_params(statement({R"SQL(
             UPDATE devices
-            SET description = $2, auth_mode = $3, key_spec = $4, updated_at = now()
+            SET description = $2, auth_mode = $3, key_spec = $4, require_sudi = $5,
+                updated_at = now()
             WHERE name = $1
             RETURNING
         )SQL",
                                                   device_columns}),
-                                       name, s.description, mode, spec);
+                                       name, s.description, mode, spec, s.require_sudi);
         require_found(r, name);
         out = device_of(r[0]);
         audit_device_settings(txn, name, "updated", actor);
@@ -505,6 +697,37 @@ bool DeviceRepository::consume_auth_string(const std::string& raw_name, const st
     return consumed;
 }
 
+bool DeviceRepository::acknowledge_auth_string_match(const std::string& raw_name,
+                                                     const std::string& hash) {
+    const std::string name = checked_device_name(raw_name);
+    bool still_set = false;
+    pool_.transact([&](pqxx::work& txn) {
+        // The lock stays: a device locked meanwhile is unlocked only by an
+        // administrator (unlock_auth_string or a new string).
+        still_set = !txn.exec_params(R"SQL(
+            UPDATE devices SET failed_auth_count = 0, updated_at = now()
+            WHERE name = $1 AND auth_string_hash = $2
+            RETURNING name
+        )SQL",
+                                     name, hash)
+                         .empty();
+    });
+    return still_set;
+}
+
+void DeviceRepository::unlock_auth_string(const std::string& raw_name, const std::string& actor) {
+    const std::string name = checked_device_name(raw_name);
+    pool_.transact([&](pqxx::work& txn) {
+        require_found(txn.exec_params(R"SQL(
+                UPDATE devices SET failed_auth_count = 0, auth_locked = false, updated_at = now()
+                WHERE name = $1
+            )SQL",
+                                      name),
+                      name);
+        audit_in(txn, audit_event(name, actor, "", "auth_string", "unlocked", ""));
+    });
+}
+
 std::vector<std::string> DeviceRepository::devices_with_auth_string(
     const std::string& name_prefix) {
     DeviceFilter f;
@@ -533,30 +756,49 @@ std::optional<OperationClaim> DeviceRepository::claim_pending_operation(const st
         throw StorageError(StorageErrc::invalid_value, "node name must not be empty");
     }
     std::optional<OperationClaim> claim;
+    pool_.transact(
+        [&](pqxx::work& txn) { claim = take_lease(txn, name, node, lease, take_own_lease); });
+    return claim;
+}
+
+ClaimOutcome DeviceRepository::claim_pending_operation(const std::string& raw_name,
+                                                       const std::string& node,
+                                                       std::chrono::seconds lease,
+                                                       const ClaimExpectation& expected,
+                                                       bool take_own_lease) {
+    const std::string name = checked_device_name(raw_name);
+    if (node.empty()) {
+        throw StorageError(StorageErrc::invalid_value, "node name must not be empty");
+    }
+    ClaimOutcome out;
     pool_.transact([&](pqxx::work& txn) {
-        // One UPDATE: concurrent claimers queue on the row lock and re-check
-        // the WHERE clause after the winner commits, so exactly one wins.
-        const auto r =
-            txn.exec_params(R"SQL(
-            UPDATE devices
-            SET lease_owner = $2, lease_expires_at = now() + make_interval(secs => $3),
-                operation_status = 'in-progress', operation_updated_at = now()
-            WHERE name = $1 AND pending_operation <> 'none' AND NOT auth_locked
-                AND (operation_deadline IS NULL OR operation_deadline > now())
-                AND (lease_owner IS NULL OR lease_expires_at <= now() OR ($4 AND lease_owner = $2))
-            RETURNING pending_operation, auth_mode, key_spec, extract(epoch FROM lease_expires_at)
+        // Under the row lock, so that no change slips in between the checks
+        // and the lease.
+        const auto r = txn.exec_params(R"SQL(
+            SELECT pending_operation, auth_mode, auth_string_hash,
+                pending_operation <> 'none' AND NOT auth_locked
+                    AND (operation_deadline IS NULL OR operation_deadline > now()),
+                lease_owner IS NOT NULL AND lease_expires_at > now()
+                    AND NOT ($2 AND lease_owner = $3)
+            FROM devices WHERE name = $1
+            FOR UPDATE
         )SQL",
-                            name, node, static_cast<double>(lease.count()), take_own_lease);
-        if (!r.empty()) {
-            claim = OperationClaim{name,
-                                   parse_operation(r[0][0].as<std::string>()),
-                                   parse_auth_mode(r[0][1].as<std::string>()),
-                                   r[0][2].as<std::string>(),
-                                   node,
-                                   *time_of(r[0][3])};
+                                       name, take_own_lease, node);
+        if (r.empty())
+            return;  // nothing_pending: the device is gone
+        out.detail = binding_change(r[0], expected);
+        if (!out.detail.empty()) {
+            out.status = ClaimOutcome::Status::operation_changed;
+        } else if (!r[0][3].as<bool>()) {
+            out.status = ClaimOutcome::Status::nothing_pending;
+        } else if (r[0][4].as<bool>()) {
+            out.status = ClaimOutcome::Status::held_elsewhere;
+        } else if ((out.claim = take_lease(txn, name, node, lease, take_own_lease))) {
+            out.claim->auth_string_hash = expected.auth_string_hash;
+            out.status = ClaimOutcome::Status::claimed;
         }
     });
-    return claim;
+    return out;
 }
 
 void DeviceRepository::record_certificate_issued(const OperationClaim& claim,
@@ -579,7 +821,7 @@ void DeviceRepository::record_store_confirmed(const OperationClaim& claim,
                                               const IssuedCertificateRecord& c,
                                               const std::string& peer) {
     pool_.transact([&](pqxx::work& txn) {
-        finish_operation(txn, claim);
+        finish_operation(txn, claim, peer);
         txn.exec_params0(R"SQL(
             UPDATE devices
             SET lsc_serial = $2, lsc_der = $3, lsc_not_before = to_timestamp($4::float8),
@@ -592,6 +834,7 @@ void DeviceRepository::record_store_confirmed(const OperationClaim& claim,
             UPDATE issued_certificates SET confirmed = true WHERE serial = $1
         )SQL",
                          c.serial_hex);
+        revoke_in(txn, claim.device, "superseded", R"SQL(serial <> $2)SQL", c.serial_hex);
         audit_in(txn, audit_event(claim.device, peer, claim.node, "install", "succeeded",
                                   "serial " + c.serial_hex + " md5 " + c.md5_hex));
     });
@@ -602,7 +845,7 @@ void DeviceRepository::record_fetched_certificate(const OperationClaim& claim, c
                                                   const Bytes& public_key_der,
                                                   const std::string& peer) {
     pool_.transact([&](pqxx::work& txn) {
-        finish_operation(txn, claim);
+        finish_operation(txn, claim, peer);
         txn.exec_params0(R"SQL(
             UPDATE devices
             SET fetched_der = $2, fetched_md5 = $3, fetched_public_key = $4, fetched_at = now()
@@ -617,7 +860,7 @@ void DeviceRepository::record_fetched_certificate(const OperationClaim& claim, c
 void DeviceRepository::record_delete_confirmed(const OperationClaim& claim,
                                                const std::string& peer) {
     pool_.transact([&](pqxx::work& txn) {
-        finish_operation(txn, claim);
+        finish_operation(txn, claim, peer);
         txn.exec_params0(R"SQL(
             UPDATE devices
             SET lsc_serial = NULL, lsc_der = NULL, lsc_not_before = NULL, lsc_not_after = NULL,
@@ -625,25 +868,22 @@ void DeviceRepository::record_delete_confirmed(const OperationClaim& claim,
             WHERE name = $1
         )SQL",
                          claim.device);
+        revoke_in(txn, claim.device, "deleted", R"SQL($2 = '')SQL", "");  // every one
         audit_in(txn, audit_event(claim.device, peer, claim.node, "delete", "succeeded", ""));
     });
 }
 
 void DeviceRepository::record_failure(const OperationClaim& claim, const std::string& reason,
                                       const std::string& peer) {
+    pool_.transact([&](pqxx::work& txn) { fail_operation(txn, claim, reason, peer); });
+}
+
+void DeviceRepository::record_store_refused(const OperationClaim& claim,
+                                            const std::string& serial_hex,
+                                            const std::string& reason, const std::string& peer) {
     pool_.transact([&](pqxx::work& txn) {
-        require_lease(txn, claim);
-        // The operation stays pending: the phone will come back and retry
-        // until the deadline, as phones do after a failed CAPF session.
-        txn.exec_params0(R"SQL(
-            UPDATE devices
-            SET operation_status = 'failed', operation_reason = $2, operation_updated_at = now(),
-                lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
-            WHERE name = $1
-        )SQL",
-                         claim.device, reason);
-        audit_in(txn, audit_event(claim.device, peer, claim.node,
-                                  std::string(to_text(claim.operation)), "failed", reason));
+        fail_operation(txn, claim, reason, peer);
+        revoke_in(txn, claim.device, "refused", R"SQL(serial = $2)SQL", serial_hex);
     });
 }
 
@@ -655,13 +895,34 @@ void DeviceRepository::append_audit(const AuditEvent& event) {
     pool_.transact([&](pqxx::work& txn) { audit_in(txn, event); });
 }
 
+void DeviceRepository::append_rate_limited_audit(const AuditEvent& event) {
+    if (event.event.empty() || event.outcome.empty()) {
+        throw StorageError(StorageErrc::invalid_value,
+                           "an audit event needs an event and an outcome");
+    }
+    pool_.transact([&](pqxx::work& txn) {
+        // The first event of a minute inserts its row; the rest of that
+        // minute only count on it, so a flood is bounded to one row per
+        // source, cause and minute.
+        txn.exec_params0(R"SQL(
+            INSERT INTO audit_events (device, peer, node, event, outcome, detail, rate_window)
+            VALUES ($1, $2, $3, $4, $5, $6, date_trunc('minute', now()))
+            ON CONFLICT (peer, event, outcome, detail, rate_window) WHERE rate_window IS NOT NULL
+            DO UPDATE SET repeat_count = audit_events.repeat_count + 1
+        )SQL",
+                         event.device, event.peer, event.node, event.event, event.outcome,
+                         event.detail);
+    });
+}
+
 std::vector<AuditEvent> DeviceRepository::audit_events(const AuditQuery& q) {
     std::vector<AuditEvent> out;
     const std::string device = q.device.empty() ? "" : checked_device_name(q.device);
     pool_.transact([&](pqxx::work& txn) {
         const auto r =
             txn.exec_params(R"SQL(
-            SELECT device, peer, node, event, outcome, detail, extract(epoch FROM at)
+            SELECT device, peer, node, event, outcome, detail, extract(epoch FROM at),
+                repeat_count
             FROM audit_events
             WHERE ($1 = '' OR device = $1)
                 AND (NULLIF($2, '') IS NULL OR at >= to_timestamp(NULLIF($2, '')::float8))
@@ -673,7 +934,7 @@ std::vector<AuditEvent> DeviceRepository::audit_events(const AuditQuery& q) {
             out.push_back(AuditEvent{row[0].as<std::string>(), row[1].as<std::string>(),
                                      row[2].as<std::string>(), row[3].as<std::string>(),
                                      row[4].as<std::string>(), row[5].as<std::string>(),
-                                     time_of(row[6])});
+                                     time_of(row[6]), row[7].as<std::size_t>()});
         }
     });
     return out;
@@ -762,6 +1023,113 @@ std::vector<std::pair<std::string, bool>> DeviceRepository::issued_certificates(
                                        name);
         for (const auto& row : r)
             out.emplace_back(row[0].as<std::string>(), row[1].as<bool>());
+    });
+    return out;
+}
+
+CertificateStanding DeviceRepository::certificate_standing(const std::string& raw_device,
+                                                           const std::string& serial_hex) {
+    const std::string device = checked_device_name(raw_device);
+    const std::string serial = serial_param(serial_hex);
+    CertificateStanding out = CertificateStanding::not_issued;
+    pool_.transact([&](pqxx::work& txn) { out = standing_in(txn, device, serial); });
+    return out;
+}
+
+PresentedConfirmation DeviceRepository::confirm_presented_certificate(const std::string& raw_device,
+                                                                      const std::string& serial_hex,
+                                                                      const Bytes& public_key_der,
+                                                                      const std::string& actor) {
+    const std::string device = checked_device_name(raw_device);
+    const std::string serial = serial_param(serial_hex);
+    PresentedConfirmation out;
+    pool_.transact([&](pqxx::work& txn) {
+        // The device row, then the certificate's: a concurrent install,
+        // confirmation or revocation waits, and the standing read below
+        // is the one this transaction acts on.
+        if (txn.exec_params(R"SQL(SELECT 1 FROM devices WHERE name = $1 FOR UPDATE)SQL", device)
+                .empty())
+            return;
+        txn.exec_params(R"SQL(
+            SELECT 1 FROM issued_certificates WHERE device = $1 AND serial = $2 FOR UPDATE
+        )SQL",
+                        device, serial);
+        if (standing_in(txn, device, serial) != CertificateStanding::unknown_outcome)
+            return;
+        out.completed_install = make_current(txn, device, serial, public_key_der);
+        out.confirmed = true;
+        audit_in(
+            txn,
+            audit_event(device, actor, "", "certificate", "confirmed",
+                        "serial " + serial + ", presented by the phone" +
+                            (out.completed_install ? "; this completed the pending install" : "")));
+    });
+    return out;
+}
+
+void DeviceRepository::revoke_certificate(const std::string& serial_hex, const std::string& actor) {
+    const std::string serial = serial_param(serial_hex);
+    pool_.transact([&](pqxx::work& txn) {
+        const auto r = txn.exec_params(R"SQL(
+            SELECT device, revoked_reason,
+                to_char(revoked_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+            FROM issued_certificates WHERE serial = $1
+            FOR UPDATE
+        )SQL",
+                                       serial);
+        if (r.empty()) {
+            throw StorageError(StorageErrc::not_found,
+                               "no certificate with serial " + serial + " was issued");
+        }
+        if (!r[0][1].is_null()) {
+            throw StorageError(StorageErrc::invalid_value, "certificate " + serial +
+                                                               " was already revoked at " +
+                                                               r[0][2].as<std::string>() + " (" +
+                                                               r[0][1].as<std::string>() + ")");
+        }
+        txn.exec_params0(R"SQL(
+            UPDATE issued_certificates SET revoked_at = now(), revoked_reason = 'revoked'
+            WHERE serial = $1
+        )SQL",
+                         serial);
+        audit_in(txn, audit_event(r[0][0].as<std::string>(), actor, "", "certificate", "revoked",
+                                  "serial " + serial));
+    });
+}
+
+std::vector<IssuedCertificateInfo> DeviceRepository::list_certificates(
+    const std::string& raw_device) {
+    const std::string device = checked_device_name(raw_device);
+    std::vector<IssuedCertificateInfo> out;
+    pool_.transact([&](pqxx::work& txn) {
+        const auto r = txn.exec_params(R"SQL(
+            SELECT c.serial, c.md5, c.node, extract(epoch FROM c.not_before),
+                extract(epoch FROM c.not_after), extract(epoch FROM c.issued_at), c.confirmed,
+                extract(epoch FROM c.revoked_at), c.revoked_reason,
+                COALESCE(d.lsc_serial = c.serial, false)
+            FROM issued_certificates c LEFT JOIN devices d ON d.name = c.device
+            WHERE c.device = $1
+            ORDER BY c.issued_at DESC, c.serial
+        )SQL",
+                                       device);
+        for (const auto& row : r) {
+            IssuedCertificateInfo info;
+            info.serial_hex = row[0].as<std::string>();
+            info.md5_hex = row[1].as<std::string>();
+            info.node = row[2].as<std::string>();
+            info.not_before = *time_of(row[3]);
+            info.not_after = *time_of(row[4]);
+            info.issued_at = *time_of(row[5]);
+            info.confirmed = row[6].as<bool>();
+            info.revoked_at = time_of(row[7]);
+            info.revoked_reason = row[8].is_null() ? "" : row[8].as<std::string>();
+            info.standing = standing_of(row[8], row[9].as<bool>(), true, info.confirmed);
+            out.push_back(std::move(info));
+        }
+        if (r.empty() &&
+            txn.exec_params(R"SQL(SELECT 1 FROM devices WHERE name = $1)SQL", device).empty()) {
+            throw StorageError(StorageErrc::not_found, "no device named " + device);
+        }
     });
     return out;
 }

@@ -72,8 +72,10 @@ class DeviceRepository {
     /// Adds many devices in one statement; existing names are left alone.
     /// Returns how many were added. Audit: device/added for each one added.
     std::size_t add_devices(const std::vector<DeviceSettings>& devices, const std::string& actor);
-    /// Changes description, auth mode and key spec. Throws not_found.
-    /// Audit: device/updated, detail "auth_mode M, key_spec K".
+    /// Changes description, auth mode, key spec and require_sudi (callers
+    /// keep a setting by passing the device's current value). Throws
+    /// not_found. Audit: device/updated, detail "auth_mode M, key_spec K"
+    /// (", require_sudi" appended when it is set; added devices likewise).
     DeviceRecord update_device(const DeviceSettings& settings, const std::string& actor);
     /// Throws not_found. Audit: device/removed.
     void remove_device(const std::string& name, const std::string& actor);
@@ -124,6 +126,14 @@ class DeviceRepository {
     /// of two sessions with the right string, only one gets true. Resets the
     /// failure count and the lock.
     bool consume_auth_string(const std::string& name, const std::string& hash);
+    /// A comparison matched `hash`: resets the failure count if the stored
+    /// hash is still `hash`. Neither clears the string (a successful
+    /// operation uses it up, see OperationClaim::auth_string_hash) nor
+    /// unlocks a locked device. False when the string changed meanwhile.
+    bool acknowledge_auth_string_match(const std::string& name, const std::string& hash);
+    /// Ends a lockout: resets the failure count and the lock, keeps the
+    /// string. Throws not_found. Audit: auth_string/unlocked.
+    void unlock_auth_string(const std::string& name, const std::string& actor);
     /// Names of devices with an auth string set (never the string).
     std::vector<std::string> devices_with_auth_string(const std::string& name_prefix);
 
@@ -139,22 +149,75 @@ class DeviceRepository {
                                                           std::chrono::seconds lease,
                                                           bool take_own_lease = false);
 
+    /// The same, bound to what the session authenticated against: when the
+    /// device's auth mode or pending operation is no longer `expected`'s, or
+    /// expected.auth_string_hash is set and the stored hash is no longer it,
+    /// nothing is claimed and the status is operation_changed, with `detail`
+    /// saying what changed. The claim carries expected.auth_string_hash,
+    /// which its successful outcome uses up.
+    ClaimOutcome claim_pending_operation(const std::string& name, const std::string& node,
+                                         std::chrono::seconds lease,
+                                         const ClaimExpectation& expected,
+                                         bool take_own_lease = false);
+
     // --- outcomes (each also appends an audit event with `peer`, the
     //     phone's address, and the claim's node; each refuses with lease_lost
     //     when this node no longer holds the lease) ---------------------------
+    // A successful outcome (store confirmed, fetched, delete confirmed)
+    // also uses up the auth string the claim carries, if it is still the
+    // stored one (compare-and-set), resetting the failure count; audit
+    // auth_string/used. Failures never use it up: the phone may retry.
     void record_certificate_issued(const OperationClaim& claim, const IssuedCertificateRecord& cert,
                                    const std::string& peer);
+    /// Every other unrevoked certificate of the device becomes superseded.
     void record_store_confirmed(const OperationClaim& claim, const IssuedCertificateRecord& cert,
                                 const std::string& peer);
     void record_fetched_certificate(const OperationClaim& claim, const Bytes& der,
                                     const std::string& md5_hex, const Bytes& public_key_der,
                                     const std::string& peer);
+    /// Every unrevoked certificate of the device becomes deleted.
     void record_delete_confirmed(const OperationClaim& claim, const std::string& peer);
     void record_failure(const OperationClaim& claim, const std::string& reason,
                         const std::string& peer);
+    /// The phone refused the certificate in STORE_CERT_RESPONSE: it is
+    /// revoked as refused, and the failure recorded as record_failure does,
+    /// in one transaction.
+    void record_store_refused(const OperationClaim& claim, const std::string& serial_hex,
+                              const std::string& reason, const std::string& peer);
+
+    // --- certificates ----------------------------------------------------------
+    /// The standing of a certificate a phone presents (serial as the issuer
+    /// writes it, lower-case hex): a revoked one's reason first, then current
+    /// (the device's LSC), unknown_outcome (issued, never confirmed), or
+    /// not_issued (not issued to this device, or no such device).
+    CertificateStanding certificate_standing(const std::string& device,
+                                             const std::string& serial_hex);
+    /// A phone proved possession of an unknown-outcome certificate: it
+    /// becomes the device's current LSC (with `public_key_der`), confirmed;
+    /// every other unrevoked certificate of the device is superseded. If the
+    /// pending install was scheduled before it was issued, the install is
+    /// done (completed_install). Any other standing changes nothing
+    /// (confirmed false). Audit: certificate/confirmed, peer `actor`.
+    PresentedConfirmation confirm_presented_certificate(const std::string& device,
+                                                        const std::string& serial_hex,
+                                                        const Bytes& public_key_der,
+                                                        const std::string& actor);
+    /// An administrator revokes a certificate; the device's LSC fields stay
+    /// (the standing refuses it). Throws not_found (no such serial),
+    /// invalid_value (already revoked; the message says when and why).
+    /// Audit: certificate/revoked, detail "serial S".
+    void revoke_certificate(const std::string& serial_hex, const std::string& actor);
+    /// The certificates issued to a device, newest first. Throws not_found
+    /// when there is no such device and none were issued to that name.
+    std::vector<IssuedCertificateInfo> list_certificates(const std::string& device);
 
     // --- audit and reports -----------------------------------------------------
     void append_audit(const AuditEvent& event);
+    /// For events an unauthenticated peer can cause at will: one row per
+    /// (peer, event, outcome, detail) per minute, whose repeat_count counts
+    /// them. The caller keeps the cause in `detail`, and leaves out anything
+    /// the peer chose freely (such as an unknown device's name).
+    void append_rate_limited_audit(const AuditEvent& event);
     std::vector<AuditEvent> audit_events(const AuditQuery& query);
     std::vector<ReportRow> report(const DeviceFilter& filter);
     FleetStats fleet_stats();

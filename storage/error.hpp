@@ -16,6 +16,7 @@ enum class StorageErrc {
     unreachable,          ///< the database cannot be reached
     pool_exhausted,       ///< no connection became free in time
     conflict,             ///< the state changed under us (e.g. no pending operation)
+    timeout,              ///< statement_timeout or lock_timeout cancelled a statement
 };
 
 std::string_view errc_name(StorageErrc code) noexcept;

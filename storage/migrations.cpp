@@ -92,6 +92,46 @@ CREATE TABLE trust_anchors (
     PRIMARY KEY (role, sha256)
 );
 )SQL"},
+    // Certificate standing (why an issued certificate no longer
+    // authenticates), per-device SUDI, the wider trust roles, and audit rows
+    // that count repeats within a minute instead of one row per attempt.
+    {3, R"SQL(
+ALTER TABLE issued_certificates
+    ADD COLUMN revoked_reason text
+        CHECK (revoked_reason IN ('superseded', 'refused', 'deleted', 'revoked'));
+-- Certificates that lost their standing before reasons were kept: those a
+-- later confirmed certificate replaced, and those of a device whose LSC was
+-- deleted, as the repository would have marked them.
+UPDATE issued_certificates c
+SET revoked_reason = CASE WHEN c.revoked_at IS NOT NULL THEN 'revoked'
+                          WHEN d.lsc_serial IS NULL THEN 'deleted'
+                          ELSE 'superseded' END,
+    revoked_at = COALESCE(c.revoked_at, now())
+FROM devices d
+WHERE d.name = c.device
+    AND (c.revoked_at IS NOT NULL
+         OR (c.confirmed AND c.serial IS DISTINCT FROM d.lsc_serial));
+UPDATE issued_certificates SET revoked_reason = 'revoked'
+WHERE revoked_at IS NOT NULL AND revoked_reason IS NULL;
+ALTER TABLE issued_certificates
+    ADD CONSTRAINT issued_certificates_revoked_reason_iff
+        CHECK ((revoked_at IS NULL) = (revoked_reason IS NULL));
+CREATE INDEX issued_certificates_unrevoked ON issued_certificates (device)
+    WHERE revoked_at IS NULL;
+
+ALTER TABLE devices ADD COLUMN require_sudi boolean NOT NULL DEFAULT false;
+
+ALTER TABLE trust_anchors DROP CONSTRAINT IF EXISTS trust_anchors_role_check;
+ALTER TABLE trust_anchors ADD CONSTRAINT trust_anchors_role_check
+    CHECK (role IN ('lsc-issuer', 'mic-root', 'sudi-root', 'intermediate'));
+
+ALTER TABLE audit_events
+    ADD COLUMN repeat_count integer NOT NULL DEFAULT 1 CHECK (repeat_count >= 1),
+    ADD COLUMN rate_window timestamptz;
+CREATE UNIQUE INDEX audit_events_rate_limited
+    ON audit_events (peer, event, outcome, detail, rate_window)
+    WHERE rate_window IS NOT NULL;
+)SQL"},
 };
 
 // An arbitrary constant naming capfd's migration lock.

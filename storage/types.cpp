@@ -38,6 +38,14 @@ constexpr std::array<std::pair<std::string_view, OperationStatus>, 5> statuses =
      {"succeeded", OperationStatus::succeeded},
      {"failed", OperationStatus::failed},
      {"expired", OperationStatus::expired}}};
+constexpr std::array<std::pair<std::string_view, CertificateStanding>, 7> standings = {
+    {{"current", CertificateStanding::current},
+     {"unknown-outcome", CertificateStanding::unknown_outcome},
+     {"superseded", CertificateStanding::superseded},
+     {"refused", CertificateStanding::refused},
+     {"deleted", CertificateStanding::deleted},
+     {"revoked", CertificateStanding::revoked},
+     {"not-issued", CertificateStanding::not_issued}}};
 template <typename E, std::size_t N>
 std::string_view text_of(E value, const std::array<std::pair<std::string_view, E>, N>& table) {
     for (const auto& [name, v] : table) {
@@ -57,6 +65,9 @@ std::string_view to_text(AuthMode v) noexcept {
 }
 std::string_view to_text(OperationStatus v) noexcept {
     return text_of(v, statuses);
+}
+std::string_view to_text(CertificateStanding v) noexcept {
+    return text_of(v, standings);
 }
 Operation parse_operation(std::string_view t) {
     return parse(t, operations, "operation");
@@ -86,6 +97,8 @@ std::string_view errc_name(StorageErrc code) noexcept {
             return "pool_exhausted";
         case StorageErrc::conflict:
             return "conflict";
+        case StorageErrc::timeout:
+            return "timeout";
     }
     return "unknown";
 }

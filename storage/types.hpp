@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -28,6 +29,20 @@ Operation parse_operation(std::string_view text);
 AuthMode parse_auth_mode(std::string_view text);
 OperationStatus parse_operation_status(std::string_view text);
 
+/// Whether a certificate a phone presents may authenticate it. Only current
+/// and unknown_outcome may; the others say why not.
+enum class CertificateStanding {
+    current,          ///< the device's confirmed LSC, not revoked
+    unknown_outcome,  ///< issued to the device, never confirmed, not revoked
+    superseded,       ///< a newer certificate of the device was confirmed
+    refused,          ///< the phone refused it in STORE_CERT_RESPONSE
+    deleted,          ///< the device's LSC was deleted
+    revoked,          ///< an administrator revoked it
+    not_issued,       ///< capfd never issued it to this device
+};
+/// current, unknown-outcome, superseded, refused, deleted, revoked, not-issued
+std::string_view to_text(CertificateStanding v) noexcept;
+
 /// An LSC as the database keeps it: issued (possibly unconfirmed) or the
 /// device's current one.
 struct IssuedCertificateRecord {
@@ -40,6 +55,26 @@ struct IssuedCertificateRecord {
 };
 /// The device's confirmed LSC: the same fields.
 using CurrentLsc = IssuedCertificateRecord;
+
+/// A certificate issued to a device, as `cert list` shows it.
+struct IssuedCertificateInfo {
+    std::string serial_hex;
+    std::string md5_hex;
+    std::string node;  ///< the node that issued it
+    TimePoint not_before;
+    TimePoint not_after;
+    TimePoint issued_at;
+    bool confirmed = false;
+    std::optional<TimePoint> revoked_at;
+    std::string revoked_reason;  ///< superseded, refused, deleted, revoked; empty when not revoked
+    CertificateStanding standing = CertificateStanding::not_issued;
+};
+
+/// What confirm_presented_certificate did.
+struct PresentedConfirmation {
+    bool confirmed = false;          ///< it was unknown-outcome and is now current
+    bool completed_install = false;  ///< and that completed the pending install
+};
 
 // Key specs are kept as their text ("rsa-2048", see ca/key_spec.hpp, the
 // one list of them); the devices table's CHECK constraint refuses any other
@@ -63,6 +98,7 @@ struct DeviceRecord {
     std::optional<CurrentLsc> lsc;
     std::optional<std::string> fetched_md5;
     std::optional<TimePoint> fetched_at;
+    bool require_sudi = false;  ///< a phone must send a valid SUDI
 };
 
 /// What an administrator gives when adding or updating a device.
@@ -71,6 +107,7 @@ struct DeviceSettings {
     std::string description;
     AuthMode auth_mode = AuthMode::null_string;
     std::string key_spec = "rsa-2048";
+    bool require_sudi = false;
 };
 
 /// Filters for listing, reporting and bulk scheduling. Empty fields match all.
@@ -96,6 +133,30 @@ struct OperationClaim {
     std::string key_spec;
     std::string node;
     TimePoint lease_expires_at;
+    /// The auth string this claim uses up when its operation succeeds (the
+    /// hash the phone's string matched); nothing for other modes.
+    std::optional<std::string> auth_string_hash{};
+};
+
+/// What the session authenticated against, which the claim must still find:
+/// an administrator's change in between refuses the claim.
+struct ClaimExpectation {
+    Operation operation = Operation::none;
+    AuthMode auth_mode = AuthMode::null_string;
+    /// The stored hash the phone's auth string matched, under auth-string.
+    std::optional<std::string> auth_string_hash{};
+};
+
+struct ClaimOutcome {
+    enum class Status {
+        claimed,            ///< `claim` holds the lease
+        nothing_pending,    ///< no operation to run (none, deadline passed, locked)
+        held_elsewhere,     ///< another session or node holds an unexpired lease
+        operation_changed,  ///< the mode, operation or auth string changed since authentication
+    };
+    Status status = Status::nothing_pending;
+    std::optional<OperationClaim> claim;
+    std::string detail;  ///< what changed, for the audit (operation_changed)
 };
 
 /// One counted attempt with an auth string (DeviceRepository::
@@ -119,6 +180,8 @@ struct AuditEvent {
     std::string outcome;
     std::string detail;
     std::optional<TimePoint> at;  ///< set when read back
+    /// How many events this row stands for (rate-limited rows count repeats).
+    std::size_t repeat_count = 1;
 };
 
 }  // namespace capf::storage

@@ -21,6 +21,7 @@ jsonrpc::Error rpc_error(const storage::StorageError& e) {
             return Error(ErrorCode::conflict, e.what());
         case StorageErrc::unreachable:
         case StorageErrc::pool_exhausted:
+        case StorageErrc::timeout:
             return Error(ErrorCode::unavailable, e.what());
     }
     return Error(ErrorCode::unavailable, e.what());

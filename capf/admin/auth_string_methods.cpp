@@ -1,4 +1,4 @@
-// auth_string.generate, auth_string.delete, auth_string.pending
+// auth_string.generate, auth_string.delete, auth_string.pending, auth_string.unlock
 #include <algorithm>
 #include <thread>
 
@@ -79,6 +79,11 @@ json auth_string_delete(AdminContext& ctx, const json& p) {
     return json{{"deleted", true}};
 }
 
+json auth_string_unlock(AdminContext& ctx, const json& p) {
+    ctx.repo.unlock_auth_string(jsonrpc::require_string(p, "device"), jsonrpc::current_caller());
+    return json{{"unlocked", true}};
+}
+
 json auth_string_pending(AdminContext& ctx, const json& p) {
     return json{
         {"devices", ctx.repo.devices_with_auth_string(jsonrpc::optional_string(p, "prefix"))}};
@@ -98,6 +103,10 @@ void register_auth_string_methods(AdminRegistry& registry) {
                   "devices with an auth string set (never the string)",
                   {"prefix"},
                   auth_string_pending});
+    registry.add({"auth_string.unlock",
+                  "end a device's auth-string lockout; the string stays",
+                  {"device"},
+                  auth_string_unlock});
 }
 
 }  // namespace capf::admin

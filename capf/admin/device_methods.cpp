@@ -25,7 +25,8 @@ json device_json(const storage::DeviceRecord& d) {
         {"deadline", d.operation_deadline ? json(iso8601(*d.operation_deadline)) : json(nullptr)},
         {"auth_string_pending", d.has_auth_string},
         {"auth_locked", d.auth_locked},
-        {"failed_auth_count", d.failed_auth_count}};
+        {"failed_auth_count", d.failed_auth_count},
+        {"require_sudi", d.require_sudi}};
     if (d.lsc) {
         j["lsc"] = {{"serial", d.lsc->serial_hex},
                     {"not_before", iso8601(d.lsc->not_before)},
@@ -45,9 +46,28 @@ storage::DeviceRecord existing_device(AdminContext& ctx, const std::string& name
     return *std::move(d);
 }
 
+/// What device.add, device.update and each device of device.add_bulk accept:
+/// the settings of settings_param and require_sudi.
+std::vector<std::string> device_settings_params() {
+    auto params = device_params();
+    params.emplace_back("require_sudi");
+    return params;
+}
+
+/// settings_param, and require_sudi: a given boolean, else the existing
+/// device's (update), else false.
+storage::DeviceSettings device_settings(const json& p, const Config& config,
+                                        const std::optional<storage::DeviceRecord>& existing) {
+    auto s = settings_param(p, config, existing);
+    const auto given = p.find("require_sudi");
+    s.require_sudi = (given != p.end() && !given->is_null()) ? opt_bool(p, "require_sudi")
+                                                             : existing && existing->require_sudi;
+    return s;
+}
+
 json device_add(AdminContext& ctx, const json& p) {
     return device_json(
-        ctx.repo.add_device(settings_param(p, ctx.config, {}), jsonrpc::current_caller()));
+        ctx.repo.add_device(device_settings(p, ctx.config, {}), jsonrpc::current_caller()));
 }
 
 /// The devices of a bulk add; each may carry only the fields of device.add.
@@ -57,7 +77,7 @@ std::vector<storage::DeviceSettings> bulk_devices_param(const json& p, const Con
         throw Error(ErrorCode::invalid_params, "parameter 'devices' must be a list of 1 to " +
                                                    std::to_string(max_bulk) + " devices");
     }
-    const auto fields = device_params();
+    const auto fields = device_settings_params();
     std::vector<storage::DeviceSettings> devices;
     for (const auto& d : *it) {
         if (!d.is_object())
@@ -68,7 +88,7 @@ std::vector<storage::DeviceSettings> bulk_devices_param(const json& p, const Con
                             "unknown device field '" + key + "'; allowed: " + joined(fields));
             }
         }
-        devices.push_back(settings_param(d, config, {}));
+        devices.push_back(device_settings(d, config, {}));
     }
     return devices;
 }
@@ -80,8 +100,8 @@ json device_add_bulk(AdminContext& ctx, const json& p) {
 
 json device_update(AdminContext& ctx, const json& p) {
     const auto existing = existing_device(ctx, jsonrpc::require_string(p, "name"));
-    return device_json(
-        ctx.repo.update_device(settings_param(p, ctx.config, existing), jsonrpc::current_caller()));
+    return device_json(ctx.repo.update_device(device_settings(p, ctx.config, existing),
+                                              jsonrpc::current_caller()));
 }
 
 json device_remove(AdminContext& ctx, const json& p) {
@@ -106,14 +126,16 @@ json device_list(AdminContext& ctx, const json& p) {
 }  // namespace
 
 void register_device_methods(AdminRegistry& registry) {
-    registry.add({"device.add", "add a device: name, description, auth_mode, key_spec",
-                  device_params(), device_add});
+    registry.add({"device.add",
+                  "add a device: name, description, auth_mode, key_spec, require_sudi",
+                  device_settings_params(), device_add});
     registry.add({"device.add_bulk",
                   "add many devices: devices = [{name, ...}]; existing names are kept",
                   {"devices"},
                   device_add_bulk});
-    registry.add({"device.update", "change a device's description, auth_mode or key_spec",
-                  device_params(), device_update});
+    registry.add({"device.update",
+                  "change a device's description, auth_mode, key_spec or require_sudi",
+                  device_settings_params(), device_update});
     registry.add({"device.remove", "remove a device", {"name"}, device_remove});
     registry.add({"device.get", "one device with its LSC and operation", {"name"}, device_get});
     registry.add({"device.list", "devices by prefix, operation, status; pages with after/limit",

@@ -11,8 +11,10 @@ void register_server_methods(AdminRegistry& registry);
 void register_device_methods(AdminRegistry& registry);
 /// operation.schedule, operation.cancel
 void register_schedule_methods(AdminRegistry& registry);
-/// auth_string.generate, auth_string.delete, auth_string.pending
+/// auth_string.generate, auth_string.delete, auth_string.pending, auth_string.unlock
 void register_auth_string_methods(AdminRegistry& registry);
+/// cert.list, cert.revoke
+void register_cert_methods(AdminRegistry& registry);
 /// trust.list, trust.add, trust.remove, capf.certificate
 void register_trust_methods(AdminRegistry& registry);
 /// report, audit.query

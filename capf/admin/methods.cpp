@@ -21,6 +21,7 @@ void register_admin_methods(jsonrpc::Registry& registry, AdminContext& context) 
     admin::register_device_methods(methods);
     admin::register_schedule_methods(methods);
     admin::register_auth_string_methods(methods);
+    admin::register_cert_methods(methods);
     admin::register_trust_methods(methods);
     admin::register_report_methods(methods);
 }

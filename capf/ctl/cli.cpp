@@ -41,6 +41,7 @@ Cli::Cli(const std::string& default_socket)
     add_auth_string_commands(app, command);
     add_report_command(app, command);
     add_audit_command(app, command);
+    add_cert_commands(app, command);
     add_trust_commands(app, command);
     add_export_cert_command(app, command);
     add_call_command(app, command);

@@ -15,10 +15,12 @@ void add_server_commands(CLI::App& app, Command& out);
 void add_device_commands(CLI::App& app, Command& out);
 /// schedule, cancel.
 void add_operation_commands(CLI::App& app, Command& out);
-/// auth-string generate|delete|pending.
+/// auth-string generate|delete|pending|unlock.
 void add_auth_string_commands(CLI::App& app, Command& out);
 void add_report_command(CLI::App& app, Command& out);
 void add_audit_command(CLI::App& app, Command& out);
+/// cert list|revoke.
+void add_cert_commands(CLI::App& app, Command& out);
 /// trust list|add|remove.
 void add_trust_commands(CLI::App& app, Command& out);
 void add_export_cert_command(CLI::App& app, Command& out);

@@ -1,4 +1,4 @@
-// auth-string generate|delete|pending.
+// auth-string generate|delete|pending|unlock.
 #include <memory>
 
 #include "capf/ctl/commands.hpp"
@@ -66,16 +66,30 @@ void add_pending_command(CLI::App& auth_string, Command& out) {
     });
 }
 
+void add_unlock_command(CLI::App& auth_string, Command& out) {
+    auto device = std::make_shared<std::string>();
+    auto* cmd = auth_string.add_subcommand(
+        "unlock", "End a device's lockout after failed attempts; its auth string stays");
+    cmd->add_option("device", *device, "Device name")->required();
+    cmd->callback([device, &out] {
+        out = Command{.method = "auth_string.unlock", .params = {{"device", *device}}};
+        out.show = [name = *device](const json&, std::ostream& s) {
+            s << "unlocked " << name << "\n";
+        };
+    });
+}
+
 }  // namespace
 
 void add_auth_string_commands(CLI::App& app, Command& out) {
     auto* auth_string =
-        app.add_subcommand("auth-string", "Generate, delete or list pending auth strings");
+        app.add_subcommand("auth-string", "Generate, delete, list pending or unlock auth strings");
     auth_string->require_subcommand(1);
     add_generate_command(*auth_string, out);
     add_one_device_command(*auth_string, "delete", "Remove a device's auth string",
                            "auth_string.delete", "deleted the auth string of", out);
     add_pending_command(*auth_string, out);
+    add_unlock_command(*auth_string, out);
 }
 
 }  // namespace capf::ctl

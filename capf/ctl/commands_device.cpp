@@ -38,7 +38,7 @@ void show_device_row(const json& r, std::ostream& out) {
 }
 
 struct DeviceSettingsOptions {
-    std::string name, description, auth, key;
+    std::string name, description, auth, key, require_sudi;
 };
 
 /// device add NAME / device update NAME, with the settings to give.
@@ -51,12 +51,17 @@ void add_settings_command(CLI::App& device, Command& out, const std::string& ver
                     "null-string, auth-string, lsc, mic or lsc-or-mic (default from config)");
     cmd->add_option("--key", o->key,
                     "rsa-512 ... rsa-4096, ec-p256, ec-p384, ec-p521 (default from config)");
+    cmd->add_option("--require-sudi", o->require_sudi,
+                    "true: the phone must send a valid SUDI (default false; update keeps it)")
+        ->check(CLI::IsMember({"true", "false"}));
     cmd->callback([o, &out, verb] {
         out = Command{.method = "device." + verb, .show = show_device_row};
         out.params["name"] = o->name;
         set_if_given(out.params, "description", o->description);
         set_if_given(out.params, "auth_mode", o->auth);
         set_if_given(out.params, "key_spec", o->key);
+        if (!o->require_sudi.empty())
+            out.params["require_sudi"] = o->require_sudi == "true";
     });
 }
 

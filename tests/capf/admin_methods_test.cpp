@@ -155,7 +155,8 @@ TEST_CASE("admin: device.add_bulk adds new devices and refuses an unknown field"
           {{{"name", "SEPA00000000003"}}, {{"name", "SEPA00000000004"}, {"colour", "red"}}}}});
     CHECK(refused["code"] == invalid_params);
     CHECK(message_of(refused) ==
-          "unknown device field 'colour'; allowed: name, description, auth_mode, key_spec");
+          "unknown device field 'colour'; allowed: name, description, auth_mode, key_spec, "
+          "require_sudi");
     // Nothing was added.
     CHECK(admin.error("device.get", {{"name", "SEPA00000000003"}})["code"] == not_found);
     CHECK(admin.error("device.add_bulk", {{"devices", json::array()}})["code"] == invalid_params);
@@ -375,6 +376,113 @@ TEST_CASE("admin: every change is audited with the caller as its actor") {
                                              "trust_anchor/removed", "device/removed"});
 }
 
+namespace {
+
+/// An install of `serial` the phone confirmed (`confirm`) or never answered.
+void issue(storage::DeviceRepository& repo, const std::string& device, const std::string& serial,
+           bool confirm) {
+    using namespace std::chrono_literals;
+    repo.schedule_operation(device,
+                            storage::ScheduleRequest{storage::Operation::install, {}, {}, {}},
+                            test::admin_actor);
+    const auto claim = *repo.claim_pending_operation(device, "node-test", 60s);
+    const auto now = std::chrono::system_clock::now();
+    const storage::IssuedCertificateRecord cert{
+        serial,          storage::Bytes{0x30, 0x01}, now,
+        now + 24h * 365, storage::Bytes{0x30},       std::string(32, 'e')};
+    repo.record_certificate_issued(claim, cert, "10.0.0.1");
+    if (confirm)
+        repo.record_store_confirmed(claim, cert, "10.0.0.1");
+    else
+        repo.cancel_operation(device, test::admin_actor);
+}
+
+}  // namespace
+
+TEST_CASE("admin: cert.list shows each certificate's standing, cert.revoke revokes one") {
+    AdminMethods admin;
+    admin.result("device.add", {{"name", "SEP001122334455"}});
+    issue(admin.repo(), "SEP001122334455", "c1", true);
+    issue(admin.repo(), "SEP001122334455", "c2", true);
+    issue(admin.repo(), "SEP001122334455", "c3", false);
+
+    json listed = admin.result("cert.list", {{"device", "sep001122334455"}});
+    REQUIRE(listed.is_array());
+    REQUIRE(listed.size() == 3);
+    CHECK(listed[0]["serial"] == "c3");
+    CHECK(listed[0]["standing"] == "unknown-outcome");
+    CHECK(listed[0]["confirmed"] == false);
+    CHECK(listed[0]["revoked_at"].is_null());
+    CHECK(listed[0]["revoked_reason"].is_null());
+    CHECK(listed[1]["serial"] == "c2");
+    CHECK(listed[1]["standing"] == "current");
+    CHECK(listed[2]["standing"] == "superseded");
+    CHECK(listed[2]["revoked_reason"] == "superseded");
+    CHECK(is_iso8601(listed[2]["revoked_at"]));
+    for (const char* key : {"not_before", "not_after", "issued_at"})
+        CHECK(is_iso8601(listed[1][key]));
+    CHECK(listed[1]["md5"] == std::string(32, 'e'));
+    CHECK(listed[1]["node"] == "node-test");
+
+    const jsonrpc::CallerScope caller("uid 1000 pid 77");
+    CHECK(admin.result("cert.revoke", {{"serial", "C2"}}) ==
+          json{{"serial", "c2"}, {"revoked", true}});
+    listed = admin.result("cert.list", {{"device", "SEP001122334455"}});
+    CHECK(listed[1]["standing"] == "revoked");
+    CHECK(listed[1]["revoked_reason"] == "revoked");
+    const json events = admin.result("audit.query", {{"device", "SEP001122334455"}, {"limit", 1}});
+    CHECK(events["events"][0]["event"] == "certificate");
+    CHECK(events["events"][0]["outcome"] == "revoked");
+    CHECK(events["events"][0]["peer"] == "uid 1000 pid 77");
+
+    json e = admin.error("cert.revoke", {{"serial", "c2"}});
+    CHECK(e["code"] == invalid_params);
+    CHECK_THAT(message_of(e), Catch::Contains("already revoked"));
+    CHECK(admin.error("cert.revoke", {{"serial", "ffff"}})["code"] == not_found);
+    CHECK(admin.error("cert.revoke", {{"serial", "not hex"}})["code"] == invalid_params);
+    CHECK(admin.error("cert.list", {{"device", "SEP665544332211"}})["code"] == not_found);
+    CHECK(admin.error("cert.list", json::object())["code"] == invalid_params);
+}
+
+TEST_CASE(
+    "admin: require_sudi is set by device.add, add_bulk and update, and kept when not given") {
+    AdminMethods admin;
+    json d = admin.result("device.add", {{"name", "SEP001122334455"}, {"require_sudi", true}});
+    CHECK(d["require_sudi"] == true);
+    d = admin.result("device.update", {{"name", "SEP001122334455"}, {"description", "lobby"}});
+    CHECK(d["require_sudi"] == true);  // kept
+    d = admin.result("device.update", {{"name", "SEP001122334455"}, {"require_sudi", false}});
+    CHECK(d["require_sudi"] == false);
+    CHECK(admin.result("device.get", {{"name", "SEP001122334455"}})["require_sudi"] == false);
+    admin.result(
+        "device.add_bulk",
+        {{"devices",
+          {{{"name", "SEP0000000000B1"}, {"require_sudi", true}}, {{"name", "SEP0000000000B2"}}}}});
+    const json page = admin.result("device.list", {{"prefix", "SEP0000000000B"}});
+    REQUIRE(page["devices"].size() == 2);
+    CHECK(page["devices"][0]["require_sudi"] == true);
+    CHECK(page["devices"][1]["require_sudi"] == false);
+    CHECK(admin.error("device.add", {{"name", "SEP0000000000C1"},
+                                     {"require_sudi", "yes"}})["code"] == invalid_params);
+    CHECK(admin.error("device.get", {{"name", "SEP0000000000C1"}})["code"] == not_found);
+}
+
+TEST_CASE("admin: auth_string.unlock ends a lockout and keeps the string") {
+    AdminMethods admin;
+    admin.result("device.add", {{"name", "SEP001122334455"}});
+    admin.result("auth_string.generate", {{"name", "SEP001122334455"}, {"value", "123456"}});
+    for (int i = 0; i < 3; ++i)
+        admin.repo().begin_auth_string_attempt("SEP001122334455", 3);
+    REQUIRE(admin.result("device.get", {{"name", "SEP001122334455"}})["auth_locked"] == true);
+    CHECK(admin.result("auth_string.unlock", {{"device", "SEP001122334455"}}) ==
+          json{{"unlocked", true}});
+    const json d = admin.result("device.get", {{"name", "SEP001122334455"}});
+    CHECK(d["auth_locked"] == false);
+    CHECK(d["failed_auth_count"] == 0);
+    CHECK(d["auth_string_pending"] == true);
+    CHECK(admin.error("auth_string.unlock", {{"device", "SEP665544332211"}})["code"] == not_found);
+}
+
 TEST_CASE("admin: every method is listed with its summary") {
     AdminMethods admin;
     const json methods = admin.result("methods");
@@ -393,6 +501,9 @@ TEST_CASE("admin: every method is listed with its summary") {
                              "auth_string.generate",
                              "auth_string.delete",
                              "auth_string.pending",
+                             "auth_string.unlock",
+                             "cert.list",
+                             "cert.revoke",
                              "trust.list",
                              "trust.add",
                              "trust.remove",
@@ -402,7 +513,7 @@ TEST_CASE("admin: every method is listed with its summary") {
         INFO(name);
         CHECK(methods.contains(name));
     }
-    CHECK(methods.size() == 21);
+    CHECK(methods.size() == 24);
     CHECK(admin.result("capf.certificate")["pem"].get<std::string>().find("BEGIN CERTIFICATE") !=
           std::string::npos);
 }

@@ -189,3 +189,55 @@ TEST_CASE("ctl cli: device import sends the file's devices in chunks") {
     CHECK(shown(*cli, result) ==
           "added 3 of 3 device(s); the others already existed and were kept\n");
 }
+
+TEST_CASE("ctl cli: cert list DEVICE shows a table of serial, standing, issued, not after, md5") {
+    const auto cli = parsed({"cert", "list", "SEP001122334455"});
+    CHECK(cli->command.method == "cert.list");
+    CHECK(cli->command.params == json{{"device", "SEP001122334455"}});
+    const json result = json::array({{{"serial", "c2"},
+                                      {"standing", "current"},
+                                      {"issued_at", "2026-01-02T03:04:05Z"},
+                                      {"not_after", "2031-01-02T03:04:05Z"},
+                                      {"md5", "0123"},
+                                      {"revoked_at", nullptr}},
+                                     {{"serial", "c1"},
+                                      {"standing", "superseded"},
+                                      {"issued_at", "2025-01-02T03:04:05Z"},
+                                      {"not_after", "2030-01-02T03:04:05Z"},
+                                      {"md5", "4567"},
+                                      {"revoked_at", "2026-01-02T03:04:06Z"}}});
+    CHECK(shown(*cli, result) ==
+          "SERIAL  STANDING    ISSUED                NOT AFTER             MD5\n"
+          "c2      current     2026-01-02T03:04:05Z  2031-01-02T03:04:05Z  0123\n"
+          "c1      superseded  2025-01-02T03:04:05Z  2030-01-02T03:04:05Z  4567\n");
+    CHECK(shown(*parsed({"cert", "list", "SEP1", "--json"}), json::array()) == "[]\n");
+    CHECK_THROWS_AS(parsed({"cert", "list"}), CLI::RequiredError);
+    CHECK_THROWS_AS(parsed({"cert"}), CLI::RequiredError);
+}
+
+TEST_CASE("ctl cli: cert revoke SERIAL prints revoked SERIAL") {
+    const auto cli = parsed({"cert", "revoke", "0BADC0DE"});
+    CHECK(cli->command.method == "cert.revoke");
+    CHECK(cli->command.params == json{{"serial", "0BADC0DE"}});
+    CHECK(shown(*cli, {{"serial", "0badc0de"}, {"revoked", true}}) == "revoked 0badc0de\n");
+    CHECK_THROWS_AS(parsed({"cert", "revoke"}), CLI::RequiredError);
+}
+
+TEST_CASE("ctl cli: device add and update take --require-sudi true or false") {
+    CHECK(params_of({"device", "add", "SEP1", "--require-sudi", "true"}) ==
+          json{{"name", "SEP1"}, {"require_sudi", true}});
+    CHECK(params_of({"device", "update", "SEP1", "--require-sudi", "false"}) ==
+          json{{"name", "SEP1"}, {"require_sudi", false}});
+    // Not given: not sent, so update keeps the device's setting.
+    CHECK(params_of({"device", "update", "SEP1"}) == json{{"name", "SEP1"}});
+    CHECK_THROWS_AS(parsed({"device", "add", "SEP1", "--require-sudi", "yes"}),
+                    CLI::ValidationError);
+}
+
+TEST_CASE("ctl cli: auth-string unlock DEVICE prints unlocked DEVICE") {
+    const auto cli = parsed({"auth-string", "unlock", "SEP001122334455"});
+    CHECK(cli->command.method == "auth_string.unlock");
+    CHECK(cli->command.params == json{{"device", "SEP001122334455"}});
+    CHECK(shown(*cli, {{"unlocked", true}}) == "unlocked SEP001122334455\n");
+    CHECK_THROWS_AS(parsed({"auth-string", "unlock"}), CLI::RequiredError);
+}
