@@ -153,7 +153,10 @@ for e in json.load(sys.stdin)['events']:
 # verifies against the CAPF certificate and whose MD5 is the stored one.
 assert_installed() {
   local name=$1 state=$2 out=$3
-  [ "$(echo "$out" | json_field '["end_reason"]')" = 1 ] || fail "$case: install failed: $out"
+  [ "$(echo "$out" | json_field '["end_reason"]')" = 1 ] ||
+    fail "$case: install failed: $out; audit: $(ctl --json audit --device "$name" --limit 3 | python3 -c "
+import json, sys
+print('; '.join(e['event'] + '/' + e['outcome'] + ' ' + e['detail'] for e in json.load(sys.stdin)['events']))")"
   openssl verify -CAfile "$dir/capf.crt" "$dir/$state/lsc.pem" | grep -q ": OK" || fail "$case: LSC does not verify"
   local held
   held=$(openssl x509 -in "$dir/$state/lsc.pem" -outform DER | md5sum | cut -d' ' -f1)
