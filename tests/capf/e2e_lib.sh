@@ -57,7 +57,7 @@ PY
 # capfd_init CONFIG: creates the CAPF identity and the schema.
 capfd_init() {
   "$capfd" init --config "$1" --cn "CAPF-e2e" --organization "Example Hospital" 2>"$dir/init.log" ||
-    { cat "$dir/init.log"; fail "capfd init"; }
+    { cat "$dir/init.log"; fail "${case:+$case: }capfd init refused $1: $(head -c 400 "$dir/init.log" | tr '\n' ' ')"; }
 }
 
 # start_capfd CONFIG LOG SOCKET: starts capfd in the background, waits for
