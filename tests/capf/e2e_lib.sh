@@ -1,7 +1,10 @@
 # Shared by the end-to-end tests (sourced): a private PostgreSQL, a capfd
-# configured and started on it, capfctl and JSON helpers, cleanup on exit.
-# The sourcing script sets: capfd capfctl phone src (paths), then calls
-# e2e_setup. Every helper fails the test with the capfd log shown.
+# configured and started on it, capfctl and JSON helpers, cleanup on exit,
+# and the one-case-per-run helpers of the dialogue and attack tests (start,
+# run_phone, enrol, remember, assert_refused, certificates made by openssl).
+# The sourcing script sets: capfd capfctl phone src (paths) and case, dev
+# when it uses mic_setup, then calls e2e_setup. Every helper fails the test
+# with the capfd log shown.
 set -euo pipefail
 
 e2e_pids=()
@@ -54,7 +57,7 @@ PY
 # capfd_init CONFIG: creates the CAPF identity and the schema.
 capfd_init() {
   "$capfd" init --config "$1" --cn "CAPF-e2e" --organization "Example Hospital" 2>"$dir/init.log" ||
-    { cat "$dir/init.log"; fail "capfd init"; }
+    { cat "$dir/init.log"; fail "${case:+$case: }capfd init refused $1: $(head -c 400 "$dir/init.log" | tr '\n' ' ')"; }
 }
 
 # start_capfd CONFIG LOG SOCKET: starts capfd in the background, waits for
@@ -87,3 +90,111 @@ expect_refusal() {
   [ $status -ne 0 ] || fail "$what: accepted, expected a refusal"
   echo "$out" | grep -Eq -- "$regex" || fail "$what: message '$out' does not match /$regex/"
 }
+
+# --- one case per run (e2e_dialogue_test.sh, e2e_attack_test.sh) ---------------
+
+# start [JSON over the defaults below]: configure, init and start capfd.
+start() {
+  local extra=${1:-}
+  [ -n "$extra" ] || extra='{}'
+  write_config "$dir/capfd.json" "$(python3 -c "
+import json, sys
+base = {'keygen': {'timeout': '2s', 'retries': 2}, 'auth': {'lockout_failures': 3},
+        'limits': {'read_timeout': '2s'}}
+for k, v in json.loads(sys.argv[1]).items():
+    base[k] = {**base.get(k, {}), **v}
+print(json.dumps(base))" "$extra")"
+  capfd_init "$dir/capfd.json"
+  start_capfd "$dir/capfd.json" "$dir/capfd.log" "$sock"
+}
+
+# run_phone NAME STATE [capf-phone options]: prints the phone's JSON line.
+run_phone() {
+  local name=$1 state=$2
+  shift 2
+  "$phone" --port "$port" --name "$name" --capf-cert "$dir/capf.crt" --state "$dir/$state" --timeout "${phone_timeout:-30}" "$@" || true
+}
+
+# enrol NAME STATE: a first LSC by null string, so later refusals can show
+# that it did not change.
+enrol() {
+  ctl device add "$1" --auth null-string >/dev/null 2>&1 || true
+  ctl device update "$1" --auth null-string >/dev/null
+  ctl schedule install "$1" >/dev/null
+  local out
+  out=$(run_phone "$1" "$2")
+  [ "$(echo "$out" | json_field '["end_reason"]')" = 1 ] || fail "enrolment of $1: $out"
+}
+
+issued_count() { psql "$db" -At -c "SELECT count(*) FROM issued_certificates WHERE device = '$1'"; }
+stored_md5() { ctl --json device get "$1" | json_field '["lsc"]["md5"] if d["lsc"] else None'; }
+
+# remember NAME: the certificate state a refusal must leave alone.
+remember() { before_count=$(issued_count "$1"); before_md5=$(stored_md5 "$1"); }
+
+# assert_refused NAME REASON CAUSE_REGEX PHONE_OUTPUT
+assert_refused() {
+  local name=$1 reason=$2 cause=$3 out=$4 got details
+  got=$(echo "$out" | json_field '["end_reason"]' 2>/dev/null) || fail "no END_SESSION for $name: $out"
+  [ "$got" = "$reason" ] || fail "$case: END_SESSION reason $got, expected $reason: $out"
+  details=$(ctl --json audit --device "$name" --limit 3 | python3 -c "
+import json, sys
+for e in json.load(sys.stdin)['events']:
+    if e['event'] in ('session', 'operation'):
+        print(e['outcome'] + ' ' + e['detail'])")
+  echo "$details" | grep -Eq -- "$cause" || fail "$case: no audit event with cause /$cause/; saw: $details"
+  [ "$(issued_count "$name")" = "$before_count" ] || fail "$case: a certificate was issued"
+  [ "$(stored_md5 "$name")" = "$before_md5" ] || fail "$case: the device's certificate changed"
+  grep -q "event=session device=$name .*end_reason=$reason" "$dir/capfd.log" || fail "$case: no session log line"
+  echo "PASS: $case: END_SESSION $reason, audit '$(echo "$details" | grep -E -- "$cause" | head -1)', nothing issued"
+}
+
+# assert_installed NAME STATE PHONE_OUTPUT: the phone holds an LSC that
+# verifies against the CAPF certificate and whose MD5 is the stored one.
+assert_installed() {
+  local name=$1 state=$2 out=$3
+  [ "$(echo "$out" | json_field '["end_reason"]')" = 1 ] ||
+    fail "$case: install failed: $out; audit: $(ctl --json audit --device "$name" --limit 3 | python3 -c "
+import json, sys
+print('; '.join(e['event'] + '/' + e['outcome'] + ' ' + e['detail'] for e in json.load(sys.stdin)['events']))")"
+  openssl verify -CAfile "$dir/capf.crt" "$dir/$state/lsc.pem" | grep -q ": OK" || fail "$case: LSC does not verify"
+  local held
+  held=$(openssl x509 -in "$dir/$state/lsc.pem" -outform DER | md5sum | cut -d' ' -f1)
+  [ "$held" = "$(stored_md5 "$name")" ] || fail "$case: stored MD5 differs from the phone's $held"
+  openssl x509 -in "$dir/$state/lsc.pem" -noout -subject | grep -q "CN = $name" || fail "$case: LSC subject"
+  echo "PASS: $case: LSC $(echo "$out" | json_field '["serial"]') verified, MD5 $held stored"
+}
+
+# make_ca NAME CN: a CA certificate and key in $dir/NAME.{pem,key}.
+make_ca() {
+  openssl req -x509 -newkey rsa:2048 -nodes -keyout "$dir/$1.key" -out "$dir/$1.pem" -days 30 \
+    -subj "/O=Test/CN=$2" 2>/dev/null
+}
+# make_cert NAME CA CN [KEYTYPE]: a certificate signed by CA, key as PKCS#8.
+make_cert() {
+  local key_opt="-newkey rsa:2048"
+  [ "${4:-rsa}" = ec ] && key_opt="-newkey ec -pkeyopt ec_paramgen_curve:P-256"
+  openssl req -new $key_opt -nodes -keyout "$dir/$1.key" -out "$dir/$1.csr" -subj "/CN=$3" 2>/dev/null
+  openssl x509 -req -in "$dir/$1.csr" -CA "$dir/$2.pem" -CAkey "$dir/$2.key" -CAcreateserial \
+    -out "$dir/$1.pem" -days 30 2>/dev/null
+}
+# trust_add_sudi_root FILE: a SUDI anchor (role sudi-root, issue 11). A capfd
+# from before SUDI anchors refuses the role naming the two it has; it checks
+# no SUDI chain, so there the anchor is not needed. Any other error fails.
+trust_add_sudi_root() {
+  local out
+  out=$(ctl trust add sudi-root "$1" 2>&1 >/dev/null) && return 0
+  echo "$out" | grep -q "role must be lsc-issuer or mic-root, not 'sudi-root'" ||
+    fail "trust add sudi-root $1: $out"
+}
+# mic_setup: a manufacturing root the service trusts, this phone's MIC, and a
+# SUDI for it under a SUDI root the service trusts ($dev names the phone).
+mic_setup() {
+  make_ca mic-root "Test Manufacturing CA"
+  make_cert mic mic-root "CP-7962G-$dev"
+  make_ca sudi-root "Test SUDI CA"
+  make_cert sudi sudi-root "CP-7962G-$dev"
+  ctl trust add mic-root "$dir/mic-root.pem" >/dev/null || fail "trust add mic-root"
+  trust_add_sudi_root "$dir/sudi-root.pem"
+}
+mic_args() { echo --auth mic --mic-cert "$dir/mic.pem" --mic-key "$dir/mic.key"; }

@@ -7,8 +7,9 @@
 // LSC and key, written when the server's certificate is stored).
 //
 // Prints one JSON line describing the session; exits 0 when the server ended
-// the session with END_SESSION (whatever the reason), 2 on a TLS or
-// protocol failure, 3 on a timeout.
+// the session with END_SESSION (whatever the reason) or when a misbehaviour
+// ends it on purpose (--store-gate, --hang-up-at), 2 on a TLS or protocol
+// failure, 3 on a timeout.
 #include <botan/auto_rng.h>
 #include <botan/data_src.h>
 #include <botan/ec_group.h>
@@ -51,6 +52,13 @@ struct Options {
     std::string auth_string;
     std::string mic_cert, mic_key, sudi_cert, sudi_key;
     std::string present_cert, present_key;  // present another certificate (misbehaving)
+    std::string mic_chain;                  // PEM bundle of intermediates sent after the MIC
+    bool bad_sudi_proof = false;            // corrupt the SUDI SHA-1 signature
+    std::string store_gate;                 // DIR: after storing, wait for DIR/go before confirming
+    std::string keep_refused;               // DIR: with refuse_store, keep what was refused
+    std::string hang_up_at;                 // keygen | store: close the connection on that request
+    std::string fetch_cert;                 // PEM to answer FETCH_CERT_REQUEST with
+    std::string raw_name;                   // hex: the DEVICE_NAME value as raw bytes, unchecked
     double keygen_delay = 0;
     int keygen_fail = 0;
     bool silent = false;
@@ -72,6 +80,56 @@ class PhoneError : public std::runtime_error {
 std::unique_ptr<Botan::Private_Key> load_key(const std::string& path) {
     Botan::DataSource_Stream source(path);
     return Botan::PKCS8::load_key(source);
+}
+
+/// Every certificate of a PEM bundle, in file order.
+std::vector<Botan::X509_Certificate> load_bundle(const std::string& path) {
+    Botan::DataSource_Stream source(path);
+    std::vector<Botan::X509_Certificate> out;
+    while (!source.end_of_data()) {
+        try {
+            out.emplace_back(source);
+        } catch (const Botan::Decoding_Error&) {
+            break;  // trailing text after the last certificate
+        }
+    }
+    if (out.empty())
+        throw PhoneError(2, "no certificate in " + path);
+    return out;
+}
+
+void write_private_file(const fs::path& path, const std::string& content) {
+    {
+        std::ofstream out(path);
+        out << content;
+    }
+    fs::permissions(path, fs::perms::owner_read | fs::perms::owner_write);
+}
+
+/// The frame of `m` with one more element, tag DEVICE_NAME and `value`,
+/// placed after the first element (VERSION). Built by hand because the
+/// encoder refuses names a phone must not send, and sending them is the
+/// point (protocol/README.md section 2: tag | length (2) | value).
+std::vector<std::uint8_t> encode_with_raw_name(const Message& m,
+                                               const std::vector<std::uint8_t>& value) {
+    if (value.size() > 0xFFFF)
+        throw PhoneError(2, "--raw-name longer than a 16-bit length");
+    auto frame = protocol::encode(m);
+    constexpr std::size_t header = 8;
+    std::size_t at = header;
+    if (!m.elements().empty())
+        at += 3 + m.elements().front().value.size();
+    std::vector<std::uint8_t> element{static_cast<std::uint8_t>(Tag::device_name),
+                                      static_cast<std::uint8_t>(value.size() >> 8),
+                                      static_cast<std::uint8_t>(value.size() & 0xFF)};
+    element.insert(element.end(), value.begin(), value.end());
+    frame.insert(frame.begin() + static_cast<std::ptrdiff_t>(at), element.begin(), element.end());
+    const std::size_t body = frame.size() - header;
+    if (body > 0xFFFF)
+        throw PhoneError(2, "AUTH_RESPONSE with --raw-name exceeds 65535 bytes");
+    frame[6] = static_cast<std::uint8_t>(body >> 8);
+    frame[7] = static_cast<std::uint8_t>(body & 0xFF);
+    return frame;
 }
 
 std::vector<std::uint8_t> digest(const char* algo, std::span<const std::uint8_t> data) {
@@ -120,10 +178,15 @@ class Phone {
                     answer_auth(m);
                     break;
                 case Command::key_gen_request:
+                    if (o_.hang_up_at == "keygen")
+                        return hang_up(report);
                     answer_key_gen(m, report);
                     break;
                 case Command::store_cert_request:
-                    answer_store(m, report);
+                    if (o_.hang_up_at == "store")
+                        return hang_up(report);
+                    if (answer_store(m, report))
+                        return report;  // --store-gate: gone before END_SESSION
                     break;
                 case Command::fetch_cert_request:
                     answer_fetch(report);
@@ -145,6 +208,15 @@ class Phone {
     }
 
   private:
+    /// --hang-up-at: close the connection instead of answering, as a phone
+    /// that is unplugged or rebooted mid-session.
+    nlohmann::json& hang_up(nlohmann::json& report) {
+        client_->close();
+        report["hung_up"] = o_.hang_up_at;
+        report["key_gen_requests"] = key_gen_requests_;
+        return report;
+    }
+
     Message read_next() {
         for (;;) {
             auto next = reader_.next();
@@ -164,9 +236,11 @@ class Phone {
         }
     }
 
-    void send(const Message& m) {
+    void send(const Message& m) { send_bytes(protocol::encode(m)); }
+
+    void send_bytes(const std::vector<std::uint8_t>& frame) {
         try {
-            client_->send(protocol::encode(m));
+            client_->send(frame);
         } catch (const test::TlsClientError&) {
             // The server may have ended the session while this phone was busy
             // (a keygen past the timeout): its END_SESSION is still to be read.
@@ -200,8 +274,9 @@ class Phone {
             return;
         }
         Message r(Command::auth_response, reply_id());
-        r.add<Tag::version>(static_cast<std::uint8_t>(o_.protocol_version))
-            .add<Tag::device_name>(o_.name);
+        r.add<Tag::version>(static_cast<std::uint8_t>(o_.protocol_version));
+        if (o_.raw_name.empty())
+            r.add<Tag::device_name>(o_.name);
         r.add<Tag::password>(o_.auth == "auth-string" ? o_.auth_string : std::string());
         if (!o_.present_cert.empty()) {
             const auto der = Botan::X509_Certificate(o_.present_cert).BER_encode();
@@ -214,22 +289,44 @@ class Phone {
         } else if (o_.auth == "mic") {
             const auto der = Botan::X509_Certificate(o_.mic_cert).BER_encode();
             add_certificate_proof(r, der, *load_key(o_.mic_key), protocol::CertType::mic);
-            if (!o_.sudi_cert.empty()) {
-                const auto sudi_der = Botan::X509_Certificate(o_.sudi_cert).BER_encode();
-                const auto sudi_key = load_key(o_.sudi_key);
-                std::vector<std::uint8_t> data(4);
-                for (int i = 0; i < 4; ++i) {  // little-endian: a quirk of the original server
-                    data[static_cast<std::size_t>(i)] =
-                        static_cast<std::uint8_t>(session_id_ >> (8 * i));
-                }
-                data.insert(data.end(), sudi_der.begin(), sudi_der.end());
-                r.add<Tag::sudi_data>(protocol::SudiData{
-                    sudi_der, prove(*sudi_key, data, false, rng_), protocol::HashId::sha512,
-                    prove(*sudi_key, data, true, rng_)});
-            }
+            add_mic_chain(r);
         }
+        if (!o_.sudi_cert.empty())
+            add_sudi(r);
         r.add<Tag::reason>(Reason::success);
-        send(r);
+        if (o_.raw_name.empty()) {
+            send(r);
+        } else {
+            send_bytes(encode_with_raw_name(r, Botan::hex_decode(o_.raw_name)));
+        }
+    }
+
+    /// --mic-chain: the intermediates as further CERTIFICATE elements after
+    /// the MIC; the proofs cover only the first certificate.
+    void add_mic_chain(Message& r) {
+        if (o_.mic_chain.empty())
+            return;
+        for (const auto& cert : load_bundle(o_.mic_chain)) {
+            r.add<Tag::certificate>(
+                protocol::CertificateValue{protocol::CertType::mic, cert.BER_encode()});
+        }
+    }
+
+    /// protocol/README.md section 5.3: both proofs over the little-endian
+    /// session id and the SUDI DER, made with --sudi-key.
+    void add_sudi(Message& r) {
+        const auto sudi_der = Botan::X509_Certificate(o_.sudi_cert).BER_encode();
+        const auto sudi_key = load_key(o_.sudi_key);
+        std::vector<std::uint8_t> data(4);
+        for (int i = 0; i < 4; ++i) {  // little-endian: a quirk of the original server
+            data[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(session_id_ >> (8 * i));
+        }
+        data.insert(data.end(), sudi_der.begin(), sudi_der.end());
+        auto sha1_proof = prove(*sudi_key, data, false, rng_);
+        if (o_.bad_sudi_proof)
+            sha1_proof[sha1_proof.size() / 2] ^= 0x01;
+        r.add<Tag::sudi_data>(protocol::SudiData{sudi_der, sha1_proof, protocol::HashId::sha512,
+                                                 prove(*sudi_key, data, true, rng_)});
     }
 
     void answer_key_gen(const Message& m, nlohmann::json& report) {
@@ -273,33 +370,62 @@ class Phone {
         send(r);
     }
 
-    void answer_store(const Message& m, nlohmann::json& report) {
+    /// Returns true when the phone leaves at once (--store-gate) instead of
+    /// reading END_SESSION.
+    bool answer_store(const Message& m, nlohmann::json& report) {
         Message r(Command::store_cert_response, reply_id());
         if (o_.refuse_store || !pending_key_) {
+            if (o_.refuse_store && !o_.keep_refused.empty() && pending_key_)
+                save_lsc(o_.keep_refused, m.get<Tag::certificate>().der);
             r.add<Tag::reason>(static_cast<Reason>(4));
             send(r);
-            return;
+            return false;
         }
         const auto cert = m.get<Tag::certificate>();
-        const Botan::X509_Certificate x509(cert.der);
-        fs::create_directories(o_.state);
-        std::ofstream(fs::path(o_.state) / "lsc.pem") << x509.PEM_encode();
-        const auto key_path = fs::path(o_.state) / "lsc-key.pem";
-        {
-            std::ofstream out(key_path);
-            out << Botan::PKCS8::PEM_encode(*pending_key_);
-        }
-        fs::permissions(key_path, fs::perms::owner_read | fs::perms::owner_write);
+        const Botan::X509_Certificate x509 = save_lsc(o_.state, cert.der);
         report["stored"] = true;
         report["serial"] = Botan::hex_encode(x509.serial_number(), false);
         report["md5"] = Botan::hex_encode(digest("MD5", cert.der), false);
         r.add<Tag::reason>(Reason::success);
+        if (!o_.store_gate.empty()) {
+            wait_at_store_gate();
+            send(r);
+            client_->close();
+            report["unconfirmed"] = true;
+            return true;
+        }
         send(r);
+        return false;
+    }
+
+    /// Writes DIR/lsc.pem and DIR/lsc-key.pem (the key pending_key_).
+    Botan::X509_Certificate save_lsc(const std::string& dir, const std::vector<std::uint8_t>& der) {
+        const Botan::X509_Certificate x509(der);
+        fs::create_directories(dir);
+        std::ofstream(fs::path(dir) / "lsc.pem") << x509.PEM_encode();
+        write_private_file(fs::path(dir) / "lsc-key.pem", Botan::PKCS8::PEM_encode(*pending_key_));
+        return x509;
+    }
+
+    /// --store-gate DIR: the LSC is stored; say so with DIR/stored and hold
+    /// the STORE_CERT_RESPONSE until the test creates DIR/go (so it can stop
+    /// or kill capfd between the phone storing and the server recording).
+    void wait_at_store_gate() {
+        const fs::path gate(o_.store_gate);
+        fs::create_directories(gate);
+        std::ofstream(gate / "stored").flush();
+        const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(o_.timeout);
+        while (!fs::exists(gate / "go")) {
+            if (std::chrono::steady_clock::now() >= until)
+                throw PhoneError(3, "store gate: " + (gate / "go").string() + " did not appear");
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
     }
 
     void answer_fetch(nlohmann::json& report) {
         Message r(Command::fetch_cert_response, reply_id());
-        const auto path = fs::path(o_.state) / "lsc.pem";
+        const auto path =
+            o_.fetch_cert.empty() ? fs::path(o_.state) / "lsc.pem" : fs::path(o_.fetch_cert);
         if (!fs::exists(path)) {
             r.add<Tag::reason>(Reason::invalid_element);
         } else {
@@ -354,6 +480,22 @@ int main(int argc, char** argv) {
     app.add_option("--sudi-key", o.sudi_key, "Its private key");
     app.add_option("--present-cert", o.present_cert, "Misbehave: present this certificate instead");
     app.add_option("--present-key", o.present_key, "...signed with this key");
+    app.add_option(
+        "--mic-chain", o.mic_chain,
+        "PEM bundle of intermediates sent as further CERTIFICATE elements after the MIC");
+    app.add_flag("--bad-sudi-proof", o.bad_sudi_proof,
+                 "Misbehave: corrupt the SHA-1 signature of SUDI_DATA");
+    app.add_option("--store-gate", o.store_gate,
+                   "Store the LSC, create DIR/stored, wait for DIR/go, confirm and leave at once");
+    app.add_option("--keep-refused", o.keep_refused,
+                   "With --refuse-store: keep the refused LSC and key in DIR/lsc.pem, lsc-key.pem");
+    app.add_option("--hang-up-at", o.hang_up_at,
+                   "Misbehave: close the connection when this request arrives")
+        ->check(CLI::IsMember({"keygen", "store"}));
+    app.add_option("--fetch-cert", o.fetch_cert,
+                   "Misbehave: answer FETCH_CERT_REQUEST with this certificate (PEM)");
+    app.add_option("--raw-name", o.raw_name,
+                   "Misbehave: DEVICE_NAME value as these hex bytes, unchecked (add 00 to end it)");
     app.add_option("--keygen-delay", o.keygen_delay, "Seconds to spend generating a key");
     app.add_option("--keygen-fail", o.keygen_fail, "Fail the first N key generations");
     app.add_flag("--silent", o.silent, "Misbehave: complete TLS, then never answer");
