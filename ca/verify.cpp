@@ -259,12 +259,6 @@ Verification verify_presented_certificate(const TrustStore& trust, const std::st
     }
 }
 
-Verification verify_presented_certificate(const TrustStore& trust, const std::string& device_name,
-                                          const PresentedCertificate& p, std::uint32_t session_id,
-                                          std::chrono::system_clock::time_point now) {
-    return verify_presented_certificate(trust, device_name, p, session_id, VerifyPolicy{}, now);
-}
-
 Verification check_fetched_certificate(const TrustStore& trust, const std::string& device_name,
                                        std::span<const std::uint8_t> der,
                                        const VerifyPolicy& policy,

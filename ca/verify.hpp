@@ -100,13 +100,6 @@ Verification verify_presented_certificate(
     std::uint32_t session_id, const VerifyPolicy& policy,
     std::chrono::system_clock::time_point now = std::chrono::system_clock::now());
 
-/// The former signature: forwards with the default VerifyPolicy.
-/// Transitional, kept until capf/service/ca_authority.cpp passes a policy.
-Verification verify_presented_certificate(
-    const TrustStore& trust, const std::string& device_name, const PresentedCertificate& presented,
-    std::uint32_t session_id,
-    std::chrono::system_clock::time_point now = std::chrono::system_clock::now());
-
 /// Whether `der` belongs to `device_name`: it parses, chains to an lsc_issuer (and then CN == name)
 /// or to a mic_root (configured intermediates allowed; then names_device(CN)), under the role's
 /// policy. Validity dates are NOT enforced (an expired certificate still belongs to the device;

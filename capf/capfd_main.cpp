@@ -57,7 +57,20 @@ storage::PoolOptions pool_options(const Config& config) {
                                     "database.connection is empty: set it in the configuration "
                                     "(the quick start writes one for its private PostgreSQL)");
     }
-    return storage::PoolOptions{config.database.connection, config.database.pool_size};
+    storage::PoolOptions options{config.database.connection, config.database.pool_size};
+    options.statement_timeout = config.database.statement_timeout;
+    options.lock_timeout = config.database.lock_timeout;
+    return options;
+}
+
+ca::ChainPolicy chain_policy(const capf::ChainRules& rules) {
+    return ca::ChainPolicy{rules.min_rsa_bits, rules.accept_sha1};
+}
+
+/// The configured trust.policy (with its per-role overrides) and auth.require_sudi.
+ca::VerifyPolicy verify_policy(const Config& config) {
+    return ca::VerifyPolicy{chain_policy(config.trust.lsc), chain_policy(config.trust.mic),
+                            chain_policy(config.trust.sudi), config.auth.require_sudi};
 }
 
 struct InitOptions {
@@ -127,7 +140,7 @@ struct Service {
     storage::TrustAnchorRepository anchors{db};
     ca::TrustStore trust;
     capf::StorageDeviceStore store;
-    capf::CaAuthority authority{issuer, trust, config.lsc.validity_days};
+    capf::CaAuthority authority{issuer, trust, config.lsc.validity_days, verify_policy(config)};
     capf::TlsCredentials credentials{identity.chain, identity.key};
     const unsigned threads = std::max(1u, std::thread::hardware_concurrency());
     asio::io_context io{static_cast<int>(threads)};
@@ -164,8 +177,8 @@ Service::Service(const Config& c)
                    c.limits.handshake_timeout, c.tls.policy},
                credentials,
                capf::make_phone_session_handler(
-                   capf::DialogueSettings{c.node.name, c.limits.read_timeout, c.keygen.timeout,
-                                          c.keygen.retries},
+                   capf::DialogueSettings{c.node.name, c.limits.read_timeout, c.limits.auth_timeout,
+                                          c.keygen.timeout, c.keygen.retries},
                    protocol::DecodeLimits{c.limits.max_message_size}, store, authority, pool)),
       admin_context{c,         repo, anchors, identity, issuer_identity, trust, &listener.stats(),
                     started_at},
@@ -266,6 +279,15 @@ int run_service(const Config& config) {
                              {"ciphers", tls.ciphers},
                              {"macs", tls.macs},
                              {"minimum_rsa_bits", tls.minimum_rsa_bits}});
+    const auto rules = [](const capf::ChainRules& r) {
+        return "min_rsa_bits " + std::to_string(r.min_rsa_bits) +
+               (r.accept_sha1 ? ", SHA-1 accepted" : ", no SHA-1");
+    };
+    log::info("trust_policy", {{"policy", config.trust.policy},
+                               {"lsc", rules(config.trust.lsc)},
+                               {"mic", rules(config.trust.mic)},
+                               {"sudi", rules(config.trust.sudi)},
+                               {"require_sudi", config.auth.require_sudi}});
     log::info("started",
               {{"version", std::string(capf::version())},
                {"node", config.node.name},

@@ -72,6 +72,17 @@ class Message {
         return detail::decode_value<T>(e->value);
     }
 
+    /// Every value with this tag, in wire order.
+    template <Tag T>
+    std::vector<element_type_t<T>> find_all() const {
+        std::vector<element_type_t<T>> out;
+        for (const auto& e : elements_) {
+            if (e.tag == T)
+                out.push_back(detail::decode_value<T>(e.value));
+        }
+        return out;
+    }
+
     /// Size of the body (all elements with their headers).
     std::size_t body_size() const noexcept;
 

@@ -698,18 +698,20 @@ bool DeviceRepository::consume_auth_string(const std::string& raw_name, const st
 }
 
 bool DeviceRepository::acknowledge_auth_string_match(const std::string& raw_name,
-                                                     const std::string& hash) {
+                                                     const std::string& hash, bool undo_own_lock) {
     const std::string name = checked_device_name(raw_name);
     bool still_set = false;
     pool_.transact([&](pqxx::work& txn) {
-        // The lock stays: a device locked meanwhile is unlocked only by an
-        // administrator (unlock_auth_string or a new string).
+        // A lock set by other attempts stays until an administrator unlocks
+        // or sets a new string; one set by this (matching) attempt, counted
+        // before its comparison, was never a failure.
         still_set = !txn.exec_params(R"SQL(
-            UPDATE devices SET failed_auth_count = 0, updated_at = now()
+            UPDATE devices SET failed_auth_count = 0,
+                auth_locked = CASE WHEN $3 THEN false ELSE auth_locked END, updated_at = now()
             WHERE name = $1 AND auth_string_hash = $2
             RETURNING name
         )SQL",
-                                     name, hash)
+                                     name, hash, undo_own_lock)
                          .empty();
     });
     return still_set;

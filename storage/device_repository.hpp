@@ -127,10 +127,13 @@ class DeviceRepository {
     /// failure count and the lock.
     bool consume_auth_string(const std::string& name, const std::string& hash);
     /// A comparison matched `hash`: resets the failure count if the stored
-    /// hash is still `hash`. Neither clears the string (a successful
-    /// operation uses it up, see OperationClaim::auth_string_hash) nor
-    /// unlocks a locked device. False when the string changed meanwhile.
-    bool acknowledge_auth_string_match(const std::string& name, const std::string& hash);
+    /// hash is still `hash`. Does not clear the string (a successful
+    /// operation uses it up, see OperationClaim::auth_string_hash). Unlocks
+    /// only with `undo_own_lock`: when the lock was set by this very attempt
+    /// (AuthStringAttempt::locked_now), which was counted before it matched.
+    /// False when the string changed meanwhile.
+    bool acknowledge_auth_string_match(const std::string& name, const std::string& hash,
+                                       bool undo_own_lock = false);
     /// Ends a lockout: resets the failure count and the lock, keeps the
     /// string. Throws not_found. Audit: auth_string/unlocked.
     void unlock_auth_string(const std::string& name, const std::string& actor);

@@ -53,12 +53,12 @@ std::string key_spec_param(const std::string& text) {
 }
 
 ca::TrustRole trust_role_param(const std::string& text) {
-    if (text == ca::trust_role_name(ca::TrustRole::lsc_issuer))
-        return ca::TrustRole::lsc_issuer;
-    if (text == ca::trust_role_name(ca::TrustRole::mic_root))
-        return ca::TrustRole::mic_root;
-    throw Error(ErrorCode::invalid_params,
-                "role must be lsc-issuer or mic-root, not '" + text + "'");
+    if (const auto role = ca::parse_trust_role(text))
+        return *role;
+    std::string names;
+    for (const auto role : ca::all_trust_roles)
+        names += (names.empty() ? "" : ", ") + std::string(ca::trust_role_name(role));
+    throw Error(ErrorCode::invalid_params, "role must be one of " + names + ", not '" + text + "'");
 }
 
 std::vector<std::string> filter_params(std::vector<std::string> extra) {

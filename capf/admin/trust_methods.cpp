@@ -18,10 +18,9 @@ using jsonrpc::ErrorCode;
 
 namespace {
 
-constexpr ca::TrustRole all_roles[] = {ca::TrustRole::lsc_issuer, ca::TrustRole::mic_root};
-
 json trust_list(AdminContext& ctx, const json& p) {
-    std::vector<ca::TrustRole> roles(std::begin(all_roles), std::end(all_roles));
+    std::vector<ca::TrustRole> roles(std::begin(ca::all_trust_roles),
+                                     std::end(ca::all_trust_roles));
     if (auto role = opt_string(p, "role"))
         roles = {trust_role_param(*role)};
     const auto stored = ctx.anchors.list();

@@ -12,8 +12,10 @@ namespace capf::ctl {
 namespace {
 
 /// Every role there is, in the order `trust list` without a role shows them.
-constexpr const char* roles[] = {"lsc-issuer", "mic-root"};
-constexpr const char* role_help = "lsc-issuer or mic-root";
+constexpr const char* roles[] = {"lsc-issuer", "mic-root", "sudi-root", "intermediate"};
+constexpr const char* role_help =
+    "lsc-issuer, mic-root, sudi-root or intermediate (intermediates link a MIC or SUDI to its "
+    "root; they are never anchors themselves)";
 
 const Columns anchor_columns = {
     {"subject", "SUBJECT"}, {"not_after", "EXPIRES"}, {"source", "SOURCE"}, {"sha256", "SHA-256"}};

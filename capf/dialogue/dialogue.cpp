@@ -36,6 +36,43 @@ Dialogue::Ended no_action(SessionCause cause) {
     return {Reason::no_action, SessionResult::no_action, cause, {}};
 }
 
+/// How an ended session reads in the audit and the device's operation reason.
+std::string cause_text(const Dialogue::Ended& e) {
+    SessionOutcome o;
+    o.cause = e.cause;
+    o.detail = e.detail;
+    return o.cause_text();
+}
+
+/// "10.1.2.3" of "10.1.2.3:51515" (and "::1" of "::1:51515"): the source
+/// that unidentified events are counted by, whatever port it comes from.
+std::string source_address(const std::string& peer) {
+    const auto colon = peer.rfind(':');
+    return colon == std::string::npos ? peer : peer.substr(0, colon);
+}
+
+/// What a peer sent as its name, fit for a log line when it is not a valid
+/// name: at most `max_name_excerpt` bytes, anything outside printable ASCII
+/// as \xNN (the log escapes the rest).
+constexpr std::size_t max_name_excerpt = 64;
+std::string name_excerpt(const std::string& sent) {
+    static const char* hex = "0123456789abcdef";
+    std::string out;
+    for (std::size_t i = 0; i < sent.size() && i < max_name_excerpt; ++i) {
+        const auto c = static_cast<unsigned char>(sent[i]);
+        if (c >= 0x20 && c < 0x7F) {
+            out += static_cast<char>(c);
+        } else {
+            out += "\\x";
+            out += hex[c >> 4];
+            out += hex[c & 0xF];
+        }
+    }
+    if (sent.size() > max_name_excerpt)
+        out += "...(" + std::to_string(sent.size()) + " bytes)";
+    return out;
+}
+
 Message key_gen_request(std::uint32_t session_id, const ca::KeySpec& spec) {
     Message m(Command::key_gen_request, session_id);
     if (spec.algorithm == ca::KeySpec::Algorithm::rsa) {
@@ -60,6 +97,16 @@ Dialogue::Ended unexpected(Command got, Command expected) {
                        std::string(protocol::command_name(expected)));
 }
 
+/// CERTIFICATE elements after the first: the intermediates a phone may send
+/// between its certificate and an anchor (protocol/README.md, section 5.2).
+std::vector<std::vector<std::uint8_t>> further_certificates(const Message& response) {
+    std::vector<std::vector<std::uint8_t>> out;
+    const auto all = response.find_all<Tag::certificate>();
+    for (std::size_t i = 1; i < all.size(); ++i)
+        out.push_back(all[i].der);
+    return out;
+}
+
 /// The outcome of an exception that ended the conversation.
 Dialogue::Ended ended_by(std::exception_ptr error, std::string& failure) {
     try {
@@ -79,6 +126,10 @@ Dialogue::Ended ended_by(std::exception_ptr error, std::string& failure) {
     } catch (const StoreUnavailable& e) {
         failure = e.what();
         return failed(SessionCause::database_unavailable);
+    } catch (const PoolBusy& e) {
+        failure = e.what();
+        // Nothing was started; the phone comes back on its own schedule.
+        return {Reason::no_action, SessionResult::no_action, SessionCause::server_busy, {}};
     } catch (const std::exception& e) {
         failure = e.what();
         return failed(SessionCause::internal_error);
@@ -146,7 +197,7 @@ asio::awaitable<void> Dialogue::record_end() {
     const std::string cause = outcome_.cause_text();
     const bool ok =
         outcome_.result == SessionResult::succeeded || outcome_.result == SessionResult::no_action;
-    if (claim_ && !ok) {
+    if (claim_ && !ok && !failure_recorded_) {
         auto record = [this, &cause] { store_.record_failure(*claim_, cause, peer_); };
         try {
             co_await pool_.run(record);
@@ -158,10 +209,24 @@ asio::awaitable<void> Dialogue::record_end() {
         store_.release_claim(*claim_);
     }
     if (outcome_.result != SessionResult::succeeded) {
-        auto audit = [this, &cause] {
-            audit_best_effort("session", std::string(session_result_name(outcome_.result)), cause);
-        };
+        auto audit = [this, &cause] { audit_session_end(cause); };
         co_await pool_.run(audit);
+    }
+}
+
+void Dialogue::audit_session_end(const std::string& cause) {
+    const std::string result(session_result_name(outcome_.result));
+    if (identified_) {
+        audit_best_effort("session", result, cause);
+        return;
+    }
+    // No known device: no name in the row (it is not one), and one counter
+    // row per source and minute, so a scanning peer cannot fill the table.
+    try {
+        store_.audit_unidentified(
+            AuditEvent{"", source_address(peer_), settings_.node, "session", result, cause, {}});
+    } catch (const std::exception& e) {
+        log::warn("audit_failed", {{"device", outcome_.device}, {"error", e.what()}});
     }
 }
 
@@ -197,15 +262,13 @@ asio::awaitable<void> Dialogue::converse(MessageChannel& channel, std::uint32_t 
     co_await channel.send(hello);
 
     const Message response =
-        co_await receive(channel, Command::auth_response, after(settings_.read_timeout));
+        co_await receive(channel, Command::auth_response, after(settings_.auth_timeout));
     const DeviceForSession device = co_await identify(response);
-    co_await authenticate(device, response, session_id);
-
-    auto claim = [this, &device] { return store_.claim_operation(device.name, settings_.node); };
-    claim_ = co_await pool_.run(claim);
-    if (!claim_) {
-        throw no_action(SessionCause::operation_claimed_elsewhere);
+    if (co_await authenticate(device, response, session_id)) {
+        co_await end_session(channel, session_id, Reason::success);
+        co_return;
     }
+    co_await claim(device);
     outcome_.operation = claim_->operation;
     switch (claim_->operation) {
         case Operation::install:
@@ -222,14 +285,29 @@ asio::awaitable<void> Dialogue::converse(MessageChannel& channel, std::uint32_t 
     }
 }
 
+asio::awaitable<void> Dialogue::claim(const DeviceForSession& device) {
+    const ClaimExpectation expected{device.operation, device.auth_mode, matched_auth_string_hash_};
+    auto claim = [this, &device, &expected] {
+        return store_.claim_operation(device.name, settings_.node, expected);
+    };
+    ClaimOutcome claimed = co_await pool_.run(claim);
+    switch (claimed.status) {
+        case ClaimOutcome::Status::claimed:
+            claim_ = std::move(claimed.claim);
+            co_return;
+        case ClaimOutcome::Status::nothing_pending:
+            throw no_action(SessionCause::no_pending_operation);
+        case ClaimOutcome::Status::held_elsewhere:
+            throw no_action(SessionCause::operation_claimed_elsewhere);
+        case ClaimOutcome::Status::operation_changed:
+            // Never run under another mode than the one that was checked.
+            throw refused(SessionCause::operation_changed, claimed.detail);
+    }
+}
+
 asio::awaitable<DeviceForSession> Dialogue::identify(const Message& response) {
     const auto claimed_name = response.find<Tag::device_name>();
-    outcome_.device = claimed_name.value_or("");
-    const auto version = response.find<Tag::version>();
-    if (version != protocol::protocol_version) {
-        throw refused(SessionCause::wrong_version,
-                      version ? std::to_string(*version) : std::string("none"));
-    }
+    outcome_.device = name_excerpt(claimed_name.value_or(""));
     if (!claimed_name) {
         throw refused(SessionCause::missing_device_name);
     }
@@ -241,10 +319,20 @@ asio::awaitable<DeviceForSession> Dialogue::identify(const Message& response) {
     outcome_.device = *name;
 
     auto find = [this, &name] { return store_.find_device(*name); };
-    const auto device = co_await pool_.run(find);
+    // The session's first blocking call: a full queue refuses it here,
+    // before it has started anything.
+    const auto device = co_await pool_.admit(find);
     if (!device) {
         throw Ended{
             Reason::unknown_device, SessionResult::refused, SessionCause::unknown_device, {}};
+    }
+    identified_ = true;
+    // After the lookup, as section 5.1 orders it: a known device speaking
+    // another version is audited under its name.
+    const auto version = response.find<Tag::version>();
+    if (version != protocol::protocol_version) {
+        throw refused(SessionCause::wrong_version,
+                      version ? std::to_string(*version) : std::string("none"));
     }
     outcome_.operation = device->operation;
     if (device->operation == Operation::none) {
@@ -256,8 +344,9 @@ asio::awaitable<DeviceForSession> Dialogue::identify(const Message& response) {
     co_return *device;
 }
 
-asio::awaitable<void> Dialogue::authenticate(const DeviceForSession& device,
+asio::awaitable<bool> Dialogue::authenticate(const DeviceForSession& device,
                                              const Message& response, std::uint32_t session_id) {
+    bool finished = false;
     switch (device.auth_mode) {
         case AuthMode::null_string:
             break;
@@ -267,7 +356,7 @@ asio::awaitable<void> Dialogue::authenticate(const DeviceForSession& device,
         case AuthMode::lsc:
         case AuthMode::mic:
         case AuthMode::lsc_or_mic:
-            co_await verify_certificate(device, response, session_id);
+            finished = co_await verify_certificate(device, response, session_id);
             break;
     }
     auto audit = [this, &device] {
@@ -275,6 +364,7 @@ asio::awaitable<void> Dialogue::authenticate(const DeviceForSession& device,
                           std::string(storage::to_text(device.auth_mode)));
     };
     co_await pool_.run(audit);
+    co_return finished;
 }
 
 asio::awaitable<void> Dialogue::check_auth_string(const DeviceForSession& device,
@@ -286,8 +376,10 @@ asio::awaitable<void> Dialogue::check_auth_string(const DeviceForSession& device
     auto check = [this, &device, &password] {
         return store_.check_auth_string(device.name, *password);
     };
-    switch (co_await pool_.run(check)) {
+    const AuthStringVerdict verdict = co_await pool_.run(check);
+    switch (verdict.check) {
         case AuthStringCheck::accepted:
+            matched_auth_string_hash_ = verdict.matched_hash;
             co_return;
         case AuthStringCheck::mismatch:
             throw refused(SessionCause::auth_string_mismatch);
@@ -298,7 +390,7 @@ asio::awaitable<void> Dialogue::check_auth_string(const DeviceForSession& device
     }
 }
 
-asio::awaitable<void> Dialogue::verify_certificate(const DeviceForSession& device,
+asio::awaitable<bool> Dialogue::verify_certificate(const DeviceForSession& device,
                                                    const Message& response,
                                                    std::uint32_t session_id) {
     const auto cert = response.find<Tag::certificate>();
@@ -320,12 +412,50 @@ asio::awaitable<void> Dialogue::verify_certificate(const DeviceForSession& devic
     presented.sha2_hash_id = static_cast<std::uint8_t>(sha2->hash);
     presented.sha2_signed_data = sha2->signature;
     presented.sudi = response.find<Tag::sudi_data>();
+    presented.intermediates = further_certificates(response);
+    presented.require_sudi = device.require_sudi;
     auto verify = [this, &device, &presented, session_id] {
         return authority_.verify_presented(device.name, presented, session_id);
     };
-    if (const auto failure = co_await pool_.run(verify)) {
-        throw refused(SessionCause::certificate_refused, *failure);
+    const CertificateVerdict verdict = co_await pool_.run(verify);
+    if (verdict.failure) {
+        throw refused(SessionCause::certificate_refused, *verdict.failure);
     }
+    authenticated_der_ = cert->der;
+    if (is_mic)
+        co_return false;
+    co_return co_await check_lsc_standing(device, verdict);
+}
+
+asio::awaitable<bool> Dialogue::check_lsc_standing(const DeviceForSession& device,
+                                                   const CertificateVerdict& verdict) {
+    auto standing_of = [this, &device, &verdict] {
+        return store_.certificate_standing(device.name, verdict.serial_hex);
+    };
+    CertificateStanding standing = co_await pool_.run(standing_of);
+    if (standing == CertificateStanding::unknown_outcome) {
+        // Its session ended after it was sent (a crash, an outage): the
+        // valid proof shows the phone holds it.
+        auto confirm = [this, &device, &verdict] {
+            return store_.confirm_presented(device.name, verdict.serial_hex, verdict.public_key_der,
+                                            peer_);
+        };
+        const PresentedConfirmation confirmed = co_await pool_.run(confirm);
+        if (confirmed.confirmed) {
+            log::info("lsc_confirmed", {{"device", device.name}, {"serial", verdict.serial_hex}});
+            if (confirmed.completed_install) {
+                outcome_.operation = Operation::install;
+                succeed(SessionCause::lsc_confirmed, "serial=" + verdict.serial_hex);
+                co_return true;
+            }
+            co_return false;
+        }
+        standing = co_await pool_.run(standing_of);  // another session confirmed it first
+    }
+    if (standing != CertificateStanding::current) {
+        throw refused(SessionCause::lsc_not_current, std::string(storage::to_text(standing)));
+    }
+    co_return false;
 }
 
 asio::awaitable<std::vector<std::uint8_t>> Dialogue::request_public_key(MessageChannel& channel,
@@ -393,7 +523,15 @@ asio::awaitable<void> Dialogue::install(MessageChannel& channel, std::uint32_t s
         .add<Tag::certificate>(protocol::CertificateValue{protocol::CertType::lsc, issued->der});
     const Message stored = co_await exchange(channel, store, Command::store_cert_response);
     if (stored.find<Tag::reason>() != Reason::success) {
-        throw failed(SessionCause::store_refused, reason_text(stored.find<Tag::reason>()));
+        const Ended refusal =
+            failed(SessionCause::store_refused, reason_text(stored.find<Tag::reason>()));
+        // That certificate can never authenticate; recorded with the failure.
+        auto record_refusal = [this, &issued, &refusal] {
+            store_.record_store_refused(*claim_, issued->serial_hex, cause_text(refusal), peer_);
+        };
+        co_await pool_.run(record_refusal);
+        failure_recorded_ = true;
+        throw refusal;
     }
     auto confirm = [this, &issued] { store_.record_store_confirmed(*claim_, *issued, peer_); };
     co_await pool_.run(confirm);
@@ -417,12 +555,26 @@ asio::awaitable<void> Dialogue::fetch(MessageChannel& channel, std::uint32_t ses
                     SessionCause::fetched_certificate_malformed,
                     {}};
     }
+    co_await check_fetched(cert->der);
     auto record = [this, &cert, &facts] {
         store_.record_fetched(*claim_, cert->der, facts->first, facts->second, peer_);
     };
     co_await pool_.run(record);
     succeed(SessionCause::certificate_fetched, "md5=" + facts->first);
     co_await end_session(channel, session_id, Reason::no_action);
+}
+
+asio::awaitable<void> Dialogue::check_fetched(const std::vector<std::uint8_t>& der) {
+    // With certificate authentication the phone has shown which certificate
+    // it holds: anything else it returns is not its own.
+    if (!authenticated_der_.empty() && der != authenticated_der_) {
+        throw refused(SessionCause::fetched_certificate_refused,
+                      "not_the_authenticated_certificate");
+    }
+    auto check = [this, &der] { return authority_.check_fetched(claim_->device, der); };
+    if (const auto failure = co_await pool_.run(check)) {
+        throw refused(SessionCause::fetched_certificate_refused, *failure);
+    }
 }
 
 asio::awaitable<void> Dialogue::remove(MessageChannel& channel, std::uint32_t session_id) {

@@ -16,6 +16,9 @@ namespace capf {
 struct DialogueSettings {
     std::string node;
     std::chrono::milliseconds read_timeout = std::chrono::seconds(60);
+    /// How long a phone has to send AUTH_RESPONSE: shorter than read_timeout,
+    /// so unauthenticated peers cannot hold session slots for long.
+    std::chrono::milliseconds auth_timeout = std::chrono::seconds(10);
     std::chrono::milliseconds keygen_timeout = std::chrono::minutes(30);
     unsigned keygen_retries = 3;
 };
@@ -38,19 +41,30 @@ class Dialogue {
   private:
     asio::awaitable<void> converse(MessageChannel& channel, std::uint32_t session_id);
     asio::awaitable<DeviceForSession> identify(const protocol::Message& auth_response);
-    asio::awaitable<void> authenticate(const DeviceForSession& device,
+    /// True when authenticating already finished the session's work (an
+    /// unknown-outcome LSC presented completed the install).
+    asio::awaitable<bool> authenticate(const DeviceForSession& device,
                                        const protocol::Message& auth_response,
                                        std::uint32_t session_id);
     asio::awaitable<void> check_auth_string(const DeviceForSession& device,
                                             const protocol::Message& auth_response);
-    asio::awaitable<void> verify_certificate(const DeviceForSession& device,
+    asio::awaitable<bool> verify_certificate(const DeviceForSession& device,
                                              const protocol::Message& auth_response,
                                              std::uint32_t session_id);
+    /// LSC authentication: only the current LSC, or one whose outcome is
+    /// unknown (which presenting it confirms). True when that confirmation
+    /// completed the device's install: nothing more to do.
+    asio::awaitable<bool> check_lsc_standing(const DeviceForSession& device,
+                                             const CertificateVerdict& verdict);
+    asio::awaitable<void> claim(const DeviceForSession& device);
     asio::awaitable<void> install(MessageChannel& channel, std::uint32_t session_id);
     asio::awaitable<std::vector<std::uint8_t>> request_public_key(MessageChannel& channel,
                                                                   std::uint32_t session_id,
                                                                   const ca::KeySpec& spec);
     asio::awaitable<void> fetch(MessageChannel& channel, std::uint32_t session_id);
+    /// A fetched certificate must be the device's (and, with certificate
+    /// authentication, the one the phone authenticated with).
+    asio::awaitable<void> check_fetched(const std::vector<std::uint8_t>& der);
     asio::awaitable<void> remove(MessageChannel& channel, std::uint32_t session_id);
     asio::awaitable<void> end_session(MessageChannel& channel, std::uint32_t session_id,
                                       protocol::Reason reason);
@@ -64,6 +78,7 @@ class Dialogue {
     void succeed(SessionCause cause, std::string detail = {});
     void audit_best_effort(const std::string& event, const std::string& outcome,
                            const std::string& detail);
+    void audit_session_end(const std::string& cause);
 
     DialogueSettings settings_;
     DeviceStore& store_;
@@ -72,6 +87,15 @@ class Dialogue {
     std::string peer_;
     SessionOutcome outcome_;
     std::optional<OperationClaim> claim_;
+    /// What authentication established, bound into the claim.
+    std::optional<std::string> matched_auth_string_hash_;
+    /// The certificate the phone authenticated with (empty otherwise): a
+    /// fetch must return this one.
+    std::vector<std::uint8_t> authenticated_der_;
+    bool failure_recorded_ = false;
+    /// The phone named a device that exists. Until then every event is about
+    /// an unidentified peer, audited at a rate limited per source address.
+    bool identified_ = false;
 };
 
 }  // namespace capf

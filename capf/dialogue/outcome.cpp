@@ -23,6 +23,11 @@ std::string_view session_cause_name(SessionCause c) noexcept {
         case SessionCause::lsc_installed: return "lsc_installed";
         case SessionCause::certificate_fetched: return "certificate_fetched";
         case SessionCause::certificate_deleted: return "certificate_deleted";
+        case SessionCause::lsc_confirmed: return "lsc_confirmed";
+        case SessionCause::server_busy: return "server_busy";
+        case SessionCause::lsc_not_current: return "lsc_not_current";
+        case SessionCause::operation_changed: return "operation_changed";
+        case SessionCause::fetched_certificate_refused: return "fetched_certificate_refused";
         case SessionCause::no_pending_operation: return "no_pending_operation";
         case SessionCause::operation_deadline_passed: return "operation_deadline_passed";
         case SessionCause::operation_claimed_elsewhere: return "operation_claimed_elsewhere";
@@ -67,9 +72,9 @@ std::string SessionOutcome::cause_text() const {
         return text;
     // "lsc_installed serial=...", "keygen_timeout after 2 attempts": a
     // detail that qualifies the cause; otherwise it explains it after ": ".
-    const bool qualifies = cause == SessionCause::lsc_installed ||
-                           cause == SessionCause::certificate_fetched ||
-                           detail.rfind("after ", 0) == 0;
+    const bool qualifies =
+        cause == SessionCause::lsc_installed || cause == SessionCause::lsc_confirmed ||
+        cause == SessionCause::certificate_fetched || detail.rfind("after ", 0) == 0;
     return text + (qualifies ? " " : ": ") + detail;
 }
 

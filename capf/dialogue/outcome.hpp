@@ -20,10 +20,12 @@ enum class SessionCause {
     lsc_installed,
     certificate_fetched,
     certificate_deleted,
+    lsc_confirmed,  ///< an unknown-outcome LSC presented: the phone holds it, the install is done
     // no action for this phone
     no_pending_operation,
     operation_deadline_passed,
     operation_claimed_elsewhere,
+    server_busy,  ///< the blocking pool's queue is full: come back later
     // refused: who the phone says it is, or what it sent
     unknown_device,
     invalid_device_name,
@@ -41,6 +43,9 @@ enum class SessionCause {
     lsc_required,
     mic_required,
     certificate_refused,  ///< the detail is the authority's cause, e.g. untrusted_chain
+    lsc_not_current,      ///< the detail is its standing: superseded, refused, deleted, revoked
+    operation_changed,    ///< mode or operation changed between authentication and claim
+    fetched_certificate_refused,  ///< not the device's (detail: why)
     // failed
     keygen_failed,
     keygen_timeout,

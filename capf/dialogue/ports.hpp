@@ -29,9 +29,13 @@ namespace capf {
 
 using storage::AuditEvent;
 using storage::AuthMode;
+using storage::CertificateStanding;
+using storage::ClaimExpectation;
+using storage::ClaimOutcome;
 using storage::IssuedCertificateRecord;
 using storage::Operation;
 using storage::OperationClaim;
+using storage::PresentedConfirmation;
 
 /// A device as the dialogue sees it once the phone has named itself.
 struct DeviceForSession {
@@ -40,13 +44,22 @@ struct DeviceForSession {
     AuthMode auth_mode = AuthMode::null_string;
     ca::KeySpec key_spec;
     bool deadline_passed = false;
+    bool require_sudi = false;  ///< certificate authentication must carry a valid SUDI
 };
 
 enum class AuthStringCheck {
-    accepted,    ///< matched; the string is used up
+    accepted,    ///< matched; used up only when the operation claimed with it succeeds
     mismatch,    ///< wrong string; the failure was counted
     none_set,    ///< no auth string was generated for this device
-    locked_out,  ///< too many failures; an administrator must set a new one
+    locked_out,  ///< too many failures; an administrator must unlock or set a new one
+};
+
+struct AuthStringVerdict {
+    AuthStringCheck check = AuthStringCheck::mismatch;
+    /// When accepted: the stored hash that matched. The claim carries it, so
+    /// the string is used up with the operation's success (and a claim made
+    /// after an administrator set another string is refused).
+    std::optional<std::string> matched_hash;
 };
 
 /// Device records. Implementations throw StoreUnavailable when the database
@@ -56,12 +69,22 @@ class DeviceStore {
   public:
     virtual ~DeviceStore() = default;
     virtual std::optional<DeviceForSession> find_device(const std::string& name) = 0;
-    virtual AuthStringCheck check_auth_string(const std::string& device,
-                                              const std::string& auth_string) = 0;
-    /// The pending operation, or nothing when another session holds it or
-    /// it is no longer pending.
-    virtual std::optional<OperationClaim> claim_operation(const std::string& device,
-                                                          const std::string& node) = 0;
+    virtual AuthStringVerdict check_auth_string(const std::string& device,
+                                                const std::string& auth_string) = 0;
+    /// The pending operation, if it is still what the phone authenticated
+    /// for (`expected`): otherwise operation_changed, never a claim under a
+    /// weaker mode than the one that was checked.
+    virtual ClaimOutcome claim_operation(const std::string& device, const std::string& node,
+                                         const ClaimExpectation& expected) = 0;
+    /// Where a certificate presented for LSC authentication stands.
+    virtual CertificateStanding certificate_standing(const std::string& device,
+                                                     const std::string& serial_hex) = 0;
+    /// A certificate whose outcome was unknown (the session ended after it
+    /// was sent) was presented with a valid proof: the phone holds it.
+    virtual PresentedConfirmation confirm_presented(const std::string& device,
+                                                    const std::string& serial_hex,
+                                                    const std::vector<std::uint8_t>& public_key_der,
+                                                    const std::string& peer) = 0;
     /// The session that held `claim` has ended, whatever its outcome (an
     /// in-memory note; it must not block).
     virtual void release_claim(const OperationClaim& /*claim*/) {}
@@ -77,9 +100,16 @@ class DeviceStore {
                                 const std::vector<std::uint8_t>& public_key_der,
                                 const std::string& peer) = 0;
     virtual void record_deleted(const OperationClaim& claim, const std::string& peer) = 0;
+    /// The phone refused the certificate in STORE_CERT_RESPONSE: it can
+    /// never authenticate, and the operation failed.
+    virtual void record_store_refused(const OperationClaim& claim, const std::string& serial_hex,
+                                      const std::string& reason, const std::string& peer) = 0;
     virtual void record_failure(const OperationClaim& claim, const std::string& reason,
                                 const std::string& peer) = 0;
     virtual void audit(const AuditEvent& event) = 0;
+    /// An event about a peer that named no known device: rate limited per
+    /// source address (a counter per minute, not a row per attempt).
+    virtual void audit_unidentified(const AuditEvent& event) = 0;
 };
 
 class StoreUnavailable : public std::runtime_error {
@@ -97,10 +127,19 @@ struct PresentedCertificate {
     std::uint8_t sha2_hash_id = 0;
     std::vector<std::uint8_t> sha2_signed_data;
     std::optional<protocol::SudiData> sudi;
+    /// Further CERTIFICATE elements: intermediates between it and an anchor.
+    std::vector<std::vector<std::uint8_t>> intermediates;
+    bool require_sudi = false;  ///< the device's own setting (the authority adds the global one)
 };
 
 /// Empty when verified; otherwise the specific cause, e.g. "untrusted_chain".
 using VerificationFailure = std::optional<std::string>;
+
+struct CertificateVerdict {
+    VerificationFailure failure;
+    std::string serial_hex;  ///< of the verified certificate
+    std::vector<std::uint8_t> public_key_der;
+};
 
 class KeyRejected : public std::runtime_error {
   public:
@@ -110,9 +149,13 @@ class KeyRejected : public std::runtime_error {
 class Authority {
   public:
     virtual ~Authority() = default;
-    virtual VerificationFailure verify_presented(const std::string& device,
-                                                 const PresentedCertificate& presented,
-                                                 std::uint32_t session_id) = 0;
+    virtual CertificateVerdict verify_presented(const std::string& device,
+                                                const PresentedCertificate& presented,
+                                                std::uint32_t session_id) = 0;
+    /// Whether a certificate a phone returned for fetch belongs to the
+    /// device: it chains to the issuer or a MIC root and names the device.
+    virtual VerificationFailure check_fetched(const std::string& device,
+                                              const std::vector<std::uint8_t>& der) = 0;
     /// Throws KeyRejected when the key is not the one requested.
     virtual IssuedCertificateRecord issue_lsc(const std::string& device,
                                               const std::vector<std::uint8_t>& public_key_der,

@@ -9,9 +9,9 @@
 
 namespace capf {
 
-VerificationFailure CaAuthority::verify_presented(const std::string& device,
-                                                  const PresentedCertificate& p,
-                                                  std::uint32_t session_id) {
+CertificateVerdict CaAuthority::verify_presented(const std::string& device,
+                                                 const PresentedCertificate& p,
+                                                 std::uint32_t session_id) {
     ca::PresentedCertificate presented;
     presented.role =
         p.role == CertificateRole::mic ? ca::CertificateRole::mic : ca::CertificateRole::lsc;
@@ -19,17 +19,32 @@ VerificationFailure CaAuthority::verify_presented(const std::string& device,
     presented.signed_data = p.signed_data;
     presented.sha2_hash_id = p.sha2_hash_id;
     presented.sha2_signed_data = p.sha2_signed_data;
+    presented.intermediates = p.intermediates;
     if (p.sudi) {
         presented.sudi =
             ca::SudiProof{p.sudi->certificate_der, p.sudi->sha1_signature,
                           static_cast<std::uint8_t>(p.sudi->sha2_hash), p.sudi->sha2_signature};
     }
-    const auto v = ca::verify_presented_certificate(trust_, device, presented, session_id);
+    ca::VerifyPolicy policy = policy_;
+    policy.require_sudi = policy_.require_sudi || p.require_sudi;
+    const auto v = ca::verify_presented_certificate(trust_, device, presented, session_id, policy);
     if (v.ok())
-        return std::nullopt;
+        return {std::nullopt, v.verified->serial_hex, v.verified->public_key_der};
     log::info("certificate_refused", {{"device", device},
                                       {"cause", std::string(ca::auth_failure_name(*v.failure))},
                                       {"detail", v.detail}});
+    return {std::string(ca::auth_failure_name(*v.failure)), {}, {}};
+}
+
+VerificationFailure CaAuthority::check_fetched(const std::string& device,
+                                               const std::vector<std::uint8_t>& der) {
+    const auto v = ca::check_fetched_certificate(trust_, device, der, policy_);
+    if (v.ok())
+        return std::nullopt;
+    log::info("fetched_certificate_refused",
+              {{"device", device},
+               {"cause", std::string(ca::auth_failure_name(*v.failure))},
+               {"detail", v.detail}});
     return std::string(ca::auth_failure_name(*v.failure));
 }
 

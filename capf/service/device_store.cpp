@@ -14,7 +14,8 @@ auto guarded(F&& f) -> decltype(f()) {
         return f();
     } catch (const storage::StorageError& e) {
         if (e.code() == storage::StorageErrc::unreachable ||
-            e.code() == storage::StorageErrc::pool_exhausted) {
+            e.code() == storage::StorageErrc::pool_exhausted ||
+            e.code() == storage::StorageErrc::timeout) {
             throw StoreUnavailable(e.what());
         }
         throw;
@@ -42,53 +43,70 @@ std::optional<DeviceForSession> StorageDeviceStore::find_device(const std::strin
         out.key_spec = ca::parse_key_spec(d->key_spec).value_or(ca::KeySpec{});
         out.deadline_passed =
             d->operation_deadline && *d->operation_deadline <= std::chrono::system_clock::now();
+        out.require_sudi = d->require_sudi;
         return out;
     });
 }
 
-AuthStringCheck StorageDeviceStore::check_auth_string(const std::string& device,
-                                                      const std::string& auth_string) {
-    return guarded([&] {
+AuthStringVerdict StorageDeviceStore::check_auth_string(const std::string& device,
+                                                        const std::string& auth_string) {
+    return guarded([&]() -> AuthStringVerdict {
         // Counted before the comparison, so the lockout holds however many
         // guesses arrive at once.
         const auto attempt = repo_.begin_auth_string_attempt(device, settings_.lockout_failures);
         switch (attempt.status) {
             case storage::AuthStringAttempt::Status::none_set:
-                return AuthStringCheck::none_set;
+                return {AuthStringCheck::none_set, {}};
             case storage::AuthStringAttempt::Status::locked_out:
-                return AuthStringCheck::locked_out;
+                return {AuthStringCheck::locked_out, {}};
             case storage::AuthStringAttempt::Status::compare:
                 break;
         }
         if (!capf::check_auth_string(auth_string, attempt.hash))
-            return AuthStringCheck::mismatch;
-        // Compare-and-set: of two sessions with the right string, one uses it.
-        return repo_.consume_auth_string(device, attempt.hash) ? AuthStringCheck::accepted
-                                                               : AuthStringCheck::none_set;
+            return {AuthStringCheck::mismatch, {}};
+        // Not used up yet: the claim carries the hash, and the operation's
+        // success uses it up (compare-and-set: of two sessions with the
+        // right string, one uses it). False: a new string was set meanwhile.
+        if (!repo_.acknowledge_auth_string_match(device, attempt.hash, attempt.locked_now))
+            return {AuthStringCheck::mismatch, {}};
+        return {AuthStringCheck::accepted, attempt.hash};
     });
 }
 
-std::optional<OperationClaim> StorageDeviceStore::claim_operation(const std::string& device,
-                                                                  const std::string& node) {
+ClaimOutcome StorageDeviceStore::claim_operation(const std::string& device, const std::string& node,
+                                                 const ClaimExpectation& expected) {
     {
         const std::lock_guard lock(holding_mutex_);
-        if (!holding_.insert(device).second)
-            return std::nullopt;  // another session of this process runs it
+        if (!holding_.insert(device).second)  // another session of this process runs it
+            return {ClaimOutcome::Status::held_elsewhere, std::nullopt, {}};
     }
-    std::optional<OperationClaim> out;
+    ClaimOutcome out;
     try {
         out = guarded([&] {
-            return repo_.claim_pending_operation(device, node, settings_.lease,
+            return repo_.claim_pending_operation(device, node, settings_.lease, expected,
                                                  /*take_own_lease=*/true);
         });
     } catch (...) {
         stop_holding(device);
         throw;
     }
-    if (!out) {
+    if (!out.claim) {
         stop_holding(device);
     }
     return out;
+}
+
+CertificateStanding StorageDeviceStore::certificate_standing(const std::string& device,
+                                                             const std::string& serial_hex) {
+    return guarded([&] { return repo_.certificate_standing(device, serial_hex); });
+}
+
+PresentedConfirmation StorageDeviceStore::confirm_presented(
+    const std::string& device, const std::string& serial_hex,
+    const std::vector<std::uint8_t>& public_key_der, const std::string& peer) {
+    return guarded([&] {
+        return repo_.confirm_presented_certificate(device, serial_hex, public_key_der, peer);
+    });
 }
 
 void StorageDeviceStore::release_claim(const OperationClaim& claim) {
@@ -124,6 +142,12 @@ void StorageDeviceStore::record_deleted(const OperationClaim& claim, const std::
     guarded([&] { repo_.record_delete_confirmed(claim, peer); });
 }
 
+void StorageDeviceStore::record_store_refused(const OperationClaim& claim,
+                                              const std::string& serial_hex,
+                                              const std::string& reason, const std::string& peer) {
+    guarded([&] { repo_.record_store_refused(claim, serial_hex, reason, peer); });
+}
+
 void StorageDeviceStore::record_failure(const OperationClaim& claim, const std::string& reason,
                                         const std::string& peer) {
     guarded([&] { repo_.record_failure(claim, reason, peer); });
@@ -131,6 +155,10 @@ void StorageDeviceStore::record_failure(const OperationClaim& claim, const std::
 
 void StorageDeviceStore::audit(const AuditEvent& e) {
     guarded([&] { repo_.append_audit(e); });
+}
+
+void StorageDeviceStore::audit_unidentified(const AuditEvent& e) {
+    guarded([&] { repo_.append_rate_limited_audit(e); });
 }
 
 }  // namespace capf

@@ -25,18 +25,26 @@ struct StoreSettings {
     std::chrono::seconds lease = std::chrono::hours(2);  ///< see operation_lease()
 };
 
-/// Thread-safe (the repository is). StorageError(unreachable or
-/// pool_exhausted) becomes StoreUnavailable for the dialogue.
+/// Thread-safe (the repository is). StorageError(unreachable,
+/// pool_exhausted or timeout) becomes StoreUnavailable for the dialogue.
 class StorageDeviceStore : public DeviceStore {
   public:
     StorageDeviceStore(storage::DeviceRepository& repo, StoreSettings settings)
         : repo_(repo), settings_(std::move(settings)) {}
 
     std::optional<DeviceForSession> find_device(const std::string& name) override;
-    AuthStringCheck check_auth_string(const std::string& device,
-                                      const std::string& auth_string) override;
-    std::optional<OperationClaim> claim_operation(const std::string& device,
-                                                  const std::string& node) override;
+    AuthStringVerdict check_auth_string(const std::string& device,
+                                        const std::string& auth_string) override;
+    ClaimOutcome claim_operation(const std::string& device, const std::string& node,
+                                 const ClaimExpectation& expected) override;
+    CertificateStanding certificate_standing(const std::string& device,
+                                             const std::string& serial_hex) override;
+    PresentedConfirmation confirm_presented(const std::string& device,
+                                            const std::string& serial_hex,
+                                            const std::vector<std::uint8_t>& public_key_der,
+                                            const std::string& peer) override;
+    void record_store_refused(const OperationClaim& claim, const std::string& serial_hex,
+                              const std::string& reason, const std::string& peer) override;
     void record_issued(const OperationClaim& claim, const IssuedCertificateRecord& cert,
                        const std::string& peer) override;
     void record_store_confirmed(const OperationClaim& claim, const IssuedCertificateRecord& cert,
@@ -48,6 +56,7 @@ class StorageDeviceStore : public DeviceStore {
     void record_failure(const OperationClaim& claim, const std::string& reason,
                         const std::string& peer) override;
     void audit(const AuditEvent& event) override;
+    void audit_unidentified(const AuditEvent& event) override;
     void release_claim(const OperationClaim& claim) override;
 
   private:

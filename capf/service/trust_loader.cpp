@@ -26,13 +26,21 @@ void reload_trust(ca::TrustStore& trust, const Config& config, const ca::Identit
         fresh.add_file(ca::TrustRole::lsc_issuer, f);
     for (const auto& f : config.trust.mic_roots)
         fresh.add_file(ca::TrustRole::mic_root, f);
+    for (const auto& f : config.trust.sudi_roots)
+        fresh.add_file(ca::TrustRole::sudi_root, f);
+    for (const auto& f : config.trust.intermediates)
+        fresh.add_file(ca::TrustRole::intermediate, f);
     for (const auto& a : anchors.list()) {
-        const auto role =
-            a.role == "mic-root" ? ca::TrustRole::mic_root : ca::TrustRole::lsc_issuer;
+        const auto role = ca::parse_trust_role(a.role);
+        if (!role) {
+            log::warn("trust_anchor_skipped",
+                      {{"role", a.role}, {"sha256", a.sha256_hex}, {"error", "unknown role"}});
+            continue;
+        }
         try {
             // Parsed again: an anchor that has expired since it was added no
             // longer anchors anything, and says so in the log.
-            fresh.add(role, ca::parse_trust_anchor(a.der));
+            fresh.add(*role, ca::parse_trust_anchor(a.der));
         } catch (const ca::CaError& e) {
             log::warn("trust_anchor_skipped",
                       {{"role", a.role}, {"sha256", a.sha256_hex}, {"error", e.what()}});

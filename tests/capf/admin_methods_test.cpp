@@ -276,7 +276,7 @@ TEST_CASE("admin: trust anchors are added, listed with their role, and removed")
     CHECK(mic[0]["sha256"] == root_sha);
     CHECK(mic[0]["source"] == "admin");
     CHECK(message_of(admin.error("trust.list", {{"role", "roots"}})) ==
-          "role must be lsc-issuer or mic-root, not 'roots'");
+          "role must be one of lsc-issuer, mic-root, sudi-root, intermediate, not 'roots'");
 
     CHECK(admin.error("trust.remove", {{"role", "lsc-issuer"}, {"sha256", issuer_sha}})["code"] ==
           conflict);

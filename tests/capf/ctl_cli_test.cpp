@@ -73,23 +73,31 @@ TEST_CASE("ctl cli: trust list without a role lists every role, with a ROLE colu
     FakeCapfd capfd;
     capfd.answer = [](const std::string&, const json& params) {
         const std::string role = params.at("role");
-        const std::string subject = role == "lsc-issuer" ? "CN=Issuer" : "CN=Root";
+        const std::string subject = role == "lsc-issuer"  ? "CN=Issuer"
+                                    : role == "mic-root"  ? "CN=Root"
+                                    : role == "sudi-root" ? "CN=SUDI"
+                                                          : "CN=Mfg";
         return json{{"anchors", json::array({{{"subject", subject},
                                               {"sha256", "ab"},
                                               {"not_after", "2030-01-01T00:00:00Z"},
                                               {"source", "config"}}})}};
     };
     const json result = execute(cli->command, capfd.call());
-    REQUIRE(capfd.calls.size() == 2);
+    REQUIRE(capfd.calls.size() == 4);
     CHECK(capfd.calls[0] == std::pair<std::string, json>{"trust.list", {{"role", "lsc-issuer"}}});
     CHECK(capfd.calls[1] == std::pair<std::string, json>{"trust.list", {{"role", "mic-root"}}});
-    REQUIRE(result.at("anchors").size() == 2);
+    CHECK(capfd.calls[2] == std::pair<std::string, json>{"trust.list", {{"role", "sudi-root"}}});
+    CHECK(capfd.calls[3] == std::pair<std::string, json>{"trust.list", {{"role", "intermediate"}}});
+    REQUIRE(result.at("anchors").size() == 4);
     CHECK(result["anchors"][0]["role"] == "lsc-issuer");
     CHECK(result["anchors"][1]["role"] == "mic-root");
+    CHECK(result["anchors"][3]["role"] == "intermediate");
     CHECK(shown(*cli, result) ==
-          "ROLE        SUBJECT    EXPIRES               SOURCE  SHA-256\n"
-          "lsc-issuer  CN=Issuer  2030-01-01T00:00:00Z  config  ab\n"
-          "mic-root    CN=Root    2030-01-01T00:00:00Z  config  ab\n");
+          "ROLE          SUBJECT    EXPIRES               SOURCE  SHA-256\n"
+          "lsc-issuer    CN=Issuer  2030-01-01T00:00:00Z  config  ab\n"
+          "mic-root      CN=Root    2030-01-01T00:00:00Z  config  ab\n"
+          "sudi-root     CN=SUDI    2030-01-01T00:00:00Z  config  ab\n"
+          "intermediate  CN=Mfg     2030-01-01T00:00:00Z  config  ab\n");
 
     capfd.answer = [](const std::string&, const json&) { return json{{"anchors", json::array()}}; };
     CHECK(shown(*cli, execute(cli->command, capfd.call())) ==

@@ -87,6 +87,11 @@ class FakeDeviceStore : public DeviceStore {
     std::set<std::string> locked_out;
     bool unavailable = false;
     bool claim_refused = false;
+    std::map<std::string, CertificateStanding> standings;  ///< by serial; absent: current
+    bool confirm_completes_install = false;
+    std::function<void(DeviceForSession&)> change_before_claim;
+    std::vector<ClaimExpectation> expectations;
+    std::vector<AuditEvent> unidentified_audits;
     std::vector<std::string> calls;  // "issued SEP..", "confirmed SEP..", ...
     std::vector<AuditEvent> audits;
     std::vector<std::string> failures;
@@ -100,31 +105,57 @@ class FakeDeviceStore : public DeviceStore {
             return std::nullopt;
         return it->second;
     }
-    AuthStringCheck check_auth_string(const std::string& device, const std::string& s) override {
+    AuthStringVerdict check_auth_string(const std::string& device, const std::string& s) override {
         if (locked_out.count(device))
-            return AuthStringCheck::locked_out;
+            return {AuthStringCheck::locked_out, {}};
         auto it = auth_strings.find(device);
         if (it == auth_strings.end())
-            return AuthStringCheck::none_set;
+            return {AuthStringCheck::none_set, {}};
         if (it->second != s)
-            return AuthStringCheck::mismatch;
-        auth_strings.erase(it);  // single use
-        return AuthStringCheck::accepted;
+            return {AuthStringCheck::mismatch, {}};
+        return {AuthStringCheck::accepted, "hash-of-" + s};  // used up on success only
     }
-    std::optional<OperationClaim> claim_operation(const std::string& device,
-                                                  const std::string& node) override {
+    ClaimOutcome claim_operation(const std::string& device, const std::string& node,
+                                 const ClaimExpectation& expected) override {
         calls.push_back("claim " + device);
+        expectations.push_back(expected);
         if (claim_refused)
-            return std::nullopt;
-        const auto& d = devices.at(device);
+            return {ClaimOutcome::Status::held_elsewhere, std::nullopt, {}};
+        auto& d = devices.at(device);
+        if (change_before_claim)
+            change_before_claim(d);  // an administrator acted after authentication
+        if (d.auth_mode != expected.auth_mode || d.operation != expected.operation)
+            return {ClaimOutcome::Status::operation_changed, std::nullopt, "changed (fake)"};
         OperationClaim claim;
         claim.device = device;
         claim.operation = d.operation;
         claim.auth_mode = d.auth_mode;
         claim.key_spec = d.key_spec.text();
         claim.node = node;
-        return claim;
+        claim.auth_string_hash = expected.auth_string_hash;
+        return {ClaimOutcome::Status::claimed, claim, {}};
     }
+    CertificateStanding certificate_standing(const std::string&,
+                                             const std::string& serial) override {
+        calls.push_back("standing " + serial);
+        const auto it = standings.find(serial);
+        return it == standings.end() ? CertificateStanding::current : it->second;
+    }
+    PresentedConfirmation confirm_presented(const std::string& device, const std::string& serial,
+                                            const std::vector<std::uint8_t>&,
+                                            const std::string& peer) override {
+        calls.push_back("confirm-presented " + device + " " + serial);
+        actors.push_back(peer);
+        standings[serial] = CertificateStanding::current;
+        return {true, confirm_completes_install};
+    }
+    void record_store_refused(const OperationClaim& c, const std::string& serial,
+                              const std::string& reason, const std::string& peer) override {
+        calls.push_back("store-refused " + c.device + " " + serial);
+        failures.push_back(reason);
+        actors.push_back(peer);
+    }
+    void audit_unidentified(const AuditEvent& e) override { unidentified_audits.push_back(e); }
     void record_issued(const OperationClaim& c, const IssuedCertificateRecord& cert,
                        const std::string& peer) override {
         calls.push_back("issued " + c.device + " " + cert.serial_hex);
@@ -134,16 +165,19 @@ class FakeDeviceStore : public DeviceStore {
                                 const std::string& peer) override {
         calls.push_back("confirmed " + c.device + " " + cert.serial_hex);
         actors.push_back(peer);
+        use_up_auth_string(c);
     }
     void record_fetched(const OperationClaim& c, const std::vector<std::uint8_t>&,
                         const std::string& md5, const std::vector<std::uint8_t>&,
                         const std::string& peer) override {
         calls.push_back("fetched " + c.device + " " + md5);
         actors.push_back(peer);
+        use_up_auth_string(c);
     }
     void record_deleted(const OperationClaim& c, const std::string& peer) override {
         calls.push_back("deleted " + c.device);
         actors.push_back(peer);
+        use_up_auth_string(c);
     }
     void record_failure(const OperationClaim& c, const std::string& reason,
                         const std::string& peer) override {
@@ -152,18 +186,38 @@ class FakeDeviceStore : public DeviceStore {
         actors.push_back(peer);
     }
     void audit(const AuditEvent& e) override { audits.push_back(e); }
+
+  private:
+    /// A success uses up the string the claim was made with, if still set.
+    void use_up_auth_string(const OperationClaim& c) {
+        auto it = auth_strings.find(c.device);
+        if (c.auth_string_hash && it != auth_strings.end() &&
+            *c.auth_string_hash == "hash-of-" + it->second)
+            auth_strings.erase(it);
+    }
 };
 
 class FakeAuthority : public Authority {
   public:
     VerificationFailure verification_result;  // nothing: verified
+    std::string verified_serial = "cafe01";
+    VerificationFailure fetched_result;  // nothing: the fetched certificate belongs
     std::vector<PresentedCertificate> verified;
     int issued = 0;
 
-    VerificationFailure verify_presented(const std::string&, const PresentedCertificate& p,
-                                         std::uint32_t) override {
+    CertificateVerdict verify_presented(const std::string&, const PresentedCertificate& p,
+                                        std::uint32_t) override {
         verified.push_back(p);
-        return verification_result;
+        CertificateVerdict verdict;
+        if (verification_result)  // not a copy of the optional: GCC 12 warns falsely on that
+            verdict.failure = *verification_result;
+        verdict.serial_hex = verified_serial;
+        verdict.public_key_der = {9, 9};
+        return verdict;
+    }
+    VerificationFailure check_fetched(const std::string&,
+                                      const std::vector<std::uint8_t>&) override {
+        return fetched_result;
     }
     IssuedCertificateRecord issue_lsc(const std::string& device,
                                       const std::vector<std::uint8_t>& key,

@@ -2,6 +2,7 @@
 // every path of protocol/README.md section 5, every refusal with its wire reason and cause.
 #include "capf/dialogue/dialogue.hpp"
 
+#include <algorithm>
 #include <asio/co_spawn.hpp>
 #include <asio/io_context.hpp>
 #include <asio/use_future.hpp>
@@ -31,6 +32,8 @@ struct PhoneScript {
     std::uint8_t version = 3;
     std::optional<std::string> password = "";
     std::optional<protocol::CertificateValue> certificate;
+    std::vector<protocol::Bytes> intermediates;  ///< further CERTIFICATE elements
+    protocol::Bytes fetched_der = {0x30, 0};
     int keygen_failures = 0;
     bool keygen_silent = false;
     protocol::Bytes public_key = {0x30, 0x59, 0x30, 0x13};
@@ -59,6 +62,9 @@ ScriptedPhone::Reaction behave(PhoneScript s) {
                         .add<Tag::signed_data>(protocol::Bytes(16, 1))
                         .add<Tag::sha2_signed_data>(protocol::Sha2SignedData{
                             protocol::HashId::sha512, protocol::Bytes(16, 2)});
+                    for (const auto& der : s.intermediates)
+                        r.add<Tag::certificate>(
+                            protocol::CertificateValue{protocol::CertType::mic, der});
                 }
                 return {r};
             }
@@ -83,8 +89,8 @@ ScriptedPhone::Reaction behave(PhoneScript s) {
                 Message r(Command::fetch_cert_response, id);
                 if (s.fetch_returns_certificate) {
                     r.add<Tag::reason>(Reason::success)
-                        .add<Tag::certificate>(protocol::CertificateValue{
-                            protocol::CertType::lsc, protocol::Bytes{0x30, 0}});
+                        .add<Tag::certificate>(
+                            protocol::CertificateValue{protocol::CertType::lsc, s.fetched_der});
                 } else {
                     r.add<Tag::reason>(Reason::invalid_element);
                 }
@@ -105,6 +111,7 @@ DialogueSettings fast_settings() {
     DialogueSettings s;
     s.node = "node-a";
     s.read_timeout = 2s;
+    s.auth_timeout = 2s;
     s.keygen_timeout = 100ms;
     s.keygen_retries = 3;
     return s;
@@ -136,6 +143,16 @@ std::optional<Reason> last_end_reason(const ScriptedPhone& phone) {
 bool audited(const FakeDeviceStore& store, const std::string& cause) {
     for (const auto& e : store.audits) {
         if (e.detail == cause)
+            return true;
+    }
+    return false;
+}
+
+/// Audited as a peer that named no known device: rate limited by source
+/// address (not port), no name.
+bool audited_unidentified(const FakeDeviceStore& store, const std::string& cause) {
+    for (const auto& e : store.unidentified_audits) {
+        if (e.detail == cause && e.device.empty() && e.peer == "127.0.0.1")
             return true;
     }
     return false;
@@ -195,7 +212,8 @@ TEST_CASE("dialogue: unknown device ends with reason 9 and an audit event") {
     const auto outcome = run_dialogue(store, authority, phone);
     CHECK(last_end_reason(phone) == Reason::unknown_device);
     CHECK(outcome.cause_text() == "unknown_device");
-    CHECK(audited(store, "unknown_device"));
+    CHECK(audited_unidentified(store, "unknown_device"));
+    CHECK(store.audits.empty());
     CHECK(store.calls.empty());
 }
 
@@ -208,6 +226,24 @@ TEST_CASE("dialogue: an invalid device name is an unknown device") {
     const auto outcome = run_dialogue(store, authority, phone);
     CHECK(last_end_reason(phone) == Reason::unknown_device);
     CHECK(outcome.cause_text() == "invalid_device_name");
+    CHECK(audited_unidentified(store, "invalid_device_name"));
+}
+
+TEST_CASE(
+    "dialogue: a name that is not a device name reaches the log truncated and escaped, "
+    "and the audit not at all") {
+    auto store = store_with(Operation::install, AuthMode::null_string);
+    FakeAuthority authority;
+    PhoneScript script;
+    script.name = std::string(300, 'A') + "~";
+    ScriptedPhone phone(behave(script));
+    const auto outcome = run_dialogue(store, authority, phone);
+    CHECK(last_end_reason(phone) == Reason::unknown_device);
+    CHECK(outcome.device.size() < 100);
+    CHECK_THAT(outcome.device, Catch::EndsWith("...(301 bytes)"));
+    REQUIRE(store.unidentified_audits.size() == 1);
+    CHECK(store.unidentified_audits[0].device.empty());
+    CHECK(store.audits.empty());
 }
 
 TEST_CASE("dialogue: no pending operation ends with reason 0") {
@@ -252,7 +288,7 @@ TEST_CASE("dialogue: auth string accepted once, refused when wrong, missing, uns
         script.password = "123456";
         ScriptedPhone phone(behave(script));
         CHECK(run_dialogue(store, authority, phone).result == SessionResult::succeeded);
-        CHECK(store.auth_strings.empty());  // used up
+        CHECK(store.auth_strings.empty());  // used up by the success
     }
     struct Case {
         std::optional<std::string> sent;
@@ -297,7 +333,7 @@ TEST_CASE("dialogue: certificate authentication passes the presented pieces to t
 
 TEST_CASE("dialogue: certificate authentication failures end with reason 7 naming the cause") {
     FakeAuthority authority;
-    authority.verification_result = "not_bound_to_device";
+    authority.verification_result.emplace("not_bound_to_device");
     auto store = store_with(Operation::install, AuthMode::lsc);
     PhoneScript script;
     script.certificate =
@@ -391,9 +427,12 @@ TEST_CASE("dialogue: a phone refusing to store leaves the certificate issued, no
     const auto outcome = run_dialogue(store, authority, phone);
     CHECK(outcome.result == SessionResult::failed);
     CHECK(outcome.cause_text() == "store_refused: reason 4");
+    // Recorded as refused (that certificate can never authenticate), with
+    // the failure, once.
     CHECK(store.calls == std::vector<std::string>{"claim " + device,
                                                   "issued " + device + " serial1",
-                                                  "failed " + device});
+                                                  "store-refused " + device + " serial1"});
+    CHECK(store.failures == std::vector<std::string>{"store_refused: reason 4"});
 }
 
 TEST_CASE("dialogue: fetch records the returned certificate and ends with reason 0") {
@@ -468,12 +507,28 @@ TEST_CASE("dialogue: a silent phone times out") {
     ScriptedPhone phone([](const Message&) { return std::vector<Message>{}; });
     auto settings = fast_settings();
     settings.read_timeout = 100ms;
+    settings.auth_timeout = 100ms;
     const auto outcome = run_dialogue(store, authority, phone, settings);
     CHECK(outcome.result == SessionResult::failed);
     CHECK(outcome.cause_text() == "timeout");
 }
 
-TEST_CASE("dialogue: a phone that vanishes mid-dialogue is recorded as gone, and hears nothing more") {
+TEST_CASE(
+    "dialogue: a peer that never sends AUTH_RESPONSE is cut off at the shorter auth deadline") {
+    auto store = store_with(Operation::install, AuthMode::null_string);
+    FakeAuthority authority;
+    ScriptedPhone phone([](const Message&) { return std::vector<Message>{}; });
+    auto settings = fast_settings();
+    settings.read_timeout = 30s;
+    settings.auth_timeout = 100ms;
+    const auto start = std::chrono::steady_clock::now();
+    const auto outcome = run_dialogue(store, authority, phone, settings);
+    CHECK(outcome.cause_text() == "timeout");
+    CHECK(std::chrono::steady_clock::now() - start < 15s);  // not the 30 s read timeout
+}
+
+TEST_CASE(
+    "dialogue: a phone that vanishes mid-dialogue is recorded as gone, and hears nothing more") {
     auto store = store_with(Operation::install, AuthMode::null_string);
     FakeAuthority authority;
     ScriptedPhone phone(behave({}));
@@ -532,4 +587,173 @@ TEST_CASE("dialogue: outcomes are typed values with one readable form") {
         names.insert(session_cause_name(static_cast<SessionCause>(c)));
     }
     CHECK(names.size() == static_cast<std::size_t>(SessionCause::internal_error) + 1);
+}
+
+// --- authentication under attack (issue 11) ----------------------------------
+
+namespace {
+
+PhoneScript presenting(protocol::CertType type, protocol::Bytes der = {0x30, 1}) {
+    PhoneScript script;
+    script.certificate = protocol::CertificateValue{type, std::move(der)};
+    return script;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "dialogue: an auth string is used up only by a success: after a failed key generation "
+    "the phone retries with the same string") {
+    auto store = store_with(Operation::install, AuthMode::auth_string);
+    store.auth_strings[device] = "482916";
+    FakeAuthority authority;
+    PhoneScript failing;
+    failing.password = "482916";
+    failing.keygen_failures = 100;
+    ScriptedPhone phone(behave(failing));
+    auto settings = fast_settings();
+    settings.keygen_retries = 0;
+    CHECK(run_dialogue(store, authority, phone, settings).cause == SessionCause::keygen_failed);
+    CHECK(store.auth_strings.count(device) == 1);  // still there
+
+    PhoneScript retry;
+    retry.password = "482916";
+    ScriptedPhone again(behave(retry));
+    CHECK(run_dialogue(store, authority, again).result == SessionResult::succeeded);
+    CHECK(store.auth_strings.count(device) == 0);  // used up now
+    REQUIRE(store.expectations.size() == 2);
+    CHECK(store.expectations[1].auth_string_hash == std::optional<std::string>("hash-of-482916"));
+}
+
+TEST_CASE(
+    "dialogue: the claim binds the authenticated mode and operation; a change between "
+    "authentication and claim is refused as operation_changed") {
+    auto store = store_with(Operation::install, AuthMode::null_string);
+    store.change_before_claim = [](DeviceForSession& d) { d.auth_mode = AuthMode::mic; };
+    FakeAuthority authority;
+    ScriptedPhone phone(behave({}));
+    const auto outcome = run_dialogue(store, authority, phone);
+    CHECK(last_end_reason(phone) == Reason::invalid_element);
+    CHECK(outcome.result == SessionResult::refused);
+    CHECK(outcome.cause == SessionCause::operation_changed);
+    CHECK(authority.issued == 0);
+    REQUIRE(store.expectations.size() == 1);
+    CHECK(store.expectations[0].auth_mode == AuthMode::null_string);
+    CHECK(store.expectations[0].operation == Operation::install);
+    CHECK(audited(store, "operation_changed: changed (fake)"));
+
+    auto store2 = store_with(Operation::install, AuthMode::null_string);
+    store2.change_before_claim = [](DeviceForSession& d) { d.operation = Operation::remove; };
+    ScriptedPhone phone2(behave({}));
+    CHECK(run_dialogue(store2, authority, phone2).cause == SessionCause::operation_changed);
+}
+
+TEST_CASE(
+    "dialogue: only the current LSC authenticates: superseded, refused, deleted, revoked and "
+    "foreign ones are refused naming their standing") {
+    using S = CertificateStanding;
+    for (const auto& [standing, text] :
+         {std::pair{S::superseded, "superseded"}, std::pair{S::refused, "refused"},
+          std::pair{S::deleted, "deleted"}, std::pair{S::revoked, "revoked"},
+          std::pair{S::not_issued, "not-issued"}}) {
+        INFO(text);
+        auto store = store_with(Operation::install, AuthMode::lsc);
+        store.standings["cafe01"] = standing;
+        FakeAuthority authority;
+        ScriptedPhone phone(behave(presenting(protocol::CertType::lsc)));
+        const auto outcome = run_dialogue(store, authority, phone);
+        CHECK(last_end_reason(phone) == Reason::invalid_element);
+        CHECK(outcome.cause_text() == std::string("lsc_not_current: ") + text);
+        CHECK(audited(store, std::string("lsc_not_current: ") + text));
+        CHECK(authority.issued == 0);
+        CHECK(store.calls == std::vector<std::string>{"standing cafe01"});  // nothing claimed
+    }
+}
+
+TEST_CASE("dialogue: a MIC is not looked up as an LSC") {
+    auto store = store_with(Operation::install, AuthMode::mic);
+    store.standings["cafe01"] = CertificateStanding::not_issued;
+    FakeAuthority authority;
+    ScriptedPhone phone(behave(presenting(protocol::CertType::mic)));
+    CHECK(run_dialogue(store, authority, phone).result == SessionResult::succeeded);
+    CHECK(std::find(store.calls.begin(), store.calls.end(), "standing cafe01") ==
+          store.calls.end());
+}
+
+TEST_CASE(
+    "dialogue: an unknown-outcome LSC presented with a valid proof is confirmed and "
+    "completes the install it was issued for") {
+    auto store = store_with(Operation::install, AuthMode::lsc_or_mic);
+    store.standings["cafe01"] = CertificateStanding::unknown_outcome;
+    store.confirm_completes_install = true;
+    FakeAuthority authority;
+    ScriptedPhone phone(behave(presenting(protocol::CertType::lsc)));
+    const auto outcome = run_dialogue(store, authority, phone);
+    CHECK(outcome.result == SessionResult::succeeded);
+    CHECK(outcome.cause_text() == "lsc_confirmed serial=cafe01");
+    CHECK(last_end_reason(phone) == Reason::success);
+    CHECK(authority.issued == 0);
+    CHECK(store.calls ==
+          std::vector<std::string>{"standing cafe01", "confirm-presented " + device + " cafe01"});
+    CHECK(store.actors == std::vector<std::string>{"127.0.0.1:50000"});
+}
+
+TEST_CASE(
+    "dialogue: a confirmed unknown-outcome LSC that completes nothing lets the pending "
+    "operation run") {
+    auto store = store_with(Operation::remove, AuthMode::lsc);
+    store.standings["cafe01"] = CertificateStanding::unknown_outcome;
+    FakeAuthority authority;
+    ScriptedPhone phone(behave(presenting(protocol::CertType::lsc)));
+    CHECK(run_dialogue(store, authority, phone).cause == SessionCause::certificate_deleted);
+    CHECK(store.calls.at(1) == "confirm-presented " + device + " cafe01");
+    CHECK(store.calls.back() == "deleted " + device);
+}
+
+TEST_CASE(
+    "dialogue: intermediates the phone sends after its certificate reach the authority, "
+    "with the device's require_sudi") {
+    auto store = store_with(Operation::install, AuthMode::mic);
+    store.devices[device].require_sudi = true;
+    FakeAuthority authority;
+    auto script = presenting(protocol::CertType::mic);
+    script.intermediates = {protocol::Bytes{0x30, 7}, protocol::Bytes{0x30, 8}};
+    ScriptedPhone phone(behave(script));
+    CHECK(run_dialogue(store, authority, phone).result == SessionResult::succeeded);
+    REQUIRE(authority.verified.size() == 1);
+    CHECK(authority.verified[0].der == protocol::Bytes{0x30, 1});
+    CHECK(authority.verified[0].intermediates ==
+          std::vector<protocol::Bytes>{{0x30, 7}, {0x30, 8}});
+    CHECK(authority.verified[0].require_sudi);
+}
+
+TEST_CASE("dialogue: fetch records only a certificate that belongs to the device") {
+    auto store = store_with(Operation::fetch, AuthMode::null_string);
+    FakeAuthority authority;
+    authority.fetched_result.emplace("not_bound_to_device");
+    ScriptedPhone phone(behave({}));
+    const auto outcome = run_dialogue(store, authority, phone);
+    CHECK(outcome.result == SessionResult::refused);
+    CHECK(outcome.cause_text() == "fetched_certificate_refused: not_bound_to_device");
+    CHECK(last_end_reason(phone) == Reason::invalid_element);
+    CHECK(store.calls == std::vector<std::string>{"claim " + device, "failed " + device});
+    CHECK(store.failures == std::vector<std::string>{outcome.cause_text()});
+}
+
+TEST_CASE(
+    "dialogue: with certificate authentication, fetch records only the certificate the "
+    "phone authenticated with") {
+    auto store = store_with(Operation::fetch, AuthMode::lsc);
+    FakeAuthority authority;
+    auto script = presenting(protocol::CertType::lsc, {0x30, 1});
+    script.fetched_der = {0x30, 2};  // another certificate
+    ScriptedPhone phone(behave(script));
+    const auto outcome = run_dialogue(store, authority, phone);
+    CHECK(outcome.cause_text() == "fetched_certificate_refused: not_the_authenticated_certificate");
+    CHECK(store.calls.back() == "failed " + device);
+
+    auto store2 = store_with(Operation::fetch, AuthMode::lsc);
+    script.fetched_der = {0x30, 1};  // the same one
+    ScriptedPhone honest(behave(script));
+    CHECK(run_dialogue(store2, authority, honest).cause == SessionCause::certificate_fetched);
 }

@@ -35,10 +35,12 @@ struct World {
     ca::LscIssuer issuer{test::make_ca("CAPF-service", 3650, ec_ca)};
     ca::Identity manufacturing = test::make_ca("Test Manufacturing CA", 3650, ec_ca);
     ca::Identity stranger = test::make_ca("Some Other CA", 3650, ec_ca);
+    ca::Identity sudi_root = test::make_ca("Test SUDI Root", 3650, ec_ca);
     ca::TrustStore trust;
     World() {
         trust.add(ca::TrustRole::lsc_issuer, issuer.issuer().certificate());
         trust.add(ca::TrustRole::mic_root, manufacturing.certificate());
+        trust.add(ca::TrustRole::sudi_root, sudi_root.certificate());
     }
 };
 
@@ -67,7 +69,7 @@ PresentedCertificate present(const ca::Identity& issuer, const std::string& cn,
 
 /// SUDI data proving itself for `proved_session`.
 protocol::SudiData sudi(std::uint32_t proved_session) {
-    const ca::LscIssuer mfg(world().manufacturing);
+    const ca::LscIssuer mfg(world().sudi_root);
     const auto cert =
         mfg.issue_lsc("SUDI-001122334455", phone_key(rsa1024).subject_public_key(), rsa1024, 365);
     Botan::AutoSeeded_RNG rng;
@@ -80,8 +82,8 @@ protocol::SudiData sudi(std::uint32_t proved_session) {
     return s;
 }
 
-CaAuthority authority(unsigned validity_days = 30) {
-    return CaAuthority(world().issuer, world().trust, validity_days);
+CaAuthority authority(unsigned validity_days = 30, ca::VerifyPolicy policy = {}) {
+    return CaAuthority(world().issuer, world().trust, validity_days, policy);
 }
 
 }  // namespace
@@ -132,38 +134,38 @@ TEST_CASE("service: verify_presented accepts trusted certificates and names the 
 
     // An LSC of this CAPF.
     const auto lsc = present(world().issuer.issuer(), device, CertificateRole::lsc);
-    CHECK(auth.verify_presented(device, lsc, session_id) == std::nullopt);
+    CHECK(auth.verify_presented(device, lsc, session_id).failure == std::nullopt);
 
     // Untrusted: another CA's certificate.
     const auto stranger = present(world().stranger, device, CertificateRole::lsc);
-    CHECK(auth.verify_presented(device, stranger, session_id) == untrusted);
+    CHECK(auth.verify_presented(device, stranger, session_id).failure == untrusted);
 
     // The role picks the anchors: a MIC is checked against the MIC roots...
     const auto mic = present(world().manufacturing, mic_cn, CertificateRole::mic);
-    CHECK(auth.verify_presented(device, mic, session_id) == std::nullopt);
+    CHECK(auth.verify_presented(device, mic, session_id).failure == std::nullopt);
     // ...and the same certificate presented as an LSC is not trusted.
     auto mic_as_lsc = mic;
     mic_as_lsc.role = CertificateRole::lsc;
-    CHECK(auth.verify_presented(device, mic_as_lsc, session_id) == untrusted);
+    CHECK(auth.verify_presented(device, mic_as_lsc, session_id).failure == untrusted);
     // Nor is this CAPF's LSC presented as a MIC.
     auto lsc_as_mic = lsc;
     lsc_as_mic.role = CertificateRole::mic;
-    CHECK(auth.verify_presented(device, lsc_as_mic, session_id) == untrusted);
+    CHECK(auth.verify_presented(device, lsc_as_mic, session_id).failure == untrusted);
 
     // Other causes reach the dialogue under their own names.
     auto bad_proof = lsc;
     bad_proof.signed_data[bad_proof.signed_data.size() / 2] ^= 0x01;
-    CHECK(auth.verify_presented(device, bad_proof, session_id) ==
+    CHECK(auth.verify_presented(device, bad_proof, session_id).failure ==
           std::string(ca::auth_failure_name(ca::AuthFailure::bad_sha1_proof)));
     auto wrong_hash = lsc;
     wrong_hash.sha2_hash_id = 2;
-    CHECK(auth.verify_presented(device, wrong_hash, session_id) ==
+    CHECK(auth.verify_presented(device, wrong_hash, session_id).failure ==
           std::string(ca::auth_failure_name(ca::AuthFailure::wrong_hash_id)));
-    CHECK(auth.verify_presented("SEP00AABBCCDDEE", lsc, session_id) ==
+    CHECK(auth.verify_presented("SEP00AABBCCDDEE", lsc, session_id).failure ==
           std::string(ca::auth_failure_name(ca::AuthFailure::not_bound_to_device)));
     auto garbage = lsc;
     garbage.der = {0x01, 0x02, 0x03};
-    CHECK(auth.verify_presented(device, garbage, session_id) ==
+    CHECK(auth.verify_presented(device, garbage, session_id).failure ==
           std::string(ca::auth_failure_name(ca::AuthFailure::malformed_certificate)));
 }
 
@@ -171,12 +173,12 @@ TEST_CASE("service: verify_presented checks SUDI data for the session it is give
     auto auth = authority();
     auto mic = present(world().manufacturing, mic_cn, CertificateRole::mic);
     mic.sudi = sudi(session_id);
-    CHECK(auth.verify_presented(device, mic, session_id) == std::nullopt);
+    CHECK(auth.verify_presented(device, mic, session_id).failure == std::nullopt);
     // The same proof in another session: a replay.
-    CHECK(auth.verify_presented(device, mic, session_id + 1) ==
+    CHECK(auth.verify_presented(device, mic, session_id + 1).failure ==
           std::string(ca::auth_failure_name(ca::AuthFailure::bad_sudi_proof)));
     mic.sudi = sudi(session_id + 1);
-    CHECK(auth.verify_presented(device, mic, session_id) ==
+    CHECK(auth.verify_presented(device, mic, session_id).failure ==
           std::string(ca::auth_failure_name(ca::AuthFailure::bad_sudi_proof)));
 }
 
@@ -199,4 +201,40 @@ TEST_CASE(
     auto truncated = record.der;
     truncated.resize(truncated.size() / 2);
     CHECK_FALSE(auth.describe_certificate(truncated).has_value());
+}
+
+TEST_CASE("service: a SUDI is required by the global policy or by the device") {
+    auto mic = present(world().manufacturing, mic_cn, CertificateRole::mic);
+    const auto missing = std::string(ca::auth_failure_name(ca::AuthFailure::sudi_missing));
+    CHECK(authority().verify_presented(device, mic, session_id).failure == std::nullopt);
+    ca::VerifyPolicy required;
+    required.require_sudi = true;
+    CHECK(authority(30, required).verify_presented(device, mic, session_id).failure == missing);
+    mic.require_sudi = true;  // the device's own setting
+    CHECK(authority().verify_presented(device, mic, session_id).failure == missing);
+    mic.sudi = sudi(session_id);
+    CHECK(authority().verify_presented(device, mic, session_id).failure == std::nullopt);
+}
+
+TEST_CASE("service: a verified LSC comes back with its serial and key, for its standing") {
+    auto auth = authority();
+    const auto lsc = present(world().issuer.issuer(), device, CertificateRole::lsc);
+    const auto verdict = auth.verify_presented(device, lsc, session_id);
+    REQUIRE_FALSE(verdict.failure.has_value());
+    const Botan::X509_Certificate cert(lsc.der);
+    CHECK(verdict.serial_hex == Botan::hex_encode(cert.serial_number(), false));
+    CHECK(verdict.public_key_der == cert.subject_public_key_info());
+}
+
+TEST_CASE(
+    "service: check_fetched accepts the device's own certificate and names the cause otherwise") {
+    auto auth = authority();
+    const auto own = present(world().issuer.issuer(), device, CertificateRole::lsc);
+    CHECK(auth.check_fetched(device, own.der) == std::nullopt);
+    const auto other = present(world().issuer.issuer(), "SEP00AABBCCDDEE", CertificateRole::lsc);
+    CHECK(auth.check_fetched(device, other.der) ==
+          std::string(ca::auth_failure_name(ca::AuthFailure::not_bound_to_device)));
+    const auto stranger = present(world().stranger, device, CertificateRole::lsc);
+    CHECK(auth.check_fetched(device, stranger.der) ==
+          std::string(ca::auth_failure_name(ca::AuthFailure::untrusted_chain)));
 }

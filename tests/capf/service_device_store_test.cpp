@@ -3,6 +3,7 @@
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -38,14 +39,15 @@ void schedule(storage::DeviceRepository& repo, Operation op,
     repo.schedule_operation(device, request, test::admin_actor);
 }
 
-IssuedCertificateRecord certificate() {
+IssuedCertificateRecord certificate(int n = 0) {
     const auto now = std::chrono::system_clock::now();
-    return IssuedCertificateRecord{"7f3a9c01d2",
-                                   {0x30, 0x82, 0x01, 0x0A, 0xAB},
-                                   now,
-                                   now + std::chrono::hours(24 * 365),
-                                   {0x30, 0x59, 0x30, 0x13},
-                                   "0123456789abcdef0123456789abcdef"};
+    return IssuedCertificateRecord{
+        n == 0 ? std::string("7f3a9c01d2") : "7f3a9c01d2" + std::to_string(n),
+        {0x30, 0x82, 0x01, 0x0A, 0xAB},
+        now,
+        now + std::chrono::hours(24 * 365),
+        {0x30, 0x59, 0x30, 0x13},
+        "0123456789abcdef0123456789abcdef"};
 }
 
 /// The newest audit event of the device with this event and outcome.
@@ -57,6 +59,16 @@ std::optional<storage::AuditEvent> audit_event(storage::DeviceRepository& repo,
             return e;
     }
     return std::nullopt;
+}
+
+/// Claims as a session that authenticated the device as it stands now.
+std::optional<OperationClaim> claim_as_now(StorageDeviceStore& store,
+                                           storage::DeviceRepository& repo,
+                                           const std::string& node) {
+    const auto d = repo.find_device(device);
+    const ClaimExpectation expected{d ? d->pending_operation : Operation::none,
+                                    d ? d->auth_mode : AuthMode::null_string, std::nullopt};
+    return store.claim_operation(device, node, expected).claim;
 }
 
 }  // namespace
@@ -111,20 +123,59 @@ TEST_CASE("service: find_device maps operation, auth mode, key spec and deadline
     CHECK_FALSE(d->deadline_passed);
 }
 
-TEST_CASE("service: an auth string is accepted once, then none is set") {
+TEST_CASE("service: an accepted auth string is used up by the operation's success, not before") {
     test::TestDatabase db;
     storage::DeviceRepository repo(*db.pool);
     StorageDeviceStore store(repo, settings());
-    CHECK(store.check_auth_string(device, "123456") == AuthStringCheck::none_set);  // no device
+    CHECK(store.check_auth_string(device, "123456").check ==
+          AuthStringCheck::none_set);  // no device
 
     repo.add_device(phone(AuthMode::auth_string), test::admin_actor);
-    CHECK(store.check_auth_string(device, "123456") == AuthStringCheck::none_set);
+    CHECK(store.check_auth_string(device, "123456").check == AuthStringCheck::none_set);
 
     repo.set_auth_string_hash(device, hash_auth_string("123456", 1000), test::admin_actor);
-    CHECK(store.check_auth_string(device, "123456") == AuthStringCheck::accepted);
-    CHECK_FALSE(repo.auth_string_hash(device).has_value());  // used up
-    CHECK(store.check_auth_string(device, "123456") == AuthStringCheck::none_set);
+    schedule(repo, Operation::install);
+    const auto verdict = store.check_auth_string(device, "123456");
+    REQUIRE(verdict.check == AuthStringCheck::accepted);
+    REQUIRE(verdict.matched_hash.has_value());
+    CHECK(repo.auth_string_hash(device) == verdict.matched_hash);  // not used up yet
     CHECK(repo.find_device(device)->failed_auth_count == 0);
+
+    // The session fails (the phone's key generation failed): the string stays.
+    const ClaimExpectation expected{Operation::install, AuthMode::auth_string,
+                                    verdict.matched_hash};
+    auto claim = store.claim_operation(device, "node-a", expected).claim;
+    REQUIRE(claim.has_value());
+    CHECK(claim->auth_string_hash == verdict.matched_hash);
+    store.record_failure(*claim, "keygen_failed", peer);
+    store.release_claim(*claim);
+    CHECK(repo.auth_string_hash(device).has_value());
+
+    // The retry with the same string succeeds and uses it up.
+    REQUIRE(store.check_auth_string(device, "123456").check == AuthStringCheck::accepted);
+    claim = store.claim_operation(device, "node-a", expected).claim;
+    REQUIRE(claim.has_value());
+    store.record_issued(*claim, certificate(), peer);
+    store.record_store_confirmed(*claim, certificate(), peer);
+    store.release_claim(*claim);
+    CHECK_FALSE(repo.auth_string_hash(device).has_value());
+    CHECK(store.check_auth_string(device, "123456").check == AuthStringCheck::none_set);
+}
+
+TEST_CASE(
+    "service: the right auth string on the attempt that reaches the lockout is not a failure") {
+    test::TestDatabase db;
+    storage::DeviceRepository repo(*db.pool);
+    StorageDeviceStore store(repo, settings("node-a", 3));
+    repo.add_device(phone(AuthMode::auth_string), test::admin_actor);
+    repo.set_auth_string_hash(device, hash_auth_string("123456", 1000), test::admin_actor);
+    CHECK(store.check_auth_string(device, "654321").check == AuthStringCheck::mismatch);
+    CHECK(store.check_auth_string(device, "654321").check == AuthStringCheck::mismatch);
+    // The third attempt is counted (and locks) before its comparison; it matches.
+    CHECK(store.check_auth_string(device, "123456").check == AuthStringCheck::accepted);
+    const auto d = repo.find_device(device);
+    CHECK_FALSE(d->auth_locked);
+    CHECK(d->failed_auth_count == 0);
 }
 
 TEST_CASE("service: wrong auth strings are counted and lock the device out at lockout_failures") {
@@ -136,20 +187,20 @@ TEST_CASE("service: wrong auth strings are counted and lock the device out at lo
 
     for (int i = 1; i <= 3; ++i) {
         INFO("attempt " << i);
-        CHECK(store.check_auth_string(device, "654321") == AuthStringCheck::mismatch);
+        CHECK(store.check_auth_string(device, "654321").check == AuthStringCheck::mismatch);
         const auto d = repo.find_device(device);
         CHECK(d->failed_auth_count == i);
         CHECK(d->auth_locked == (i == 3));
     }
     // Locked: even the right string is refused, and nothing more is counted.
-    CHECK(store.check_auth_string(device, "123456") == AuthStringCheck::locked_out);
-    CHECK(store.check_auth_string(device, "654321") == AuthStringCheck::locked_out);
+    CHECK(store.check_auth_string(device, "123456").check == AuthStringCheck::locked_out);
+    CHECK(store.check_auth_string(device, "654321").check == AuthStringCheck::locked_out);
     CHECK(repo.find_device(device)->failed_auth_count == 3);
     CHECK(repo.auth_string_hash(device).has_value());
 
     // An administrator sets a new one: the lockout is over.
     repo.set_auth_string_hash(device, hash_auth_string("777777", 1000), test::admin_actor);
-    CHECK(store.check_auth_string(device, "777777") == AuthStringCheck::accepted);
+    CHECK(store.check_auth_string(device, "777777").check == AuthStringCheck::accepted);
 }
 
 TEST_CASE("service: 50 concurrent wrong auth strings with lockout 5 get at most 5 comparisons") {
@@ -164,7 +215,7 @@ TEST_CASE("service: 50 concurrent wrong auth strings with lockout 5 get at most 
     for (int i = 0; i < 50; ++i) {
         guessers.emplace_back([&, i] {
             const std::string guess = std::to_string(100000 + i);  // never 123456
-            switch (store.check_auth_string(device, guess)) {
+            switch (store.check_auth_string(device, guess).check) {
                 case AuthStringCheck::mismatch:
                     ++compared;  // a hash was compared
                     break;
@@ -186,30 +237,48 @@ TEST_CASE("service: 50 concurrent wrong auth strings with lockout 5 get at most 
     CHECK(d->auth_locked);
     CHECK(d->failed_auth_count == 5);
     // The right string is refused until an administrator sets a new one.
-    CHECK(store.check_auth_string(device, "123456") == AuthStringCheck::locked_out);
+    CHECK(store.check_auth_string(device, "123456").check == AuthStringCheck::locked_out);
     repo.set_auth_string_hash(device, hash_auth_string("424242", 1000), test::admin_actor);
-    CHECK(store.check_auth_string(device, "424242") == AuthStringCheck::accepted);
+    CHECK(store.check_auth_string(device, "424242").check == AuthStringCheck::accepted);
 }
 
 TEST_CASE("service: two sessions with the right auth string at once: one of them uses it") {
     test::TestDatabase db;
     storage::DeviceRepository repo(*db.pool);
-    StorageDeviceStore store(repo, settings("node-a", 5));
     repo.add_device(phone(AuthMode::auth_string), test::admin_actor);
     for (int round = 0; round < 20; ++round) {
         INFO("round " << round);
         repo.set_auth_string_hash(device, hash_auth_string("123456", 1000), test::admin_actor);
-        std::atomic<int> accepted{0};
+        schedule(repo, Operation::install);
+        // Two processes (two nodes), so the in-process hold does not decide it.
+        std::vector<std::unique_ptr<StorageDeviceStore>> nodes;
+        for (int i = 0; i < 4; ++i)
+            nodes.push_back(std::make_unique<StorageDeviceStore>(
+                repo, settings("node-" + std::to_string(i), 5)));
+        std::atomic<int> claimed{0}, accepted{0};
         std::vector<std::thread> sessions;
         for (int i = 0; i < 4; ++i) {
-            sessions.emplace_back([&] {
-                if (store.check_auth_string(device, "123456") == AuthStringCheck::accepted)
-                    ++accepted;
+            sessions.emplace_back([&, i] {
+                auto& store = *nodes[static_cast<std::size_t>(i)];
+                const auto verdict = store.check_auth_string(device, "123456");
+                if (verdict.check != AuthStringCheck::accepted)
+                    return;
+                ++accepted;
+                const ClaimExpectation expected{Operation::install, AuthMode::auth_string,
+                                                verdict.matched_hash};
+                const auto claim =
+                    store.claim_operation(device, "node-" + std::to_string(i), expected).claim;
+                if (!claim)
+                    return;
+                ++claimed;
+                store.record_issued(*claim, certificate(round), peer);
+                store.record_store_confirmed(*claim, certificate(round), peer);
             });
         }
         for (auto& t : sessions)
             t.join();
-        CHECK(accepted == 1);
+        CHECK(accepted >= 1);
+        CHECK(claimed == 1);  // one session used it
         CHECK_FALSE(repo.auth_string_hash(device).has_value());
     }
 }
@@ -221,11 +290,11 @@ TEST_CASE("service: an operation is claimed once while held and taken again afte
     repo.add_device(phone(AuthMode::null_string, "ec-p256"), test::admin_actor);
 
     // Nothing pending: no claim, and the device is not left marked as held.
-    CHECK_FALSE(store.claim_operation(device, "node-a").has_value());
+    CHECK_FALSE(claim_as_now(store, repo, "node-a").has_value());
 
     schedule(repo, Operation::install);
     const auto before = std::chrono::system_clock::now();
-    const auto claim = store.claim_operation(device, "node-a");
+    const auto claim = claim_as_now(store, repo, "node-a");
     REQUIRE(claim.has_value());
     CHECK(claim->device == device);
     CHECK(claim->operation == Operation::install);
@@ -238,19 +307,19 @@ TEST_CASE("service: an operation is claimed once while held and taken again afte
     CHECK(repo.find_device(device)->lease_owner == "node-a");
 
     // A second session of this process while the first holds it.
-    CHECK_FALSE(store.claim_operation(device, "node-a").has_value());
+    CHECK_FALSE(claim_as_now(store, repo, "node-a").has_value());
     // Another node, while the lease runs.
     StorageDeviceStore other(repo, settings("node-b"));
-    CHECK_FALSE(other.claim_operation(device, "node-b").has_value());
+    CHECK_FALSE(claim_as_now(other, repo, "node-b").has_value());
 
     // The session ended without an outcome (e.g. the phone hung up): this
     // node takes its own unexpired lease back at once.
     store.release_claim(*claim);
-    const auto again = store.claim_operation(device, "node-a");
+    const auto again = claim_as_now(store, repo, "node-a");
     REQUIRE(again.has_value());
     CHECK(again->operation == Operation::install);
-    CHECK_FALSE(store.claim_operation(device, "node-a").has_value());
-    CHECK_FALSE(other.claim_operation(device, "node-b").has_value());
+    CHECK_FALSE(claim_as_now(store, repo, "node-a").has_value());
+    CHECK_FALSE(claim_as_now(other, repo, "node-b").has_value());
 }
 
 TEST_CASE("service: an issued LSC becomes current when the phone stores it, the peer audited") {
@@ -259,7 +328,7 @@ TEST_CASE("service: an issued LSC becomes current when the phone stores it, the 
     StorageDeviceStore store(repo, settings());
     repo.add_device(phone(), test::admin_actor);
     schedule(repo, Operation::install);
-    const auto claim = store.claim_operation(device, "node-a");
+    const auto claim = claim_as_now(store, repo, "node-a");
     REQUIRE(claim.has_value());
     const auto cert = certificate();
 
@@ -298,7 +367,7 @@ TEST_CASE("service: a failure is recorded with its reason, the operation stays p
     StorageDeviceStore store(repo, settings());
     repo.add_device(phone(), test::admin_actor);
     schedule(repo, Operation::install);
-    const auto claim = store.claim_operation(device, "node-a");
+    const auto claim = claim_as_now(store, repo, "node-a");
     REQUIRE(claim.has_value());
 
     store.record_failure(*claim, "keygen_timeout", peer);
@@ -327,9 +396,10 @@ TEST_CASE("service: an unreachable database makes the store throw StoreUnavailab
 
     CHECK_THROWS_AS(store.find_device(device), StoreUnavailable);
     CHECK_THROWS_AS(store.check_auth_string(device, "123456"), StoreUnavailable);
-    CHECK_THROWS_AS(store.claim_operation(device, "node-a"), StoreUnavailable);
+    const ClaimExpectation install{Operation::install, AuthMode::null_string, std::nullopt};
+    CHECK_THROWS_AS(store.claim_operation(device, "node-a", install), StoreUnavailable);
     // The failed claim left nothing held: the next one asks the database again.
-    CHECK_THROWS_AS(store.claim_operation(device, "node-a"), StoreUnavailable);
+    CHECK_THROWS_AS(store.claim_operation(device, "node-a", install), StoreUnavailable);
 }
 
 TEST_CASE("service: other storage errors pass through unchanged") {
@@ -338,7 +408,7 @@ TEST_CASE("service: other storage errors pass through unchanged") {
     StorageDeviceStore store(repo, settings());
     repo.add_device(phone(), test::admin_actor);
     schedule(repo, Operation::install);
-    const auto claim = store.claim_operation(device, "node-a");
+    const auto claim = claim_as_now(store, repo, "node-a");
     REQUIRE(claim.has_value());
     repo.cancel_operation(device, test::admin_actor);  // the lease is gone with the operation
     CHECK(test::storage_error_of([&] { store.record_failure(*claim, "x", peer); }) ==
