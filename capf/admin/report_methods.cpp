@@ -33,7 +33,9 @@ json audit_query(AdminContext& ctx, const json& p) {
                           {"node", e.node},
                           {"event", e.event},
                           {"outcome", e.outcome},
-                          {"detail", e.detail}});
+                          {"detail", e.detail},
+                          // >1: a rate-limited row counting repeats within its minute
+                          {"count", e.repeat_count}});
     }
     return json{{"events", events}};
 }

@@ -50,6 +50,7 @@ json server_summary(AdminContext& ctx, const json&) {
         summary["sessions_active"] = ctx.phone_stats->active.load();
         summary["sessions_completed"] = ctx.phone_stats->sessions_completed.load();
         summary["sessions_rejected_over_limit"] = ctx.phone_stats->rejected_over_limit.load();
+        summary["sessions_rejected_per_source"] = ctx.phone_stats->rejected_per_source.load();
     }
     return summary;
 }
@@ -74,12 +75,15 @@ json server_stats(AdminContext& ctx, const json&) {
                            {"accepted", s.accepted.load()},
                            {"completed", s.sessions_completed.load()},
                            {"rejected_over_limit", s.rejected_over_limit.load()},
+                           {"rejected_per_source", s.rejected_per_source.load()},
                            {"handshake_timeouts", s.handshake_timeouts.load()},
                            {"handshake_failures", s.handshake_failures.load()}};
     }
     out["devices"] = fleet_json(ctx.repo.fleet_stats());
     out["trust_anchors"] = {{"lsc_issuers", ctx.trust.list(ca::TrustRole::lsc_issuer).size()},
-                            {"mic_roots", ctx.trust.list(ca::TrustRole::mic_root).size()}};
+                            {"mic_roots", ctx.trust.list(ca::TrustRole::mic_root).size()},
+                            {"sudi_roots", ctx.trust.list(ca::TrustRole::sudi_root).size()},
+                            {"intermediates", ctx.trust.list(ca::TrustRole::intermediate).size()}};
     json events = json::array();
     for (const auto& c :
          ctx.repo.audit_counts(std::chrono::system_clock::now() - std::chrono::hours(24))) {

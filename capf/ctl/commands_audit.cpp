@@ -20,6 +20,7 @@ void show_events(const json& r, std::ostream& out) {
                  {"peer", "PEER"},
                  {"event", "EVENT"},
                  {"outcome", "OUTCOME"},
+                 {"count", "COUNT"},
                  {"detail", "DETAIL"}},
                 out);
 }

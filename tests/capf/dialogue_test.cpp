@@ -124,9 +124,10 @@ FakeDeviceStore store_with(Operation op, AuthMode mode, ca::KeySpec spec = {}) {
 }
 
 SessionOutcome run_dialogue(FakeDeviceStore& store, FakeAuthority& authority, ScriptedPhone& phone,
-                            DialogueSettings settings = fast_settings()) {
+                            DialogueSettings settings = fast_settings(),
+                            std::size_t max_queued = 16) {
     asio::io_context io;
-    BlockingPool pool(1);
+    BlockingPool pool(1, max_queued);
     Dialogue dialogue(settings, store, authority, pool, "127.0.0.1:50000");
     auto result = asio::co_spawn(io, dialogue.run(phone, sid), asio::use_future);
     io.run();
@@ -756,4 +757,18 @@ TEST_CASE(
     script.fetched_der = {0x30, 1};  // the same one
     ScriptedPhone honest(behave(script));
     CHECK(run_dialogue(store2, authority, honest).cause == SessionCause::certificate_fetched);
+}
+
+TEST_CASE("dialogue: a full blocking queue refuses a new session with END_SESSION 0 before "
+          "anything is looked up") {
+    auto store = store_with(Operation::install, AuthMode::null_string);
+    FakeAuthority authority;
+    ScriptedPhone phone(behave({}));
+    // No job may wait: the session's first blocking call is refused.
+    const auto outcome = run_dialogue(store, authority, phone, fast_settings(), 0);
+    CHECK(last_end_reason(phone) == Reason::no_action);
+    CHECK(outcome.result == SessionResult::no_action);
+    CHECK(outcome.cause == SessionCause::server_busy);
+    CHECK(store.calls.empty());
+    CHECK(authority.issued == 0);
 }

@@ -128,9 +128,9 @@ expect_refusal "trust add twice" "already a mic-root trust anchor" trust add mic
 expect_refusal "trust add non-CA" "is not a CA" trust add lsc-issuer "$dir/ee.pem"
 echo garbage >"$dir/garbage.pem"
 expect_refusal "trust add garbage" "not a PEM or DER X.509 certificate" trust add mic-root "$dir/garbage.pem"
-expect_refusal "trust add bad role" "role must be lsc-issuer or mic-root" trust add manufacturer "$dir/root.pem"
+expect_refusal "trust add bad role" "role must be one of lsc-issuer, mic-root, sudi-root, intermediate" trust add manufacturer "$dir/root.pem"
 check "trust.add"
-expect_refusal "trust list bad role" "role must be lsc-issuer or mic-root" trust list roots
+expect_refusal "trust list bad role" "role must be one of lsc-issuer, mic-root, sudi-root, intermediate" trust list roots
 ctl trust list | sed -n 1p | grep -q "^ROLE  *SUBJECT" || fail "trust list (every role): no ROLE column"
 ctl trust list | grep -q "^lsc-issuer  *CN=CAPF-e2e" || fail "trust list (every role): no lsc-issuer anchor"
 ctl trust list | grep "^mic-root " | grep -q "Test Manufacturing Root" || fail "trust list (every role): no mic-root anchor"

@@ -381,6 +381,10 @@ if not rows or bad:
     psql_value total "SELECT coalesce(sum(repeat_count), 0) FROM audit_events WHERE detail = 'unknown_device'"
     [ "$rows" -le 2 ] || fail "$case: $rows audit rows for 20 unknown devices (at most 2: one per minute)"
     [ "$total" = 20 ] || fail "$case: the audit counts $total unknown-device sessions, not 20"
+    shown=$(ctl --json audit --limit 10 | python3 -c "
+import json, sys
+print(sum(e['count'] for e in json.load(sys.stdin)['events'] if e['detail'] == 'unknown_device'))")
+    [ "$shown" = 20 ] || fail "$case: capfctl audit shows a count of $shown, not 20"
     echo "PASS: $case: 20 unknown devices, $rows audit rows counting $total"
     ;;
   per-source-cap)
@@ -414,7 +418,9 @@ for n, s in (("first", first), ("second", second)):
 PY
     for _ in $(seq 1 40); do grep -q session_refused_per_source "$dir/capfd.log" && break; sleep 0.05; done
     grep -q session_refused_per_source "$dir/capfd.log" || fail "$case: no session_refused_per_source in the log"
-    echo "PASS: $case: the third connection was closed, the first two held"
+    refused=$(ctl --json stats | json_field '["sessions"]["rejected_per_source"]')
+    [ "$refused" -ge 1 ] || fail "$case: stats show $refused sessions rejected per source"
+    echo "PASS: $case: the third connection was closed, the first two held, stats count $refused"
     ;;
   auth-deadline)
     start '{"limits": {"auth_timeout": "1s", "read_timeout": "20s"}}'

@@ -178,15 +178,6 @@ make_cert() {
   openssl x509 -req -in "$dir/$1.csr" -CA "$dir/$2.pem" -CAkey "$dir/$2.key" -CAcreateserial \
     -out "$dir/$1.pem" -days 30 2>/dev/null
 }
-# trust_add_sudi_root FILE: a SUDI anchor (role sudi-root, issue 11). A capfd
-# from before SUDI anchors refuses the role naming the two it has; it checks
-# no SUDI chain, so there the anchor is not needed. Any other error fails.
-trust_add_sudi_root() {
-  local out
-  out=$(ctl trust add sudi-root "$1" 2>&1 >/dev/null) && return 0
-  echo "$out" | grep -q "role must be lsc-issuer or mic-root, not 'sudi-root'" ||
-    fail "trust add sudi-root $1: $out"
-}
 # mic_setup: a manufacturing root the service trusts, this phone's MIC, and a
 # SUDI for it under a SUDI root the service trusts ($dev names the phone).
 mic_setup() {
@@ -195,6 +186,6 @@ mic_setup() {
   make_ca sudi-root "Test SUDI CA"
   make_cert sudi sudi-root "CP-7962G-$dev"
   ctl trust add mic-root "$dir/mic-root.pem" >/dev/null || fail "trust add mic-root"
-  trust_add_sudi_root "$dir/sudi-root.pem"
+  ctl trust add sudi-root "$dir/sudi-root.pem" >/dev/null || fail "trust add sudi-root"
 }
 mic_args() { echo --auth mic --mic-cert "$dir/mic.pem" --mic-key "$dir/mic.key"; }
