@@ -759,8 +759,9 @@ TEST_CASE(
     CHECK(run_dialogue(store2, authority, honest).cause == SessionCause::certificate_fetched);
 }
 
-TEST_CASE("dialogue: a full blocking queue refuses a new session with END_SESSION 0 before "
-          "anything is looked up") {
+TEST_CASE(
+    "dialogue: a full blocking queue refuses a new session with END_SESSION 0 before "
+    "anything is looked up") {
     auto store = store_with(Operation::install, AuthMode::null_string);
     FakeAuthority authority;
     ScriptedPhone phone(behave({}));
