@@ -46,6 +46,11 @@ constexpr std::array<std::pair<std::string_view, CertificateStanding>, 7> standi
      {"deleted", CertificateStanding::deleted},
      {"revoked", CertificateStanding::revoked},
      {"not-issued", CertificateStanding::not_issued}}};
+constexpr std::array<std::pair<std::string_view, DeliveryChange>, 4> delivery_changes = {
+    {{"installed", DeliveryChange::installed},
+     {"fetched", DeliveryChange::fetched},
+     {"deleted", DeliveryChange::deleted},
+     {"requested", DeliveryChange::requested}}};
 template <typename E, std::size_t N>
 std::string_view text_of(E value, const std::array<std::pair<std::string_view, E>, N>& table) {
     for (const auto& [name, v] : table) {
@@ -68,6 +73,9 @@ std::string_view to_text(OperationStatus v) noexcept {
 }
 std::string_view to_text(CertificateStanding v) noexcept {
     return text_of(v, standings);
+}
+std::string_view to_text(DeliveryChange v) noexcept {
+    return text_of(v, delivery_changes);
 }
 Operation parse_operation(std::string_view t) {
     return parse(t, operations, "operation");

@@ -184,4 +184,19 @@ struct AuditEvent {
     std::size_t repeat_count = 1;
 };
 
+/// What changed for a device, as the TFTP side is told (issue 12).
+enum class DeliveryChange { installed, fetched, deleted, requested };
+std::string_view to_text(DeliveryChange change) noexcept;  ///< "installed", ...
+
+/// What an encryptor needs about one device: its current record. The
+/// certificate, key and MD5 are the current LSC's; when the device has none,
+/// the fetched certificate's if any; otherwise empty.
+struct DeviceFacts {
+    std::string name;
+    std::optional<Bytes> certificate_der;
+    std::optional<Bytes> public_key_der;
+    std::string md5_hex;
+    std::string key_spec;
+};
+
 }  // namespace capf::storage

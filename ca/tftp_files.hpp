@@ -1,0 +1,70 @@
+// What the TFTP side serves, built and signed (protocol/README.md, sections
+// 8 and 9): SEP<MAC>.cnf.xml.enc.sgn, signed .sgn files and ITLFile.tlv. The
+// signer is the TFTP-role identity, RSA only: phones verify these
+// signatures with RSA.
+#pragma once
+
+#include <botan/rng.h>
+#include <botan/x509cert.h>
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ca/identity.hpp"
+#include "ca/key_spec.hpp"
+#include "protocol/signed_file.hpp"
+
+namespace capf::ca {
+
+/// Throws CaError(unsupported_key_spec) naming the key when the identity
+/// cannot sign TFTP files: not RSA, or RSA outside 1024..4096 bits.
+void require_tftp_signing_key(const Identity& identity);
+
+/// Key specs `capfd init --tftp` accepts: rsa-1024 .. rsa-4096.
+std::vector<KeySpec> tftp_key_specs();
+
+struct SignedFileOptions {
+    protocol::FileHash hash = protocol::FileHash::sha512;
+    std::uint32_t timestamp = 0;  ///< seconds since 1970
+};
+
+/// SEP<MAC>.cnf.xml.enc.sgn (8.2): a fresh AES-128 key and IV, the XML
+/// padded with '\r' to a multiple of 16 (a whole block when aligned), the key
+/// wrapped with the device's RSA public key (SubjectPublicKeyInfo DER,
+/// PKCS#1 v1.5), the digest of the unpadded XML, signed by `signer`. Throws
+/// CaError(key_mismatch) naming the key type when the device key is not RSA.
+std::vector<std::uint8_t> build_encrypted_config(std::string_view xml,
+                                                 std::span<const std::uint8_t> device_public_key_der,
+                                                 const std::string& file_name,
+                                                 const Identity& signer,
+                                                 const SignedFileOptions& options,
+                                                 Botan::RandomNumberGenerator& rng);
+
+/// A .sgn file (8.1, version 1.0) of `payload`, signed by `signer`.
+std::vector<std::uint8_t> build_signed_file(std::span<const std::uint8_t> payload,
+                                            const std::string& file_name, const Identity& signer,
+                                            const SignedFileOptions& options,
+                                            Botan::RandomNumberGenerator& rng);
+
+struct ItlEntry {
+    Botan::X509_Certificate certificate;
+    protocol::ItlRole role = protocol::ItlRole::sast;
+};
+
+/// ITLFile.tlv (9): header 1.2 with signer version 1.0, signed by `signer`,
+/// one record per entry in order.
+std::vector<std::uint8_t> build_itl(const std::vector<ItlEntry>& entries, const Identity& signer,
+                                    const SignedFileOptions& options,
+                                    Botan::RandomNumberGenerator& rng);
+
+/// The TFTP certificate as SAST and as TFTP, the CAPF certificate as CAPF.
+std::vector<ItlEntry> minimal_itl_entries(const Identity& tftp, const Botan::X509_Certificate& capf);
+
+/// Whether the header signature of a signed file (or ITL) verifies with `cert`.
+bool verify_signed_file(std::span<const std::uint8_t> whole_file,
+                        const Botan::X509_Certificate& cert);
+
+}  // namespace capf::ca
