@@ -839,6 +839,7 @@ void DeviceRepository::record_store_confirmed(const OperationClaim& claim,
         revoke_in(txn, claim.device, "superseded", R"SQL(serial <> $2)SQL", c.serial_hex);
         audit_in(txn, audit_event(claim.device, peer, claim.node, "install", "succeeded",
                                   "serial " + c.serial_hex + " md5 " + c.md5_hex));
+        enqueue_delivery_in(txn, claim.device, DeliveryChange::installed);
     });
 }
 
@@ -856,6 +857,7 @@ void DeviceRepository::record_fetched_certificate(const OperationClaim& claim, c
                          claim.device, blob(der), md5_hex, blob(public_key_der));
         audit_in(txn, audit_event(claim.device, peer, claim.node, "fetch", "succeeded",
                                   "md5 " + md5_hex));
+        enqueue_delivery_in(txn, claim.device, DeliveryChange::fetched);
     });
 }
 
@@ -863,15 +865,19 @@ void DeviceRepository::record_delete_confirmed(const OperationClaim& claim,
                                                const std::string& peer) {
     pool_.transact([&](pqxx::work& txn) {
         finish_operation(txn, claim, peer);
+        // The phone holds no LSC any more, so a certificate fetched from it
+        // earlier no longer describes it either: the TFTP side sees none.
         txn.exec_params0(R"SQL(
             UPDATE devices
             SET lsc_serial = NULL, lsc_der = NULL, lsc_not_before = NULL, lsc_not_after = NULL,
-                lsc_public_key = NULL, lsc_md5 = NULL
+                lsc_public_key = NULL, lsc_md5 = NULL, fetched_der = NULL, fetched_md5 = NULL,
+                fetched_public_key = NULL, fetched_at = NULL
             WHERE name = $1
         )SQL",
                          claim.device);
         revoke_in(txn, claim.device, "deleted", R"SQL($2 = '')SQL", "");  // every one
         audit_in(txn, audit_event(claim.device, peer, claim.node, "delete", "succeeded", ""));
+        enqueue_delivery_in(txn, claim.device, DeliveryChange::deleted);
     });
 }
 
@@ -1060,6 +1066,7 @@ PresentedConfirmation DeviceRepository::confirm_presented_certificate(const std:
             return;
         out.completed_install = make_current(txn, device, serial, public_key_der);
         out.confirmed = true;
+        enqueue_delivery_in(txn, device, DeliveryChange::installed);
         audit_in(
             txn,
             audit_event(device, actor, "", "certificate", "confirmed",

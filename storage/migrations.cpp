@@ -132,6 +132,35 @@ CREATE UNIQUE INDEX audit_events_rate_limited
     ON audit_events (peer, event, outcome, detail, rate_window)
     WHERE rate_window IS NOT NULL;
 )SQL"},
+    // The delivery outbox (issue 12): a row per change the TFTP side must
+    // follow, written in the same transaction as the change. Delivery is
+    // level-triggered: the encryptors write a device's current facts, so
+    // every pending row of a device is delivered by one node at once. The
+    // rows go with their device (a removed device has nothing to deliver).
+    {4, R"SQL(
+CREATE TABLE deliveries (
+    id bigserial PRIMARY KEY,
+    device text NOT NULL CHECK (device ~ '^[A-Z0-9._-]{1,64}$')
+        REFERENCES devices (name) ON DELETE CASCADE,
+    change text NOT NULL CHECK (change IN ('installed', 'fetched', 'deleted', 'requested')),
+    created_at timestamptz NOT NULL DEFAULT now(),
+    attempts integer NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+    next_attempt_at timestamptz NOT NULL DEFAULT now(),
+    lease_owner text CHECK (lease_owner <> ''),
+    lease_expires_at timestamptz,
+    last_error text NOT NULL DEFAULT '',
+    last_error_at timestamptz,
+    delivered_at timestamptz,
+    CHECK ((lease_owner IS NULL) = (lease_expires_at IS NULL)),
+    CHECK (delivered_at IS NULL OR lease_owner IS NULL)
+);
+CREATE INDEX deliveries_due ON deliveries (next_attempt_at) WHERE delivered_at IS NULL;
+-- Whole, not partial: removing a device finds its delivered rows too.
+CREATE INDEX deliveries_device ON deliveries (device);
+CREATE INDEX deliveries_delivered_at ON deliveries (delivered_at) WHERE delivered_at IS NOT NULL;
+CREATE INDEX deliveries_last_error_at ON deliveries (last_error_at)
+    WHERE last_error_at IS NOT NULL;
+)SQL"},
 };
 
 // An arbitrary constant naming capfd's migration lock.

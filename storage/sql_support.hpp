@@ -105,4 +105,14 @@ inline void audit_in(pqxx::work& txn, const AuditEvent& e) {
                      e.device, e.peer, e.node, e.event, e.outcome, e.detail);
 }
 
+/// The outbox: tells the TFTP side that `device` changed. Called inside the
+/// transaction that makes the change, so the notification commits with it
+/// or not at all (DeliveryRepository delivers it).
+inline void enqueue_delivery_in(pqxx::work& txn, const std::string& device, DeliveryChange change) {
+    txn.exec_params0(R"SQL(
+        INSERT INTO deliveries (device, change) VALUES ($1, $2)
+    )SQL",
+                     device, std::string(to_text(change)));
+}
+
 }  // namespace capf::storage::sql

@@ -1,5 +1,6 @@
 #include "storage/types.hpp"
 
+#include <algorithm>
 #include <array>
 
 #include "storage/error.hpp"
@@ -85,6 +86,15 @@ AuthMode parse_auth_mode(std::string_view t) {
 }
 OperationStatus parse_operation_status(std::string_view t) {
     return parse(t, statuses, "operation status");
+}
+
+std::chrono::seconds delivery_backoff(int attempts, std::chrono::seconds first,
+                                      std::chrono::seconds max) noexcept {
+    auto wait = std::min(first, max);
+    // Doubling stops at the cap, so no count of attempts overflows.
+    for (int i = 1; i < attempts && wait < max; ++i)
+        wait = std::min(wait * 2, max);
+    return wait;
 }
 
 std::string_view errc_name(StorageErrc code) noexcept {

@@ -199,4 +199,32 @@ struct DeviceFacts {
     std::string key_spec;
 };
 
+/// The pending changes of one device, claimed whole by one node
+/// (DeliveryRepository::claim_deliveries). Deliver `facts` (read under the
+/// claim, so at least as new as every change in `changes`), then complete
+/// or fail the batch.
+struct DeliveryBatch {
+    std::string device;
+    std::vector<DeliveryChange> changes;  ///< of the rows in `ids`, oldest first
+    std::vector<long long> ids;           ///< the outbox rows this batch stands for
+    int attempts = 0;                     ///< failed attempts so far (the most of any row)
+    DeviceFacts facts;
+};
+
+/// The outbox at a glance, for `capfctl stats`.
+struct DeliveryStats {
+    std::size_t pending = 0;              ///< rows not yet delivered
+    std::size_t failing = 0;              ///< of those, rows that failed at least once
+    std::size_t delivered_last_hour = 0;  ///< rows delivered in the last hour
+    std::string last_error;               ///< the latest failure's message; empty when none
+    std::optional<TimePoint> last_error_at;
+    std::optional<TimePoint> oldest_pending;  ///< when the oldest pending row was written
+};
+
+/// How long to wait after a delivery's `attempts`-th failure: `first`,
+/// doubling with each further failure, never more than `max` (attempts <= 1
+/// gives `first`; `first` is capped by `max` too).
+std::chrono::seconds delivery_backoff(int attempts, std::chrono::seconds first,
+                                      std::chrono::seconds max) noexcept;
+
 }  // namespace capf::storage

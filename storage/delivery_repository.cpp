@@ -1,0 +1,356 @@
+#include "storage/delivery_repository.hpp"
+
+#include <algorithm>
+#include <map>
+#include <pqxx/pqxx>
+#include <tuple>
+
+#include "storage/device_repository.hpp"
+#include "storage/error.hpp"
+#include "storage/sql_support.hpp"
+
+namespace capf::storage {
+namespace {
+
+using namespace sql;
+
+constexpr std::size_t max_error_characters = 500;
+
+// What an encryptor sees of a device: the current LSC, or when there is
+// none the certificate fetched from the phone, or nothing.
+constexpr const char* facts_columns = R"SQL(
+    name, key_spec,
+    CASE WHEN lsc_serial IS NOT NULL THEN lsc_der ELSE fetched_der END,
+    CASE WHEN lsc_serial IS NOT NULL THEN lsc_public_key ELSE fetched_public_key END,
+    CASE WHEN lsc_serial IS NOT NULL THEN lsc_md5 ELSE COALESCE(fetched_md5, '') END
+)SQL";
+
+DeviceFacts facts_of(const pqxx::row& r) {
+    DeviceFacts f;
+    f.name = r[0].as<std::string>();
+    f.key_spec = r[1].as<std::string>();
+    if (!r[2].is_null())
+        f.certificate_der = bytes_of(r[2]);
+    if (!r[3].is_null())
+        f.public_key_der = bytes_of(r[3]);
+    f.md5_hex = r[4].as<std::string>();
+    return f;
+}
+
+DeliveryChange change_of(const std::string& text) {
+    for (auto c : {DeliveryChange::installed, DeliveryChange::fetched, DeliveryChange::deleted,
+                   DeliveryChange::requested}) {
+        if (to_text(c) == text)
+            return c;
+    }
+    throw StorageError(StorageErrc::invalid_value, "delivery change '" + text + "' is unknown");
+}
+
+/// The length of the valid UTF-8 sequence at `s[i]` (as PostgreSQL accepts
+/// it: no overlong forms, surrogates or code points past U+10FFFF), or 0.
+std::size_t utf8_sequence_length(const std::string& s, std::size_t i) {
+    const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
+    const unsigned char b = byte(i);
+    std::size_t length = 0;
+    unsigned char low = 0x80, high = 0xBF;  // the range of the second byte
+    if (b >= 0x01 && b <= 0x7F)
+        return 1;
+    if (b >= 0xC2 && b <= 0xDF) {
+        length = 2;
+    } else if (b >= 0xE0 && b <= 0xEF) {
+        length = 3;
+        low = b == 0xE0 ? 0xA0 : 0x80;
+        high = b == 0xED ? 0x9F : 0xBF;
+    } else if (b >= 0xF0 && b <= 0xF4) {
+        length = 4;
+        low = b == 0xF0 ? 0x90 : 0x80;
+        high = b == 0xF4 ? 0x8F : 0xBF;
+    } else {
+        return 0;
+    }
+    if (i + length > s.size() || byte(i + 1) < low || byte(i + 1) > high)
+        return 0;
+    for (std::size_t k = 2; k < length; ++k) {
+        if (byte(i + k) < 0x80 || byte(i + k) > 0xBF)
+            return 0;
+    }
+    return length;
+}
+
+/// An encryptor's message as the database can keep it: at most
+/// max_error_characters characters, anything that is not valid UTF-8 (and
+/// NUL, which text cannot hold) replaced by '?'. The message may quote a
+/// file the encryptor read, so it is not trusted to be text.
+std::string storable_error(const std::string& error) {
+    std::string out;
+    std::size_t characters = 0;
+    for (std::size_t i = 0; i < error.size() && characters < max_error_characters; ++characters) {
+        const std::size_t length = utf8_sequence_length(error, i);
+        if (length == 0) {
+            out += '?';
+            ++i;
+        } else {
+            out.append(error, i, length);
+            i += length;
+        }
+    }
+    return out;
+}
+
+std::string ids_literal(const DeliveryBatch& batch) {
+    std::vector<std::string> ids;
+    ids.reserve(batch.ids.size());
+    for (long long id : batch.ids)
+        ids.push_back(std::to_string(id));
+    return array_literal(ids);
+}
+
+/// A name prefix in the stored (upper) case.
+std::string upper(const std::string& text) {
+    std::string out = text;
+    for (char& c : out)
+        c = (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c;
+    return out;
+}
+
+/// Locks up to `limit` devices with a due, unleased row and no row under a
+/// live lease. A device another transaction holds is skipped (its change or
+/// another claim is in flight): the next call gets it.
+std::vector<std::string> lock_due_devices(pqxx::work& txn, std::size_t limit) {
+    const auto r = txn.exec_params(R"SQL(
+        SELECT d.name
+        FROM devices d
+        JOIN (SELECT device, min(next_attempt_at) AS due
+              FROM deliveries
+              WHERE delivered_at IS NULL AND next_attempt_at <= now()
+                  AND (lease_owner IS NULL OR lease_expires_at <= now())
+              GROUP BY device) c ON c.device = d.name
+        WHERE NOT EXISTS (SELECT 1 FROM deliveries l
+                          WHERE l.device = d.name AND l.delivered_at IS NULL
+                              AND l.lease_expires_at > now())
+        ORDER BY c.due, d.name
+        LIMIT $1
+        FOR NO KEY UPDATE OF d SKIP LOCKED
+    )SQL",
+                                   static_cast<long long>(limit));
+    std::vector<std::string> names;
+    for (const auto& row : r)
+        names.push_back(row[0].as<std::string>());
+    return names;
+}
+
+/// Leases every undelivered row of the locked devices. This statement's
+/// snapshot is newer than the lock: a claim that committed while we waited
+/// for nothing (SKIP LOCKED) but before we locked is visible here, and its
+/// live leases keep the device out (the NOT EXISTS also excludes live
+/// leases of the rows themselves).
+pqxx::result lease_rows(pqxx::work& txn, const std::vector<std::string>& devices,
+                        const std::string& node, std::chrono::seconds lease) {
+    return txn.exec_params(R"SQL(
+        UPDATE deliveries x
+        SET lease_owner = $2, lease_expires_at = now() + make_interval(secs => $3)
+        WHERE x.device = ANY($1::text[]) AND x.delivered_at IS NULL
+            AND NOT EXISTS (SELECT 1 FROM deliveries l
+                            WHERE l.device = x.device AND l.delivered_at IS NULL
+                                AND l.lease_expires_at > now())
+        RETURNING x.device, x.id, x.change, x.attempts
+    )SQL",
+                           array_literal(devices), node, static_cast<double>(lease.count()));
+}
+
+}  // namespace
+
+std::vector<DeliveryBatch> DeliveryRepository::claim_deliveries(const std::string& node,
+                                                                std::size_t limit,
+                                                                std::chrono::seconds lease) {
+    if (node.empty())
+        throw StorageError(StorageErrc::invalid_value, "a delivery claim needs a node name");
+    std::vector<DeliveryBatch> out;
+    if (limit == 0)
+        return out;
+    pool_.transact([&](pqxx::work& txn) {
+        out.clear();  // a retried body starts afresh
+        const auto devices = lock_due_devices(txn, limit);
+        if (devices.empty())
+            return;
+        // Rows come back in no particular order: gather them per device, by id.
+        std::map<std::string, std::vector<std::tuple<long long, std::string, int>>> rows;
+        for (const auto& row : lease_rows(txn, devices, node, lease)) {
+            rows[row[0].as<std::string>()].emplace_back(row[1].as<long long>(),
+                                                        row[2].as<std::string>(), row[3].as<int>());
+        }
+        std::map<std::string, DeviceFacts> facts;
+        std::vector<std::string> leased;
+        for (const auto& [device, unused] : rows)
+            leased.push_back(device);
+        const auto f = txn.exec_params(statement({R"SQL(SELECT)SQL", facts_columns, R"SQL(
+            FROM devices WHERE name = ANY($1::text[])
+        )SQL"}),
+                                       array_literal(leased));
+        for (const auto& row : f)
+            facts[row[0].as<std::string>()] = facts_of(row);
+        for (const auto& device : devices) {  // oldest due first
+            auto it = rows.find(device);
+            if (it == rows.end())
+                continue;
+            std::sort(it->second.begin(), it->second.end());
+            DeliveryBatch batch;
+            batch.device = device;
+            for (const auto& [id, change, attempts] : it->second) {
+                batch.ids.push_back(id);
+                batch.changes.push_back(change_of(change));
+                batch.attempts = std::max(batch.attempts, attempts);
+            }
+            batch.facts = facts[device];
+            out.push_back(std::move(batch));
+        }
+    });
+    return out;
+}
+
+bool DeliveryRepository::complete_delivery(const DeliveryBatch& batch, const std::string& node) {
+    if (batch.ids.empty())
+        return false;
+    bool completed = false;
+    pool_.transact([&](pqxx::work& txn) {
+        // Lock the rows first, so that all of them or none are delivered.
+        const auto held = txn.exec_params(R"SQL(
+            SELECT id FROM deliveries
+            WHERE id = ANY($1::bigint[]) AND lease_owner = $2 AND delivered_at IS NULL
+            FOR UPDATE
+        )SQL",
+                                          ids_literal(batch), node);
+        completed = held.size() == batch.ids.size();
+        if (!completed)
+            return;
+        txn.exec_params0(R"SQL(
+            UPDATE deliveries
+            SET delivered_at = now(), lease_owner = NULL, lease_expires_at = NULL
+            WHERE id = ANY($1::bigint[])
+        )SQL",
+                         ids_literal(batch));
+    });
+    return completed;
+}
+
+void DeliveryRepository::fail_delivery(const DeliveryBatch& batch, const std::string& node,
+                                       const std::string& error, std::chrono::seconds backoff) {
+    const std::string stored = storable_error(error);
+    pool_.transact([&](pqxx::work& txn) {
+        txn.exec_params0(R"SQL(
+            UPDATE deliveries
+            SET attempts = attempts + 1, last_error = $3, last_error_at = now(),
+                next_attempt_at = now() + make_interval(secs => $4),
+                lease_owner = NULL, lease_expires_at = NULL
+            WHERE id = ANY($1::bigint[]) AND lease_owner = $2 AND delivered_at IS NULL
+        )SQL",
+                         ids_literal(batch), node, stored, static_cast<double>(backoff.count()));
+        audit_in(txn, audit_event(batch.device, "", node, "delivery", "failed", stored));
+    });
+}
+
+void DeliveryRepository::request_delivery(const std::string& raw_device, const std::string& actor) {
+    const std::string device = checked_device_name(raw_device);
+    pool_.transact([&](pqxx::work& txn) {
+        const auto r = txn.exec_params(R"SQL(
+            INSERT INTO deliveries (device, change)
+            SELECT name, 'requested' FROM devices WHERE name = $1
+        )SQL",
+                                       device);
+        if (r.affected_rows() == 0)
+            throw StorageError(StorageErrc::not_found, "no device named " + device);
+        audit_in(txn, audit_event(device, actor, "", "delivery", "requested", ""));
+    });
+}
+
+std::size_t DeliveryRepository::request_delivery_all(const std::string& actor) {
+    std::size_t requested = 0;
+    pool_.transact([&](pqxx::work& txn) {
+        requested = txn.exec(R"SQL(
+            INSERT INTO deliveries (device, change)
+            SELECT name, 'requested' FROM devices
+        )SQL")
+                        .affected_rows();
+        audit_in(txn, audit_event("", actor, "", "delivery", "requested",
+                                  "all devices (" + std::to_string(requested) + ")"));
+    });
+    return requested;
+}
+
+DeliveryStats DeliveryRepository::delivery_stats() {
+    DeliveryStats out;
+    pool_.transact([&](pqxx::work& txn) {
+        const auto pending = txn.exec1(R"SQL(
+            SELECT count(*), count(*) FILTER (WHERE attempts > 0),
+                extract(epoch FROM min(created_at)),
+                (SELECT count(*) FROM deliveries
+                 WHERE delivered_at IS NOT NULL AND delivered_at >= now() - interval '1 hour')
+            FROM deliveries
+            WHERE delivered_at IS NULL
+        )SQL");
+        out.pending = pending[0].as<std::size_t>();
+        out.failing = pending[1].as<std::size_t>();
+        out.oldest_pending = time_of(pending[2]);
+        out.delivered_last_hour = pending[3].as<std::size_t>();
+        const auto last = txn.exec(R"SQL(
+            SELECT last_error, extract(epoch FROM last_error_at)
+            FROM deliveries
+            WHERE last_error_at IS NOT NULL
+            ORDER BY last_error_at DESC, id DESC
+            LIMIT 1
+        )SQL");
+        if (!last.empty()) {
+            out.last_error = last[0][0].as<std::string>();
+            out.last_error_at = time_of(last[0][1]);
+        }
+    });
+    return out;
+}
+
+std::optional<DeviceFacts> DeliveryRepository::device_facts(const std::string& raw_device) {
+    const std::string device = checked_device_name(raw_device);
+    std::optional<DeviceFacts> out;
+    pool_.transact([&](pqxx::work& txn) {
+        const auto r = txn.exec_params(statement({R"SQL(SELECT)SQL", facts_columns, R"SQL(
+            FROM devices WHERE name = $1
+        )SQL"}),
+                                       device);
+        if (!r.empty())
+            out = facts_of(r[0]);
+    });
+    return out;
+}
+
+std::vector<DeviceFacts> DeliveryRepository::all_device_facts(const std::string& prefix,
+                                                              const std::string& after,
+                                                              std::size_t limit) {
+    std::vector<DeviceFacts> out;
+    pool_.transact([&](pqxx::work& txn) {
+        out.clear();
+        const auto r = txn.exec_params(statement({R"SQL(SELECT)SQL", facts_columns, R"SQL(
+            FROM devices
+            WHERE ($1 = '' OR starts_with(name, $1)) AND name > $2
+            ORDER BY name
+            LIMIT $3
+        )SQL"}),
+                                       upper(prefix), upper(after), static_cast<long long>(limit));
+        for (const auto& row : r)
+            out.push_back(facts_of(row));
+    });
+    return out;
+}
+
+std::size_t DeliveryRepository::purge_delivered(TimePoint before) {
+    std::size_t purged = 0;
+    pool_.transact([&](pqxx::work& txn) {
+        purged = txn.exec_params(R"SQL(
+            DELETE FROM deliveries
+            WHERE delivered_at IS NOT NULL AND delivered_at < to_timestamp($1::float8)
+        )SQL",
+                                 epoch_param(before))
+                     .affected_rows();
+    });
+    return purged;
+}
+
+}  // namespace capf::storage

@@ -1,0 +1,75 @@
+// The delivery outbox (issue 12): what the TFTP side must follow. The device
+// repository writes a row in the same transaction as each change (install,
+// fetch, delete, a presented certificate confirmed); this repository hands
+// the rows to the nodes that deliver them, with leases, retries and stats.
+// Every call is one short transaction, safe when several capfd processes
+// share the database; time comes from the database's now().
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "storage/connection_pool.hpp"
+#include "storage/types.hpp"
+
+namespace capf::storage {
+
+class DeliveryRepository {
+  public:
+    /// Lifetime: the pool must outlive the repository.
+    explicit DeliveryRepository(ConnectionPool& pool) : pool_(pool) {}
+
+    /// Up to `limit` devices that have a due row (next_attempt_at passed)
+    /// and no row under another live lease, each claimed whole by `node`
+    /// for `lease`: the batch holds every undelivered row of the device,
+    /// and the device's facts as they are now. Two nodes never hold rows of
+    /// one device at once: claims serialise on the device's row (FOR NO KEY
+    /// UPDATE SKIP LOCKED, so a busy device is left for the next call) and
+    /// re-check for live leases under that lock. An expired lease (its node
+    /// died) is taken again.
+    std::vector<DeliveryBatch> claim_deliveries(const std::string& node, std::size_t limit,
+                                                std::chrono::seconds lease);
+    /// Marks the batch delivered, all or nothing: false (and nothing
+    /// changed) when `node` no longer leases every row of it (another node
+    /// took it after the lease expired, or it was completed already).
+    bool complete_delivery(const DeliveryBatch& batch, const std::string& node);
+    /// The delivery failed: on the rows `node` still leases, attempts + 1,
+    /// last_error = `error`, next_attempt_at = now() + `backoff`, lease
+    /// released. Audit delivery/failed (device, node, detail `error`; the
+    /// stored error is cut to 500 characters, invalid UTF-8 and NULs
+    /// replaced by '?'), also when the lease was lost.
+    void fail_delivery(const DeliveryBatch& batch, const std::string& node,
+                       const std::string& error, std::chrono::seconds backoff);
+
+    /// A 'requested' row for one device (capfctl encrypt-config NAME).
+    /// Throws StorageError: invalid_device_name, not_found. Audit
+    /// delivery/requested, peer `actor`.
+    void request_delivery(const std::string& device, const std::string& actor);
+    /// A 'requested' row for every device, in one statement (encrypt-config
+    /// --all). Returns how many. Audit: one delivery/requested row, device
+    /// empty, detail "all devices (N)".
+    std::size_t request_delivery_all(const std::string& actor);
+
+    DeliveryStats delivery_stats();
+
+    /// The device's facts as claim_deliveries gives them; nothing when there
+    /// is no such device. Throws invalid_device_name.
+    std::optional<DeviceFacts> device_facts(const std::string& device);
+    /// Facts of devices whose name starts with `prefix` (any case; empty:
+    /// all), ordered by name, after the name `after` (empty: from the
+    /// start), at most `limit`. The last name is the next page's `after`.
+    std::vector<DeviceFacts> all_device_facts(const std::string& prefix, const std::string& after,
+                                              std::size_t limit);
+
+    /// Deletes delivered rows delivered before `before` (the outbox keeps
+    /// its history until then). Returns how many.
+    std::size_t purge_delivered(TimePoint before);
+
+  private:
+    ConnectionPool& pool_;
+};
+
+}  // namespace capf::storage

@@ -1,0 +1,437 @@
+// The delivery outbox (issue 12) against a real PostgreSQL: rows written
+// with the change, claimed whole per device by one node, completed, failed
+// and retried, requested on demand, counted.
+#include <algorithm>
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <cstdio>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "storage/delivery_repository.hpp"
+#include "storage/device_repository.hpp"
+#include "storage/error.hpp"
+#include "tests/storage/pg_test_support.hpp"
+
+using namespace capf;
+using namespace capf::storage;
+using namespace std::chrono_literals;
+
+namespace {
+
+const std::string device_name = "SEP001122334455";
+
+IssuedCertificateRecord cert(const std::string& serial, const std::string& md5) {
+    const auto now = std::chrono::system_clock::now();
+    return IssuedCertificateRecord{
+        serial,
+        Bytes{0x30, 0x82, 0x01, static_cast<std::uint8_t>(serial.size())},
+        now,
+        now + std::chrono::hours(24),
+        Bytes{0x30, 0x59, 0x01},
+        md5};
+}
+
+struct Outbox {
+    test::TestDatabase db;
+    DeviceRepository devices{*db.pool};
+    DeliveryRepository deliveries{*db.pool};
+
+    void add(const std::string& name) {
+        devices.add_device(DeviceSettings{name, "", AuthMode::null_string, "rsa-2048"},
+                           test::admin_actor);
+    }
+    OperationClaim claim(const std::string& name, Operation op) {
+        devices.schedule_operation(name, ScheduleRequest{op, {}, {}, {}}, test::admin_actor);
+        return *devices.claim_pending_operation(name, "node-a", 60s);
+    }
+    void install(const std::string& name, const IssuedCertificateRecord& c) {
+        const auto held = claim(name, Operation::install);
+        devices.record_certificate_issued(held, c, "10.0.0.1");
+        devices.record_store_confirmed(held, c, "10.0.0.1");
+    }
+    /// (change, delivered) of every outbox row of `name`, oldest first.
+    std::vector<std::pair<std::string, bool>> rows(const std::string& name) {
+        std::vector<std::pair<std::string, bool>> out;
+        db.pool->transact([&](pqxx::work& txn) {
+            for (const auto& r : txn.exec_params(R"SQL(
+                SELECT change, delivered_at IS NOT NULL FROM deliveries
+                WHERE device = $1 ORDER BY id
+            )SQL",
+                                                 name))
+                out.emplace_back(r[0].as<std::string>(), r[1].as<bool>());
+        });
+        return out;
+    }
+    /// Runs `sql` (no parameters; fixed test text) to age leases or backoffs.
+    void exec(const char* sql) {
+        db.pool->transact([&](pqxx::work& txn) { txn.exec0(sql); });
+    }
+    std::size_t undelivered() {
+        std::size_t n = 0;
+        db.pool->transact([&](pqxx::work& txn) {
+            n = txn.exec1(R"SQL(SELECT count(*) FROM deliveries WHERE delivered_at IS NULL)SQL")[0]
+                    .as<std::size_t>();
+        });
+        return n;
+    }
+};
+
+std::vector<std::string> kinds(const DeliveryBatch& batch) {
+    std::vector<std::string> out;
+    for (auto c : batch.changes)
+        out.emplace_back(to_text(c));
+    return out;
+}
+
+using Rows = std::vector<std::pair<std::string, bool>>;
+
+}  // namespace
+
+TEST_CASE("delivery: each recorded change enqueues exactly one row in its transaction") {
+    Outbox o;
+    o.add(device_name);
+    CHECK(o.rows(device_name).empty());  // adding a device is no change for the TFTP side
+
+    o.install(device_name, cert("a1", std::string(32, 'a')));
+    CHECK(o.rows(device_name) == Rows{{"installed", false}});
+
+    // A failure changes no certificate: nothing to deliver.
+    auto held = o.claim(device_name, Operation::install);
+    o.devices.record_failure(held, "keygen_timeout", "10.0.0.1");
+    held = o.claim(device_name, Operation::install);
+    o.devices.record_certificate_issued(held, cert("a9", std::string(32, '9')), "10.0.0.1");
+    o.devices.record_store_refused(held, "a9", "phone refused", "10.0.0.1");
+    CHECK(o.rows(device_name).size() == 1);
+
+    // A change the database refuses rolls its row back with it.
+    held = o.claim(device_name, Operation::install);
+    CHECK(test::storage_error_of([&] {
+              o.devices.record_store_confirmed(held, cert("a2", "NOT-HEX"), "");
+          }) == StorageErrc::invalid_value);
+    CHECK(o.rows(device_name).size() == 1);
+    o.devices.record_failure(held, "gave up", "");
+
+    held = o.claim(device_name, Operation::fetch);
+    o.devices.record_fetched_certificate(held, Bytes{0x30, 0x01}, std::string(32, 'f'),
+                                         Bytes{0x30, 0x02}, "10.0.0.1");
+    held = o.claim(device_name, Operation::remove);
+    o.devices.record_delete_confirmed(held, "10.0.0.1");
+    CHECK(o.rows(device_name) ==
+          Rows{{"installed", false}, {"fetched", false}, {"deleted", false}});
+
+    // A phone presenting its unknown-outcome certificate confirms it: installed.
+    held = o.claim(device_name, Operation::install);
+    o.devices.record_certificate_issued(held, cert("b1", std::string(32, 'b')), "10.0.0.1");
+    o.devices.record_failure(held, "session cut", "10.0.0.1");
+    CHECK(o.rows(device_name).size() == 3);
+    CHECK(o.devices.confirm_presented_certificate(device_name, "b1", Bytes{0x30, 0x03}, "10.0.0.1")
+              .confirmed);
+    CHECK(o.rows(device_name).size() == 4);
+    CHECK(o.rows(device_name).back().first == "installed");
+    // Presenting it again changes nothing and enqueues nothing.
+    CHECK_FALSE(
+        o.devices.confirm_presented_certificate(device_name, "b1", Bytes{0x30, 0x03}, "10.0.0.1")
+            .confirmed);
+    CHECK(o.rows(device_name).size() == 4);
+}
+
+TEST_CASE("delivery: a claim carries the device's current facts and all its rows as one batch") {
+    Outbox o;
+    o.add(device_name);
+    const auto first = cert("c1", std::string(32, '1'));
+    const auto second = cert("c22", std::string(32, '2'));
+    o.install(device_name, first);
+    o.install(device_name, second);
+    o.deliveries.request_delivery(device_name, test::admin_actor);
+
+    auto batches = o.deliveries.claim_deliveries("node-a", 10, 60s);
+    REQUIRE(batches.size() == 1);
+    const auto& b = batches[0];
+    CHECK(b.device == device_name);
+    CHECK(kinds(b) == std::vector<std::string>{"installed", "installed", "requested"});
+    CHECK(b.ids.size() == 3);
+    CHECK(std::is_sorted(b.ids.begin(), b.ids.end()));
+    CHECK(b.attempts == 0);
+    CHECK(b.facts.name == device_name);
+    CHECK(b.facts.key_spec == "rsa-2048");
+    CHECK(b.facts.certificate_der == second.der);  // the current LSC, not the first
+    CHECK(b.facts.public_key_der == second.public_key_der);
+    CHECK(b.facts.md5_hex == second.md5_hex);
+    // Held: nothing more to claim, by this node or another.
+    CHECK(o.deliveries.claim_deliveries("node-b", 10, 60s).empty());
+    CHECK(o.deliveries.claim_deliveries("node-a", 10, 60s).empty());
+    CHECK(o.deliveries.complete_delivery(b, "node-a"));
+    CHECK(o.rows(device_name) ==
+          Rows{{"installed", true}, {"installed", true}, {"requested", true}});
+    CHECK_FALSE(o.deliveries.complete_delivery(b, "node-a"));  // done already
+
+    // Deleted: the facts are empty.
+    auto held = o.claim(device_name, Operation::remove);
+    o.devices.record_delete_confirmed(held, "");
+    batches = o.deliveries.claim_deliveries("node-a", 10, 60s);
+    REQUIRE(batches.size() == 1);
+    CHECK(kinds(batches[0]) == std::vector<std::string>{"deleted"});
+    CHECK_FALSE(batches[0].facts.certificate_der.has_value());
+    CHECK_FALSE(batches[0].facts.public_key_der.has_value());
+    CHECK(batches[0].facts.md5_hex.empty());
+    CHECK(o.deliveries.complete_delivery(batches[0], "node-a"));
+
+    held = o.claim(device_name, Operation::fetch);
+    o.devices.record_fetched_certificate(held, Bytes{0x30, 0x05}, std::string(32, 'f'),
+                                         Bytes{0x30, 0x06}, "");
+    const auto facts = o.deliveries.device_facts(device_name);
+    REQUIRE(facts.has_value());
+    CHECK(facts->certificate_der == Bytes{0x30, 0x05});
+    CHECK(facts->public_key_der == Bytes{0x30, 0x06});
+    CHECK(facts->md5_hex == std::string(32, 'f'));
+    held = o.claim(device_name, Operation::remove);
+    o.devices.record_delete_confirmed(held, "");
+    CHECK_FALSE(o.deliveries.device_facts(device_name)->certificate_der.has_value());
+    CHECK(o.deliveries.device_facts(device_name)->md5_hex.empty());
+    CHECK_FALSE(o.deliveries.device_facts("SEP00AABBCCDDEE").has_value());
+}
+
+TEST_CASE("delivery: two nodes claiming at once never share a device and deliver every row once") {
+    Outbox o;
+    constexpr int device_count = 200;
+    std::vector<std::string> names;
+    std::vector<DeviceSettings> settings;
+    for (int i = 0; i < device_count; ++i) {
+        char name[32];
+        std::snprintf(name, sizeof name, "SEP%012d", i);
+        names.emplace_back(name);
+        settings.push_back(DeviceSettings{name, "", AuthMode::null_string, "rsa-2048"});
+    }
+    o.devices.add_devices(settings, test::admin_actor);
+    o.deliveries.request_delivery_all(test::admin_actor);
+    o.deliveries.request_delivery_all(test::admin_actor);  // two rows per device
+
+    std::mutex mutex;
+    std::set<std::string> in_flight;
+    std::map<long long, int> completed_rows;  // id -> times completed
+    std::atomic<int> overlaps{0}, added{0}, lost{0};
+    std::atomic<bool> producing{true};
+
+    // Meanwhile, changes keep arriving for devices that may be held: the
+    // race a claim must not lose (a new row of a device another node holds).
+    std::thread producer([&] {
+        for (int i = 0; i < 300; ++i) {
+            o.deliveries.request_delivery(names[static_cast<std::size_t>((i * 37) % device_count)],
+                                          test::admin_actor);
+            ++added;
+        }
+        producing = false;
+    });
+    const auto worker = [&](const std::string& node) {
+        for (int idle = 0; idle < 3;) {
+            const auto batches = o.deliveries.claim_deliveries(node, 5, 60s);
+            if (batches.empty()) {
+                if (!producing)
+                    ++idle;
+                std::this_thread::sleep_for(2ms);
+                continue;
+            }
+            idle = 0;
+            for (const auto& b : batches) {
+                std::lock_guard lock(mutex);
+                if (!in_flight.insert(b.device).second)
+                    ++overlaps;
+            }
+            std::this_thread::sleep_for(1ms);  // the "encryptor" at work
+            for (const auto& b : batches) {
+                {
+                    // Leave the set before completing: once complete commits,
+                    // a new row of the device may be claimed by anyone.
+                    std::lock_guard lock(mutex);
+                    in_flight.erase(b.device);
+                }
+                if (!o.deliveries.complete_delivery(b, node)) {
+                    ++lost;
+                    continue;
+                }
+                std::lock_guard lock(mutex);
+                for (long long id : b.ids)
+                    ++completed_rows[id];
+            }
+        }
+    };
+    std::vector<std::thread> workers;
+    for (int t = 0; t < 4; ++t) {
+        workers.emplace_back(worker, "node-a");
+        workers.emplace_back(worker, "node-b");
+    }
+    producer.join();
+    for (auto& w : workers)
+        w.join();
+
+    CHECK(overlaps == 0);
+    CHECK(lost == 0);  // leases of 60 s never expire here
+    const std::size_t total = 2 * device_count + static_cast<std::size_t>(added);
+    CHECK(completed_rows.size() == total);
+    CHECK(std::all_of(completed_rows.begin(), completed_rows.end(),
+                      [](const auto& entry) { return entry.second == 1; }));
+    CHECK(o.undelivered() == 0);
+}
+
+TEST_CASE(
+    "delivery: an expired lease is taken by another node and the first one's complete fails") {
+    Outbox o;
+    o.add(device_name);
+    o.install(device_name, cert("d1", std::string(32, 'd')));
+    const auto a = o.deliveries.claim_deliveries("node-a", 10, 60s);
+    REQUIRE(a.size() == 1);
+    CHECK(o.deliveries.claim_deliveries("node-b", 10, 60s).empty());  // live lease
+
+    o.deliveries.request_delivery(device_name, test::admin_actor);    // a new row meanwhile
+    CHECK(o.deliveries.claim_deliveries("node-b", 10, 60s).empty());  // still node-a's device
+
+    o.exec(R"SQL(UPDATE deliveries SET lease_expires_at = now() - interval '1 second'
+                 WHERE lease_owner IS NOT NULL)SQL");  // node-a died
+    const auto b = o.deliveries.claim_deliveries("node-b", 10, 60s);
+    REQUIRE(b.size() == 1);
+    CHECK(kinds(b[0]) == std::vector<std::string>{"installed", "requested"});
+    CHECK_FALSE(o.deliveries.complete_delivery(a[0], "node-a"));  // lost
+    CHECK(o.rows(device_name) == Rows{{"installed", false}, {"requested", false}});
+    CHECK(o.deliveries.complete_delivery(b[0], "node-b"));
+    CHECK(o.rows(device_name) == Rows{{"installed", true}, {"requested", true}});
+}
+
+TEST_CASE(
+    "delivery: a failure counts and keeps the error and backs off and releases and is audited") {
+    Outbox o;
+    o.add(device_name);
+    o.install(device_name, cert("e1", std::string(32, 'e')));
+    auto batches = o.deliveries.claim_deliveries("node-a", 10, 60s);
+    REQUIRE(batches.size() == 1);
+    const std::string long_error = "enc-sgn: /srv/tftp not writable " + std::string(600, 'x');
+    o.deliveries.fail_delivery(batches[0], "node-a", long_error, 3600s);
+
+    // Backing off: not claimable, by anyone, until next_attempt_at.
+    CHECK(o.deliveries.claim_deliveries("node-a", 10, 60s).empty());
+    CHECK(o.deliveries.claim_deliveries("node-b", 10, 60s).empty());
+    int attempts = 0;
+    bool in_future = false, released = false;
+    std::string last_error;
+    o.db.pool->transact([&](pqxx::work& txn) {
+        const auto r = txn.exec1(R"SQL(
+            SELECT attempts, last_error, next_attempt_at > now() + interval '3500 seconds',
+                lease_owner IS NULL
+            FROM deliveries
+        )SQL");
+        attempts = r[0].as<int>();
+        last_error = r[1].as<std::string>();
+        in_future = r[2].as<bool>();
+        released = r[3].as<bool>();
+    });
+    CHECK(attempts == 1);
+    CHECK(last_error == long_error.substr(0, 500));
+    CHECK(in_future);
+    CHECK(released);
+
+    const auto audit = o.devices.audit_events(AuditQuery{device_name, std::nullopt, 1});
+    REQUIRE(audit.size() == 1);
+    CHECK(audit[0].event == "delivery");
+    CHECK(audit[0].outcome == "failed");
+    CHECK(audit[0].node == "node-a");
+    CHECK(audit[0].detail == long_error.substr(0, 500));
+
+    // Due again: claimed with its count; a second failure counts on.
+    o.exec(R"SQL(UPDATE deliveries SET next_attempt_at = now() - interval '1 second')SQL");
+    batches = o.deliveries.claim_deliveries("node-b", 10, 60s);
+    REQUIRE(batches.size() == 1);
+    CHECK(batches[0].attempts == 1);
+    // Not text the database could keep: stored with '?' in its place.
+    o.deliveries.fail_delivery(batches[0], "node-b", std::string("bad \xff\xfe utf-8"), 1s);
+    CHECK(o.deliveries.delivery_stats().last_error == "bad ?? utf-8");
+    // A node that no longer holds the lease changes nothing.
+    o.deliveries.fail_delivery(batches[0], "node-b", "late", 1s);
+    CHECK(o.deliveries.delivery_stats().last_error == "bad ?? utf-8");
+}
+
+TEST_CASE("delivery: backoff doubles from the first wait up to the cap") {
+    CHECK(delivery_backoff(0, 10s, 300s) == 10s);
+    CHECK(delivery_backoff(1, 10s, 300s) == 10s);
+    CHECK(delivery_backoff(2, 10s, 300s) == 20s);
+    CHECK(delivery_backoff(4, 10s, 300s) == 80s);
+    CHECK(delivery_backoff(6, 10s, 300s) == 300s);
+    CHECK(delivery_backoff(1'000'000, 10s, 300s) == 300s);
+    CHECK(delivery_backoff(3, 600s, 300s) == 300s);
+}
+
+TEST_CASE(
+    "delivery: requested for one device or all and stats count pending and failing and delivered") {
+    Outbox o;
+    o.add("SEPAAA000000001");
+    o.add("SEPAAA000000002");
+    o.add("SEPBBB000000003");
+    auto stats = o.deliveries.delivery_stats();
+    CHECK(stats.pending == 0);
+    CHECK_FALSE(stats.oldest_pending.has_value());
+    CHECK(stats.last_error.empty());
+
+    o.deliveries.request_delivery("sepaaa000000001", "uid 0 pid 7");  // any case
+    CHECK(o.rows("SEPAAA000000001") == Rows{{"requested", false}});
+    CHECK(test::storage_error_of([&] {
+              o.deliveries.request_delivery("SEP00AABBCCDDEE", test::admin_actor);
+          }) == StorageErrc::not_found);
+    CHECK(test::storage_error_of([&] {
+              o.deliveries.request_delivery("not a name", test::admin_actor);
+          }) == StorageErrc::invalid_device_name);
+    auto audit = o.devices.audit_events(AuditQuery{"SEPAAA000000001", std::nullopt, 1});
+    REQUIRE(audit.size() == 1);
+    CHECK(audit[0].event == "delivery");
+    CHECK(audit[0].outcome == "requested");
+    CHECK(audit[0].peer == "uid 0 pid 7");
+
+    CHECK(o.deliveries.request_delivery_all(test::admin_actor) == 3);
+    stats = o.deliveries.delivery_stats();
+    CHECK(stats.pending == 4);
+    CHECK(stats.failing == 0);
+    CHECK(stats.delivered_last_hour == 0);
+    CHECK(stats.oldest_pending.has_value());
+
+    const auto batches = o.deliveries.claim_deliveries("node-a", 2, 60s);  // limit: 2 devices
+    REQUIRE(batches.size() == 2);
+    CHECK(batches[0].device == "SEPAAA000000001");  // oldest due first
+    CHECK(batches[0].ids.size() == 2);
+    CHECK(o.deliveries.complete_delivery(batches[0], "node-a"));
+    o.deliveries.fail_delivery(batches[1], "node-a", "exec: exit status 3", 60s);
+    stats = o.deliveries.delivery_stats();
+    CHECK(stats.pending == 2);
+    CHECK(stats.failing == 1);
+    CHECK(stats.delivered_last_hour == 2);
+    CHECK(stats.last_error == "exec: exit status 3");
+    CHECK(stats.last_error_at.has_value());
+
+    // Delivered history goes when purged; pending rows stay.
+    CHECK(o.deliveries.purge_delivered(std::chrono::system_clock::now() + 1h) == 2);
+    CHECK(o.deliveries.delivery_stats().pending == 2);
+}
+
+TEST_CASE("delivery: all device facts page by name and filter by prefix") {
+    Outbox o;
+    for (const char* name :
+         {"SEPAAA000000003", "SEPAAA000000001", "SEPBBB000000001", "SEPAAA000000002", "CIPC-ALICE"})
+        o.add(name);
+    o.install("SEPAAA000000002", cert("f2", std::string(32, 'c')));
+
+    auto page = o.deliveries.all_device_facts("sepaaa", "", 2);
+    REQUIRE(page.size() == 2);
+    CHECK(page[0].name == "SEPAAA000000001");
+    CHECK(page[1].name == "SEPAAA000000002");
+    CHECK(page[1].md5_hex == std::string(32, 'c'));
+    CHECK(page[0].md5_hex.empty());
+    page = o.deliveries.all_device_facts("sepaaa", page.back().name, 2);
+    REQUIRE(page.size() == 1);
+    CHECK(page[0].name == "SEPAAA000000003");
+    page = o.deliveries.all_device_facts("sepaaa", page.back().name, 2);
+    CHECK(page.empty());
+
+    page = o.deliveries.all_device_facts("", "", 100);
+    REQUIRE(page.size() == 5);
+    CHECK(page.front().name == "CIPC-ALICE");
+    CHECK(page.back().name == "SEPBBB000000001");
+}
