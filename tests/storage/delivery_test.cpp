@@ -215,12 +215,18 @@ TEST_CASE("delivery: two nodes claiming at once never share a device and deliver
     std::atomic<int> overlaps{0}, added{0}, lost{0};
     std::atomic<bool> producing{true};
 
-    // Meanwhile, changes keep arriving for devices that may be held: the
-    // race a claim must not lose (a new row of a device another node holds).
+    // Meanwhile, changes keep arriving, mostly for devices that are held
+    // right now: the race a claim must not lose (a new row of a device
+    // another node holds must wait for that node).
     std::thread producer([&] {
         for (int i = 0; i < 300; ++i) {
-            o.deliveries.request_delivery(names[static_cast<std::size_t>((i * 37) % device_count)],
-                                          test::admin_actor);
+            std::string target = names[static_cast<std::size_t>((i * 37) % device_count)];
+            {
+                std::lock_guard lock(mutex);
+                if (!in_flight.empty() && i % 4 != 0)
+                    target = *std::next(in_flight.begin(), i % static_cast<int>(in_flight.size()));
+            }
+            o.deliveries.request_delivery(target, test::admin_actor);
             ++added;
         }
         producing = false;
@@ -240,7 +246,7 @@ TEST_CASE("delivery: two nodes claiming at once never share a device and deliver
                 if (!in_flight.insert(b.device).second)
                     ++overlaps;
             }
-            std::this_thread::sleep_for(1ms);  // the "encryptor" at work
+            std::this_thread::sleep_for(3ms);  // the "encryptor" at work
             for (const auto& b : batches) {
                 {
                     // Leave the set before completing: once complete commits,
