@@ -139,6 +139,22 @@ std::vector<std::string> lock_due_devices(pqxx::work& txn, std::size_t limit) {
     return names;
 }
 
+/// Locks the rows `ids` that `node` leases and that are not delivered yet,
+/// in id order (as the claim does, so that a claim taking over an expired
+/// lease and the late owner's complete or fail cannot deadlock). Returns
+/// how many.
+std::size_t lock_leased_rows(pqxx::work& txn, const std::string& ids, const std::string& node) {
+    return txn
+        .exec_params(R"SQL(
+        SELECT id FROM deliveries
+        WHERE id = ANY($1::bigint[]) AND lease_owner = $2 AND delivered_at IS NULL
+        ORDER BY id
+        FOR UPDATE
+    )SQL",
+                     ids, node)
+        .size();
+}
+
 /// Leases every undelivered row of the locked devices. This statement's
 /// snapshot is newer than the lock: a claim that committed while we waited
 /// for nothing (SKIP LOCKED) but before we locked is visible here, and its
@@ -158,6 +174,18 @@ pqxx::result lease_rows(pqxx::work& txn, const std::vector<std::string>& devices
                            array_literal(devices), node, static_cast<double>(lease.count()));
 }
 
+/// Locks the undelivered rows of `devices` in id order, before lease_rows
+/// updates them (see lock_leased_rows).
+void lock_device_rows(pqxx::work& txn, const std::vector<std::string>& devices) {
+    txn.exec_params(R"SQL(
+        SELECT id FROM deliveries
+        WHERE device = ANY($1::text[]) AND delivered_at IS NULL
+        ORDER BY id
+        FOR UPDATE
+    )SQL",
+                    array_literal(devices));
+}
+
 }  // namespace
 
 std::vector<DeliveryBatch> DeliveryRepository::claim_deliveries(const std::string& node,
@@ -173,6 +201,7 @@ std::vector<DeliveryBatch> DeliveryRepository::claim_deliveries(const std::strin
         const auto devices = lock_due_devices(txn, limit);
         if (devices.empty())
             return;
+        lock_device_rows(txn, devices);
         // Rows come back in no particular order: gather them per device, by id.
         std::map<std::string, std::vector<std::tuple<long long, std::string, int>>> rows;
         for (const auto& row : lease_rows(txn, devices, node, lease)) {
@@ -214,13 +243,7 @@ bool DeliveryRepository::complete_delivery(const DeliveryBatch& batch, const std
     bool completed = false;
     pool_.transact([&](pqxx::work& txn) {
         // Lock the rows first, so that all of them or none are delivered.
-        const auto held = txn.exec_params(R"SQL(
-            SELECT id FROM deliveries
-            WHERE id = ANY($1::bigint[]) AND lease_owner = $2 AND delivered_at IS NULL
-            FOR UPDATE
-        )SQL",
-                                          ids_literal(batch), node);
-        completed = held.size() == batch.ids.size();
+        completed = lock_leased_rows(txn, ids_literal(batch), node) == batch.ids.size();
         if (!completed)
             return;
         txn.exec_params0(R"SQL(
@@ -237,6 +260,7 @@ void DeliveryRepository::fail_delivery(const DeliveryBatch& batch, const std::st
                                        const std::string& error, std::chrono::seconds backoff) {
     const std::string stored = storable_error(error);
     pool_.transact([&](pqxx::work& txn) {
+        lock_leased_rows(txn, ids_literal(batch), node);
         txn.exec_params0(R"SQL(
             UPDATE deliveries
             SET attempts = attempts + 1, last_error = $3, last_error_at = now(),
