@@ -170,6 +170,10 @@ class DeviceRepository {
     // also uses up the auth string the claim carries, if it is still the
     // stored one (compare-and-set), resetting the failure count; audit
     // auth_string/used. Failures never use it up: the phone may retry.
+    // Each successful outcome also writes a delivery row (the outbox, see
+    // delivery_repository.hpp) in its own transaction: store confirmed ->
+    // installed, fetched -> fetched, delete confirmed -> deleted. Failures
+    // and refusals write none.
     void record_certificate_issued(const OperationClaim& claim, const IssuedCertificateRecord& cert,
                                    const std::string& peer);
     /// Every other unrevoked certificate of the device becomes superseded.
@@ -178,7 +182,8 @@ class DeviceRepository {
     void record_fetched_certificate(const OperationClaim& claim, const Bytes& der,
                                     const std::string& md5_hex, const Bytes& public_key_der,
                                     const std::string& peer);
-    /// Every unrevoked certificate of the device becomes deleted.
+    /// Every unrevoked certificate of the device becomes deleted, and the
+    /// certificate fetched from it earlier is forgotten (the phone holds none).
     void record_delete_confirmed(const OperationClaim& claim, const std::string& peer);
     void record_failure(const OperationClaim& claim, const std::string& reason,
                         const std::string& peer);
@@ -200,7 +205,8 @@ class DeviceRepository {
     /// every other unrevoked certificate of the device is superseded. If the
     /// pending install was scheduled before it was issued, the install is
     /// done (completed_install). Any other standing changes nothing
-    /// (confirmed false). Audit: certificate/confirmed, peer `actor`.
+    /// (confirmed false). Audit: certificate/confirmed, peer `actor`; a
+    /// confirmation also writes an 'installed' delivery row.
     PresentedConfirmation confirm_presented_certificate(const std::string& device,
                                                         const std::string& serial_hex,
                                                         const Bytes& public_key_der,
