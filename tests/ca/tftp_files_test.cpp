@@ -135,7 +135,7 @@ TEST_CASE("tftp files: an EC device key is refused, saying the format wraps with
     REQUIRE(contains(e.what(), "RSA only"));
 }
 
-TEST_CASE("tftp files: the TFTP signer must be RSA 1024, 2048 or 4096; EC is refused and why") {
+TEST_CASE("tftp files: the TFTP signer must be RSA 1024, 2048 or 4096, EC is refused and why") {
     REQUIRE(tftp_key_specs() == std::vector<KeySpec>{{KeySpec::Algorithm::rsa, 1024},
                                                      {KeySpec::Algorithm::rsa, 2048},
                                                      {KeySpec::Algorithm::rsa, 4096}});
@@ -236,7 +236,7 @@ TEST_CASE("tftp files: a .sgn carries the payload, version 1.0 and the signer's 
 }
 
 TEST_CASE(
-    "tftp files: the ITL's records parse back and match their certificates; its "
+    "tftp files: the ITL's records parse back and match their certificates, its "
     "signature verifies and fails after any change") {
     Botan::AutoSeeded_RNG rng;
     const auto& tftp = tftp_identity();
@@ -299,7 +299,7 @@ TEST_CASE(
     REQUIRE_FALSE(verify_signed_file(file, capf));
 }
 
-TEST_CASE("[.tftp-samples] tftp samples for openssl", "[.tftp-samples]") {
+TEST_CASE("tftp files: samples for the openssl check", "[.tftp-samples]") {
     // Run by tests/ca/tftp_openssl_test.sh, which names the folder.
     const char* dir = std::getenv("CAPF_TFTP_SAMPLES_DIR");
     REQUIRE(dir != nullptr);
