@@ -5,6 +5,7 @@
 #include <botan/cipher_mode.h>
 #include <botan/der_enc.h>
 #include <botan/ecc_key.h>
+#include <botan/exceptn.h>
 #include <botan/hash.h>
 #include <botan/hex.h>
 #include <botan/pubkey.h>
@@ -146,6 +147,8 @@ Bytes sign_file(protocol::SignedFileHeader header, std::span<const std::uint8_t>
     Botan::PK_Signer pk_signer(*signer.key, rng, "EMSA3(" + hash_name(header.hash) + ")");
     header.signature = pk_signer.sign_message(protocol::signed_portion(file), rng);
     const Bytes signed_header = protocol::encode_header(header);
+    if (signed_header.size() != file.size() - payload.size())
+        throw CaError(CaErrc::key_mismatch, "the signature is not as long as the signer's modulus");
     std::copy(signed_header.begin(), signed_header.end(), file.begin());
     return file;
 }
@@ -300,6 +303,9 @@ bool verify_signed_file(std::span<const std::uint8_t> whole_file,
         return verifier.verify_message(protocol::signed_portion(whole_file),
                                        parsed.header.signature);
     } catch (const protocol::ProtocolError&) {
+        return false;
+    } catch (const Botan::Exception&) {
+        // A key or signature Botan cannot use: not a valid signature either.
         return false;
     }
 }
