@@ -23,6 +23,7 @@
 #include "ca/error.hpp"
 #include "ca/names.hpp"
 #include "ca/serial.hpp"
+#include "ca/tftp_files.hpp"
 
 namespace capf::ca {
 namespace {
@@ -194,7 +195,14 @@ Identity generate_identity(const IdentityProfile& profile,
     Botan::AutoSeeded_RNG rng;
     std::shared_ptr<Botan::Private_Key> key;
     const auto& spec = profile.key;
-    if (!is_one_of(spec, identity_key_specs())) {
+    const bool tftp = profile.role == IdentityRole::tftp;
+    if (tftp && !is_one_of(spec, tftp_key_specs())) {
+        throw CaError(CaErrc::unsupported_key_spec,
+                      "a TFTP signing key must be one of " + key_spec_list(tftp_key_specs()) +
+                          ", not " + spec.text() +
+                          ": phones verify .sgn and ITL signatures with RSA only");
+    }
+    if (!tftp && !is_one_of(spec, identity_key_specs())) {
         throw CaError(CaErrc::unsupported_key_spec, "a CAPF identity key must be one of " +
                                                         key_spec_list(identity_key_specs()) +
                                                         ", not " + spec.text());
@@ -207,13 +215,19 @@ Identity generate_identity(const IdentityProfile& profile,
     }
     const Botan::X509_DN dn = make_dn(profile);
     Botan::Extensions extensions;
-    extensions.add(new Botan::Cert_Extension::Basic_Constraints(true, 0), true);
+    extensions.add(tftp ? new Botan::Cert_Extension::Basic_Constraints(false)
+                        : new Botan::Cert_Extension::Basic_Constraints(true, 0),
+                   true);
     // keyEncipherment too for RSA: the legacy TLS policy's RSA key exchange
     // (what 7940/7960-class phones speak) encrypts to this key, and strict
     // TLS clients refuse a certificate that does not allow it.
     auto usage = Botan::DIGITAL_SIGNATURE | Botan::KEY_CERT_SIGN | Botan::CRL_SIGN;
     if (spec.algorithm == KeySpec::Algorithm::rsa) {
         usage = usage | Botan::KEY_ENCIPHERMENT;
+    }
+    if (tftp) {
+        // It signs files only (see IdentityRole::tftp).
+        usage = Botan::DIGITAL_SIGNATURE;
     }
     extensions.add(new Botan::Cert_Extension::Key_Usage(static_cast<Botan::Key_Constraints>(usage)),
                    true);

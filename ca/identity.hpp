@@ -49,6 +49,18 @@ Identity load_identity(const std::filesystem::path& certificate_file,
 /// Throws CaError(not_a_ca or issuer_expired).
 void check_issuer(const Identity& issuer, std::chrono::system_clock::time_point now);
 
+/// What a generated identity is for.
+enum class IdentityRole {
+    /// The CAPF identity: TLS to phones and, unless configured otherwise,
+    /// the LSC issuer.
+    capf,
+    /// The TFTP signer of .sgn, .enc.sgn and ITLFile.tlv (protocol/README.md,
+    /// sections 8-9). It signs files, never certificates: CA:FALSE and
+    /// keyUsage digitalSignature only, so that check_issuer refuses it as an
+    /// LSC issuer. RSA 1024, 2048 or 4096 (ca::tftp_key_specs()).
+    tftp,
+};
+
 struct IdentityProfile {
     /// RFC 4514-ish attributes: CN is required; O, OU, L, ST, C optional.
     std::string common_name = "CAPF";
@@ -59,6 +71,7 @@ struct IdentityProfile {
     std::string country;
     KeySpec key{KeySpec::Algorithm::rsa, 2048};
     unsigned validity_days = 3650;
+    IdentityRole role = IdentityRole::capf;
 };
 
 /// A new self-signed CAPF identity with the profile of protocol/README.md,
@@ -66,7 +79,8 @@ struct IdentityProfile {
 /// pathlen:0 (critical), keyUsage digitalSignature + keyCertSign + cRLSign,
 /// plus keyEncipherment for RSA keys (TLS RSA key exchange needs it).
 /// RSA 2048/3072/4096 or ECDSA P-256/P-384; CaError(unsupported_key_spec)
-/// otherwise.
+/// otherwise. With IdentityRole::tftp: the TFTP signer profile described
+/// there, and CaError(unsupported_key_spec) for a key outside tftp_key_specs().
 Identity generate_identity(
     const IdentityProfile& profile,
     std::chrono::system_clock::time_point now = std::chrono::system_clock::now());

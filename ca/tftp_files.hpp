@@ -4,6 +4,7 @@
 // signatures with RSA.
 #pragma once
 
+#include <botan/pkix_types.h>
 #include <botan/rng.h>
 #include <botan/x509cert.h>
 
@@ -18,6 +19,13 @@
 #include "protocol/signed_file.hpp"
 
 namespace capf::ca {
+
+/// A distinguished name as section 8.1 writes it: RFC 4514 (RDNs last to
+/// first, comma-joined without spaces, multi-valued RDNs joined with '+',
+/// specials escaped; types without an RFC 4514 short name as dotted OID and
+/// '#' + the hex of the value's BER). Not ca::dn_text, which keeps
+/// certificate order and joins with ", " for people to read.
+std::string rfc4514_name(const Botan::X509_DN& dn);
 
 /// Throws CaError(unsupported_key_spec) naming the key when the identity
 /// cannot sign TFTP files: not RSA, or RSA outside 1024..4096 bits.
@@ -36,12 +44,10 @@ struct SignedFileOptions {
 /// wrapped with the device's RSA public key (SubjectPublicKeyInfo DER,
 /// PKCS#1 v1.5), the digest of the unpadded XML, signed by `signer`. Throws
 /// CaError(key_mismatch) naming the key type when the device key is not RSA.
-std::vector<std::uint8_t> build_encrypted_config(std::string_view xml,
-                                                 std::span<const std::uint8_t> device_public_key_der,
-                                                 const std::string& file_name,
-                                                 const Identity& signer,
-                                                 const SignedFileOptions& options,
-                                                 Botan::RandomNumberGenerator& rng);
+std::vector<std::uint8_t> build_encrypted_config(
+    std::string_view xml, std::span<const std::uint8_t> device_public_key_der,
+    const std::string& file_name, const Identity& signer, const SignedFileOptions& options,
+    Botan::RandomNumberGenerator& rng);
 
 /// A .sgn file (8.1, version 1.0) of `payload`, signed by `signer`.
 std::vector<std::uint8_t> build_signed_file(std::span<const std::uint8_t> payload,
@@ -61,7 +67,8 @@ std::vector<std::uint8_t> build_itl(const std::vector<ItlEntry>& entries, const 
                                     Botan::RandomNumberGenerator& rng);
 
 /// The TFTP certificate as SAST and as TFTP, the CAPF certificate as CAPF.
-std::vector<ItlEntry> minimal_itl_entries(const Identity& tftp, const Botan::X509_Certificate& capf);
+std::vector<ItlEntry> minimal_itl_entries(const Identity& tftp,
+                                          const Botan::X509_Certificate& capf);
 
 /// Whether the header signature of a signed file (or ITL) verifies with `cert`.
 bool verify_signed_file(std::span<const std::uint8_t> whole_file,

@@ -40,6 +40,8 @@ std::string_view errc_name(Errc code) noexcept {
             return "missing_element";
         case Errc::value_too_large:
             return "value_too_large";
+        case Errc::invalid_value:
+            return "invalid_value";
     }
     return "unknown_error";
 }

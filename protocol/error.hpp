@@ -32,6 +32,7 @@ enum class Errc {
     message_too_large,           ///< header announces a message over the configured maximum
     missing_element,             ///< a required element is absent
     value_too_large,             ///< encoding: a value or body does not fit its 16-bit length
+    invalid_value,  ///< a field outside what the format allows (e.g. hash id, modulus index)
 };
 
 /// Stable snake_case name of an error code, for logs and test vectors.
