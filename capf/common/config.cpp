@@ -258,6 +258,13 @@ std::optional<milliseconds> parse_duration(std::string_view text) {
     return std::nullopt;
 }
 
+std::string_view encryptor_type_name(const EncryptorConfig& config) noexcept {
+    static constexpr std::array<std::string_view, 4> names = {"enc-sgn", "itl", "exec",
+                                                              "hashes-file"};
+    static_assert(std::variant_size_v<EncryptorConfig> == names.size());
+    return names[config.index()];
+}
+
 ConfigError::ConfigError(std::vector<std::string> problems)
     : std::runtime_error(join(problems, "\n")), problems_(std::move(problems)) {}
 
@@ -472,6 +479,222 @@ void read_log(Reader& r, const json& doc, Config& c) {
     }
 }
 
+void read_tftp_delivery(Reader& r, const json& tftp, Config::Tftp::Delivery& d) {
+    const json* s =
+        r.section(tftp, "tftp", "delivery", {"retry_first", "retry_max", "lease", "batch"});
+    if (s == nullptr)
+        return;
+    r.duration(s, "tftp.delivery", "retry_first", d.retry_first, std::chrono::seconds(1),
+               std::chrono::hours(1));
+    // Bounded by retry_first (read above, or its default), so read after it.
+    r.duration(s, "tftp.delivery", "retry_max", d.retry_max, d.retry_first, std::chrono::hours(24));
+    r.duration(s, "tftp.delivery", "lease", d.lease, std::chrono::seconds(10),
+               std::chrono::hours(1));
+    r.uint(s, "tftp.delivery", "batch", d.batch, 1, 1000);
+}
+
+/// A directory or file the service writes or reads on its own: absolute,
+/// because a daemon's working directory means nothing to the operator.
+void absolute_path(Reader& r, const json* parent, const std::string& prefix, const char* name,
+                   std::filesystem::path& out, bool required) {
+    const json* v = Reader::member(parent, name);
+    if (v == nullptr) {
+        if (required)
+            r.problem(prefix + "." + name, nullptr, "is required: an absolute path");
+        return;
+    }
+    std::filesystem::path p;
+    r.path(parent, prefix, name, p);
+    if (p.empty())
+        return;  // reported by path()
+    if (!p.is_absolute()) {
+        r.problem(prefix + "." + name, v, "must be an absolute path");
+        return;
+    }
+    out = p;
+}
+
+/// The path as the filesystem resolves it (symbolic links of the parts that
+/// exist followed), without a trailing separator.
+std::filesystem::path resolved(const std::filesystem::path& p) {
+    std::error_code ec;
+    std::filesystem::path out = std::filesystem::weakly_canonical(p, ec);
+    if (ec)
+        out = p.lexically_normal();
+    if (!out.has_filename() && out.has_relative_path())
+        out = out.parent_path();
+    return out;
+}
+
+/// Whether `inner` is `outer` or lies below it.
+bool is_same_or_inside(const std::filesystem::path& inner, const std::filesystem::path& outer) {
+    const auto i = resolved(inner);
+    const auto o = resolved(outer);
+    return std::mismatch(o.begin(), o.end(), i.begin(), i.end()).first == o.end();
+}
+
+void read_file_hash(Reader& r, const json* s, const std::string& key, TftpFileHash& out) {
+    std::string hash = out == TftpFileHash::sha1 ? "sha1" : "sha512";
+    r.choice(s, key, "hash", hash, {"sha1", "sha512"});
+    out = hash == "sha1" ? TftpFileHash::sha1 : TftpFileHash::sha512;
+}
+
+EncSgnEncryptorConfig read_enc_sgn(Reader& r, const json& s, const std::string& key,
+                                   const Config::Tftp& tftp) {
+    r.check_known(s, key, {"type", "source_directory", "hash", "remove_plaintext"});
+    EncSgnEncryptorConfig e;
+    absolute_path(r, &s, key, "source_directory", e.source_directory, true);
+    read_file_hash(r, &s, key, e.hash);
+    r.boolean(&s, key, "remove_plaintext", e.remove_plaintext);
+    if (tftp.directory.empty()) {
+        r.problem(key, nullptr, "type enc-sgn writes into tftp.directory, which is not set");
+    } else if (!e.source_directory.empty() &&
+               is_same_or_inside(e.source_directory, tftp.directory)) {
+        // The TFTP server would serve the plaintext configuration.
+        r.problem(key + ".source_directory", Reader::member(s, "source_directory"),
+                  "must be outside tftp.directory (" + tftp.directory.string() +
+                      "): the TFTP server must never serve the plaintext");
+    }
+    return e;
+}
+
+ItlEncryptorConfig read_itl(Reader& r, const json& s, const std::string& key,
+                            const Config::Tftp& tftp) {
+    r.check_known(s, key, {"type", "hash", "extra"});
+    ItlEncryptorConfig e;
+    read_file_hash(r, &s, key, e.hash);
+    if (tftp.directory.empty())
+        r.problem(key, nullptr, "type itl writes into tftp.directory, which is not set");
+    const json* extra = Reader::member(s, "extra");
+    if (extra == nullptr)
+        return e;
+    if (!extra->is_array()) {
+        r.problem(key + ".extra", extra, "must be a list of {\"certificate\", \"role\"} objects");
+        return e;
+    }
+    for (std::size_t i = 0; i < extra->size(); ++i) {
+        const json& item = (*extra)[i];
+        const std::string item_key = key + ".extra[" + std::to_string(i) + "]";
+        if (!item.is_object()) {
+            r.problem(item_key, &item, "must be an object with certificate and role");
+            continue;
+        }
+        r.check_known(item, item_key, {"certificate", "role"});
+        ItlExtraCertificate cert;
+        r.path(&item, item_key, "certificate", cert.certificate);
+        r.choice(&item, item_key, "role", cert.role,
+                 {"ccm", "ccm-tftp", "tftp", "capf", "app-server", "tvs"});
+        if (Reader::member(item, "certificate") == nullptr ||
+            Reader::member(item, "role") == nullptr)
+            r.problem(item_key, nullptr, "needs both certificate and role");
+        e.extra.push_back(std::move(cert));
+    }
+    return e;
+}
+
+ExecEncryptorConfig read_exec(Reader& r, const json& s, const std::string& key) {
+    r.check_known(s, key, {"type", "argv", "timeout"});
+    ExecEncryptorConfig e;
+    const json* argv = Reader::member(s, "argv");
+    const bool ok = argv != nullptr && argv->is_array() && !argv->empty() &&
+                    std::all_of(argv->begin(), argv->end(), [](const json& a) {
+                        return a.is_string() && !a.get<std::string>().empty();
+                    });
+    if (!ok) {
+        r.problem(key + ".argv", argv,
+                  "must be a non-empty list of non-empty strings: the program, then its "
+                  "arguments (no shell)");
+    } else if (!std::filesystem::path(argv->front().get<std::string>()).is_absolute()) {
+        r.problem(key + ".argv", argv, "argv[0] must be an absolute path to the program");
+    } else {
+        e.argv = argv->get<std::vector<std::string>>();
+    }
+    r.duration(&s, key, "timeout", e.timeout, std::chrono::seconds(1), std::chrono::hours(1));
+    return e;
+}
+
+HashesFileEncryptorConfig read_hashes_file(Reader& r, const json& s, const std::string& key) {
+    r.check_known(s, key, {"type", "path", "format"});
+    HashesFileEncryptorConfig e;
+    absolute_path(r, &s, key, "path", e.path, true);
+    std::string format = "csv";
+    r.choice(&s, key, "format", format, {"csv", "json"});
+    e.format = format == "json" ? HashesFileEncryptorConfig::Format::json
+                                : HashesFileEncryptorConfig::Format::csv;
+    return e;
+}
+
+/// One element of tftp.encryptors; nothing when its type is unusable.
+std::optional<EncryptorConfig> read_encryptor(Reader& r, const json& s, const std::string& key,
+                                              const Config::Tftp& tftp) {
+    if (!s.is_object()) {
+        r.problem(key, &s, "must be an object with a \"type\"");
+        return std::nullopt;
+    }
+    std::string type;
+    r.choice(&s, key, "type", type, {"enc-sgn", "itl", "exec", "hashes-file"});
+    if (Reader::member(s, "type") == nullptr)
+        r.problem(key + ".type", nullptr, "is required: enc-sgn, itl, exec or hashes-file");
+    if (type == "enc-sgn")
+        return read_enc_sgn(r, s, key, tftp);
+    if (type == "itl")
+        return read_itl(r, s, key, tftp);
+    if (type == "exec")
+        return read_exec(r, s, key);
+    if (type == "hashes-file")
+        return read_hashes_file(r, s, key);
+    return std::nullopt;
+}
+
+/// Types that maintain one thing (the TFTP directory's files, the ITL) may
+/// appear once; two hashes-files must not write one file.
+void check_encryptor_set(Reader& r, const std::vector<EncryptorConfig>& encryptors) {
+    std::vector<std::string_view> seen;
+    std::vector<std::filesystem::path> export_paths;
+    for (const auto& e : encryptors) {
+        const std::string_view type = encryptor_type_name(e);
+        const bool unique = type == "enc-sgn" || type == "itl";
+        if (unique && std::find(seen.begin(), seen.end(), type) != seen.end()) {
+            r.problem("tftp.encryptors", nullptr,
+                      "type " + std::string(type) +
+                          " appears twice; only exec and hashes-file may appear more than once");
+        }
+        seen.push_back(type);
+        if (const auto* h = std::get_if<HashesFileEncryptorConfig>(&e); h && !h->path.empty()) {
+            const auto p = resolved(h->path);
+            if (std::find(export_paths.begin(), export_paths.end(), p) != export_paths.end())
+                r.problem("tftp.encryptors", nullptr,
+                          "two hashes-file encryptors write " + h->path.string());
+            export_paths.push_back(p);
+        }
+    }
+}
+
+void read_tftp(Reader& r, const json& doc, Config& c) {
+    const json* s = r.section(doc, "", "tftp", {"identity", "directory", "delivery", "encryptors"});
+    if (s == nullptr)
+        return;
+    Config::Tftp tftp;
+    read_key_pair(r,
+                  r.section(*s, "tftp", "identity",
+                            {"certificate", "private_key", "passphrase_file", "passphrase_env"}),
+                  "tftp.identity", tftp.identity);
+    absolute_path(r, s, "tftp", "directory", tftp.directory, false);
+    read_tftp_delivery(r, *s, tftp.delivery);
+    if (const json* list = Reader::member(*s, "encryptors")) {
+        if (!list->is_array()) {
+            r.problem("tftp.encryptors", list, "must be a list of encryptor objects");
+        } else {
+            for (std::size_t i = 0; i < list->size(); ++i) {
+                const std::string key = "tftp.encryptors[" + std::to_string(i) + "]";
+                if (auto e = read_encryptor(r, (*list)[i], key, tftp))
+                    tftp.encryptors.push_back(std::move(*e));
+            }
+            check_encryptor_set(r, tftp.encryptors);
+        }
+    }
+    c.tftp = std::move(tftp);
+}
 }  // namespace
 
 Config parse_config(std::string_view json_text, std::string_view origin) {
@@ -488,7 +711,7 @@ Config parse_config(std::string_view json_text, std::string_view origin) {
     Reader r(origin);
     r.check_known(doc, "",
                   {"listen", "tls", "identity", "issuer", "trust", "lsc", "keygen", "auth",
-                   "limits", "database", "node", "admin", "log"});
+                   "limits", "database", "node", "admin", "log", "tftp"});
 
     read_listen(r, doc, c);
     read_tls(r, doc, c);
@@ -502,6 +725,7 @@ Config parse_config(std::string_view json_text, std::string_view origin) {
     read_node(r, doc, c);
     read_admin(r, doc, c);
     read_log(r, doc, c);
+    read_tftp(r, doc, c);
     if (c.node.name.empty()) {
         c.node.name = default_node_name();
     }

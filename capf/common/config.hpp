@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 #include "ca/key_spec.hpp"
@@ -31,6 +32,54 @@ struct ChainRules {
     bool accept_sha1 = true;
     friend bool operator==(const ChainRules&, const ChainRules&) = default;
 };
+
+/// The digest of the TFTP files' signatures (protocol/README.md, 8.1).
+enum class TftpFileHash { sha1, sha512 };
+
+/// `enc-sgn`: SEP<MAC>.cnf.xml.enc.sgn and the signed partial configuration,
+/// from the plain configuration the provisioning system writes.
+struct EncSgnEncryptorConfig {
+    /// Where SEP<MAC>.cnf.xml is read; never inside the TFTP directory.
+    std::filesystem::path source_directory;
+    TftpFileHash hash = TftpFileHash::sha512;
+    /// Remove a plaintext SEP<MAC>.cnf.xml from the TFTP directory once its
+    /// .enc.sgn is written (section 8.3: it must not stay there).
+    bool remove_plaintext = false;
+};
+
+/// A certificate added to the ITL beside the TFTP and CAPF ones.
+struct ItlExtraCertificate {
+    std::filesystem::path certificate;
+    /// ccm, ccm-tftp, tftp, capf, app-server or tvs.
+    std::string role;
+};
+
+/// `itl`: ITLFile.tlv in the TFTP directory.
+struct ItlEncryptorConfig {
+    TftpFileHash hash = TftpFileHash::sha512;
+    std::vector<ItlExtraCertificate> extra;
+};
+
+/// `exec`: a program run with the facts as JSON on standard input.
+struct ExecEncryptorConfig {
+    /// argv[0] is an absolute path; no shell is involved.
+    std::vector<std::string> argv;
+    std::chrono::milliseconds timeout = std::chrono::seconds(30);
+};
+
+/// `hashes-file`: an export of every device's name, MD5, key spec and key.
+struct HashesFileEncryptorConfig {
+    enum class Format { csv, json };
+    std::filesystem::path path;
+    Format format = Format::csv;
+};
+
+/// One configured encryptor; its type name is the config's "type".
+using EncryptorConfig = std::variant<EncSgnEncryptorConfig, ItlEncryptorConfig, ExecEncryptorConfig,
+                                     HashesFileEncryptorConfig>;
+
+/// "enc-sgn", "itl", "exec" or "hashes-file".
+std::string_view encryptor_type_name(const EncryptorConfig& config) noexcept;
 
 struct Config {
     struct Listen {
@@ -137,6 +186,25 @@ struct Config {
     struct Log {
         LogLevel level = LogLevel::info;
     } log;
+
+    /// The TFTP side (issue 12): absent, capfd delivers nothing to TFTP.
+    struct Tftp {
+        /// Signs .sgn, .enc.sgn and ITL files; RSA only (phones verify with RSA).
+        KeyPair identity{"/etc/capfd/tftp.crt", "/etc/capfd/tftp.key", {}, {}};
+        /// The directory the TFTP server serves; empty when not configured
+        /// (only `exec` and `hashes-file` work without it).
+        std::filesystem::path directory;
+        /// How the outbox of device changes is delivered to the encryptors.
+        struct Delivery {
+            std::chrono::milliseconds retry_first = std::chrono::seconds(10);
+            std::chrono::milliseconds retry_max = std::chrono::minutes(10);
+            /// A node's claim on a notification; another node may take it after.
+            std::chrono::milliseconds lease = std::chrono::minutes(5);
+            unsigned batch = 32;
+        } delivery;
+        std::vector<EncryptorConfig> encryptors;
+    };
+    std::optional<Tftp> tftp;
 };
 
 /// A configuration that cannot be used. message() lists every problem, one

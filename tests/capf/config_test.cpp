@@ -1,7 +1,10 @@
 #include "capf/common/config.hpp"
 
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 #include <filesystem>
+#include <variant>
 
 using namespace capf;
 using namespace std::chrono_literals;
@@ -195,4 +198,254 @@ TEST_CASE("bad issue-11 values name the key and what is allowed") {
                Catch::Contains("database.statement_timeout") && Catch::Contains("duration"));
     CHECK_THAT(problems_of(R"({"database": {"lock_timeout": "25h"}})"),
                Catch::Contains("database.lock_timeout") && Catch::Contains("0s to 24h"));
+}
+
+// ---- issue 12: the TFTP side ----
+
+namespace {
+
+/// A configuration whose tftp section holds `encryptors` (JSON list text)
+/// and a TFTP directory of /srv/tftp.
+std::string with_encryptors(const std::string& encryptors) {
+    return R"({"tftp": {"directory": "/srv/tftp", "encryptors": )" + encryptors + "}}";
+}
+
+}  // namespace
+
+TEST_CASE("without a tftp section the TFTP side is off") {
+    CHECK_FALSE(parse_config("{}").tftp.has_value());
+}
+
+TEST_CASE("an empty tftp section gives the documented TFTP defaults") {
+    const Config c = parse_config(R"({"tftp": {}})");
+    REQUIRE(c.tftp.has_value());
+    CHECK(c.tftp->identity.certificate == "/etc/capfd/tftp.crt");
+    CHECK(c.tftp->identity.private_key == "/etc/capfd/tftp.key");
+    CHECK(c.tftp->directory.empty());
+    CHECK(c.tftp->delivery.retry_first == 10s);
+    CHECK(c.tftp->delivery.retry_max == 10min);
+    CHECK(c.tftp->delivery.lease == 5min);
+    CHECK(c.tftp->delivery.batch == 32);
+    CHECK(c.tftp->encryptors.empty());
+}
+
+TEST_CASE("the TFTP sample configuration in deploy/ is valid and read as written") {
+    const Config c = load_config(CAPF_SOURCE_DIR "/deploy/capfd-tftp.sample.json");
+    REQUIRE(c.tftp.has_value());
+    const Config::Tftp& t = *c.tftp;
+    CHECK(t.identity.passphrase_file == std::filesystem::path("/etc/capfd/tftp.key.pass"));
+    CHECK(t.directory == "/srv/tftp");
+    REQUIRE(t.encryptors.size() == 4);
+    const auto& enc = std::get<EncSgnEncryptorConfig>(t.encryptors[0]);
+    CHECK(enc.source_directory == "/var/lib/provisioning/cnf");
+    CHECK(enc.hash == TftpFileHash::sha512);
+    CHECK_FALSE(enc.remove_plaintext);
+    const auto& itl = std::get<ItlEncryptorConfig>(t.encryptors[1]);
+    REQUIRE(itl.extra.size() == 1);
+    CHECK(itl.extra[0].certificate == "/etc/capfd/tvs.pem");
+    CHECK(itl.extra[0].role == "tvs");
+    const auto& exec = std::get<ExecEncryptorConfig>(t.encryptors[2]);
+    CHECK(exec.argv == std::vector<std::string>{"/usr/local/bin/push-config", "--quiet"});
+    CHECK(exec.timeout == 30s);
+    const auto& hashes = std::get<HashesFileEncryptorConfig>(t.encryptors[3]);
+    CHECK(hashes.path == "/srv/export/hashes.csv");
+    CHECK(hashes.format == HashesFileEncryptorConfig::Format::csv);
+    CHECK(encryptor_type_name(t.encryptors[0]) == "enc-sgn");
+    CHECK(encryptor_type_name(t.encryptors[3]) == "hashes-file");
+}
+
+TEST_CASE("tftp keys read as written, at the edges of their ranges") {
+    const Config c = parse_config(R"({"tftp": {"directory": "/srv/tftp",
+        "identity": {"certificate": "/a.crt", "private_key": "/a.key", "passphrase_env": "P"},
+        "delivery": {"retry_first": "1s", "retry_max": "24h", "lease": "10s", "batch": 1000},
+        "encryptors": [
+          {"type": "enc-sgn", "source_directory": "/srv/cnf", "hash": "sha1",
+           "remove_plaintext": true},
+          {"type": "itl", "hash": "sha1"},
+          {"type": "exec", "argv": ["/bin/a"], "timeout": "1s"},
+          {"type": "exec", "argv": ["/bin/b", "x"], "timeout": "1h"},
+          {"type": "hashes-file", "path": "/srv/h.json", "format": "json"},
+          {"type": "hashes-file", "path": "/srv/h.csv"}]}})");
+    const Config::Tftp& t = *c.tftp;
+    CHECK(t.identity.certificate == "/a.crt");
+    CHECK(t.identity.passphrase_env == std::optional<std::string>("P"));
+    CHECK(t.delivery.retry_first == 1s);
+    CHECK(t.delivery.retry_max == 24h);
+    CHECK(t.delivery.lease == 10s);
+    CHECK(t.delivery.batch == 1000);
+    REQUIRE(t.encryptors.size() == 6);
+    CHECK(std::get<EncSgnEncryptorConfig>(t.encryptors[0]).hash == TftpFileHash::sha1);
+    CHECK(std::get<EncSgnEncryptorConfig>(t.encryptors[0]).remove_plaintext);
+    CHECK(std::get<ItlEncryptorConfig>(t.encryptors[1]).hash == TftpFileHash::sha1);
+    CHECK(std::get<ExecEncryptorConfig>(t.encryptors[2]).timeout == 1s);
+    CHECK(std::get<ExecEncryptorConfig>(t.encryptors[3]).timeout == 1h);
+    CHECK(std::get<HashesFileEncryptorConfig>(t.encryptors[4]).format ==
+          HashesFileEncryptorConfig::Format::json);
+    CHECK(std::get<HashesFileEncryptorConfig>(t.encryptors[5]).format ==
+          HashesFileEncryptorConfig::Format::csv);
+}
+
+TEST_CASE("unknown tftp keys are refused, at every level") {
+    CHECK_THAT(problems_of(R"({"tftp": {"dir": "/srv/tftp"}})"),
+               Catch::Contains("tftp.dir") && Catch::Contains("directory"));
+    CHECK_THAT(problems_of(R"({"tftp": {"delivery": {"retries": 3}}})"),
+               Catch::Contains("tftp.delivery.retries") && Catch::Contains("retry_first"));
+    CHECK_THAT(problems_of(R"({"tftp": {"identity": {"cert": "/a"}}})"),
+               Catch::Contains("tftp.identity.cert") && Catch::Contains("private_key"));
+    CHECK_THAT(problems_of(with_encryptors(R"([{"type": "exec", "argv": ["/bin/x"],
+                                                "shell": true}])")),
+               Catch::Contains("tftp.encryptors[0].shell") && Catch::Contains("argv"));
+    // A key of another type is unknown to this one.
+    CHECK_THAT(problems_of(with_encryptors(R"([{"type": "hashes-file", "path": "/srv/h.csv",
+                                                "hash": "sha1"}])")),
+               Catch::Contains("tftp.encryptors[0].hash") && Catch::Contains("format"));
+    CHECK_THAT(problems_of(with_encryptors(R"([{"type": "itl",
+                                                "extra": [{"certificate": "/t.pem", "role": "tvs",
+                                                           "ip": "10.0.0.1"}]}])")),
+               Catch::Contains("tftp.encryptors[0].extra[0].ip"));
+}
+
+TEST_CASE("bad tftp values name the key, the value and what is allowed") {
+    CHECK_THAT(problems_of(R"({"tftp": {"delivery": {"retry_first": "0s"}}})"),
+               Catch::Contains("tftp.delivery.retry_first") && Catch::Contains("1s to 1h"));
+    CHECK_THAT(problems_of(R"({"tftp": {"delivery": {"retry_first": "1m", "retry_max": "30s"}}})"),
+               Catch::Contains("tftp.delivery.retry_max") && Catch::Contains("1m to 24h"));
+    CHECK_THAT(problems_of(R"({"tftp": {"delivery": {"lease": "2h"}}})"),
+               Catch::Contains("tftp.delivery.lease") && Catch::Contains("10s to 1h"));
+    CHECK_THAT(problems_of(R"({"tftp": {"delivery": {"batch": 0}}})"),
+               Catch::Contains("tftp.delivery.batch") && Catch::Contains("1 to 1000"));
+    CHECK_THAT(problems_of(R"({"tftp": {"directory": "srv/tftp"}})"),
+               Catch::Contains("tftp.directory") && Catch::Contains("\"srv/tftp\"") &&
+                   Catch::Contains("absolute"));
+    CHECK_THAT(problems_of(R"({"tftp": {"identity": {"passphrase_file": "/p",
+                                                      "passphrase_env": "P"}}})"),
+               Catch::Contains("tftp.identity") && Catch::Contains("not both"));
+    CHECK_THAT(problems_of(R"({"tftp": {"encryptors": {"type": "itl"}}})"),
+               Catch::Contains("tftp.encryptors") && Catch::Contains("list"));
+}
+
+TEST_CASE("an encryptor's type is required and must be a known one") {
+    CHECK_THAT(problems_of(with_encryptors(R"([{"type": "ftp"}])")),
+               Catch::Contains("tftp.encryptors[0].type") && Catch::Contains("\"ftp\"") &&
+                   Catch::Contains("enc-sgn, itl, exec, hashes-file"));
+    CHECK_THAT(problems_of(with_encryptors(R"([{"path": "/srv/h.csv"}])")),
+               Catch::Contains("tftp.encryptors[0].type") && Catch::Contains("required"));
+    CHECK_THAT(problems_of(with_encryptors(R"(["itl"])")),
+               Catch::Contains("tftp.encryptors[0]") && Catch::Contains("must be an object"));
+}
+
+TEST_CASE("hash is sha1 or sha512") {
+    CHECK_THAT(problems_of(with_encryptors(R"([{"type": "itl", "hash": "sha256"}])")),
+               Catch::Contains("tftp.encryptors[0].hash") && Catch::Contains("\"sha256\"") &&
+                   Catch::Contains("sha1, sha512"));
+    CHECK_THAT(problems_of(with_encryptors(R"([{"type": "enc-sgn", "source_directory": "/srv/cnf",
+                                                "hash": "md5"}])")),
+               Catch::Contains("tftp.encryptors[0].hash") && Catch::Contains("sha1, sha512"));
+}
+
+TEST_CASE("itl extra certificates need a path and one of the ITL roles") {
+    CHECK_THAT(problems_of(with_encryptors(R"([{"type": "itl",
+                                                "extra": [{"certificate": "/t.pem",
+                                                           "role": "sast"}]}])")),
+               Catch::Contains("tftp.encryptors[0].extra[0].role") && Catch::Contains("\"sast\"") &&
+                   Catch::Contains("ccm, ccm-tftp, tftp, capf, app-server, tvs"));
+    CHECK_THAT(problems_of(with_encryptors(R"([{"type": "itl", "extra": [{"role": "tvs"}]}])")),
+               Catch::Contains("tftp.encryptors[0].extra[0]") && Catch::Contains("certificate"));
+    CHECK_THAT(problems_of(with_encryptors(R"([{"type": "itl", "extra": "/t.pem"}])")),
+               Catch::Contains("tftp.encryptors[0].extra") && Catch::Contains("list"));
+    for (const char* role : {"ccm", "ccm-tftp", "tftp", "capf", "app-server", "tvs"}) {
+        INFO(role);
+        const Config c = parse_config(with_encryptors(
+            std::string(R"([{"type": "itl", "extra": [{"certificate": "/t.pem", "role": ")") +
+            role + R"("}]}])"));
+        CHECK(std::get<ItlEncryptorConfig>(c.tftp->encryptors[0]).extra[0].role == role);
+    }
+}
+
+TEST_CASE(
+    "exec needs a non-empty argv whose program is an absolute path, and a timeout of 1s to 1h") {
+    CHECK_THAT(problems_of(with_encryptors(R"([{"type": "exec", "argv": []}])")),
+               Catch::Contains("tftp.encryptors[0].argv") && Catch::Contains("non-empty list"));
+    CHECK_THAT(problems_of(with_encryptors(R"([{"type": "exec"}])")),
+               Catch::Contains("tftp.encryptors[0].argv"));
+    CHECK_THAT(problems_of(with_encryptors(R"([{"type": "exec", "argv": "/bin/push"}])")),
+               Catch::Contains("tftp.encryptors[0].argv") && Catch::Contains("list"));
+    CHECK_THAT(problems_of(with_encryptors(R"([{"type": "exec", "argv": ["push-config"]}])")),
+               Catch::Contains("tftp.encryptors[0].argv") && Catch::Contains("\"push-config\"") &&
+                   Catch::Contains("absolute path"));
+    CHECK_THAT(problems_of(with_encryptors(R"([{"type": "exec", "argv": ["/bin/x"],
+                                                "timeout": "500ms"}])")),
+               Catch::Contains("tftp.encryptors[0].timeout") && Catch::Contains("1s to 1h"));
+    CHECK_THAT(problems_of(with_encryptors(R"([{"type": "exec", "argv": ["/bin/x"],
+                                                "timeout": "2h"}])")),
+               Catch::Contains("tftp.encryptors[0].timeout") && Catch::Contains("1s to 1h"));
+    const Config c = parse_config(with_encryptors(R"([{"type": "exec", "argv": ["/bin/x"]}])"));
+    CHECK(std::get<ExecEncryptorConfig>(c.tftp->encryptors[0]).timeout == 30s);
+}
+
+TEST_CASE("hashes-file needs an absolute path and a format of csv or json") {
+    CHECK_THAT(problems_of(with_encryptors(R"([{"type": "hashes-file", "path": "/h.xml",
+                                                "format": "xml"}])")),
+               Catch::Contains("tftp.encryptors[0].format") && Catch::Contains("\"xml\"") &&
+                   Catch::Contains("csv, json"));
+    CHECK_THAT(problems_of(with_encryptors(R"([{"type": "hashes-file"}])")),
+               Catch::Contains("tftp.encryptors[0].path") && Catch::Contains("required"));
+    CHECK_THAT(problems_of(with_encryptors(R"([{"type": "hashes-file", "path": "h.csv"}])")),
+               Catch::Contains("tftp.encryptors[0].path") && Catch::Contains("absolute"));
+}
+
+TEST_CASE("enc-sgn needs tftp.directory and a source directory outside it") {
+    CHECK_THAT(problems_of(R"({"tftp": {"encryptors": [{"type": "enc-sgn",
+                                                        "source_directory": "/srv/cnf"}]}})"),
+               Catch::Contains("tftp.encryptors[0]") && Catch::Contains("tftp.directory") &&
+                   Catch::Contains("not set"));
+    CHECK_THAT(
+        problems_of(with_encryptors(R"([{"type": "enc-sgn"}])")),
+        Catch::Contains("tftp.encryptors[0].source_directory") && Catch::Contains("required"));
+    // The same directory, written differently, and a directory below it: the
+    // TFTP server would serve the plaintext.
+    for (const char* source :
+         {"/srv/tftp", "/srv/tftp/", "/srv/./tftp", "/srv/tftp/plain", "/srv/x/../tftp/cnf"}) {
+        INFO(source);
+        CHECK_THAT(problems_of(with_encryptors(std::string(R"([{"type": "enc-sgn",
+                                                    "source_directory": ")") +
+                                               source + R"("}])")),
+                   Catch::Contains("tftp.encryptors[0].source_directory") &&
+                       Catch::Contains("outside tftp.directory"));
+    }
+    // A sibling whose name starts like the TFTP directory is outside it.
+    const Config c = parse_config(
+        with_encryptors(R"([{"type": "enc-sgn", "source_directory": "/srv/tftp-plain"}])"));
+    CHECK(std::get<EncSgnEncryptorConfig>(c.tftp->encryptors[0]).source_directory ==
+          "/srv/tftp-plain");
+}
+
+TEST_CASE("enc-sgn refuses a source directory that is a symbolic link into the TFTP directory") {
+    const auto base =
+        std::filesystem::temp_directory_path() / ("capf-config-test-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(base / "tftp" / "cnf");
+    std::filesystem::create_directory_symlink(base / "tftp" / "cnf", base / "link");
+    const std::string doc = R"({"tftp": {"directory": ")" + (base / "tftp").string() +
+                            R"(", "encryptors": [{"type": "enc-sgn", "source_directory": ")" +
+                            (base / "link").string() + R"("}]}})";
+    const std::string msg = problems_of(doc);
+    std::filesystem::remove_all(base);
+    CHECK_THAT(msg, Catch::Contains("source_directory") && Catch::Contains("outside"));
+}
+
+TEST_CASE("itl needs tftp.directory, and at most one itl and one enc-sgn are allowed") {
+    CHECK_THAT(problems_of(R"({"tftp": {"encryptors": [{"type": "itl"}]}})"),
+               Catch::Contains("tftp.encryptors[0]") && Catch::Contains("tftp.directory"));
+    CHECK_THAT(problems_of(with_encryptors(R"([{"type": "itl"}, {"type": "itl"}])")),
+               Catch::Contains("tftp.encryptors") && Catch::Contains("itl appears twice"));
+    CHECK_THAT(problems_of(with_encryptors(R"([{"type": "enc-sgn", "source_directory": "/a"},
+                                              {"type": "enc-sgn", "source_directory": "/b"}])")),
+               Catch::Contains("enc-sgn appears twice"));
+    // exec and hashes-file may repeat, but two exports must not share a file.
+    CHECK_NOTHROW(parse_config(with_encryptors(
+        R"([{"type": "exec", "argv": ["/bin/a"]}, {"type": "exec", "argv": ["/bin/a"]}])")));
+    CHECK_THAT(problems_of(with_encryptors(R"([{"type": "hashes-file", "path": "/srv/h.csv"},
+                                              {"type": "hashes-file", "path": "/srv/./h.csv",
+                                               "format": "json"}])")),
+               Catch::Contains("two hashes-file encryptors write"));
 }

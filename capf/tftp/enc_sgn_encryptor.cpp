@@ -1,0 +1,72 @@
+#include "capf/tftp/enc_sgn_encryptor.hpp"
+
+#include <botan/auto_rng.h>
+
+#include <chrono>
+
+#include "ca/error.hpp"
+#include "ca/tftp_files.hpp"
+#include "capf/tftp/atomic_file.hpp"
+#include "capf/tftp/enc_sgn_plan.hpp"
+#include "capf/tftp/partial_config.hpp"
+
+namespace capf::tftp {
+namespace {
+
+ca::SignedFileOptions signing_options(TftpFileHash hash) {
+    ca::SignedFileOptions options;
+    options.hash =
+        hash == TftpFileHash::sha1 ? protocol::FileHash::sha1 : protocol::FileHash::sha512;
+    options.timestamp =
+        static_cast<std::uint32_t>(std::chrono::duration_cast<std::chrono::seconds>(
+                                       std::chrono::system_clock::now().time_since_epoch())
+                                       .count());
+    return options;
+}
+
+std::span<const std::uint8_t> bytes_of(const std::string& text) {
+    return {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()};
+}
+
+}  // namespace
+
+EncSgnEncryptor::EncSgnEncryptor(EncSgnEncryptorConfig settings,
+                                 std::filesystem::path tftp_directory,
+                                 const ca::Identity& tftp_signer)
+    : settings_(std::move(settings)),
+      tftp_directory_(std::move(tftp_directory)),
+      signer_(tftp_signer) {
+    ca::require_tftp_signing_key(signer_);
+}
+
+void EncSgnEncryptor::deliver(const DeviceFacts& facts, DeliveryChange change) {
+    const EncSgnPlan plan =
+        plan_enc_sgn(facts, change, settings_.source_directory, tftp_directory_);
+    const std::string xml = read_source_config(plan);
+    // Parsed before anything is written: a source that is not a <device>
+    // document leaves the TFTP directory as it was.
+    const std::string partial = partial_config(xml, plan.source.string(), plan.cert_hash);
+    thread_local Botan::AutoSeeded_RNG rng;
+    const ca::SignedFileOptions options = signing_options(settings_.hash);
+    try {
+        if (plan.encrypt) {
+            write_file_atomically(
+                plan.encrypted_target,
+                ca::build_encrypted_config(xml, *facts.public_key_der,
+                                           plan.encrypted_target.filename().string(), signer_,
+                                           options, rng));
+        }
+        write_file_atomically(
+            plan.partial_target,
+            ca::build_signed_file(bytes_of(partial), plan.partial_target.filename().string(),
+                                  signer_, options, rng));
+    } catch (const ca::CaError& e) {
+        throw EncryptorError("enc-sgn: " + facts.name + ": " + e.what());
+    }
+    if (!plan.encrypt)
+        remove_file_durably(plan.encrypted_target);
+    else if (settings_.remove_plaintext)
+        remove_file_durably(plan.plaintext_in_tftp);
+}
+
+}  // namespace capf::tftp

@@ -1,0 +1,37 @@
+// `enc-sgn`: SEP<MAC>.cnf.xml.enc.sgn (protocol/README.md 8.2) and the signed
+// partial SEP<MAC>.cnf.xml.sgn (8.3) in the TFTP directory, from the plain
+// SEP<MAC>.cnf.xml the provisioning system writes to a source directory.
+#pragma once
+
+#include <filesystem>
+
+#include "ca/identity.hpp"
+#include "capf/common/config.hpp"
+#include "capf/tftp/encryptor.hpp"
+
+namespace capf::tftp {
+
+class EncSgnEncryptor : public Encryptor {
+  public:
+    /// `tftp_signer` is copied (chain and a shared key); it must be an RSA
+    /// identity (ca::require_tftp_signing_key, checked here).
+    EncSgnEncryptor(EncSgnEncryptorConfig settings, std::filesystem::path tftp_directory,
+                    const ca::Identity& tftp_signer);
+
+    std::string_view name() const override { return "enc-sgn"; }
+    /// With a key on record and no delete: writes the .enc.sgn, then the
+    /// partial with certHash = the MD5 (in that order, so a phone that reads
+    /// the new certHash finds its .enc.sgn). Otherwise: the partial with an
+    /// empty certHash, then removes the .enc.sgn (the phone goes back to
+    /// CAPF). The plaintext is never written into the TFTP directory; every
+    /// file appears atomically. Throws EncryptorError (no source file, bad
+    /// XML, EC key, I/O) with nothing half-written.
+    void deliver(const DeviceFacts& facts, DeliveryChange change) override;
+
+  private:
+    EncSgnEncryptorConfig settings_;
+    std::filesystem::path tftp_directory_;
+    ca::Identity signer_;
+};
+
+}  // namespace capf::tftp

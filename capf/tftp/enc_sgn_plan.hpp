@@ -1,0 +1,38 @@
+// What `enc-sgn` does for one device change, decided without cryptography
+// (so it is testable alone): which files, which certHash, write or remove.
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+#include "capf/tftp/encryptor.hpp"
+
+namespace capf::tftp {
+
+struct EncSgnPlan {
+    std::string device;                       ///< SEP<MAC>
+    std::filesystem::path source;             ///< source_directory/D.cnf.xml (plaintext)
+    std::filesystem::path encrypted_target;   ///< tftp/D.cnf.xml.enc.sgn
+    std::filesystem::path partial_target;     ///< tftp/D.cnf.xml.sgn
+    std::filesystem::path plaintext_in_tftp;  ///< tftp/D.cnf.xml, never written by us
+    /// Write the .enc.sgn (a key is on record and the device was not
+    /// deleted); otherwise remove it, so the phone goes back to CAPF.
+    bool encrypt = false;
+    /// certHash of the partial configuration: the MD5 when encrypting, else empty.
+    std::string cert_hash;
+};
+
+/// Throws EncryptorError for a device name that is not a plain file name,
+/// and, when encrypting, for a device key that is not RSA (naming the key
+/// spec: the .enc.sgn format wraps the AES key with RSA only) or that does
+/// not parse.
+EncSgnPlan plan_enc_sgn(const DeviceFacts& facts, DeliveryChange change,
+                        const std::filesystem::path& source_directory,
+                        const std::filesystem::path& tftp_directory);
+
+/// The plaintext configuration. Throws EncryptorError "no D.cnf.xml in DIR"
+/// when it is missing (the provisioning system may write it later; the
+/// delivery is retried) or naming the file and strerror when unreadable.
+std::string read_source_config(const EncSgnPlan& plan);
+
+}  // namespace capf::tftp

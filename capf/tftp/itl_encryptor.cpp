@@ -1,0 +1,64 @@
+#include "capf/tftp/itl_encryptor.hpp"
+
+#include <botan/auto_rng.h>
+
+#include <array>
+#include <chrono>
+
+#include "ca/error.hpp"
+#include "ca/tftp_files.hpp"
+#include "capf/tftp/atomic_file.hpp"
+#include "capf/tftp/itl_roles.hpp"
+
+namespace capf::tftp {
+
+ItlEncryptor::ItlEncryptor(ItlEncryptorConfig settings, std::filesystem::path tftp_directory,
+                           const ca::Identity& tftp_signer,
+                           Botan::X509_Certificate capf_certificate)
+    : settings_(std::move(settings)),
+      target_(std::move(tftp_directory) / "ITLFile.tlv"),
+      signer_(tftp_signer),
+      capf_certificate_(std::move(capf_certificate)) {
+    ca::require_tftp_signing_key(signer_);
+    for (const auto& extra : settings_.extra) {
+        (void)itl_role(extra.role);  // refuses an unknown role now, not at the first build
+        try {
+            extra_.emplace_back(Botan::X509_Certificate(extra.certificate.string()), extra.role);
+        } catch (const std::exception& e) {
+            throw EncryptorError("itl: cannot read the certificate " + extra.certificate.string() +
+                                 ": " + e.what());
+        }
+    }
+}
+
+void ItlEncryptor::build() {
+    std::vector<ca::ItlEntry> entries = ca::minimal_itl_entries(signer_, capf_certificate_);
+    for (const auto& [certificate, role] : extra_)
+        entries.push_back({certificate, itl_role(role)});
+    ca::SignedFileOptions options;
+    options.hash = settings_.hash == TftpFileHash::sha1 ? protocol::FileHash::sha1
+                                                        : protocol::FileHash::sha512;
+    options.timestamp =
+        static_cast<std::uint32_t>(std::chrono::duration_cast<std::chrono::seconds>(
+                                       std::chrono::system_clock::now().time_since_epoch())
+                                       .count());
+    thread_local Botan::AutoSeeded_RNG rng;
+    try {
+        write_file_atomically(target_, ca::build_itl(entries, signer_, options, rng));
+    } catch (const ca::CaError& e) {
+        throw EncryptorError("itl: " + target_.string() + ": " + e.what());
+    }
+}
+
+void ItlEncryptor::deliver(const DeviceFacts& /*facts*/, DeliveryChange /*change*/) {
+    const std::lock_guard lock(build_);
+    if (!std::filesystem::exists(target_))
+        build();
+}
+
+void ItlEncryptor::identities_changed() {
+    const std::lock_guard lock(build_);
+    build();
+}
+
+}  // namespace capf::tftp

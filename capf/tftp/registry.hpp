@@ -1,0 +1,36 @@
+// Builds the configured encryptors (tftp.encryptors) by type name.
+#pragma once
+
+#include <botan/x509cert.h>
+
+#include <functional>
+#include <memory>
+
+#include "ca/identity.hpp"
+#include "capf/common/config.hpp"
+#include "capf/tftp/encryptor.hpp"
+#include "capf/tftp/hashes_file_encryptor.hpp"
+
+namespace capf::tftp {
+
+/// What the encryptors need from the rest of capfd.
+struct TftpDependencies {
+    /// Signs .sgn, .enc.sgn and ITL files (RSA). Copied by the encryptors:
+    /// after a reload, build the set again with the new identities.
+    ca::Identity tftp_identity;
+    /// The CAPF certificate, listed in the ITL with role CAPF.
+    std::optional<Botan::X509_Certificate> capf_certificate;
+    /// The repository's paged device query (hashes-file).
+    DeviceFactsPages device_pages;
+    /// Makes an `exec` encryptor (capf/tftp/exec_runner); unset: exec is
+    /// not available and configuring it is an error.
+    std::function<std::unique_ptr<Encryptor>(const ExecEncryptorConfig&)> make_exec;
+};
+
+/// One encryptor per entry of config.tftp->encryptors, in order; none when
+/// the TFTP side is off. Throws std::runtime_error "exec encryptor not
+/// available" when exec is configured without deps.make_exec, and whatever
+/// the constructors throw (EncryptorError, CaError for a non-RSA signer).
+Encryptors make_encryptors(const Config& config, const TftpDependencies& deps);
+
+}  // namespace capf::tftp
