@@ -4,6 +4,8 @@
 #include <string.h>
 
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
 #include <utility>
 
 #include "capf/tftp/exec_runner.hpp"
