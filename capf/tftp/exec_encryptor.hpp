@@ -1,0 +1,47 @@
+// The `exec` encryptor (issue 12): for any other TFTP or provisioning
+// system, runs a configured program with a device's facts as JSON on its
+// standard input. Success is exit status 0; anything else is an
+// EncryptorError the delivery worker logs, audits and retries.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "capf/tftp/encryptor.hpp"
+
+namespace capf::tftp {
+
+struct ExecEncryptorConfig {
+    /// The program and its arguments, passed as they are (no shell).
+    std::vector<std::string> argv;
+    /// How long one run may take before its process group is terminated.
+    std::chrono::milliseconds timeout{std::chrono::seconds(30)};
+};
+
+/// The JSON document the program reads on stdin, one object:
+///   {"device": NAME, "change": "installed|fetched|deleted|requested",
+///    "md5": HEX, "key_spec": SPEC,
+///    "certificate_pem": PEM or null, "public_key_pem": PEM or null}
+std::string exec_facts_json(const DeviceFacts& facts, DeliveryChange change);
+
+class ExecEncryptor final : public Encryptor {
+  public:
+    /// Throws EncryptorError when config.argv is empty.
+    explicit ExecEncryptor(ExecEncryptorConfig config);
+
+    std::string_view name() const override { return "exec"; }
+
+    /// Runs the program (blocking, for the blocking pool) with the facts on
+    /// stdin and the minimal environment of ProgramRun. Throws EncryptorError
+    /// naming the program and its exit status, signal or timeout, with the
+    /// first lines of its output, unless it exits 0; or when it cannot be
+    /// started.
+    void deliver(const DeviceFacts& facts, DeliveryChange change) override;
+
+  private:
+    ExecEncryptorConfig config_;
+};
+
+}  // namespace capf::tftp
