@@ -19,10 +19,12 @@
 #include "ca/error.hpp"
 #include "ca/identity.hpp"
 #include "ca/issuer.hpp"
+#include "ca/tftp_files.hpp"
 #include "ca/trust_store.hpp"
 #include "capf/admin/access.hpp"
 #include "capf/admin/methods.hpp"
 #include "capf/admin/server.hpp"
+#include "capf/capfd_setup.hpp"
 #include "capf/common/blocking_pool.hpp"
 #include "capf/common/config.hpp"
 #include "capf/common/deadline.hpp"
@@ -33,6 +35,7 @@
 #include "capf/service/ca_authority.hpp"
 #include "capf/service/device_store.hpp"
 #include "capf/service/trust_loader.hpp"
+#include "capf/tftp/tftp_side.hpp"
 #include "capf/tls/policy.hpp"
 #include "storage/device_repository.hpp"
 #include "storage/error.hpp"
@@ -46,84 +49,11 @@ namespace ca = capf::ca;
 namespace storage = capf::storage;
 namespace protocol = capf::protocol;
 using capf::Config;
-
-ca::Passphrase passphrase_of(const Config::KeyPair& kp) {
-    return ca::Passphrase{kp.passphrase_file, kp.passphrase_env};
-}
-
-storage::PoolOptions pool_options(const Config& config) {
-    if (config.database.connection.empty()) {
-        throw storage::StorageError(storage::StorageErrc::unreachable,
-                                    "database.connection is empty: set it in the configuration "
-                                    "(the quick start writes one for its private PostgreSQL)");
-    }
-    storage::PoolOptions options{config.database.connection, config.database.pool_size};
-    options.statement_timeout = config.database.statement_timeout;
-    options.lock_timeout = config.database.lock_timeout;
-    return options;
-}
-
-ca::ChainPolicy chain_policy(const capf::ChainRules& rules) {
-    return ca::ChainPolicy{rules.min_rsa_bits, rules.accept_sha1};
-}
-
-/// The configured trust.policy (with its per-role overrides) and auth.require_sudi.
-ca::VerifyPolicy verify_policy(const Config& config) {
-    return ca::VerifyPolicy{chain_policy(config.trust.lsc), chain_policy(config.trust.mic),
-                            chain_policy(config.trust.sudi), config.auth.require_sudi};
-}
-
-struct InitOptions {
-    std::string common_name;
-    std::string organization;
-    std::string organizational_unit;
-    std::string country;
-    std::string key = "rsa-2048";
-    unsigned days = 3650;
-};
-
-int run_init(const Config& config, const InitOptions& opts) {
-    const auto& id = config.identity;
-    if (std::filesystem::exists(id.certificate) || std::filesystem::exists(id.private_key)) {
-        // An existing identity is never replaced: phones trust it through their ITL.
-        ca::load_identity(id.certificate, id.private_key, passphrase_of(id));
-        log::info("identity_kept", {{"certificate", id.certificate.string()}});
-    } else {
-        ca::IdentityProfile profile;
-        profile.common_name =
-            opts.common_name.empty() ? "CAPF-" + config.node.name : opts.common_name;
-        profile.organization = opts.organization;
-        profile.organizational_unit = opts.organizational_unit;
-        profile.country = opts.country;
-        const auto spec = ca::parse_identity_key_spec(opts.key);
-        if (!spec) {
-            std::cerr << "capfd init: --key '" << opts.key
-                      << "' is not a CAPF identity key; use one of "
-                      << ca::key_spec_list(ca::identity_key_specs()) << "\n";
-            return 2;
-        }
-        profile.key = *spec;
-        profile.validity_days = opts.days;
-        if (id.certificate.has_parent_path())
-            std::filesystem::create_directories(id.certificate.parent_path());
-        if (id.private_key.has_parent_path())
-            std::filesystem::create_directories(id.private_key.parent_path());
-        // Read (and its file's mode checked) before anything is written: a
-        // configured passphrase means the key is written encrypted.
-        const auto passphrase = ca::read_passphrase(passphrase_of(id));
-        const auto identity = ca::generate_identity(profile);
-        ca::write_identity(identity, id.certificate, id.private_key, passphrase);
-        log::info("identity_created", {{"certificate", id.certificate.string()},
-                                       {"private_key", id.private_key.string()},
-                                       {"subject", profile.common_name},
-                                       {"key", spec->text()},
-                                       {"key_encrypted", passphrase ? "yes" : "no"}});
-    }
-    storage::ConnectionPool pool(pool_options(config));
-    const int version = storage::apply_migrations(pool);
-    log::info("schema_ready", {{"version", version}});
-    return 0;
-}
+using capf::InitOptions;
+using capf::passphrase_of;
+using capf::pool_options;
+using capf::run_init;
+using capf::verify_policy;
 
 /// Everything one capfd process runs, built in dependency order and torn
 /// down in reverse: the blocking pool is joined before what its work uses.
@@ -149,6 +79,7 @@ struct Service {
     // sessions (sessions already running use run(), which never refuses).
     capf::BlockingPool pool{config.database.pool_size + 2, config.limits.blocking_queue};
     capf::PhoneListener listener;
+    capf::tftp::TftpSide tftp{config, identity, db, pool};
     capf::jsonrpc::Registry registry;
     capf::AdminContext admin_context;
     const capf::AdminAccessPolicy policy{config.admin.allowed_users, config.admin.allowed_group};
@@ -188,6 +119,10 @@ Service::Service(const Config& c)
             registry, policy, pool) {
     storage::apply_migrations(db);
     capf::reload_trust(trust, config, issuer_identity, anchors);
+    if (tftp.enabled()) {
+        admin_context.deliveries = &tftp.deliveries();
+        admin_context.build_itl = [this] { return tftp.build_itl(); };
+    }
     capf::register_admin_methods(registry, admin_context);
 }
 
@@ -237,6 +172,7 @@ asio::awaitable<void> reload_on_signal(Service& s, asio::signal_set& hangup) {
     for (;;) {
         co_await hangup.async_wait(asio::use_awaitable);
         co_await refresh_trust(s, true);
+        co_await s.tftp.identities_changed();
     }
 }
 
@@ -270,6 +206,7 @@ int run_service(const Config& config) {
     asio::signal_set hangup(s.io, SIGHUP);
     asio::signal_set stop(s.io, SIGTERM, SIGINT);
     asio::co_spawn(s.io, maintenance(s), asio::detached);
+    asio::co_spawn(s.io, s.tftp.run(), asio::detached);
     asio::co_spawn(s.io, reload_on_signal(s, hangup), asio::detached);
     asio::co_spawn(s.io, drain_on_signal(s, stop), asio::detached);
     const auto tls = capf::describe_tls_policy(config.tls.policy);
@@ -325,7 +262,16 @@ int main(int argc, char** argv) {
     init_cmd->add_option("--country", init.country, "Subject C (two letters)");
     init_cmd->add_option("--key", init.key, ca::key_spec_list(ca::identity_key_specs()))
         ->capture_default_str();
-    init_cmd->add_option("--days", init.days, "Validity of a new CAPF certificate")
+    init_cmd->add_flag("--tftp", init.tftp,
+                       "Also the TFTP signing identity of tftp.identity (unless it exists)");
+    init_cmd
+        ->add_option("--tftp-key", init.tftp_key,
+                     "Key of a new TFTP identity (RSA only: " +
+                         ca::key_spec_list(ca::tftp_key_specs()) + ")")
+        ->capture_default_str();
+    init_cmd->add_option("--tftp-cn", init.tftp_common_name,
+                         "Subject CN of a new TFTP certificate (default TFTP-<node>)");
+    init_cmd->add_option("--days", init.days, "Validity of a new CAPF (or TFTP) certificate")
         ->check(CLI::Range(1, 7300))
         ->capture_default_str();
     CLI11_PARSE(app, argc, argv);

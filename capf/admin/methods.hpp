@@ -5,13 +5,18 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
+#include <functional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "ca/identity.hpp"
 #include "ca/trust_store.hpp"
 #include "capf/admin/jsonrpc.hpp"
 #include "capf/common/config.hpp"
 #include "capf/common/session_stats.hpp"
+#include "storage/delivery_repository.hpp"
 #include "storage/device_repository.hpp"
 #include "storage/trust_anchor_repository.hpp"
 
@@ -27,6 +32,10 @@ struct AdminContext {
     ca::TrustStore& trust;
     const PhoneListenerStats* phone_stats = nullptr;
     std::chrono::system_clock::time_point started_at = std::chrono::system_clock::now();
+    /// The TFTP side's outbox; null when "tftp" is not configured.
+    storage::DeliveryRepository* deliveries = nullptr;
+    /// A fresh ITL and its record count; empty without a TFTP identity.
+    std::function<std::pair<std::vector<std::uint8_t>, std::size_t>()> build_itl{};
 };
 
 /// Registers every admin method, each bound to `context`. Lifetime: the

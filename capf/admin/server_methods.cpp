@@ -80,6 +80,13 @@ json server_stats(AdminContext& ctx, const json&) {
                            {"handshake_failures", s.handshake_failures.load()}};
     }
     out["devices"] = fleet_json(ctx.repo.fleet_stats());
+    if (ctx.deliveries != nullptr) {
+        const auto d = ctx.deliveries->delivery_stats();
+        out["deliveries"] = {{"pending", d.pending},
+                             {"failing", d.failing},
+                             {"delivered_last_hour", d.delivered_last_hour},
+                             {"last_error", d.last_error}};
+    }
     out["trust_anchors"] = {{"lsc_issuers", ctx.trust.list(ca::TrustRole::lsc_issuer).size()},
                             {"mic_roots", ctx.trust.list(ca::TrustRole::mic_root).size()},
                             {"sudi_roots", ctx.trust.list(ca::TrustRole::sudi_root).size()},

@@ -9,16 +9,14 @@
 #include <string_view>
 #include <vector>
 
+#include "capf/common/config.hpp"
 #include "capf/tftp/encryptor.hpp"
 
 namespace capf::tftp {
 
-struct ExecEncryptorConfig {
-    /// The program and its arguments, passed as they are (no shell).
-    std::vector<std::string> argv;
-    /// How long one run may take before its process group is terminated.
-    std::chrono::milliseconds timeout{std::chrono::seconds(30)};
-};
+/// The configuration's `exec` entry: argv (no shell) and the timeout after
+/// which the program's process group is terminated.
+using capf::ExecEncryptorConfig;
 
 /// The JSON document the program reads on stdin, one object:
 ///   {"device": NAME, "change": "installed|fetched|deleted|requested",

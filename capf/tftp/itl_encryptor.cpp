@@ -31,10 +31,14 @@ ItlEncryptor::ItlEncryptor(ItlEncryptorConfig settings, std::filesystem::path tf
     }
 }
 
-void ItlEncryptor::build() {
+std::vector<ca::ItlEntry> ItlEncryptor::entries() const {
     std::vector<ca::ItlEntry> entries = ca::minimal_itl_entries(signer_, capf_certificate_);
     for (const auto& [certificate, role] : extra_)
         entries.push_back({certificate, itl_role(role)});
+    return entries;
+}
+
+std::vector<std::uint8_t> ItlEncryptor::itl_bytes() const {
     ca::SignedFileOptions options;
     options.hash = settings_.hash == TftpFileHash::sha1 ? protocol::FileHash::sha1
                                                         : protocol::FileHash::sha512;
@@ -44,10 +48,14 @@ void ItlEncryptor::build() {
                                        .count());
     thread_local Botan::AutoSeeded_RNG rng;
     try {
-        write_file_atomically(target_, ca::build_itl(entries, signer_, options, rng));
+        return ca::build_itl(entries(), signer_, options, rng);
     } catch (const ca::CaError& e) {
         throw EncryptorError("itl: " + target_.string() + ": " + e.what());
     }
+}
+
+void ItlEncryptor::build() {
+    write_file_atomically(target_, itl_bytes());
 }
 
 void ItlEncryptor::deliver(const DeviceFacts& /*facts*/, DeliveryChange /*change*/) {

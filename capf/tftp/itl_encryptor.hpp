@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "ca/identity.hpp"
+#include "ca/tftp_files.hpp"
 #include "capf/common/config.hpp"
 #include "capf/tftp/encryptor.hpp"
 
@@ -28,6 +29,10 @@ class ItlEncryptor : public Encryptor {
     void deliver(const DeviceFacts& facts, DeliveryChange change) override;
     /// Rebuilds ITLFile.tlv.
     void identities_changed() override;
+    /// The ITL as build() writes it (for `capfctl itl build`).
+    std::vector<std::uint8_t> itl_bytes() const;
+    /// The certificates it lists, in order.
+    std::vector<ca::ItlEntry> entries() const;
 
   private:
     void build();

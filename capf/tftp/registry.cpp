@@ -3,6 +3,7 @@
 #include <type_traits>
 
 #include "capf/tftp/enc_sgn_encryptor.hpp"
+#include "capf/tftp/exec_encryptor.hpp"
 #include "capf/tftp/itl_encryptor.hpp"
 
 namespace capf::tftp {
@@ -22,9 +23,7 @@ std::unique_ptr<Encryptor> make_one(const EncryptorConfig& config, const Config:
                 return std::make_unique<ItlEncryptor>(settings, tftp.directory, deps.tftp_identity,
                                                       *deps.capf_certificate);
             } else if constexpr (std::is_same_v<T, ExecEncryptorConfig>) {
-                if (!deps.make_exec)
-                    throw std::runtime_error("exec encryptor not available");
-                return deps.make_exec(settings);
+                return std::make_unique<ExecEncryptor>(settings);
             } else {
                 static_assert(std::is_same_v<T, HashesFileEncryptorConfig>);
                 return std::make_unique<HashesFileEncryptor>(settings, deps.device_pages);

@@ -22,15 +22,11 @@ struct TftpDependencies {
     std::optional<Botan::X509_Certificate> capf_certificate;
     /// The repository's paged device query (hashes-file).
     DeviceFactsPages device_pages;
-    /// Makes an `exec` encryptor (capf/tftp/exec_runner); unset: exec is
-    /// not available and configuring it is an error.
-    std::function<std::unique_ptr<Encryptor>(const ExecEncryptorConfig&)> make_exec;
 };
 
 /// One encryptor per entry of config.tftp->encryptors, in order; none when
-/// the TFTP side is off. Throws std::runtime_error "exec encryptor not
-/// available" when exec is configured without deps.make_exec, and whatever
-/// the constructors throw (EncryptorError, CaError for a non-RSA signer).
+/// the TFTP side is off. Throws what the constructors throw (EncryptorError,
+/// CaError for a non-RSA signer).
 Encryptors make_encryptors(const Config& config, const TftpDependencies& deps);
 
 }  // namespace capf::tftp

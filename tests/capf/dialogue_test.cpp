@@ -627,7 +627,7 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "dialogue: the claim binds the authenticated mode and operation; a change between "
+    "dialogue: the claim binds the authenticated mode and operation: a change between "
     "authentication and claim is refused as operation_changed") {
     auto store = store_with(Operation::install, AuthMode::null_string);
     store.change_before_claim = [](DeviceForSession& d) { d.auth_mode = AuthMode::mic; };

@@ -268,7 +268,8 @@ TEST_CASE("storage: confirming a superseded certificate changes nothing") {
     CHECK(events_of(repo, "certificate/confirmed").empty());
 }
 
-TEST_CASE("storage: an administrator revokes a certificate; a second revoke says when and why") {
+TEST_CASE(
+    "storage: an administrator revokes a certificate, and a second revoke says when and why") {
     test::TestDatabase db;
     DeviceRepository repo(*db.pool);
     repo.add_device(phone(device_name), test::admin_actor);

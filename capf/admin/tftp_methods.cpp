@@ -1,0 +1,101 @@
+// tftp.encrypt, tftp.status, tftp.hashes, tftp.itl (issue 12)
+#include <botan/base64.h>
+
+#include <algorithm>
+
+#include "capf/admin/method_groups.hpp"
+#include "capf/admin/params.hpp"
+
+namespace capf::admin {
+
+namespace {
+
+using jsonrpc::Error;
+using jsonrpc::ErrorCode;
+
+storage::DeliveryRepository& deliveries(AdminContext& ctx) {
+    if (ctx.deliveries == nullptr)
+        throw Error(ErrorCode::invalid_request,
+                    "the TFTP side is off: configure \"tftp\" (deploy/CONFIG.md)");
+    return *ctx.deliveries;
+}
+
+json tftp_encrypt(AdminContext& ctx, const json& p) {
+    auto& outbox = deliveries(ctx);
+    const auto device = opt_string(p, "device");
+    if (opt_bool(p, "all") == device.has_value())
+        throw Error(ErrorCode::invalid_params, "give \"device\" or \"all\": true, not both");
+    if (device) {
+        outbox.request_delivery(*device, jsonrpc::current_caller());
+        return json{{"requested", 1}};
+    }
+    return json{{"requested", outbox.request_delivery_all(jsonrpc::current_caller())}};
+}
+
+json tftp_status(AdminContext& ctx, const json&) {
+    const auto s = deliveries(ctx).delivery_stats();
+    return json{{"pending", s.pending},
+                {"failing", s.failing},
+                {"delivered_last_hour", s.delivered_last_hour},
+                {"last_error", s.last_error},
+                {"last_error_at", s.last_error_at ? json(iso8601(*s.last_error_at)) : json(nullptr)},
+                {"oldest_pending",
+                 s.oldest_pending ? json(iso8601(*s.oldest_pending)) : json(nullptr)}};
+}
+
+json facts_json(const storage::DeviceFacts& f) {
+    return json{{"name", f.name}, {"md5", f.md5_hex}, {"key_spec", f.key_spec}};
+}
+
+json tftp_hashes(AdminContext& ctx, const json& p) {
+    auto& outbox = deliveries(ctx);
+    json out = json::array();
+    if (const auto device = opt_string(p, "device")) {
+        const auto facts = outbox.device_facts(*device);
+        if (!facts)
+            throw Error(ErrorCode::not_found, "no device " + *device);
+        out.push_back(facts_json(*facts));
+        return json{{"devices", out}};
+    }
+    const std::string prefix = opt_string(p, "prefix").value_or("");
+    const std::size_t limit = opt_size(p, "limit", 100000, 1, 1000000);
+    std::string after = opt_string(p, "after").value_or("");
+    // Paged underneath so one call never holds a huge result in the database.
+    while (out.size() < limit) {
+        const auto page = outbox.all_device_facts(prefix, after, std::min<std::size_t>(
+                                                                     1000, limit - out.size()));
+        for (const auto& f : page)
+            out.push_back(facts_json(f));
+        if (page.empty() || page.size() < std::min<std::size_t>(1000, limit))
+            break;
+        after = page.back().name;
+    }
+    return json{{"devices", out}};
+}
+
+json tftp_itl(AdminContext& ctx, const json&) {
+    if (!ctx.build_itl)
+        throw Error(ErrorCode::invalid_request,
+                    "no TFTP identity: configure tftp.identity and run capfd init --tftp");
+    const auto [bytes, records] = ctx.build_itl();
+    return json{{"itl_base64", Botan::base64_encode(bytes)}, {"records", records}};
+}
+
+}  // namespace
+
+void register_tftp_methods(AdminRegistry& registry) {
+    registry.add({"tftp.encrypt",
+                  "run the configured encryptors for one device or all (queued, delivered soon)",
+                  {"device", "all"},
+                  tftp_encrypt});
+    registry.add({"tftp.status", "deliveries to the TFTP side: pending, failing, last error", {},
+                  tftp_status});
+    registry.add({"tftp.hashes",
+                  "device name, certificate MD5 and key spec",
+                  {"device", "prefix", "after", "limit"},
+                  tftp_hashes});
+    registry.add({"tftp.itl", "a freshly built ITLFile.tlv, signed by the TFTP identity", {},
+                  tftp_itl});
+}
+
+}  // namespace capf::admin

@@ -1,0 +1,118 @@
+#include "capf/capfd_setup.hpp"
+
+#include <filesystem>
+#include <iostream>
+#include <optional>
+#include <span>
+
+#include "ca/key_spec.hpp"
+#include "ca/tftp_files.hpp"
+#include "capf/common/log.hpp"
+#include "storage/error.hpp"
+#include "storage/migrations.hpp"
+
+namespace capf {
+namespace {
+
+ca::ChainPolicy chain_policy(const ChainRules& rules) {
+    return ca::ChainPolicy{rules.min_rsa_bits, rules.accept_sha1};
+}
+
+/// What an identity to create is for: its name in messages and logs, and
+/// the keys it may have.
+struct IdentityKind {
+    const char* what;     ///< "CAPF", "TFTP"
+    const char* option;   ///< the init option naming its key
+    std::span<const ca::KeySpec> keys;
+};
+
+/// Creates the identity of `files` unless it exists (then it is loaded, so
+/// a wrong passphrase or a bad key fails here). Nothing when the key spec is
+/// not one of `kind.keys` (the message is on standard error).
+bool ensure_identity(const Config::KeyPair& files, ca::IdentityProfile profile,
+                     const std::string& key, const IdentityKind& kind) {
+    if (std::filesystem::exists(files.certificate) || std::filesystem::exists(files.private_key)) {
+        ca::load_identity(files.certificate, files.private_key, passphrase_of(files));
+        log::info("identity_kept", {{"identity", kind.what},
+                                    {"certificate", files.certificate.string()}});
+        return true;
+    }
+    const auto spec = ca::parse_key_spec(key);
+    if (!spec || !ca::is_one_of(*spec, kind.keys)) {
+        std::cerr << "capfd init: " << kind.option << " '" << key << "' is not a " << kind.what
+                  << " identity key; use one of " << ca::key_spec_list(kind.keys) << "\n";
+        return false;
+    }
+    profile.key = *spec;
+    if (files.certificate.has_parent_path())
+        std::filesystem::create_directories(files.certificate.parent_path());
+    if (files.private_key.has_parent_path())
+        std::filesystem::create_directories(files.private_key.parent_path());
+    // Read (and its file's mode checked) before anything is written: a
+    // configured passphrase means the key is written encrypted.
+    const auto passphrase = ca::read_passphrase(passphrase_of(files));
+    const auto identity = ca::generate_identity(profile);
+    ca::write_identity(identity, files.certificate, files.private_key, passphrase);
+    log::info("identity_created", {{"identity", kind.what},
+                                   {"certificate", files.certificate.string()},
+                                   {"private_key", files.private_key.string()},
+                                   {"subject", profile.common_name},
+                                   {"key", spec->text()},
+                                   {"key_encrypted", passphrase ? "yes" : "no"}});
+    return true;
+}
+
+}  // namespace
+
+ca::Passphrase passphrase_of(const Config::KeyPair& kp) {
+    return ca::Passphrase{kp.passphrase_file, kp.passphrase_env};
+}
+
+storage::PoolOptions pool_options(const Config& config) {
+    if (config.database.connection.empty()) {
+        throw storage::StorageError(storage::StorageErrc::unreachable,
+                                    "database.connection is empty: set it in the configuration "
+                                    "(the quick start writes one for its private PostgreSQL)");
+    }
+    storage::PoolOptions options{config.database.connection, config.database.pool_size};
+    options.statement_timeout = config.database.statement_timeout;
+    options.lock_timeout = config.database.lock_timeout;
+    return options;
+}
+
+ca::VerifyPolicy verify_policy(const Config& config) {
+    return ca::VerifyPolicy{chain_policy(config.trust.lsc), chain_policy(config.trust.mic),
+                            chain_policy(config.trust.sudi), config.auth.require_sudi};
+}
+
+int run_init(const Config& config, const InitOptions& opts) {
+    ca::IdentityProfile profile;
+    profile.common_name = opts.common_name.empty() ? "CAPF-" + config.node.name : opts.common_name;
+    profile.organization = opts.organization;
+    profile.organizational_unit = opts.organizational_unit;
+    profile.country = opts.country;
+    profile.validity_days = opts.days;
+    if (!ensure_identity(config.identity, profile, opts.key,
+                         {"CAPF", "--key", ca::identity_key_specs()}))
+        return 2;
+    if (opts.tftp) {
+        if (!config.tftp) {
+            std::cerr << "capfd init: --tftp needs a \"tftp\" section with \"identity\" in the "
+                         "configuration (deploy/CONFIG.md)\n";
+            return 2;
+        }
+        profile.common_name =
+            opts.tftp_common_name.empty() ? "TFTP-" + config.node.name : opts.tftp_common_name;
+        profile.role = ca::IdentityRole::tftp;  // signs files, never certificates
+        const auto tftp_keys = ca::tftp_key_specs();
+        if (!ensure_identity(config.tftp->identity, profile, opts.tftp_key,
+                             {"TFTP", "--tftp-key", tftp_keys}))
+            return 2;
+    }
+    storage::ConnectionPool pool(pool_options(config));
+    const int version = storage::apply_migrations(pool);
+    log::info("schema_ready", {{"version", version}});
+    return 0;
+}
+
+}  // namespace capf

@@ -1,0 +1,40 @@
+// capfd's setup from its configuration: the database pool, the chain
+// policy, and `capfd init` (the CAPF identity, the TFTP signing identity and
+// the schema).
+#pragma once
+
+#include <string>
+
+#include "ca/identity.hpp"
+#include "ca/verify.hpp"
+#include "capf/common/config.hpp"
+#include "storage/connection_pool.hpp"
+
+namespace capf {
+
+ca::Passphrase passphrase_of(const Config::KeyPair& kp);
+
+/// Throws StorageError(unreachable) when no connection is configured.
+storage::PoolOptions pool_options(const Config& config);
+
+/// The configured trust.policy (with its per-role overrides) and auth.require_sudi.
+ca::VerifyPolicy verify_policy(const Config& config);
+
+struct InitOptions {
+    std::string common_name;
+    std::string organization;
+    std::string organizational_unit;
+    std::string country;
+    std::string key = "rsa-2048";
+    unsigned days = 3650;
+    bool tftp = false;                  ///< also the TFTP signing identity (tftp.identity)
+    std::string tftp_key = "rsa-2048";  ///< RSA only: phones verify TFTP signatures with RSA
+    std::string tftp_common_name;       ///< default TFTP-<node>
+};
+
+/// Creates what is missing (an existing identity is never replaced: phones
+/// trust it through their ITL) and applies the migrations. 0, or 2 for a
+/// bad option (the message is on standard error).
+int run_init(const Config& config, const InitOptions& options);
+
+}  // namespace capf
