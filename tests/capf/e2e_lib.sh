@@ -22,6 +22,13 @@ e2e_cleanup() {
     if kill -0 "$p" 2>/dev/null; then kill -KILL "$p" 2>/dev/null || true; fi
   done
   "$src/deploy/pg-cluster.sh" destroy "$dir/pg" >/dev/null 2>&1 || true
+  # Programs capfd started (exec encryptors, each in its own process group)
+  # outlive a capfd killed with -9: end their whole groups.
+  local pid pgid
+  for pid in $(pgrep -f "$dir/" 2>/dev/null); do
+    pgid=$(ps -o pgid= -p "$pid" 2>/dev/null | tr -d ' ')
+    [ -n "$pgid" ] && [ "$pgid" != "$$" ] && kill -KILL -- "-$pgid" 2>/dev/null || true
+  done
   rm -rf "$dir"
 }
 

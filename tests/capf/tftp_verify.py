@@ -47,10 +47,9 @@ def elements(data, start, end):
 
 
 def header(data):
-    if len(data) < 6 or data[0] != 1:
+    if len(data) < 10 or data[0] != 1 or data[1:3] != b"\x00\x02":
         fail("the file does not start with a version element")
-    top = elements(data, 0, 6)
-    version = top[0][2]
+    version = data[3:5]
     if data[5] != 2:
         fail("the second element is not the header length")
     header_len = int.from_bytes(data[8:10], "big")

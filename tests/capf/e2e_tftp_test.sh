@@ -1,0 +1,314 @@
+#!/usr/bin/env bash
+# The TFTP side end to end (issue 12): real capfd, PostgreSQL, TLS,
+# capf-phone, capfctl; files checked by tests/capf/tftp_verify.py, an
+# independent reader (Python + openssl, from section 8 of the protocol page).
+# Usage: e2e_tftp_test.sh CAPFD CAPFCTL CAPF_PHONE SOURCE_DIR CASE
+capfd=$1 capfctl=$2 phone=$3 src=$4 case=$5
+source "$src/tests/capf/e2e_lib.sh"
+e2e_setup
+verify="$src/tests/capf/tftp_verify.py"
+dev=SEP001122334455
+tftp="$dir/tftp"
+cnf="$dir/cnf"
+mkdir -p "$tftp" "$cnf"
+
+# start_tftp ENCRYPTORS_JSON [EXTRA_JSON] [CONFIG_FILE LOG SOCKET NODE]:
+# configure the TFTP side, init (with --tftp), start capfd.
+start_tftp() {
+  local encryptors=$1 extra=${2:-'{}'} file=${3:-$dir/capfd.json} log=${4:-$dir/capfd.log}
+  local socket=${5:-$sock} node=${6:-e2e}
+  write_config "$file" "$(python3 -c "
+import json, sys
+d, enc, extra, sock, node = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3]), sys.argv[4], sys.argv[5]
+base = {'keygen': {'timeout': '20s', 'retries': 1}, 'limits': {'read_timeout': '20s'},
+        'admin': {'socket_path': sock}, 'node': {'name': node},
+        'tftp': {'identity': {'certificate': d + '/tftp.crt', 'private_key': d + '/tftp.key'},
+                 'directory': d + '/tftp',
+                 'delivery': {'retry_first': '1s', 'retry_max': '2s', 'lease': '10s'},
+                 'encryptors': enc}}
+for k, v in extra.items():
+    base[k] = {**base.get(k, {}), **v} if isinstance(v, dict) else v
+print(json.dumps(base))" "$dir" "$encryptors" "$extra" "$socket" "$node")"
+  "$capfd" init --tftp --config "$file" --cn "CAPF-e2e" 2>"$dir/init.log" ||
+    { cat "$dir/init.log"; fail "capfd init --tftp"; }
+  start_capfd "$file" "$log" "$socket"
+}
+
+enc_sgn() { echo "{\"type\": \"enc-sgn\", \"source_directory\": \"$cnf\", \"hash\": \"$1\"}"; }
+
+# source_xml NAME BYTES: a full <device> configuration of exactly BYTES bytes.
+source_xml() {
+  python3 - "$cnf/$1.cnf.xml" "$2" <<'PY'
+import sys
+path, size = sys.argv[1], int(sys.argv[2])
+head = ("<device><fullConfig>true</fullConfig><ipAddressMode>0</ipAddressMode>"
+        "<loadInformation>SIP78xx.14-1-1</loadInformation><capfAuthMode>0</capfAuthMode>"
+        "<capfList><capf><phonePort>3804</phonePort><processNodeName>capf.example</processNodeName>"
+        "</capf></capfList><sipProfile><phoneLabel>secret-line</phoneLabel></sipProfile><note>")
+tail = "</note></device>"
+body = "x" * (size - len(head) - len(tail))
+assert len(body) >= 0
+open(path, "w").write(head + body + tail)
+PY
+}
+
+# wait_for FILE [SECONDS]
+wait_for() {
+  for _ in $(seq 1 $((${2:-20} * 20))); do [ -e "$1" ] && return 0; sleep 0.05; done
+  fail "$case: $1 did not appear; stats: $(ctl --json stats | json_field '.get("deliveries")')"
+}
+tftp_status() { ctl --json call tftp.status; }
+wait_delivered() {
+  for _ in $(seq 1 $((${1:-30} * 10))); do
+    [ "$(tftp_status | json_field '["pending"]')" = 0 ] && return 0
+    sleep 0.1
+  done
+  fail "$case: deliveries still pending: $(tftp_status)"
+}
+
+install_phone() {  # NAME STATE KEYSPEC
+  ctl device add "$1" --auth null-string --key "$3" >/dev/null || fail "device add $1"
+  ctl schedule install "$1" >/dev/null
+  local out
+  out=$(run_phone "$1" "$2")
+  [ "$(echo "$out" | json_field '["end_reason"]')" = 1 ] || fail "$case: install of $1: $out"
+}
+
+# check_partial NAME MD5: the signed partial config holds exactly the 8.3
+# elements and certHash MD5 (empty string for none).
+check_partial() {
+  "$verify" sgn "$tftp/$1.cnf.xml.sgn" "$dir/tftp.crt" >"$dir/partial.xml" 2>"$dir/verify.err" ||
+    fail "$case: $1.cnf.xml.sgn: $(cat "$dir/verify.err")"
+  python3 - "$dir/partial.xml" "$2" <<'PY' || fail "$case: partial config of $1"
+import sys, xml.etree.ElementTree as ET
+root = ET.parse(sys.argv[1]).getroot()
+want = ["fullConfig", "ipAddressMode", "loadInformation", "capfAuthMode", "capfList", "certHash", "encrConfig"]
+got = [c.tag for c in root]
+if root.tag != "device" or got != want:
+    sys.exit("elements %s, expected %s" % (got, want))
+if root.find("fullConfig").text != "false" or root.find("encrConfig").text != "true":
+    sys.exit("fullConfig/encrConfig wrong")
+if (root.find("certHash").text or "") != sys.argv[2]:
+    sys.exit("certHash %r, expected %r" % (root.find("certHash").text, sys.argv[2]))
+if b"secret-line" in open(sys.argv[1], "rb").read():
+    sys.exit("the partial config leaks the full configuration")
+PY
+}
+
+case $case in
+  enc-sgn-rsa-1024-sha1 | enc-sgn-rsa-2048-sha512 | enc-sgn-rsa-4096-sha1)
+    # Acceptance 1-3: an LSC capf-phone obtained from capfd; its .enc.sgn
+    # decrypts with the phone's key, header and signature verify with openssl.
+    bits=$(echo "$case" | cut -d- -f4) hash=$(echo "$case" | cut -d- -f5)
+    start_tftp "[$(enc_sgn "$hash"), {\"type\": \"itl\"}]"
+    size=$((bits == 2048 ? 1024 : 1000 + bits / 1024))  # 1024: a multiple of 16; the others not
+    source_xml $dev $size
+    install_phone $dev p "rsa-$bits"
+    wait_for "$tftp/$dev.cnf.xml.enc.sgn"
+    wait_delivered
+    "$verify" enc "$tftp/$dev.cnf.xml.enc.sgn" "$dir/tftp.crt" "$dir/p/lsc-key.pem" >"$dir/plain.xml" 2>"$dir/verify.err" ||
+      fail "$case: $(cat "$dir/verify.err")"
+    cmp -s "$dir/plain.xml" "$cnf/$dev.cnf.xml" || fail "$case: the decrypted configuration differs from the source"
+    grep -q "($hash)" "$dir/verify.err" || fail "$case: signed with $(cat "$dir/verify.err"), expected $hash"
+    md5=$(stored_md5 $dev)
+    check_partial $dev "$md5"
+    [ ! -e "$tftp/$dev.cnf.xml" ] || fail "$case: the plaintext is in the TFTP directory"
+    ls -a "$tftp" | grep -q '^\.' && ls -a "$tftp" | grep -v '^\.\.\?$' | grep -q '^\.' && fail "$case: a temporary file was left: $(ls -a "$tftp")"
+    if [ "$bits" = 2048 ]; then
+      ctl schedule delete $dev >/dev/null
+      out=$(run_phone $dev p)
+      [ "$(echo "$out" | json_field '["end_reason"]')" = 1 ] || fail "$case: delete: $out"
+      for _ in $(seq 1 200); do [ ! -e "$tftp/$dev.cnf.xml.enc.sgn" ] && break; sleep 0.05; done
+      [ ! -e "$tftp/$dev.cnf.xml.enc.sgn" ] || fail "$case: the .enc.sgn is still there after the delete"
+      check_partial $dev ""
+    fi
+    echo "PASS: $case: $size-byte configuration decrypts with the phone's RSA-$bits key, $hash signature verifies, partial certHash $md5"
+    ;;
+  itl)
+    start_tftp '[{"type": "itl", "hash": "sha1"}]'
+    wait_for "$tftp/ITLFile.tlv"
+    "$verify" itl "$tftp/ITLFile.tlv" "$dir/tftp.crt" >"$dir/itl.txt" 2>"$dir/verify.err" || fail "$case: $(cat "$dir/verify.err")"
+    roles=$(cut -d' ' -f1 "$dir/itl.txt" | tr '\n' ' ')
+    [ "$roles" = "role=0 role=3 role=4 " ] || fail "$case: ITL roles $roles, expected SAST TFTP CAPF"
+    grep "role=4" "$dir/itl.txt" | grep -q "CN=CAPF-e2e" || fail "$case: the CAPF record is not the CAPF certificate: $(cat "$dir/itl.txt")"
+    ctl itl build --out "$dir/built.tlv" >/dev/null || fail "$case: capfctl itl build"
+    "$verify" itl "$dir/built.tlv" "$dir/tftp.crt" >/dev/null 2>"$dir/verify.err" || fail "$case: itl build: $(cat "$dir/verify.err")"
+    echo "PASS: $case: ITLFile.tlv and capfctl itl build verify; records $(cat "$dir/itl.txt" | tr '\n' ';')"
+    ;;
+  exec-json)
+    # Acceptance 4: the program gets the facts as JSON for install, fetch, delete.
+    mkdir -p "$dir/exec"
+    cat >"$dir/record.sh" <<SH
+#!/bin/sh
+# One file per run, named so that they sort in the order of the runs.
+cat >"$dir/exec/\$(date +%s%N).json"
+SH
+    chmod 755 "$dir/record.sh"
+    start_tftp "[{\"type\": \"exec\", \"argv\": [\"$dir/record.sh\"], \"timeout\": \"10s\"}]"
+    install_phone $dev p rsa-2048
+    wait_delivered
+    ctl schedule fetch $dev >/dev/null; out=$(run_phone $dev p); wait_delivered
+    ctl schedule delete $dev >/dev/null; out=$(run_phone $dev p); wait_delivered
+    python3 - "$dir/exec" "$dev" "$(psql "$db" -At -c "SELECT md5 FROM issued_certificates WHERE device = '$dev'")" <<'PY' || fail "$case: exec JSON"
+import json, os, sys
+d, dev, md5 = sys.argv[1], sys.argv[2], sys.argv[3]
+docs = [json.load(open(os.path.join(d, f))) for f in sorted(os.listdir(d))]
+changes = [x["change"] for x in docs]
+if changes != ["installed", "fetched", "deleted"]:
+    sys.exit("changes %s" % changes)
+for x in docs:
+    if x["device"] != dev:
+        sys.exit("device %s" % x["device"])
+inst, fetched, deleted = docs
+if inst["md5"] != md5 or "BEGIN CERTIFICATE" not in (inst["certificate_pem"] or "") or \
+   "BEGIN PUBLIC KEY" not in (inst["public_key_pem"] or "") or inst["key_spec"] != "rsa-2048":
+    sys.exit("installed document wrong: %s" % inst)
+if fetched["md5"] != md5:
+    sys.exit("fetched document md5 %s" % fetched["md5"])
+if deleted["certificate_pem"] is not None or deleted["md5"] != "":
+    sys.exit("deleted document still has a certificate: %s" % deleted)
+print("exec documents: " + ", ".join(changes))
+PY
+    echo "PASS: $case: the program received installed, fetched and deleted documents"
+    ;;
+  exec-hang-and-fail)
+    # Acceptance 4: a hanging program is killed at its timeout, a failing one
+    # retried with backoff; both audited; phones are served meanwhile.
+    cat >"$dir/fail.sh" <<'SH'
+#!/bin/sh
+cat >/dev/null
+echo "no route to the provisioning server" >&2
+exit 3
+SH
+    chmod 755 "$dir/fail.sh"
+    # A copy of its own, so that only this test's runs are looked at.
+    printf '#!/bin/sh\ncat >/dev/null\nsleep 1000\n' >"$dir/hang.sh"
+    chmod 755 "$dir/hang.sh"
+    start_tftp "[{\"type\": \"exec\", \"argv\": [\"$dir/hang.sh\"], \"timeout\": \"1s\"}, {\"type\": \"exec\", \"argv\": [\"$dir/fail.sh\"], \"timeout\": \"5s\"}]"
+    install_phone $dev p rsa-1024
+    t0=$(date +%s)
+    install_phone SEP0011223344AA q rsa-1024  # served while the first delivery hangs
+    took=$(( $(date +%s) - t0 ))
+    [ "$took" -le 10 ] || fail "$case: a phone waited $took s while an encryptor hung"
+    for _ in $(seq 1 100); do
+      attempts=$(psql "$db" -At -c "SELECT coalesce(max(attempts), 0) FROM deliveries WHERE device = '$dev'")
+      [ "$attempts" -ge 2 ] && break; sleep 0.2
+    done
+    [ "$attempts" -ge 2 ] || fail "$case: the failing delivery was not retried (attempts $attempts)"
+    audit=$(ctl --json audit --device $dev --limit 20)
+    echo "$audit" | grep -q "timed out after 1" || fail "$case: no audit of the timeout: $audit"
+    status=$(tftp_status)
+    [ "$(echo "$status" | json_field '["failing"]')" -ge 1 ] || fail "$case: tftp.status shows nothing failing: $status"
+    echo "$status" | json_field '["last_error"]' | grep -Eq "timed out|status 3" || fail "$case: last_error: $status"
+    # Retries start new runs all the time: none may live past its 1 s timeout
+    # and the 1 s grace.
+    for pid in $(pgrep -f "$dir/hang.sh"); do
+      age=$(ps -o etimes= -p "$pid" 2>/dev/null | tr -d ' ')
+      [ -z "$age" ] || [ "$age" -le 3 ] || fail "$case: a hanging program has run $age s (timeout 1 s)"
+    done
+    echo "PASS: $case: the hung program was killed at 1 s and audited, the failing one retried ($attempts attempts), a phone was served in $took s"
+    ;;
+  kill9-before-delivery)
+    # Acceptance 5: kill -9 between the install and its delivery: after the
+    # restart the files appear.
+    cat >"$dir/gate.sh" <<SH
+#!/bin/sh
+cat >/dev/null
+touch "$dir/gate.reached"
+i=0
+while [ ! -e "$dir/gate.open" ] && [ \$i -lt 600 ]; do sleep 0.1; i=\$((i+1)); done
+SH
+    chmod 755 "$dir/gate.sh"
+    start_tftp "[{\"type\": \"exec\", \"argv\": [\"$dir/gate.sh\"], \"timeout\": \"60s\"}, $(enc_sgn sha512)]"
+    source_xml $dev 700
+    install_phone $dev p rsa-2048
+    wait_for "$dir/gate.reached"
+    kill -KILL "$capfd_pid"; wait "$capfd_pid" 2>/dev/null || true
+    [ ! -e "$tftp/$dev.cnf.xml.enc.sgn" ] || fail "$case: delivered before the kill"
+    touch "$dir/gate.open"
+    rm -f "$sock"
+    start_capfd "$dir/capfd.json" "$dir/capfd-restarted.log" "$sock"
+    wait_for "$tftp/$dev.cnf.xml.enc.sgn" 40
+    "$verify" enc "$tftp/$dev.cnf.xml.enc.sgn" "$dir/tftp.crt" "$dir/p/lsc-key.pem" >"$dir/plain.xml" 2>"$dir/verify.err" ||
+      fail "$case: $(cat "$dir/verify.err")"
+    cmp -s "$dir/plain.xml" "$cnf/$dev.cnf.xml" || fail "$case: decrypted configuration differs"
+    echo "PASS: $case: after kill -9 and restart the pending delivery wrote $dev.cnf.xml.enc.sgn"
+    ;;
+  two-nodes-200)
+    # Acceptance 5: two nodes, 200 installs, one TFTP directory: every
+    # device's files written exactly once per change, none torn.
+    cat >"$dir/count.sh" <<SH
+#!/bin/sh
+python3 -c "import json,sys; d=json.load(sys.stdin); print(d['device'], d['change'])" >>"$dir/writes.\$\$"
+SH
+    chmod 755 "$dir/count.sh"
+    enc="[{\"type\": \"exec\", \"argv\": [\"$dir/count.sh\"], \"timeout\": \"10s\"}, $(enc_sgn sha512)]"
+    start_tftp "$enc" '{"limits": {"max_sessions_per_source": 64}}'
+    pid_a=$capfd_pid port_a=$port
+    port=$((port + 1))
+    start_tftp "$enc" '{"limits": {"max_sessions_per_source": 64}}' "$dir/capfd-b.json" "$dir/capfd-b.log" "$dir/admin-b.sock" e2e-b
+    port_b=$port
+    names=()
+    for i in $(seq 1 200); do names+=("$(printf 'SEP0000000%05d' "$i")"); done
+    for n in "${names[@]}"; do echo "$n,lab,null-string,rsa-1024"; done >"$dir/devices.csv"
+    ctl device import "$dir/devices.csv" >/dev/null || fail "$case: device import"
+    source_xml "${names[0]}" 600
+    for n in "${names[@]:1}"; do cp "$cnf/${names[0]}.cnf.xml" "$cnf/$n.cnf.xml"; done
+    ctl schedule install --all >/dev/null || fail "$case: schedule install --all"
+    # Eight phones at a time, alternating between the nodes (a bare `wait`
+    # would wait for the two capfd as well).
+    i=0 phones=()
+    for n in "${names[@]}"; do
+      p=$(( i % 2 == 0 ? port_a : port_b ))
+      "$phone" --port "$p" --name "$n" --capf-cert "$dir/capf.crt" --state "$dir/phones/$n" --timeout 60 >"$dir/phone-$n.out" 2>&1 &
+      phones+=($!)
+      i=$((i + 1))
+      if (( i % 8 == 0 )); then wait "${phones[@]}" || true; phones=(); fi
+    done
+    [ ${#phones[@]} -eq 0 ] || wait "${phones[@]}" || true
+    ok=$(grep -l '"end_reason":1' "$dir"/phone-*.out | wc -l)
+    [ "$ok" = 200 ] || fail "$case: $ok of 200 installs ended with 1"
+    for _ in $(seq 1 600); do
+      [ "$(tftp_status | json_field '["pending"]')" = 0 ] && break; sleep 0.1
+    done
+    cat "$dir"/writes.* | sort >"$dir/writes"
+    [ "$(wc -l <"$dir/writes")" = 200 ] || fail "$case: $(wc -l <"$dir/writes") deliveries for 200 installs"
+    [ "$(cut -d' ' -f1 "$dir/writes" | sort -u | wc -l)" = 200 ] || fail "$case: a device was delivered twice"
+    grep -vq ' installed$' "$dir/writes" && fail "$case: a delivery that is not 'installed': $(grep -v ' installed$' "$dir/writes" | head -3)"
+    bad=0
+    for n in "${names[@]}"; do
+      "$verify" enc "$tftp/$n.cnf.xml.enc.sgn" "$dir/tftp.crt" "$dir/phones/$n/lsc-key.pem" >/dev/null 2>>"$dir/verify.err" || bad=$((bad + 1))
+    done
+    [ "$bad" = 0 ] || fail "$case: $bad torn or unverifiable .enc.sgn: $(tail -3 "$dir/verify.err")"
+    echo "PASS: $case: 200 installs over two nodes, 200 deliveries (one per device), every .enc.sgn decrypts and verifies"
+    ;;
+  bulk-1000)
+    # Acceptance 6: 1,000 devices, capfctl encrypt-config --all; the time
+    # beside one core's worth of RSA signatures measured now.
+    start_tftp "[$(enc_sgn sha512)]" '{"database": {"pool_size": 4}}'
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout "$dir/phone.key" -out "$dir/phone.pem" -days 30 -subj "/CN=bulk" 2>/dev/null
+    der_hex=$(openssl x509 -in "$dir/phone.pem" -outform DER | xxd -p | tr -d '\n')
+    spki_hex=$(openssl x509 -in "$dir/phone.pem" -noout -pubkey | openssl pkey -pubin -outform DER | xxd -p | tr -d '\n')
+    md5=$(openssl x509 -in "$dir/phone.pem" -outform DER | md5sum | cut -d' ' -f1)
+    err=$(psql "$db" -q -v ON_ERROR_STOP=1 -c "
+      INSERT INTO devices (name, auth_mode, key_spec, lsc_serial, lsc_der, lsc_public_key, lsc_md5, lsc_not_before, lsc_not_after)
+      SELECT 'SEP' || upper(lpad(to_hex(g), 12, '0')), 'null-string', 'rsa-2048', to_hex(g), decode('$der_hex', 'hex'),
+             decode('$spki_hex', 'hex'), '$md5', now(), now() + interval '30 days'
+      FROM generate_series(1, 1000) g" 2>&1) || fail "$case: could not insert 1000 devices: $err"
+    source_xml SEP000000000001 1500
+    for g in $(seq 2 1000); do cp "$cnf/SEP000000000001.cnf.xml" "$cnf/$(printf 'SEP%012X' "$g").cnf.xml"; done
+    t0=$(date +%s.%N)
+    ctl encrypt-config --all --wait 600 >"$dir/encrypt.out" || fail "$case: encrypt-config --all: $(cat "$dir/encrypt.out")"
+    took=$(python3 -c "import sys; print('%.1f' % (float(sys.argv[2]) - float(sys.argv[1])))" "$t0" "$(date +%s.%N)")
+    n=$(ls "$tftp"/*.cnf.xml.enc.sgn | wc -l); m=$(ls "$tftp"/*.cnf.xml.sgn | wc -l)
+    [ "$n" = 1000 ] && [ "$m" = 1000 ] || fail "$case: $n .enc.sgn and $m .sgn files for 1000 devices"
+    "$verify" enc "$tftp/SEP0000000003E8.cnf.xml.enc.sgn" "$dir/tftp.crt" "$dir/phone.key" >/dev/null 2>"$dir/verify.err" ||
+      fail "$case: $(cat "$dir/verify.err")"
+    sign=$(botan speed --msec=1000 RSA 2>/dev/null | awk '/RSA-2048 .*sign\/sec/ {print $3; exit}')
+    bound=$(python3 -c "import sys; print('%.1f' % (2000 / float(sys.argv[1])))" "$sign")
+    echo "PASS: $case: 1000 devices, 2000 files in $took s; bound: 2000 RSA-2048 signatures at $sign/s (botan speed, one core) = $bound s"
+    ;;
+  *)
+    fail "unknown case $case"
+    ;;
+esac
