@@ -200,6 +200,7 @@ SH
     status=$(tftp_status)
     [ "$(echo "$status" | json_field '["failing"]')" -ge 1 ] || fail "$case: tftp.status shows nothing failing: $status"
     echo "$status" | json_field '["last_error"]' | grep -Eq "timed out|status 3" || fail "$case: last_error: $status"
+    [ "$(ctl --json stats | json_field '["deliveries"]["failing"]')" -ge 1 ] || fail "$case: capfctl stats shows no failing delivery"
     # Retries start new runs all the time: none may live past its 1 s timeout
     # and the 1 s grace.
     for pid in $(pgrep -f "$dir/hang.sh"); do
