@@ -21,8 +21,8 @@ ca::ChainPolicy chain_policy(const ChainRules& rules) {
 /// What an identity to create is for: its name in messages and logs, and
 /// the keys it may have.
 struct IdentityKind {
-    const char* what;     ///< "CAPF", "TFTP"
-    const char* option;   ///< the init option naming its key
+    const char* what;    ///< "CAPF", "TFTP"
+    const char* option;  ///< the init option naming its key
     std::span<const ca::KeySpec> keys;
 };
 
@@ -33,8 +33,8 @@ bool ensure_identity(const Config::KeyPair& files, ca::IdentityProfile profile,
                      const std::string& key, const IdentityKind& kind) {
     if (std::filesystem::exists(files.certificate) || std::filesystem::exists(files.private_key)) {
         ca::load_identity(files.certificate, files.private_key, passphrase_of(files));
-        log::info("identity_kept", {{"identity", kind.what},
-                                    {"certificate", files.certificate.string()}});
+        log::info("identity_kept",
+                  {{"identity", kind.what}, {"certificate", files.certificate.string()}});
         return true;
     }
     const auto spec = ca::parse_key_spec(key);

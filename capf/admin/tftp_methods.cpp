@@ -34,13 +34,13 @@ json tftp_encrypt(AdminContext& ctx, const json& p) {
 
 json tftp_status(AdminContext& ctx, const json&) {
     const auto s = deliveries(ctx).delivery_stats();
-    return json{{"pending", s.pending},
-                {"failing", s.failing},
-                {"delivered_last_hour", s.delivered_last_hour},
-                {"last_error", s.last_error},
-                {"last_error_at", s.last_error_at ? json(iso8601(*s.last_error_at)) : json(nullptr)},
-                {"oldest_pending",
-                 s.oldest_pending ? json(iso8601(*s.oldest_pending)) : json(nullptr)}};
+    return json{
+        {"pending", s.pending},
+        {"failing", s.failing},
+        {"delivered_last_hour", s.delivered_last_hour},
+        {"last_error", s.last_error},
+        {"last_error_at", s.last_error_at ? json(iso8601(*s.last_error_at)) : json(nullptr)},
+        {"oldest_pending", s.oldest_pending ? json(iso8601(*s.oldest_pending)) : json(nullptr)}};
 }
 
 json facts_json(const storage::DeviceFacts& f) {
@@ -62,8 +62,8 @@ json tftp_hashes(AdminContext& ctx, const json& p) {
     std::string after = opt_string(p, "after").value_or("");
     // Paged underneath so one call never holds a huge result in the database.
     while (out.size() < limit) {
-        const auto page = outbox.all_device_facts(prefix, after, std::min<std::size_t>(
-                                                                     1000, limit - out.size()));
+        const auto page =
+            outbox.all_device_facts(prefix, after, std::min<std::size_t>(1000, limit - out.size()));
         for (const auto& f : page)
             out.push_back(facts_json(f));
         if (page.empty() || page.size() < std::min<std::size_t>(1000, limit))
@@ -88,14 +88,16 @@ void register_tftp_methods(AdminRegistry& registry) {
                   "run the configured encryptors for one device or all (queued, delivered soon)",
                   {"device", "all"},
                   tftp_encrypt});
-    registry.add({"tftp.status", "deliveries to the TFTP side: pending, failing, last error", {},
+    registry.add({"tftp.status",
+                  "deliveries to the TFTP side: pending, failing, last error",
+                  {},
                   tftp_status});
     registry.add({"tftp.hashes",
                   "device name, certificate MD5 and key spec",
                   {"device", "prefix", "after", "limit"},
                   tftp_hashes});
-    registry.add({"tftp.itl", "a freshly built ITLFile.tlv, signed by the TFTP identity", {},
-                  tftp_itl});
+    registry.add(
+        {"tftp.itl", "a freshly built ITLFile.tlv, signed by the TFTP identity", {}, tftp_itl});
 }
 
 }  // namespace capf::admin

@@ -38,13 +38,12 @@ json encrypt_and_wait(const EncryptOptions& o, const Call& call) {
             result["pending"] = pending;
             result["failing"] = failing;
             result["last_error"] = status.value("last_error", "");
-            result["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() -
-                                                              start)
-                                    .count();
+            result["seconds"] =
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
             if (failing > 0)
-                throw capf::AdminCallError(
-                    0, std::to_string(failing) + " device(s) failing, last error: " +
-                           status.value("last_error", std::string("?")));
+                throw capf::AdminCallError(0, std::to_string(failing) +
+                                                  " device(s) failing, last error: " +
+                                                  status.value("last_error", std::string("?")));
             return result;
         }
         if (std::chrono::steady_clock::now() >= deadline)
@@ -120,7 +119,8 @@ void add_itl(CLI::App& app, Command& out) {
     auto* itl = app.add_subcommand("itl", "The Identity Trust List");
     itl->require_subcommand(1);
     auto path = std::make_shared<std::string>();
-    auto* build = itl->add_subcommand("build", "Build ITLFile.tlv now, signed by the TFTP identity");
+    auto* build =
+        itl->add_subcommand("build", "Build ITLFile.tlv now, signed by the TFTP identity");
     build->add_option("--out", *path, "Where to write it")->required();
     build->callback([path, &out] {
         out = Command{.method = "tftp.itl"};

@@ -48,9 +48,8 @@ asio::awaitable<std::size_t> DeliveryWorker::deliver_due() {
                 outbox_.complete_delivery(batch, settings_.node);
                 return true;
             }
-            const auto backoff = storage::delivery_backoff(batch.attempts + 1,
-                                                           settings_.retry_first,
-                                                           settings_.retry_max);
+            const auto backoff = storage::delivery_backoff(
+                batch.attempts + 1, settings_.retry_first, settings_.retry_max);
             outbox_.fail_delivery(batch, settings_.node, failure, backoff);
             return false;
         };

@@ -22,7 +22,7 @@ namespace capf::tftp {
 
 struct DeliverySettings {
     std::string node;
-    std::size_t batch = 32;                             ///< devices claimed at once
+    std::size_t batch = 32;                                ///< devices claimed at once
     std::chrono::seconds lease = std::chrono::minutes(5);  ///< longer than any encryptor may take
     std::chrono::seconds retry_first = std::chrono::seconds(10);
     std::chrono::seconds retry_max = std::chrono::minutes(10);
