@@ -17,6 +17,7 @@
 #include <memory>
 
 #include "ca/error.hpp"
+#include "ca/signer_cache.hpp"
 #include "protocol/error.hpp"
 
 namespace capf::ca {
@@ -144,8 +145,10 @@ Bytes sign_file(protocol::SignedFileHeader header, std::span<const std::uint8_t>
     header.signature.clear();
     Bytes file = protocol::encode_header(header);
     file.insert(file.end(), payload.begin(), payload.end());
-    Botan::PK_Signer pk_signer(*signer.key, rng, "EMSA3(" + hash_name(header.hash) + ")");
-    header.signature = pk_signer.sign_message(protocol::signed_portion(file), rng);
+    // A signer set up once per thread: a new one per file costs more than
+    // the signature itself (see ca/signer_cache.hpp).
+    header.signature = sign_with_cached_signer(signer.key, "EMSA3(" + hash_name(header.hash) + ")",
+                                               protocol::signed_portion(file), rng);
     const Bytes signed_header = protocol::encode_header(header);
     if (signed_header.size() != file.size() - payload.size())
         throw CaError(CaErrc::key_mismatch, "the signature is not as long as the signer's modulus");
