@@ -115,6 +115,13 @@ case $case in
     [ ! -e "$tftp/$dev.cnf.xml" ] || fail "$case: the plaintext is in the TFTP directory"
     ls -a "$tftp" | grep -q '^\.' && ls -a "$tftp" | grep -v '^\.\.\?$' | grep -q '^\.' && fail "$case: a temporary file was left: $(ls -a "$tftp")"
     if [ "$bits" = 2048 ]; then
+      # On demand: capfctl encrypt-config NAME writes it again; hashes shows it.
+      rm "$tftp/$dev.cnf.xml.enc.sgn"
+      ctl encrypt-config $dev >/dev/null || fail "$case: capfctl encrypt-config $dev"
+      [ -e "$tftp/$dev.cnf.xml.enc.sgn" ] || fail "$case: encrypt-config returned before the file was written"
+      ctl hashes $dev | grep -q "^$dev  *$md5  *rsa-2048$" || fail "$case: capfctl hashes: $(ctl hashes $dev)"
+      [ "$(ctl hashes --csv --prefix SEP0011 | head -1)" = "name,md5,key_spec" ] || fail "$case: hashes --csv: $(ctl hashes --csv --prefix SEP0011)"
+      [ "$(ctl --json hashes --prefix SEP0011 | json_field '["devices"][0]["md5"]')" = "$md5" ] || fail "$case: hashes --json"
       ctl schedule delete $dev >/dev/null
       out=$(run_phone $dev p)
       [ "$(echo "$out" | json_field '["end_reason"]')" = 1 ] || fail "$case: delete: $out"
