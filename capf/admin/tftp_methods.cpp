@@ -61,12 +61,13 @@ json tftp_hashes(AdminContext& ctx, const json& p) {
     const std::size_t limit = opt_size(p, "limit", 100000, 1, 1000000);
     std::string after = opt_string(p, "after").value_or("");
     // Paged underneath so one call never holds a huge result in the database.
-    while (out.size() < limit) {
-        const auto page =
-            outbox.all_device_facts(prefix, after, std::min<std::size_t>(1000, limit - out.size()));
+    constexpr std::size_t page_size = 1000;
+    for (;;) {
+        const std::size_t wanted = std::min(page_size, limit - out.size());
+        const auto page = outbox.all_device_facts(prefix, after, wanted);
         for (const auto& f : page)
             out.push_back(facts_json(f));
-        if (page.empty() || page.size() < std::min<std::size_t>(1000, limit))
+        if (page.size() < wanted || out.size() == limit)
             break;
         after = page.back().name;
     }

@@ -52,25 +52,14 @@ std::string source_address(const std::string& peer) {
 }
 
 /// What a peer sent as its name, fit for a log line when it is not a valid
-/// name: at most `max_name_excerpt` bytes, anything outside printable ASCII
-/// as \xNN (the log escapes the rest).
+/// name: at most `max_name_excerpt` bytes. The codec admits only printable
+/// ASCII in a DEVICE_NAME, and the log escapes quotes, so truncating is all
+/// that is left to do.
 constexpr std::size_t max_name_excerpt = 64;
 std::string name_excerpt(const std::string& sent) {
-    static const char* hex = "0123456789abcdef";
-    std::string out;
-    for (std::size_t i = 0; i < sent.size() && i < max_name_excerpt; ++i) {
-        const auto c = static_cast<unsigned char>(sent[i]);
-        if (c >= 0x20 && c < 0x7F) {
-            out += static_cast<char>(c);
-        } else {
-            out += "\\x";
-            out += hex[c >> 4];
-            out += hex[c & 0xF];
-        }
-    }
-    if (sent.size() > max_name_excerpt)
-        out += "...(" + std::to_string(sent.size()) + " bytes)";
-    return out;
+    if (sent.size() <= max_name_excerpt)
+        return sent;
+    return sent.substr(0, max_name_excerpt) + "...(" + std::to_string(sent.size()) + " bytes)";
 }
 
 Message key_gen_request(std::uint32_t session_id, const ca::KeySpec& spec) {

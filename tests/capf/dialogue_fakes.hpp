@@ -92,12 +92,14 @@ class FakeDeviceStore : public DeviceStore {
     std::function<void(DeviceForSession&)> change_before_claim;
     std::vector<ClaimExpectation> expectations;
     std::vector<AuditEvent> unidentified_audits;
+    int lookups = 0;                 ///< find_device calls
     std::vector<std::string> calls;  // "issued SEP..", "confirmed SEP..", ...
     std::vector<AuditEvent> audits;
     std::vector<std::string> failures;
     std::vector<std::string> actors;  // the peer passed with each record_* call
 
     std::optional<DeviceForSession> find_device(const std::string& name) override {
+        ++lookups;
         if (unavailable)
             throw StoreUnavailable("database unreachable (fake)");
         auto it = devices.find(name);

@@ -770,6 +770,7 @@ TEST_CASE(
     CHECK(last_end_reason(phone) == Reason::no_action);
     CHECK(outcome.result == SessionResult::no_action);
     CHECK(outcome.cause == SessionCause::server_busy);
+    CHECK(store.lookups == 0);
     CHECK(store.calls.empty());
     CHECK(authority.issued == 0);
 }
