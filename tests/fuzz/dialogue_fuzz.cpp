@@ -67,6 +67,9 @@ const std::string the_auth_string = "fuzz-auth-string";
 const Bytes presented_lsc = {0x30, 0x03, 0x02, 0x01, 0x4c};
 const Bytes presented_mic = {0x30, 0x03, 0x02, 0x01, 0x4d};
 const std::string presented_serial = "cafe01";  // of either, as the authority verifies it
+const Bytes intermediate_certificate = {0x30, 0x03, 0x02, 0x01, 0x49};
+const protocol::SudiData sudi{Bytes(16, 0x30), Bytes(8, 0x33), protocol::HashId::sha512,
+                              Bytes(8, 0x34)};
 const Bytes other_certificate = {0x30, 0x03, 0x02, 0x01, 0x0f};
 const Bytes garbage_certificate = {0x04, 0x01, 0x00};
 const Bytes fixed_public_key = {0x30, 0x59, 0x30, 0x13, 0x06, 0x07};
@@ -121,6 +124,8 @@ struct Opening {
     bool present_mic = false;
     bool fetched_refused = false;
     unsigned failing_record_call = 0;  ///< 0: none
+    bool intermediate = false;
+    bool with_sudi = false;
 
     bool with_certificate() const noexcept {
         return mode == AuthMode::lsc || mode == AuthMode::mic || mode == AuthMode::lsc_or_mic;
@@ -149,6 +154,8 @@ Opening read_opening(Input& in) {
     const std::uint8_t b = in.byte();
     o.fetched_refused = (b & 1u) != 0;
     o.failing_record_call = (b >> 1) & 7u;
+    o.intermediate = (b & 0x10) != 0;
+    o.with_sudi = (b & 0x20) != 0;
     return o;
 }
 
@@ -163,6 +170,11 @@ Message auth_response(const Opening& o, std::uint32_t session) {
             .add<Tag::signed_data>(Bytes(20, 0x11))
             .add<Tag::sha2_signed_data>(
                 protocol::Sha2SignedData{protocol::HashId::sha512, Bytes(64, 0x22)});
+        if (o.intermediate)
+            m.add<Tag::certificate>(
+                protocol::CertificateValue{CertType::mic, intermediate_certificate});
+        if (o.with_sudi)
+            m.add<Tag::sudi_data>(sudi);
     }
     return m;
 }
@@ -640,8 +652,16 @@ class FuzzAuthority final : public test::FakeAuthority {
 
     CertificateVerdict verify_presented(const std::string& device, const PresentedCertificate& p,
                                         std::uint32_t session) override {
-        require(p.der == s_.opening.presented() && session == session_id,
+        const Opening& o = s_.opening;
+        require(p.der == o.presented() && session == session_id,
                 "verified another certificate or session than the phone presented");
+        require(p.role == (o.presents_mic() ? CertificateRole::mic : CertificateRole::lsc),
+                "verified the certificate in another role than the phone presented it");
+        require(p.intermediates == (o.intermediate ? std::vector<Bytes>{intermediate_certificate}
+                                                   : std::vector<Bytes>{}),
+                "the authority was not given exactly the phone's intermediates");
+        require(p.sudi == (o.with_sudi ? std::optional<protocol::SudiData>(sudi) : std::nullopt),
+                "the authority was not given exactly the phone's SUDI_DATA");
         return FakeAuthority::verify_presented(device, p, session);
     }
     IssuedCertificateRecord issue_lsc(const std::string& device,

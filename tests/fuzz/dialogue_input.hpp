@@ -15,6 +15,9 @@
 //   byte 3  bit 0     the authority refuses every fetched certificate
 //           bits 1-3  n > 0: the n-th record_* call of the store throws
 //                     StoreUnavailable (the database went away)
+//           bit 4     a certificate mode's AUTH_RESPONSE also carries an
+//                     intermediate (a second CERTIFICATE)
+//           bit 5     and SUDI_DATA
 //
 // The harness answers AUTH_REQUEST itself with a valid AUTH_RESPONSE for
 // that device. The rest of the input is what the phone does next: actions,

@@ -27,7 +27,7 @@ constexpr std::uint8_t key_spec(unsigned n) {
     return static_cast<std::uint8_t>(n << 2);
 }
 // Opening byte 3.
-constexpr std::uint8_t fetched_refused = 1;
+constexpr std::uint8_t fetched_refused = 1, intermediate = 0x10, sudi = 0x20;
 constexpr std::uint8_t database_fails_at(unsigned call) {
     return static_cast<std::uint8_t>(call << 1);
 }
@@ -92,6 +92,9 @@ int main(int argc, char** argv) {
     Input in = opening(lsc_or_mic, fetch, retries_3 | presents_mic);
     succeed(in, fetch);
     seeds.emplace_back("ok-fetch-lsc-or-mic-presenting-a-mic", in);
+    in = opening(mic, install, retries_3 | key_spec(6), intermediate | sudi);
+    succeed(in, install);
+    seeds.emplace_back("ok-install-mic-with-intermediate-and-sudi", in);
 
     // Install: retries, the key, the phone's refusal.
     in = opening(null_string, install, 2);
