@@ -5,8 +5,9 @@
 #   build/       the build as a packager makes it: Release (-O3) with the default
 #                options (warnings are errors by default), so it stays clean
 #   build-asan/  everything under AddressSanitizer + UndefinedBehaviorSanitizer
-#   build-fuzz/  clang + libFuzzer: the seed corpus, then CAPF_FUZZ_SECONDS
-#                (default 60) of fuzzing the frame reader and decoder
+#   build-fuzz/  clang + libFuzzer: the seed corpora, then CAPF_FUZZ_SECONDS
+#                (default 60) of fuzzing the frame reader and decoder, and as
+#                long the dialogue
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"

@@ -74,7 +74,9 @@ class Reader {
 
     void check_known(const json& object, const std::string& prefix,
                      std::initializer_list<const char*> known) {
-        for (const auto& [k, v] : object.items()) {
+        for (const auto& item : object.items()) {
+            // Not a structured binding: clang 14 cannot capture one in a lambda.
+            const std::string& k = item.key();
             if (std::none_of(known.begin(), known.end(), [&](const char* n) { return k == n; })) {
                 std::vector<std::string> names(known.begin(), known.end());
                 problem(prefix.empty() ? k : prefix + "." + k, nullptr,
