@@ -1,6 +1,9 @@
 // Issuing LSCs (protocol/README.md, section 7).
 #pragma once
 
+#include <botan/asn1_obj.h>
+#include <botan/pk_keys.h>
+
 #include <chrono>
 #include <cstdint>
 #include <span>
@@ -21,8 +24,9 @@ struct IssuedLsc {
     std::string md5_hex;                       ///< certHash for the TFTP files
 };
 
-/// Signs LSCs with one issuer identity. Thread-safe: each call uses its own
-/// random generator and signer.
+/// Signs LSCs with one issuer identity. Thread-safe: each call signs with
+/// its thread's signer and random generator (ca/signer_cache.hpp), set up
+/// once per thread rather than once per certificate.
 class LscIssuer {
   public:
     /// Throws CaError(not_a_ca, issuer_expired) for an issuer that cannot sign.
@@ -45,6 +49,11 @@ class LscIssuer {
 
   private:
     Identity issuer_;
+    /// How the issuer's key signs: chosen once, as Botan's choose_sig_format
+    /// would for SHA-256 (EMSA3 for RSA, EMSA1 in DER for ECDSA).
+    std::string padding_;
+    Botan::Signature_Format format_ = Botan::IEEE_1363;
+    Botan::AlgorithmIdentifier signature_algorithm_;
 };
 
 }  // namespace capf::ca

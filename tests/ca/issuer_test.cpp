@@ -1,16 +1,21 @@
 // LSC issuance, checked by an independent tool: openssl.
 #include "ca/issuer.hpp"
 
+#include <botan/der_enc.h>
+#include <botan/hex.h>
 #include <botan/pkcs10.h>
 #include <botan/pkcs8.h>
 #include <botan/pubkey.h>
+#include <botan/rsa.h>
 #include <botan/x509_ca.h>
+#include <botan/x509cert.h>
 #include <botan/x509self.h>
 
 #include <catch2/catch.hpp>
 
 #include "ca/error.hpp"
 #include "ca/fingerprint.hpp"
+#include "ca/public_key.hpp"
 #include "tests/ca/ca_test_support.hpp"
 
 using namespace capf;
@@ -86,6 +91,12 @@ TEST_CASE("issued LSCs verify with openssl and carry the section 7 profile") {
         // 128-bit positive serial: at most 16 bytes, top bit clear.
         CHECK(lsc.serial_hex.size() <= 32);
         CHECK(lsc.serial_hex.size() >= 16);
+        // What the issuer reports is what the certificate says.
+        const Botan::X509_Certificate parsed(lsc.der);
+        CHECK(lsc.serial_hex == Botan::hex_encode(parsed.serial_number(), false));
+        CHECK(lsc.not_before == parsed.not_before().to_std_timepoint());
+        CHECK(lsc.not_after == parsed.not_after().to_std_timepoint());
+        CHECK(parsed.subject_public_key_info() == spki);
     }
 }
 
@@ -169,6 +180,60 @@ TEST_CASE("malformed public keys are rejected: truncated, garbage, empty") {
     flipped[0] = 0x31;  // SET instead of SEQUENCE
     CHECK(error_of([&] { issuer.issue_lsc(device, flipped, spec, 365); }) ==
           CaErrc::malformed_public_key);
+}
+
+namespace {
+
+/// An RSA SubjectPublicKeyInfo with the given modulus and exponent, made
+/// with Botan's encoder (not checked for sanity: that is the point).
+std::vector<std::uint8_t> rsa_spki(const Botan::BigInt& n, const Botan::BigInt& e,
+                                   bool trailing = false) {
+    std::vector<std::uint8_t> key;
+    Botan::DER_Encoder(key).start_cons(Botan::SEQUENCE).encode(n).encode(e).end_cons();
+    if (trailing)
+        key.push_back(0);
+    std::vector<std::uint8_t> spki;
+    Botan::DER_Encoder(spki)
+        .start_cons(Botan::SEQUENCE)
+        .encode(Botan::AlgorithmIdentifier(Botan::OID::from_string("RSA"),
+                                           Botan::AlgorithmIdentifier::USE_NULL_PARAM))
+        .encode(key, Botan::BIT_STRING)
+        .end_cons();
+    return spki;
+}
+
+}  // namespace
+
+// Issue 13: RSA keys are read from their DER, without Botan's key loader
+// (which sets up Montgomery parameters nothing here uses): the same answers.
+TEST_CASE("an RSA phone key read from its DER gives its size and a bad one is refused") {
+    for (unsigned bits : {1024u, 2048u, 4096u}) {
+        const auto spki = phone_key({KeySpec::Algorithm::rsa, bits}).subject_public_key();
+        CHECK(describe_public_key(spki) == KeySpec{KeySpec::Algorithm::rsa, bits});
+    }
+    const auto& good =
+        dynamic_cast<const Botan::RSA_PublicKey&>(phone_key({KeySpec::Algorithm::rsa, 2048}));
+    CHECK(describe_public_key(rsa_spki(good.get_n(), good.get_e())) ==
+          KeySpec{KeySpec::Algorithm::rsa, 2048});
+    const auto refused = [](const std::vector<std::uint8_t>& spki) {
+        try {
+            describe_public_key(spki);
+        } catch (const CaError& e) {
+            return e.code();
+        }
+        return CaErrc::not_a_ca;  // stands for "accepted": not an answer this can give
+    };
+    CHECK(refused(rsa_spki(good.get_n() + 1, good.get_e())) == CaErrc::malformed_public_key);
+    CHECK(refused(rsa_spki(good.get_n(), 1)) == CaErrc::malformed_public_key);
+    CHECK(refused(rsa_spki(3, good.get_e())) == CaErrc::malformed_public_key);
+    CHECK(refused(rsa_spki(good.get_n(), good.get_e(), /*trailing=*/true)) ==
+          CaErrc::malformed_public_key);
+    // A modulus of a size phones are never asked for.
+    Botan::BigInt odd_size = Botan::BigInt::power_of_2(1999) + 1;
+    CHECK(refused(rsa_spki(odd_size, good.get_e())) == CaErrc::key_mismatch);
+    // EC keys still go through Botan's loader, which checks the point.
+    CHECK(describe_public_key(phone_key({KeySpec::Algorithm::ec, 256}).subject_public_key()) ==
+          KeySpec{KeySpec::Algorithm::ec, 256});
 }
 
 TEST_CASE("a separate issuer under an enterprise root issues LSCs that chain to the root") {

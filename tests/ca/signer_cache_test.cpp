@@ -3,6 +3,8 @@
 #include "ca/signer_cache.hpp"
 
 #include <botan/auto_rng.h>
+#include <botan/ec_group.h>
+#include <botan/ecdsa.h>
 #include <botan/pubkey.h>
 #include <botan/rsa.h>
 
@@ -65,4 +67,42 @@ TEST_CASE(
     // The first was evicted; a new one still signs correctly.
     CHECK(verifies(*keys.front(), "EMSA3(SHA-256)", message,
                    ca::sign_with_cached_signer(keys.front(), "EMSA3(SHA-256)", message, rng)));
+}
+
+TEST_CASE(
+    "signer cache: an ECDSA key signs in DER for X.509 and TLS with a separate entry per format") {
+    Botan::AutoSeeded_RNG rng;
+    const std::shared_ptr<Botan::Private_Key> key =
+        std::make_shared<Botan::ECDSA_PrivateKey>(rng, Botan::EC_Group("secp256r1"));
+    const std::vector<std::uint8_t> message{4, 5, 6};
+    const auto der =
+        ca::sign_with_cached_signer(key, "EMSA1(SHA-256)", message, rng, Botan::DER_SEQUENCE);
+    CHECK(der.front() == 0x30);  // an ASN.1 SEQUENCE of r and s
+    Botan::PK_Verifier in_der(*key, "EMSA1(SHA-256)", Botan::DER_SEQUENCE);
+    CHECK(in_der.verify_message(message, der));
+    const auto raw = ca::sign_with_cached_signer(key, "EMSA1(SHA-256)", message, rng);
+    CHECK(raw.size() == 64);  // r || s
+    Botan::PK_Verifier in_raw(*key, "EMSA1(SHA-256)");
+    CHECK(in_raw.verify_message(message, raw));
+    CHECK(&ca::cached_signer(key, "EMSA1(SHA-256)", Botan::DER_SEQUENCE) !=
+          &ca::cached_signer(key, "EMSA1(SHA-256)"));
+}
+
+TEST_CASE("thread rng: each thread has its own generator and ThisThreadRng serves the caller's") {
+    auto& mine = ca::thread_rng();
+    CHECK(&ca::thread_rng() == &mine);
+    const Botan::RandomNumberGenerator* theirs = nullptr;
+    std::thread([&] { theirs = &ca::thread_rng(); }).join();
+    CHECK(theirs != &mine);
+    ca::ThisThreadRng shared;
+    CHECK(shared.is_seeded());
+    std::vector<std::uint8_t> a(32), b(32);
+    shared.randomize(a.data(), a.size());
+    std::thread([&] { shared.randomize(b.data(), b.size()); }).join();
+    CHECK(a != b);
+    CHECK(a != std::vector<std::uint8_t>(32, 0));
+    // Output goes on changing from call to call.
+    std::vector<std::uint8_t> c(32);
+    shared.randomize(c.data(), c.size());
+    CHECK(c != a);
 }
