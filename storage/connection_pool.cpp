@@ -104,9 +104,18 @@ void ConnectionPool::release(std::unique_ptr<pqxx::connection> conn) {
 }
 
 void ConnectionPool::transact(const std::function<void(pqxx::work&)>& body) {
+    run(body);
+}
+
+void ConnectionPool::autocommit(const std::function<void(pqxx::nontransaction&)>& body) {
+    run(body);
+}
+
+template <typename Txn>
+void ConnectionPool::run(const std::function<void(Txn&)>& body) {
     auto conn = acquire();
     try {
-        pqxx::work txn(*conn);
+        Txn txn(*conn);
         body(txn);
         txn.commit();
     } catch (const pqxx::broken_connection& e) {

@@ -11,6 +11,7 @@
 #include <optional>
 #include <pqxx/connection>
 #include <pqxx/except>
+#include <pqxx/nontransaction>
 #include <pqxx/transaction>
 #include <string>
 #include <vector>
@@ -52,6 +53,12 @@ class ConnectionPool {
     /// through unchanged and the transaction is rolled back.
     void transact(const std::function<void(pqxx::work&)>& body);
 
+    /// Runs `body` outside a transaction block: each statement commits on
+    /// its own. For calls that are a single statement (a lookup, or one
+    /// statement that does all its work in CTEs): it saves the BEGIN and
+    /// COMMIT round trips of transact(). Errors as transact().
+    void autocommit(const std::function<void(pqxx::nontransaction&)>& body);
+
     /// Connections currently open (for tests and stats).
     std::size_t open_connections() const;
 
@@ -61,6 +68,9 @@ class ConnectionPool {
     /// StorageError(timeout) when a timeout cancelled the statement.
     std::optional<StorageError> timeout_error(const pqxx::sql_error& e) const;
     void release(std::unique_ptr<pqxx::connection> conn);
+    /// transact() and autocommit(): `Txn` is pqxx::work or pqxx::nontransaction.
+    template <typename Txn>
+    void run(const std::function<void(Txn&)>& body);
 
     PoolOptions options_;
     std::string connection_string_;

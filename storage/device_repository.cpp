@@ -107,38 +107,64 @@ void require_lease(pqxx::work& txn, const OperationClaim& claim) {
         throw lease_lost(claim);
 }
 
-/// A successful operation uses up the auth string its claim matched, if it
-/// is still the stored one (compare-and-set: an administrator's new string
-/// stays), and resets the failure count.
-void use_up_auth_string(pqxx::work& txn, const OperationClaim& claim, const std::string& peer) {
-    if (!claim.auth_string_hash)
-        return;
-    const auto used = txn.exec_params(R"SQL(
-        UPDATE devices SET auth_string_hash = NULL, failed_auth_count = 0, updated_at = now()
-        WHERE name = $1 AND auth_string_hash = $2
-        RETURNING name
-    )SQL",
-                                      claim.device, *claim.auth_string_hash);
-    if (!used.empty())
-        audit_in(txn, audit_event(claim.device, peer, claim.node, "auth_string", "used", ""));
-}
-
-/// Install, fetch and delete all end here: the operation succeeded, nothing
-/// is pending, the lease is given up. The lease check is this UPDATE's own
-/// WHERE, so a node that lost the lease changes nothing (lease_lost). The
-/// caller writes what the operation itself changed in the same transaction.
-void finish_operation(pqxx::work& txn, const OperationClaim& claim, const std::string& peer) {
-    const auto r = txn.exec_params(R"SQL(
-        UPDATE devices
+// Install, fetch and delete all end in one statement made of these
+// fragments, so a success costs one round trip and one commit:
+//   - `prior` checks and locks the lease (a node that lost it changes
+//     nothing: the statement counts no finished row, lease_lost);
+//   - `finished` ends the operation, gives up the lease, uses up the auth
+//     string the claim matched if it is still the stored one
+//     (compare-and-set: an administrator's new string stays), and sets what
+//     the operation itself changes (the fragment between the two);
+//   - `audited` writes auth_string/used (when it was used) and
+//     <event>/succeeded, in that order; `delivered` the outbox row.
+// Parameters: $1 device, $2 node, $3 the claim's auth-string hash or '',
+// $4 peer, $5 event, $6 detail, $7 delivery change; the operation's own
+// from $8. The operation may add CTEs (each starting with a comma) before
+// finish_count.
+constexpr Fragment finish_head = R"SQL(
+    WITH prior AS (
+        SELECT $3::text <> '' AND auth_string_hash = $3::text AS uses_string
+        FROM devices
+        WHERE name = $1 AND lease_owner = $2 AND lease_expires_at > now()
+        FOR UPDATE
+    ), finished AS (
+        UPDATE devices d
         SET pending_operation = 'none', scheduled_in_bulk = false,
             operation_status = 'succeeded', operation_reason = '', operation_updated_at = now(),
-            lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
-        WHERE name = $1 AND lease_owner = $2 AND lease_expires_at > now()
-    )SQL",
-                                   claim.device, claim.node);
-    if (r.affected_rows() == 0)
+            lease_owner = NULL, lease_expires_at = NULL, updated_at = now(),
+            auth_string_hash = CASE WHEN p.uses_string THEN NULL ELSE d.auth_string_hash END,
+            failed_auth_count = CASE WHEN p.uses_string THEN 0 ELSE d.failed_auth_count END,
+)SQL";
+constexpr Fragment finish_tail = R"SQL(
+        FROM prior p
+        WHERE d.name = $1 AND d.lease_owner = $2
+        RETURNING d.name, p.uses_string
+    ), audited AS (
+        INSERT INTO audit_events (device, peer, node, event, outcome, detail)
+        SELECT name, $4::text, $2::text, 'auth_string', 'used', '' FROM finished WHERE uses_string
+        UNION ALL
+        SELECT name, $4::text, $2::text, $5::text, 'succeeded', $6::text FROM finished
+    ), delivered AS (
+        INSERT INTO deliveries (device, change) SELECT name, $7::text FROM finished
+    )
+)SQL";
+constexpr Fragment finish_count = R"SQL(
+    SELECT count(*) FROM finished
+)SQL";
+
+/// Runs a finishing statement (finish_head, the operation's SET items,
+/// finish_tail, its CTEs, finish_count) with the common parameters first;
+/// lease_lost when nothing finished.
+template <typename... Own>
+void finish_operation(pqxx::nontransaction& txn, const std::string& statement_text,
+                      const OperationClaim& claim, const std::string& peer,
+                      const std::string& event, const std::string& detail, DeliveryChange change,
+                      const Own&... own) {
+    const pqxx::result r = txn.exec_params(statement_text, claim.device, claim.node,
+                                           claim.auth_string_hash.value_or(""), peer, event, detail,
+                                           std::string(to_text(change)), own...);
+    if (r[0][0].as<long>() == 0)
         throw lease_lost(claim);
-    use_up_auth_string(txn, claim, peer);
 }
 
 /// The operation failed; it stays pending: the phone will come back and
@@ -434,7 +460,7 @@ void DeviceRepository::remove_device(const std::string& raw_name, const std::str
 std::optional<DeviceRecord> DeviceRepository::find_device(const std::string& raw_name) {
     const std::string name = checked_device_name(raw_name);
     std::optional<DeviceRecord> out;
-    pool_.transact([&](pqxx::work& txn) {
+    pool_.autocommit([&](pqxx::nontransaction& txn) {
         const auto r = txn.exec_params(statement({R"SQL(SELECT)SQL", device_columns, R"SQL(
             FROM devices WHERE name = $1
         )SQL"}),
@@ -442,6 +468,119 @@ std::optional<DeviceRecord> DeviceRepository::find_device(const std::string& raw
         if (!r.empty())
             out = device_of(r[0]);
     });
+    return out;
+}
+
+std::optional<SessionDevice> DeviceRepository::find_session_device(const std::string& raw_name) {
+    const std::string name = checked_device_name(raw_name);
+    std::optional<SessionDevice> out;
+    pool_.autocommit([&](pqxx::nontransaction& txn) {
+        const auto r = txn.exec_params(R"SQL(
+            SELECT name, pending_operation, auth_mode, key_spec,
+                operation_deadline IS NOT NULL AND operation_deadline <= now(), require_sudi
+            FROM devices WHERE name = $1
+        )SQL",
+                                       name);
+        if (r.empty())
+            return;
+        out = SessionDevice{r[0][0].as<std::string>(),
+                            parse_operation(r[0][1].as<std::string>()),
+                            parse_auth_mode(r[0][2].as<std::string>()),
+                            r[0][3].as<std::string>(),
+                            r[0][4].as<bool>(),
+                            r[0][5].as<bool>()};
+    });
+    return out;
+}
+
+DeviceRepository::SessionLookup DeviceRepository::find_session_device_and_claim(
+    const std::string& raw_name, const std::string& node, std::chrono::seconds lease,
+    const AuditEvent& authenticated, bool may_claim, bool take_own_lease) {
+    const std::string name = checked_device_name(raw_name);
+    if (node.empty()) {
+        throw StorageError(StorageErrc::invalid_value, "node name must not be empty");
+    }
+    SessionLookup out;
+    bool open = false;
+    pool_.autocommit([&](pqxx::nontransaction& txn) {
+        // `device` is the lookup; `open` the device when the null string
+        // leaves nothing to check before its claim; `claimed` takes the
+        // lease as take_lease does (its WHERE re-checked on the newest row,
+        // so of two claimers one wins); `audited` the authentication.
+        const auto r =
+            txn.exec_params(R"SQL(
+            WITH device AS (
+                SELECT name, pending_operation, auth_mode, key_spec,
+                    operation_deadline IS NOT NULL AND operation_deadline <= now()
+                        AS deadline_passed,
+                    require_sudi,
+                    lease_owner IS NOT NULL AND lease_expires_at > now()
+                        AND NOT ($2 AND lease_owner = $3) AS held
+                FROM devices WHERE name = $1
+            ), open AS (
+                SELECT name FROM device
+                WHERE auth_mode = 'null-string' AND pending_operation <> 'none'
+                    AND NOT deadline_passed
+            ), claimed AS (
+                UPDATE devices d
+                SET lease_owner = $3, lease_expires_at = now() + make_interval(secs => $4),
+                    operation_status = 'in-progress', operation_updated_at = now()
+                FROM open o
+                WHERE d.name = o.name AND $5 AND d.auth_mode = 'null-string'
+                    AND d.pending_operation <> 'none' AND NOT d.auth_locked
+                    AND (d.operation_deadline IS NULL OR d.operation_deadline > now())
+                    AND (d.lease_owner IS NULL OR d.lease_expires_at <= now()
+                         OR ($2 AND d.lease_owner = $3))
+                RETURNING d.pending_operation, d.auth_mode, d.key_spec,
+                    extract(epoch FROM d.lease_expires_at) AS expires
+            ), audited AS (
+                INSERT INTO audit_events (device, peer, node, event, outcome, detail)
+                SELECT name, $6::text, $7::text, $8::text, $9::text, $10::text FROM open
+            )
+            SELECT d.name, d.pending_operation, d.auth_mode, d.key_spec, d.deadline_passed,
+                d.require_sudi, d.held, EXISTS (SELECT 1 FROM open),
+                c.pending_operation, c.auth_mode, c.key_spec, c.expires
+            FROM device d LEFT JOIN claimed c ON true
+        )SQL",
+                            name, take_own_lease, node, static_cast<double>(lease.count()),
+                            may_claim, authenticated.peer, authenticated.node, authenticated.event,
+                            authenticated.outcome, authenticated.detail);
+        if (r.empty())
+            return;
+        const auto row = r[0];
+        out.device = SessionDevice{row[0].as<std::string>(),
+                                   parse_operation(row[1].as<std::string>()),
+                                   parse_auth_mode(row[2].as<std::string>()),
+                                   row[3].as<std::string>(),
+                                   row[4].as<bool>(),
+                                   row[5].as<bool>()};
+        open = row[7].as<bool>();
+        if (!open)
+            return;  // not open: the session goes on to authenticate and claim
+        if (!row[8].is_null()) {
+            ClaimOutcome claim;
+            claim.status = ClaimOutcome::Status::claimed;
+            claim.claim = OperationClaim{name,
+                                         parse_operation(row[8].as<std::string>()),
+                                         parse_auth_mode(row[9].as<std::string>()),
+                                         row[10].as<std::string>(),
+                                         node,
+                                         *time_of(row[11]),
+                                         std::nullopt};
+            out.claim = std::move(claim);
+        } else if (!may_claim) {
+            out.claim = ClaimOutcome{ClaimOutcome::Status::held_elsewhere, std::nullopt, {}};
+        }
+    });
+    if (open && !out.claim) {
+        // Open by the statement's snapshot, yet not claimed: something changed
+        // meanwhile (another session claimed it, an administrator changed the
+        // mode or the operation, a lock). The claim that reads the newest row
+        // under its lock says which, and claims if it still can.
+        const ClaimExpectation expected{out.device->pending_operation, AuthMode::null_string,
+                                        std::nullopt, std::nullopt};
+        out.claim = claim_pending_operation(name, node, lease, expected, take_own_lease);
+    }
     return out;
 }
 
@@ -772,20 +911,52 @@ ClaimOutcome DeviceRepository::claim_pending_operation(const std::string& raw_na
     if (node.empty()) {
         throw StorageError(StorageErrc::invalid_value, "node name must not be empty");
     }
+    const AuditEvent* audit = expected.audit ? &*expected.audit : nullptr;
     ClaimOutcome out;
-    pool_.transact([&](pqxx::work& txn) {
-        // Under the row lock, so that no change slips in between the checks
-        // and the lease.
-        const auto r = txn.exec_params(R"SQL(
-            SELECT pending_operation, auth_mode, auth_string_hash,
-                pending_operation <> 'none' AND NOT auth_locked
-                    AND (operation_deadline IS NULL OR operation_deadline > now()),
-                lease_owner IS NOT NULL AND lease_expires_at > now()
-                    AND NOT ($2 AND lease_owner = $3)
-            FROM devices WHERE name = $1
-            FOR UPDATE
+    pool_.autocommit([&](pqxx::nontransaction& txn) {
+        // One statement. `current` reads the device under the row lock, so
+        // no change slips in between the checks and the lease; `claimed`
+        // takes the lease only if nothing the session authenticated against
+        // changed (re-checking the lease conditions on the newest row), and
+        // `audited` writes the authentication that led here.
+        const auto r = txn.exec_params(
+            R"SQL(
+            WITH current AS (
+                SELECT pending_operation, auth_mode, auth_string_hash,
+                    pending_operation <> 'none' AND NOT auth_locked
+                        AND (operation_deadline IS NULL OR operation_deadline > now())
+                        AS claimable,
+                    lease_owner IS NOT NULL AND lease_expires_at > now()
+                        AND NOT ($2 AND lease_owner = $3) AS held
+                FROM devices WHERE name = $1
+                FOR UPDATE
+            ), claimed AS (
+                UPDATE devices d
+                SET lease_owner = $3, lease_expires_at = now() + make_interval(secs => $4),
+                    operation_status = 'in-progress', operation_updated_at = now()
+                FROM current c
+                WHERE d.name = $1 AND c.claimable AND NOT c.held
+                    AND c.pending_operation = $5 AND c.auth_mode = $6
+                    AND ($7 = '' OR c.auth_string_hash = $7)
+                    AND d.pending_operation <> 'none' AND NOT d.auth_locked
+                    AND (d.operation_deadline IS NULL OR d.operation_deadline > now())
+                    AND (d.lease_owner IS NULL OR d.lease_expires_at <= now()
+                         OR ($2 AND d.lease_owner = $3))
+                RETURNING d.pending_operation, d.auth_mode, d.key_spec,
+                    extract(epoch FROM d.lease_expires_at) AS expires
+            ), audited AS (
+                INSERT INTO audit_events (device, peer, node, event, outcome, detail)
+                SELECT $1::text, $9::text, $10::text, $11::text, $12::text, $13::text WHERE $8
+            )
+            SELECT c.pending_operation, c.auth_mode, c.auth_string_hash, c.claimable, c.held,
+                k.pending_operation, k.auth_mode, k.key_spec, k.expires
+            FROM current c LEFT JOIN claimed k ON true
         )SQL",
-                                       name, take_own_lease, node);
+            name, take_own_lease, node, static_cast<double>(lease.count()),
+            std::string(to_text(expected.operation)), std::string(to_text(expected.auth_mode)),
+            expected.auth_string_hash.value_or(""), audit != nullptr, audit ? audit->peer : "",
+            audit ? audit->node : "", audit ? audit->event : "", audit ? audit->outcome : "",
+            audit ? audit->detail : "");
         if (r.empty())
             return;  // nothing_pending: the device is gone
         out.detail = binding_change(r[0], expected);
@@ -795,8 +966,14 @@ ClaimOutcome DeviceRepository::claim_pending_operation(const std::string& raw_na
             out.status = ClaimOutcome::Status::nothing_pending;
         } else if (r[0][4].as<bool>()) {
             out.status = ClaimOutcome::Status::held_elsewhere;
-        } else if ((out.claim = take_lease(txn, name, node, lease, take_own_lease))) {
-            out.claim->auth_string_hash = expected.auth_string_hash;
+        } else if (!r[0][5].is_null()) {
+            out.claim = OperationClaim{name,
+                                       parse_operation(r[0][5].as<std::string>()),
+                                       parse_auth_mode(r[0][6].as<std::string>()),
+                                       r[0][7].as<std::string>(),
+                                       node,
+                                       *time_of(r[0][8]),
+                                       expected.auth_string_hash};
             out.status = ClaimOutcome::Status::claimed;
         }
     });
@@ -806,40 +983,58 @@ ClaimOutcome DeviceRepository::claim_pending_operation(const std::string& raw_na
 void DeviceRepository::record_certificate_issued(const OperationClaim& claim,
                                                  const IssuedCertificateRecord& c,
                                                  const std::string& peer) {
-    pool_.transact([&](pqxx::work& txn) {
-        require_lease(txn, claim);
-        txn.exec_params0(R"SQL(
-            INSERT INTO issued_certificates (serial, device, der, md5, not_before, not_after, node)
-            VALUES ($1, $2, $3, $4, to_timestamp($5::float8), to_timestamp($6::float8), $7)
+    pool_.autocommit([&](pqxx::nontransaction& txn) {
+        // One statement: the lease is checked and locked, the certificate
+        // recorded, the event audited; a lost lease records nothing.
+        const auto r = txn.exec_params(R"SQL(
+            WITH lease AS (
+                SELECT name FROM devices
+                WHERE name = $2 AND lease_owner = $7 AND lease_expires_at > now()
+                FOR UPDATE
+            ), issued AS (
+                INSERT INTO issued_certificates (serial, device, der, md5, not_before, not_after,
+                                                 node)
+                SELECT $1::text, name, $3::bytea, $4::text, to_timestamp($5::float8),
+                    to_timestamp($6::float8), $7::text
+                FROM lease
+                RETURNING device
+            )
+            INSERT INTO audit_events (device, peer, node, event, outcome, detail)
+            SELECT device, $8::text, $7::text, 'install', 'issued', $9::text FROM issued
         )SQL",
-                         c.serial_hex, claim.device, blob(c.der), c.md5_hex,
-                         epoch_param(c.not_before), epoch_param(c.not_after), claim.node);
-        audit_in(txn, audit_event(claim.device, peer, claim.node, "install", "issued",
-                                  "serial " + c.serial_hex));
+                                       c.serial_hex, claim.device, blob(c.der), c.md5_hex,
+                                       epoch_param(c.not_before), epoch_param(c.not_after),
+                                       claim.node, peer, "serial " + c.serial_hex);
+        if (r.affected_rows() == 0)
+            throw lease_lost(claim);
     });
 }
 
 void DeviceRepository::record_store_confirmed(const OperationClaim& claim,
                                               const IssuedCertificateRecord& c,
                                               const std::string& peer) {
-    pool_.transact([&](pqxx::work& txn) {
-        finish_operation(txn, claim, peer);
-        txn.exec_params0(R"SQL(
-            UPDATE devices
-            SET lsc_serial = $2, lsc_der = $3, lsc_not_before = to_timestamp($4::float8),
-                lsc_not_after = to_timestamp($5::float8), lsc_public_key = $6, lsc_md5 = $7
-            WHERE name = $1
-        )SQL",
-                         claim.device, c.serial_hex, blob(c.der), epoch_param(c.not_before),
+    // The certificate becomes the device's LSC and confirmed; every other
+    // unrevoked one of the device is superseded.
+    static const std::string text = statement({finish_head, R"SQL(
+            lsc_serial = $8, lsc_der = $9, lsc_not_before = to_timestamp($10::float8),
+            lsc_not_after = to_timestamp($11::float8), lsc_public_key = $12, lsc_md5 = $13
+    )SQL",
+                                               finish_tail, R"SQL(
+    , certificates AS (
+        UPDATE issued_certificates
+        SET confirmed = confirmed OR serial = $8,
+            revoked_at = CASE WHEN serial = $8 THEN revoked_at ELSE now() END,
+            revoked_reason = CASE WHEN serial = $8 THEN revoked_reason ELSE 'superseded' END
+        WHERE device = $1 AND (serial = $8 OR revoked_at IS NULL)
+            AND EXISTS (SELECT 1 FROM finished)
+    )
+    )SQL",
+                                               finish_count});
+    pool_.autocommit([&](pqxx::nontransaction& txn) {
+        finish_operation(txn, text, claim, peer, "install",
+                         "serial " + c.serial_hex + " md5 " + c.md5_hex, DeliveryChange::installed,
+                         c.serial_hex, blob(c.der), epoch_param(c.not_before),
                          epoch_param(c.not_after), blob(c.public_key_der), c.md5_hex);
-        txn.exec_params0(R"SQL(
-            UPDATE issued_certificates SET confirmed = true WHERE serial = $1
-        )SQL",
-                         c.serial_hex);
-        revoke_in(txn, claim.device, "superseded", R"SQL(serial <> $2)SQL", c.serial_hex);
-        audit_in(txn, audit_event(claim.device, peer, claim.node, "install", "succeeded",
-                                  "serial " + c.serial_hex + " md5 " + c.md5_hex));
-        enqueue_delivery_in(txn, claim.device, DeliveryChange::installed);
     });
 }
 
@@ -847,37 +1042,35 @@ void DeviceRepository::record_fetched_certificate(const OperationClaim& claim, c
                                                   const std::string& md5_hex,
                                                   const Bytes& public_key_der,
                                                   const std::string& peer) {
-    pool_.transact([&](pqxx::work& txn) {
-        finish_operation(txn, claim, peer);
-        txn.exec_params0(R"SQL(
-            UPDATE devices
-            SET fetched_der = $2, fetched_md5 = $3, fetched_public_key = $4, fetched_at = now()
-            WHERE name = $1
-        )SQL",
-                         claim.device, blob(der), md5_hex, blob(public_key_der));
-        audit_in(txn, audit_event(claim.device, peer, claim.node, "fetch", "succeeded",
-                                  "md5 " + md5_hex));
-        enqueue_delivery_in(txn, claim.device, DeliveryChange::fetched);
+    static const std::string text = statement({finish_head, R"SQL(
+            fetched_der = $8, fetched_md5 = $9, fetched_public_key = $10, fetched_at = now()
+    )SQL",
+                                               finish_tail, finish_count});
+    pool_.autocommit([&](pqxx::nontransaction& txn) {
+        finish_operation(txn, text, claim, peer, "fetch", "md5 " + md5_hex, DeliveryChange::fetched,
+                         blob(der), md5_hex, blob(public_key_der));
     });
 }
 
 void DeviceRepository::record_delete_confirmed(const OperationClaim& claim,
                                                const std::string& peer) {
-    pool_.transact([&](pqxx::work& txn) {
-        finish_operation(txn, claim, peer);
-        // The phone holds no LSC any more, so a certificate fetched from it
-        // earlier no longer describes it either: the TFTP side sees none.
-        txn.exec_params0(R"SQL(
-            UPDATE devices
-            SET lsc_serial = NULL, lsc_der = NULL, lsc_not_before = NULL, lsc_not_after = NULL,
-                lsc_public_key = NULL, lsc_md5 = NULL, fetched_der = NULL, fetched_md5 = NULL,
-                fetched_public_key = NULL, fetched_at = NULL
-            WHERE name = $1
-        )SQL",
-                         claim.device);
-        revoke_in(txn, claim.device, "deleted", R"SQL($2 = '')SQL", "");  // every one
-        audit_in(txn, audit_event(claim.device, peer, claim.node, "delete", "succeeded", ""));
-        enqueue_delivery_in(txn, claim.device, DeliveryChange::deleted);
+    // The phone holds no LSC any more, so a certificate fetched from it
+    // earlier no longer describes it either: the TFTP side sees none. Every
+    // unrevoked certificate of the device becomes deleted.
+    static const std::string text = statement({finish_head, R"SQL(
+            lsc_serial = NULL, lsc_der = NULL, lsc_not_before = NULL, lsc_not_after = NULL,
+            lsc_public_key = NULL, lsc_md5 = NULL, fetched_der = NULL, fetched_md5 = NULL,
+            fetched_public_key = NULL, fetched_at = NULL
+    )SQL",
+                                               finish_tail, R"SQL(
+    , revoked AS (
+        UPDATE issued_certificates SET revoked_at = now(), revoked_reason = 'deleted'
+        WHERE device = $1 AND revoked_at IS NULL AND EXISTS (SELECT 1 FROM finished)
+    )
+    )SQL",
+                                               finish_count});
+    pool_.autocommit([&](pqxx::nontransaction& txn) {
+        finish_operation(txn, text, claim, peer, "delete", "", DeliveryChange::deleted);
     });
 }
 

@@ -80,6 +80,23 @@ class DeviceRepository {
     /// Throws not_found. Audit: device/removed.
     void remove_device(const std::string& name, const std::string& actor);
     std::optional<DeviceRecord> find_device(const std::string& name);
+    /// The few columns a phone session reads, in one round trip.
+    std::optional<SessionDevice> find_session_device(const std::string& name);
+
+    /// A session's lookup that, under the null string, is also its claim:
+    /// the device, and when it is under the null string with an operation
+    /// pending and its deadline not passed, `authenticated` audited and the
+    /// claim as claim_pending_operation makes it (nothing else is left to
+    /// check under the null string), all in one statement. `may_claim`
+    /// false: the caller knows the operation held (held_elsewhere).
+    struct SessionLookup {
+        std::optional<SessionDevice> device;
+        std::optional<ClaimOutcome> claim;  ///< set when the device was open to claim
+    };
+    SessionLookup find_session_device_and_claim(const std::string& name, const std::string& node,
+                                                std::chrono::seconds lease,
+                                                const AuditEvent& authenticated, bool may_claim,
+                                                bool take_own_lease);
     /// Ordered by name; `after` is the last name of the previous page.
     Page list_devices(const DeviceFilter& filter, const std::string& after, std::size_t limit);
 

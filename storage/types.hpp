@@ -125,6 +125,31 @@ struct ScheduleRequest {
     std::optional<TimePoint> deadline;    ///< "completes by"; none: no deadline
 };
 
+/// One row of the audit log; `peer` is the actor (a phone's address, an
+/// administrator's "uid N pid M").
+struct AuditEvent {
+    std::string device;
+    std::string peer;
+    std::string node;
+    std::string event;
+    std::string outcome;
+    std::string detail;
+    std::optional<TimePoint> at;  ///< set when read back
+    /// How many events this row stands for (rate-limited rows count repeats).
+    std::size_t repeat_count = 1;
+};
+
+/// What a phone session needs of its device, and no more (no certificate
+/// bytes): DeviceRepository::find_session_device.
+struct SessionDevice {
+    std::string name;
+    Operation pending_operation = Operation::none;
+    AuthMode auth_mode = AuthMode::null_string;
+    std::string key_spec;
+    bool deadline_passed = false;  ///< by the database's clock, as leases are
+    bool require_sudi = false;
+};
+
 /// A pending operation handed to one session (the lease).
 struct OperationClaim {
     std::string device;
@@ -145,6 +170,10 @@ struct ClaimExpectation {
     AuthMode auth_mode = AuthMode::null_string;
     /// The stored hash the phone's auth string matched, under auth-string.
     std::optional<std::string> auth_string_hash{};
+    /// The authentication that led to the claim, audited in the claim's own
+    /// statement (whatever the claim finds) so that it costs no round trip
+    /// of its own.
+    std::optional<AuditEvent> audit{};
 };
 
 struct ClaimOutcome {
@@ -170,18 +199,6 @@ struct AuthStringAttempt {
     Status status = Status::none_set;
     std::string hash;         ///< the stored hash, when status is compare
     bool locked_now = false;  ///< this attempt reached the lockout
-};
-
-struct AuditEvent {
-    std::string device;
-    std::string peer;
-    std::string node;
-    std::string event;
-    std::string outcome;
-    std::string detail;
-    std::optional<TimePoint> at;  ///< set when read back
-    /// How many events this row stands for (rate-limited rows count repeats).
-    std::size_t repeat_count = 1;
 };
 
 /// What changed for a device, as the TFTP side is told (issue 12).
