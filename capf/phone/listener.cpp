@@ -10,6 +10,7 @@
 #include <optional>
 #include <utility>
 
+#include "ca/signer_cache.hpp"
 #include "capf/common/log.hpp"
 #include "capf/tls/policy.hpp"
 
@@ -85,7 +86,9 @@ struct PhoneListener::Shared {
     PhoneListenerOptions options;
     TlsCredentials& credentials;
     std::unique_ptr<Botan::TLS::Policy> policy;
-    Botan::System_RNG rng;  // thread-safe: shared by every session
+    // Shared by every session: each call is served by the calling thread's
+    // own generator (no lock, no system call per request).
+    ca::ThisThreadRng rng;
     SessionHandler handler;
     asio::ip::tcp::acceptor acceptor;
     std::shared_ptr<PhoneListenerStats> stats = std::make_shared<PhoneListenerStats>();
@@ -94,19 +97,27 @@ struct PhoneListener::Shared {
 
 namespace {
 
-std::string describe_peer(const asio::ip::tcp::socket& socket) {
+std::string describe_peer(const std::optional<asio::ip::tcp::endpoint>& ep) {
+    if (!ep) {
+        return "unknown";
+    }
+    return ep->address().to_string() + ":" + std::to_string(ep->port());
+}
+
+/// The peer's address, once per connection; nothing when it has already gone.
+std::optional<asio::ip::tcp::endpoint> remote_of(const asio::ip::tcp::socket& socket) {
     std::error_code ec;
     const auto ep = socket.remote_endpoint(ec);
     if (ec) {
-        return "unknown";
+        return std::nullopt;
     }
-    return ep.address().to_string() + ":" + std::to_string(ep.port());
+    return ep;
 }
 
 /// `source`: the address counted in shared->sources for this session, if any.
 asio::awaitable<void> run_session(asio::ip::tcp::socket socket,
                                   std::shared_ptr<PhoneListener::Shared> shared,
-                                  std::optional<asio::ip::address> source) {
+                                  std::optional<asio::ip::address> source, std::string peer_name) {
     auto& stats = *shared->stats;
     struct Active {
         PhoneListener::Shared& shared;
@@ -118,7 +129,7 @@ asio::awaitable<void> run_session(asio::ip::tcp::socket socket,
         }
     } active{*shared, source};
 
-    const PeerInfo peer{describe_peer(socket)};
+    const PeerInfo peer{std::move(peer_name)};
     TlsStream stream(std::move(socket), shared->credentials, *shared->policy, shared->rng);
     bool established = false;
     try {
@@ -153,13 +164,12 @@ asio::awaitable<void> run_session(asio::ip::tcp::socket socket,
 /// max_sessions_per_source sessions. A peer whose address cannot be read has
 /// already gone; it is left to fail in the handshake, uncounted.
 std::optional<asio::ip::address> admit_source(PhoneListener::Shared& shared,
-                                              asio::ip::tcp::socket& socket) {
-    std::error_code ec;
-    const auto ep = socket.remote_endpoint(ec);
-    if (ec) {
+                                              asio::ip::tcp::socket& socket,
+                                              const std::optional<asio::ip::tcp::endpoint>& ep) {
+    if (!ep) {
         return std::nullopt;
     }
-    const auto address = ep.address();
+    const auto address = ep->address();
     const std::size_t cap = shared.options.max_sessions_per_source;
     bool added = false;
     const std::size_t live = shared.sources.try_add(address, cap, added);
@@ -173,7 +183,8 @@ std::optional<asio::ip::address> admit_source(PhoneListener::Shared& shared,
                                                  {"sessions", live},
                                                  {"limit", cap}});
     }
-    socket.close(ec);
+    std::error_code ignored;
+    socket.close(ignored);
     return std::nullopt;
 }
 
@@ -191,25 +202,32 @@ asio::awaitable<void> accept_phones(std::shared_ptr<PhoneListener::Shared> share
             log::warn("phone_accept_failed", {{"error", ec.message()}});
             continue;
         }
+        const auto remote = remote_of(socket);
         if (stats.active.load() >= shared->options.max_sessions) {
             // Closed at once: nothing waits for a free slot.
             ++stats.rejected_over_limit;
             log::warn("session_limit_reached",
-                      {{"peer", describe_peer(socket)}, {"limit", shared->options.max_sessions}});
+                      {{"peer", describe_peer(remote)}, {"limit", shared->options.max_sessions}});
             std::error_code ignored;
             socket.close(ignored);
             continue;
         }
-        std::optional<asio::ip::address> source = admit_source(*shared, socket);
+        std::optional<asio::ip::address> source = admit_source(*shared, socket, remote);
         if (!socket.is_open()) {
             continue;
         }
+        // Every CAPF message goes out in one write and waits for its answer:
+        // nothing is gained by holding a small segment back (Nagle).
+        std::error_code ignored;
+        socket.set_option(asio::ip::tcp::no_delay(true), ignored);
         ++stats.accepted;
         ++stats.active;
         // Each session on its own strand: its TLS object is only ever
         // touched by one thread at a time.
-        asio::co_spawn(asio::make_strand(acceptor.get_executor()),
-                       run_session(std::move(socket), shared, std::move(source)), asio::detached);
+        asio::co_spawn(
+            asio::make_strand(acceptor.get_executor()),
+            run_session(std::move(socket), shared, std::move(source), describe_peer(remote)),
+            asio::detached);
     }
 }
 

@@ -1,7 +1,6 @@
 #include "capf/phone/session.hpp"
 
-#include <botan/system_rng.h>
-
+#include "ca/signer_cache.hpp"
 #include "capf/common/log.hpp"
 #include "capf/dialogue/outcome.hpp"
 #include "capf/phone/message_channel.hpp"
@@ -12,7 +11,7 @@ namespace {
 std::uint32_t new_session_id() {
     std::uint32_t id = 0;
     while (id == 0) {
-        Botan::system_rng().randomize(reinterpret_cast<std::uint8_t*>(&id), sizeof id);
+        ca::thread_rng().randomize(reinterpret_cast<std::uint8_t*>(&id), sizeof id);
     }
     return id;
 }

@@ -33,9 +33,9 @@ std::vector<std::string> StrictTlsPolicy::allowed_key_exchange_methods() const {
 
 std::unique_ptr<Botan::TLS::Policy> make_tls_policy(TlsPolicy which) {
     if (which == TlsPolicy::strict) {
-        return std::make_unique<StrictTlsPolicy>();
+        return std::make_unique<PreparedTlsPolicy<StrictTlsPolicy>>();
     }
-    return std::make_unique<LegacyTlsPolicy>();
+    return std::make_unique<PreparedTlsPolicy<LegacyTlsPolicy>>();
 }
 
 namespace {

@@ -2,6 +2,8 @@
 
 #include <botan/tls_exceptn.h>
 
+#include "ca/signer_cache.hpp"
+
 namespace capf {
 
 TlsCredentials::TlsCredentials(std::vector<Botan::X509_Certificate> chain,
@@ -31,12 +33,18 @@ Botan::Private_Key* TlsCredentials::private_key_for(const Botan::X509_Certificat
     return cert == chain_.front() ? key_.get() : nullptr;
 }
 
+Botan::SymmetricKey TlsCredentials::psk(const std::string&, const std::string&,
+                                        const std::string&) {
+    return Botan::SymmetricKey();
+}
+
 TlsServerSession::TlsServerSession(TlsCredentials& credentials, const Botan::TLS::Policy& policy,
                                    Botan::RandomNumberGenerator& rng)
     // Botan reserves 16 KB for each of its read and write buffers by
     // default; CAPF messages are small and thousands of sessions wait in key
     // generation at once, so the buffers start small and grow if needed.
-    : server_(std::make_unique<Botan::TLS::Server>(static_cast<Botan::TLS::Callbacks&>(*this),
+    : credentials_(credentials),
+      server_(std::make_unique<Botan::TLS::Server>(static_cast<Botan::TLS::Callbacks&>(*this),
                                                    sessions_, credentials, policy, rng,
                                                    /*is_datagram=*/false,
                                                    /*reserved_io_buffer_size=*/512)) {}
@@ -92,6 +100,16 @@ void TlsServerSession::tls_alert(Botan::TLS::Alert alert) {
     if (alert.type() == Botan::TLS::Alert::CLOSE_NOTIFY || alert.is_fatal()) {
         peer_closed_ = true;
     }
+}
+
+std::vector<uint8_t> TlsServerSession::tls_sign_message(const Botan::Private_Key& key,
+                                                        Botan::RandomNumberGenerator& rng,
+                                                        const std::string& emsa,
+                                                        Botan::Signature_Format format,
+                                                        const std::vector<uint8_t>& msg) {
+    if (&key != credentials_.key().get())  // not ours to cache: Botan's way
+        return Botan::TLS::Callbacks::tls_sign_message(key, rng, emsa, format, msg);
+    return ca::sign_with_cached_signer(credentials_.key(), emsa, msg, rng, format);
 }
 
 bool TlsServerSession::tls_session_established(const Botan::TLS::Session& session) {

@@ -38,6 +38,14 @@ class TlsCredentials : public Botan::Credentials_Manager {
                                         const std::string& type,
                                         const std::string& context) override;
 
+    /// No key of any kind: capfd issues no session tickets and allows no PSK
+    /// suites. Botan asks for the ticket key on every handshake, and the
+    /// default answer is an exception (a cost of its own per handshake).
+    Botan::SymmetricKey psk(const std::string& type, const std::string& context,
+                            const std::string& identity) override;
+
+    const std::shared_ptr<Botan::Private_Key>& key() const noexcept { return key_; }
+
   private:
     std::vector<Botan::X509_Certificate> chain_;
     std::shared_ptr<Botan::Private_Key> key_;
@@ -86,7 +94,15 @@ class TlsServerSession : private Botan::TLS::Callbacks {
     void tls_alert(Botan::TLS::Alert alert) override;
     bool tls_session_established(const Botan::TLS::Session& session) override;
     void tls_session_activated() override { established_ = true; }
+    /// The handshake's signature by this thread's cached signer for the
+    /// CAPF key (ca/signer_cache.hpp): Botan's default sets up a new signer,
+    /// and with it the key's blinding, for every handshake.
+    std::vector<uint8_t> tls_sign_message(const Botan::Private_Key& key,
+                                          Botan::RandomNumberGenerator& rng,
+                                          const std::string& emsa, Botan::Signature_Format format,
+                                          const std::vector<uint8_t>& msg) override;
 
+    TlsCredentials& credentials_;
     Botan::TLS::Session_Manager_Noop sessions_;
     std::vector<std::uint8_t> outgoing_;
     std::vector<std::uint8_t> incoming_;

@@ -1,15 +1,13 @@
 #include "capf/tls/stream.hpp"
 
-#include <algorithm>
+#include <array>
 #include <asio/experimental/as_tuple.hpp>
-#include <asio/experimental/awaitable_operators.hpp>
 #include <asio/steady_timer.hpp>
+#include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
 
 namespace capf {
-
-using namespace asio::experimental::awaitable_operators;
 
 namespace {
 
@@ -18,81 +16,154 @@ constexpr std::size_t read_chunk = 16 * 1024 + 512;  // one TLS record and its o
 
 }  // namespace
 
+/// The timer and what its handler may touch. The handler can run after the
+/// stream is gone (a cancelled wait completes later), so it finds the stream
+/// through `stream`, which the stream clears when it goes.
+struct TlsStream::Watchdog {
+    Watchdog(const asio::any_io_executor& ex, TlsStream* s) : timer(ex), stream(s) {}
+    asio::steady_timer timer;
+    TlsStream* stream;
+    Deadline armed = Deadline::max();  ///< when the timer fires; max: no wait pending
+};
+
 TlsStream::TlsStream(asio::ip::tcp::socket socket, TlsCredentials& credentials,
                      const Botan::TLS::Policy& policy, Botan::RandomNumberGenerator& rng)
-    : socket_(std::move(socket)), session_(credentials, policy, rng) {}
+    : socket_(std::move(socket)), session_(credentials, policy, rng) {
+    std::error_code ignored;  // a socket that fails this fails its first read too
+    socket_.non_blocking(true, ignored);
+}
+
+TlsStream::~TlsStream() {
+    if (watchdog_) {
+        watchdog_->stream = nullptr;
+        watchdog_->timer.cancel();
+    }
+}
+
+void TlsStream::arm(Deadline deadline, const asio::any_io_executor& ex) {
+    timed_out_ = false;
+    deadline_ = deadline;
+    if (!watchdog_)
+        watchdog_ = std::make_shared<Watchdog>(ex, this);
+    // A later deadline needs nothing now: the timer, when it fires, finds
+    // the deadline moved and waits again. Only an earlier one re-arms it.
+    if (deadline < watchdog_->armed) {
+        watchdog_->armed = deadline;
+        watchdog_->timer.expires_at(deadline);  // cancels a wait in progress
+        wait_for_deadline(watchdog_);
+    }
+}
+
+void TlsStream::disarm() {
+    deadline_ = Deadline::max();
+    if (timed_out_) {
+        timed_out_ = false;
+        throw TimedOut("no progress with the peer before the deadline");
+    }
+}
+
+void TlsStream::wait_for_deadline(const std::shared_ptr<Watchdog>& dog) {
+    // The timer runs on the session's strand: the handler never races the
+    // session's coroutine.
+    dog->timer.async_wait([dog](std::error_code ec) {
+        if (ec == asio::error::operation_aborted || dog->stream == nullptr)
+            return;  // re-armed (another wait is pending) or the stream is gone
+        dog->stream->on_deadline(dog);
+    });
+}
+
+void TlsStream::on_deadline(const std::shared_ptr<Watchdog>& dog) {
+    dog->armed = Deadline::max();
+    if (deadline_ == Deadline::max())
+        return;  // no operation in progress
+    if (deadline_ <= std::chrono::steady_clock::now()) {
+        timed_out_ = true;
+        std::error_code ignored;
+        socket_.cancel(ignored);  // the operation ends with operation_aborted
+        return;
+    }
+    dog->armed = deadline_;
+    dog->timer.expires_at(deadline_);
+    wait_for_deadline(dog);
+}
 
 asio::awaitable<void> TlsStream::flush(Deadline deadline) {
     std::vector<std::uint8_t> out = session_.take_outgoing();
     if (out.empty()) {
         co_return;
     }
-    asio::steady_timer timer(socket_.get_executor(), deadline);
-    auto result = co_await (asio::async_write(socket_, asio::buffer(out), tuple_awaitable) ||
-                            timer.async_wait(tuple_awaitable));
-    if (result.index() == 1) {
-        throw TimedOut("write to the peer timed out");
-    }
-    if (auto [ec, n] = std::get<0>(result); ec) {
+    arm(deadline, co_await asio::this_coro::executor);
+    auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(out), tuple_awaitable);
+    disarm();
+    if (ec) {
         throw std::system_error(ec, "write to the peer");
     }
 }
 
-asio::awaitable<std::size_t> TlsStream::read_socket(Deadline deadline) {
-    // Wait for readability without a buffer: a fleet parks thousands of
-    // sessions in key generation, and a buffer held per waiting session
-    // would be most of their memory. The buffer exists only while reading.
-    read_buffer_ = {};
-    asio::steady_timer timer(socket_.get_executor(), deadline);
-    auto result = co_await (socket_.async_wait(asio::ip::tcp::socket::wait_read, tuple_awaitable) ||
-                            timer.async_wait(tuple_awaitable));
-    if (result.index() == 1) {
-        throw TimedOut("no data from the peer before the deadline");
-    }
-    if (auto [ec] = std::get<0>(result); ec) {
-        throw std::system_error(ec, "wait for the peer");
-    }
-    std::error_code ec;
-    // Never block the I/O thread: a readiness report can be stale, and then
-    // the read must say so rather than wait.
-    socket_.non_blocking(true, ec);
-    const std::size_t available = socket_.available(ec);
-    read_buffer_.resize(std::clamp<std::size_t>(ec ? 0 : available, 1, read_chunk));
-    const std::size_t n = socket_.read_some(asio::buffer(read_buffer_), ec);
-    if (ec == asio::error::eof) {
-        co_return 0;
-    }
-    if (ec == asio::error::would_block || ec == asio::error::try_again) {
-        co_return co_await read_socket(deadline);  // a spurious wakeup
-    }
-    if (ec) {
-        throw std::system_error(ec, "read from the peer");
-    }
-    co_return n;
+/// This thread's read buffer. A fleet parks thousands of sessions in key
+/// generation, and a buffer held per waiting session would be most of their
+/// memory: the bytes are read into this thread's buffer and handed to TLS
+/// (which copies what it keeps) with no suspension in between. Not inlined,
+/// so a coroutine resumed on another thread asks again for that thread's.
+[[gnu::noinline]] std::span<std::uint8_t> this_thread_read_buffer() {
+    thread_local std::array<std::uint8_t, read_chunk> buffer;
+    return buffer;
 }
 
-asio::awaitable<void> TlsStream::feed(std::size_t n, Deadline deadline) {
-    std::exception_ptr refused;
-    try {
-        session_.received(std::span(read_buffer_).first(n));
-    } catch (const TlsError&) {
-        refused = std::current_exception();
-    }
-    // Whatever Botan queued goes out: handshake flights, our close_notify
-    // reply, or the alert that explains a refusal to the peer.
+asio::awaitable<bool> TlsStream::receive(Deadline deadline) {
+    // What is held back (the last handshake flight) goes out before the
+    // stream waits for the peer, who may be waiting for it.
     co_await flush(deadline);
-    if (refused) {
-        std::rethrow_exception(refused);
+    for (;;) {
+        arm(deadline, co_await asio::this_coro::executor);
+        auto [waited] =
+            co_await socket_.async_wait(asio::ip::tcp::socket::wait_read, tuple_awaitable);
+        disarm();
+        if (waited) {
+            throw std::system_error(waited, "wait for the peer");
+        }
+        const auto buffer = this_thread_read_buffer();
+        std::error_code ec;
+        // Non-blocking (set at construction): a stale readiness report
+        // answers would_block instead of blocking the I/O thread.
+        const std::size_t n = socket_.read_some(asio::buffer(buffer.data(), buffer.size()), ec);
+        if (ec == asio::error::eof) {
+            co_return false;
+        }
+        if (ec == asio::error::would_block || ec == asio::error::try_again) {
+            continue;  // a spurious wakeup
+        }
+        if (ec) {
+            throw std::system_error(ec, "read from the peer");
+        }
+        const bool was_established = session_.handshake_complete();
+        std::exception_ptr refused;
+        try {
+            session_.received(buffer.first(n));
+        } catch (const TlsError&) {
+            refused = std::current_exception();
+        }
+        // Whatever Botan queued goes out: handshake flights, our close_notify
+        // reply, or the alert that explains a refusal to the peer. All but
+        // the handshake's last flight, which is held for the first write
+        // (the server speaks first in CAPF): one segment, not two.
+        if (refused || was_established || !session_.handshake_complete()) {
+            co_await flush(deadline);
+        }
+        if (refused) {
+            std::rethrow_exception(refused);
+        }
+        co_return true;
     }
 }
 
 asio::awaitable<void> TlsStream::handshake(Deadline deadline) {
     while (!session_.handshake_complete()) {
-        const std::size_t n = co_await read_socket(deadline);
-        if (n == 0) {
+        // Not in the condition: GCC 12 miscompiles some co_await in conditions.
+        const bool more = co_await receive(deadline);
+        if (!more) {
             throw std::system_error(asio::error::eof, "peer closed during the TLS handshake");
         }
-        co_await feed(n, deadline);
         if (session_.peer_closed()) {
             throw TlsError("peer closed the TLS handshake: " + session_.last_alert());
         }
@@ -107,11 +178,10 @@ asio::awaitable<std::vector<std::uint8_t>> TlsStream::read_some(Deadline deadlin
         if (session_.peer_closed()) {
             co_return std::vector<std::uint8_t>{};
         }
-        const std::size_t n = co_await read_socket(deadline);
-        if (n == 0) {
+        const bool more = co_await receive(deadline);
+        if (!more) {
             co_return std::vector<std::uint8_t>{};
         }
-        co_await feed(n, deadline);
         pending_plaintext_ = session_.take_incoming();
     }
     std::vector<std::uint8_t> out;

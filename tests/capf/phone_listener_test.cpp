@@ -5,6 +5,9 @@
 #include <unistd.h>
 
 #include <asio/post.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/this_coro.hpp>
+#include <asio/use_awaitable.hpp>
 #include <catch2/catch.hpp>
 #include <functional>
 #include <future>
@@ -250,4 +253,115 @@ TEST_CASE(
     SECTION("a TCP reset mid-dialogue") {
         CHECK(thrown_when_phone([](BlockingTlsClient& phone) { phone.reset(); }) == "PeerClosed");
     }
+}
+
+// Issue 13: deadlines from one watchdog timer per stream, not a timer per
+// operation; Nagle off on phone sockets.
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+/// What a session handler saw, reported to the test thread.
+struct Observed {
+    std::promise<std::string> what;
+};
+
+long millis_since(Clock::time_point start) {
+    return static_cast<long>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count());
+}
+
+}  // namespace
+
+TEST_CASE("a read past its deadline times out and the connection stays usable") {
+    auto seen = std::make_shared<Observed>();
+    auto what = seen->what.get_future();
+    RunningListener server(PhoneListenerOptions{},
+                           [seen](TlsStream& stream, const PeerInfo&) -> asio::awaitable<void> {
+                               const auto start = Clock::now();
+                               std::string result = "data";
+                               try {
+                                   co_await stream.read_some(start + 200ms);
+                               } catch (const TimedOut&) {
+                                   result =
+                                       "timed out after " + std::to_string(millis_since(start));
+                               }
+                               // As after a key-generation timeout: the dialogue goes on.
+                               co_await stream.write(bytes("after"), Clock::now() + 5s);
+                               seen->what.set_value(result);
+                           });
+    BlockingTlsClient phone("127.0.0.1", server.port(), PhoneTls::tls12_ecdhe, 5s);
+    CHECK(receive(phone, 5) == bytes("after"));
+    REQUIRE(what.wait_for(5s) == std::future_status::ready);
+    const std::string result = what.get();
+    REQUIRE_THAT(result, Catch::StartsWith("timed out after "));
+    const long waited = std::stol(result.substr(16));
+    CHECK(waited >= 150);
+    CHECK(waited < 4000);  // the deadline, not the 5 s the phone waits
+}
+
+TEST_CASE("a shorter deadline after a longer one holds") {
+    auto seen = std::make_shared<Observed>();
+    auto what = seen->what.get_future();
+    RunningListener server(PhoneListenerOptions{},
+                           [seen](TlsStream& stream, const PeerInfo&) -> asio::awaitable<void> {
+                               co_await stream.write(bytes("x"), Clock::now() + 1h);
+                               const auto start = Clock::now();
+                               std::string result = "data";
+                               try {
+                                   co_await stream.read_some(start + 200ms);
+                               } catch (const TimedOut&) {
+                                   result = std::to_string(millis_since(start));
+                               }
+                               seen->what.set_value(result);
+                           });
+    BlockingTlsClient phone("127.0.0.1", server.port(), PhoneTls::tls12_ecdhe, 5s);
+    CHECK(receive(phone, 1) == bytes("x"));
+    REQUIRE(what.wait_for(5s) == std::future_status::ready);  // not the hour of the write
+    const std::string result = what.get();
+    REQUIRE(result != "data");
+    CHECK(std::stol(result) >= 150);
+}
+
+TEST_CASE("a deadline that passes between operations does not cut the next one") {
+    auto seen = std::make_shared<Observed>();
+    auto what = seen->what.get_future();
+    RunningListener server(PhoneListenerOptions{},
+                           [seen](TlsStream& stream, const PeerInfo&) -> asio::awaitable<void> {
+                               std::string result;
+                               try {
+                                   auto first = co_await stream.read_some(Clock::now() + 300ms);
+                                   // Idle past that deadline, as while the database works.
+                                   asio::steady_timer idle(co_await asio::this_coro::executor,
+                                                           600ms);
+                                   co_await idle.async_wait(asio::use_awaitable);
+                                   auto second = co_await stream.read_some(Clock::now() + 5s);
+                                   result = std::string(first.begin(), first.end()) +
+                                            std::string(second.begin(), second.end());
+                               } catch (const std::exception& e) {
+                                   result = std::string("threw: ") + e.what();
+                               }
+                               seen->what.set_value(result);
+                           });
+    BlockingTlsClient phone("127.0.0.1", server.port(), PhoneTls::tls12_ecdhe, 5s);
+    phone.send(bytes("a"));
+    std::this_thread::sleep_for(1200ms);
+    phone.send(bytes("b"));
+    REQUIRE(what.wait_for(5s) == std::future_status::ready);
+    CHECK(what.get() == "ab");
+}
+
+TEST_CASE("phone connections are accepted with Nagle's algorithm off") {
+    auto seen = std::make_shared<Observed>();
+    auto what = seen->what.get_future();
+    RunningListener server(PhoneListenerOptions{},
+                           [seen](TlsStream& stream, const PeerInfo&) -> asio::awaitable<void> {
+                               asio::ip::tcp::no_delay option;
+                               stream.socket().get_option(option);
+                               seen->what.set_value(option.value() ? "no delay" : "nagle");
+                               co_return;
+                           });
+    BlockingTlsClient phone("127.0.0.1", server.port(), PhoneTls::tls12_ecdhe, 5s);
+    REQUIRE(what.wait_for(5s) == std::future_status::ready);
+    CHECK(what.get() == "no delay");
 }

@@ -15,6 +15,8 @@
 #include <sstream>
 #include <thread>
 
+#include "ca/identity.hpp"
+#include "ca/signer_cache.hpp"
 #include "capf/tls/policy.hpp"
 #include "capf/tls/stream.hpp"
 #include "tests/capf/test_support.hpp"
@@ -58,10 +60,11 @@ class MemoryClient : public Botan::TLS::Callbacks {
 /// Runs a handshake between Botan's client and our server session through
 /// byte vectors. Returns the server's negotiated description, or throws.
 std::string memory_handshake(const Botan::TLS::Policy& server_policy,
-                             const Botan::TLS::Policy& client_policy) {
+                             const Botan::TLS::Policy& client_policy,
+                             const std::vector<Botan::X509_Certificate>& chain = identity().chain,
+                             const std::shared_ptr<Botan::Private_Key>& key = identity().key) {
     const auto offer = client_policy.latest_supported_version(false);
-    auto& id = identity();
-    TlsCredentials creds(id.chain, id.key);
+    TlsCredentials creds(chain, key);
     TrustAll client_creds;
     Botan::System_RNG rng;
     TlsServerSession server(creds, server_policy, rng);
@@ -209,6 +212,76 @@ TEST_CASE("strict refuses openssl s_client -tls1 and accepts TLS 1.2 with ECDHE"
         CHECK_THAT(server.outcome(),
                    Catch::StartsWith("established TLS v1.2") && Catch::Contains("ECDHE"));
         CHECK(WEXITSTATUS(status) == 0);
+    }
+}
+
+// Issue 13: what Botan would work out for every handshake is worked out once.
+TEST_CASE("a prepared policy offers exactly the suites of the policy it prepares") {
+    const LegacyTlsPolicy legacy;
+    const StrictTlsPolicy strict;
+    const PreparedTlsPolicy<LegacyTlsPolicy> prepared_legacy;
+    const PreparedTlsPolicy<StrictTlsPolicy> prepared_strict;
+    for (const auto v :
+         {Botan::TLS::Protocol_Version::TLS_V10, Botan::TLS::Protocol_Version::TLS_V11,
+          Botan::TLS::Protocol_Version::TLS_V12}) {
+        INFO(Botan::TLS::Protocol_Version(v).to_string());
+        CHECK(prepared_legacy.ciphersuite_list(v, false) == legacy.ciphersuite_list(v, false));
+        CHECK_FALSE(prepared_legacy.ciphersuite_list(v, false).empty());
+        if (v == Botan::TLS::Protocol_Version::TLS_V12) {
+            CHECK(prepared_strict.ciphersuite_list(v, false) == strict.ciphersuite_list(v, false));
+        } else {
+            // Strict refuses TLS 1.0 and 1.1, prepared or not.
+            CHECK_THROWS(strict.ciphersuite_list(v, false));
+            CHECK_THROWS(prepared_strict.ciphersuite_list(v, false));
+        }
+    }
+    CHECK(prepared_legacy.session_ticket_lifetime() == 0);
+    CHECK(legacy.session_ticket_lifetime() > 0);  // the change is the prepared one's
+}
+
+TEST_CASE("capfd's TLS offers no session tickets and holds no pre-shared key") {
+    auto& id = identity();
+    TlsCredentials creds(id.chain, id.key);
+    CHECK(creds.psk("tls-server", "session-ticket", "").length() == 0);
+    LoopbackTlsServer server(TlsPolicy::legacy);
+    int status = 0;
+    const std::string out = s_client(server.port(), "-tls1_2 -tlsextdebug", status);
+    INFO(out);
+    CHECK_THAT(server.outcome(), Catch::StartsWith("established TLS v1.2"));
+    CHECK_THAT(out, Catch::Contains("ping"));
+    // What openssl prints when a server offers and sends a ticket (checked
+    // against openssl s_server, which does).
+    CHECK_THAT(out, !Catch::Contains("TLS server extension \"session ticket\""));
+    CHECK_THAT(out, !Catch::Contains("session ticket lifetime hint"));
+    CHECK_THAT(out, !Catch::Contains("TLS session ticket:"));
+}
+
+TEST_CASE("the handshake signs with the thread's cached signer for an RSA and an ECDSA key") {
+    const auto new_phone = test::make_phone_tls_policy(test::PhoneTls::tls12_ecdhe);
+    const PreparedTlsPolicy<LegacyTlsPolicy> legacy;
+    // Keys of their own: no earlier test on this thread has a signer for them.
+    ca::IdentityProfile rsa;
+    rsa.common_name = "CAPF-rsa";
+    const ca::Identity rsa_identity = ca::generate_identity(rsa);
+    ca::IdentityProfile ec;
+    ec.common_name = "CAPF-ec";
+    ec.key = ca::KeySpec{ca::KeySpec::Algorithm::ec, 256};
+    const ca::Identity ec_identity = ca::generate_identity(ec);
+    struct Case {
+        const char* name;
+        std::vector<Botan::X509_Certificate> chain;
+        std::shared_ptr<Botan::Private_Key> key;
+        const char* suite;
+    };
+    for (const auto& c : {Case{"rsa", rsa_identity.chain, rsa_identity.key, "ECDHE_RSA"},
+                          Case{"ecdsa", ec_identity.chain, ec_identity.key, "ECDHE_ECDSA"}}) {
+        INFO(c.name);
+        const std::size_t before = ca::cached_signers_on_this_thread();
+        CHECK_THAT(memory_handshake(legacy, *new_phone, c.chain, c.key), Catch::Contains(c.suite));
+        const std::size_t after_first = ca::cached_signers_on_this_thread();
+        CHECK(after_first == before + 1);  // set up by the first handshake...
+        CHECK_THAT(memory_handshake(legacy, *new_phone, c.chain, c.key), Catch::Contains(c.suite));
+        CHECK(ca::cached_signers_on_this_thread() == after_first);  // ...and reused by the next
     }
 }
 
