@@ -2,15 +2,20 @@
 // operations), awaited from coroutines so I/O threads never block.
 #pragma once
 
+#include <asio/associated_executor.hpp>
+#include <asio/async_result.hpp>
 #include <asio/awaitable.hpp>
-#include <asio/co_spawn.hpp>
+#include <asio/post.hpp>
 #include <asio/thread_pool.hpp>
 #include <asio/use_awaitable.hpp>
 #include <atomic>
 #include <cstddef>
+#include <exception>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
+#include <variant>
 
 namespace capf {
 
@@ -75,6 +80,8 @@ class BlockingPool {
     std::size_t queued() const noexcept { return queued_.load(std::memory_order_relaxed); }
     /// Jobs running on a pool thread now.
     std::size_t running() const noexcept { return running_.load(std::memory_order_relaxed); }
+    /// Jobs finished since the pool was made (trips to the pool).
+    std::size_t completed() const noexcept { return completed_.load(std::memory_order_relaxed); }
     std::size_t max_queued() const noexcept { return max_queued_; }
 
     /// For posting fire-and-forget blocking work (not counted).
@@ -96,35 +103,74 @@ class BlockingPool {
         }
         RunningGuard(const RunningGuard&) = delete;
         RunningGuard& operator=(const RunningGuard&) = delete;
-        ~RunningGuard() { pool_.running_.fetch_sub(1, std::memory_order_relaxed); }
+        ~RunningGuard() {
+            pool_.running_.fetch_sub(1, std::memory_order_relaxed);
+            pool_.completed_.fetch_add(1, std::memory_order_relaxed);
+        }
 
       private:
         BlockingPool& pool_;
     };
 
-    /// Runs a job already counted in queued_.
+    /// What a job hands back to its caller: its value (none for void) or
+    /// what it threw.
+    template <typename R>
+    using Outcome = std::optional<std::conditional_t<std::is_void_v<R>, std::monostate, R>>;
+
+    /// Runs a job already counted in queued_: posted to the pool as a plain
+    /// function, its outcome posted back to the caller's executor. No
+    /// coroutine is spawned for the job: a profile of installs put that
+    /// machinery (a frame, an executor and a cancellation slot per job)
+    /// among the larger costs of a pool trip.
     template <typename F>
     asio::awaitable<std::invoke_result_t<F>> submit(F fn) {
         using R = std::invoke_result_t<F>;
         // Named, not a temporary inside the co_await expression: GCC 12
         // destroys such temporaries twice (a double free under ASan).
-        auto task = [this, fn = std::move(fn)]() mutable -> asio::awaitable<R> {
-            RunningGuard running(*this);
-            if constexpr (std::is_void_v<R>) {
-                fn();
-                co_return;
-            } else {
-                co_return fn();
+        auto job = asio::async_initiate<const asio::use_awaitable_t<>&,
+                                        void(std::exception_ptr, Outcome<R>)>(
+            [this](auto handler, F f) { post_job(std::move(handler), std::move(f)); },
+            asio::use_awaitable, std::move(fn));
+        Outcome<R> outcome = co_await std::move(job);
+        if constexpr (!std::is_void_v<R>) {
+            co_return std::move(*outcome);
+        }
+    }
+
+    template <typename Handler, typename F>
+    void post_job(Handler handler, F fn) {
+        using R = std::invoke_result_t<F>;
+        // Keeps the caller's executor (and its io_context) working until
+        // the outcome is delivered there.
+        auto caller = asio::prefer(asio::get_associated_executor(handler),
+                                   asio::execution::outstanding_work.tracked);
+        asio::post(pool_, [this, fn = std::move(fn), handler = std::move(handler),
+                           caller = std::move(caller)]() mutable {
+            std::exception_ptr error;
+            Outcome<R> outcome;
+            try {
+                RunningGuard running(*this);
+                if constexpr (std::is_void_v<R>) {
+                    fn();
+                    outcome.emplace();
+                } else {
+                    outcome.emplace(fn());
+                }
+            } catch (...) {
+                error = std::current_exception();
             }
-        };
-        co_return co_await asio::co_spawn(pool_.get_executor(), std::move(task),
-                                          asio::use_awaitable);
+            asio::post(caller, [handler = std::move(handler), error,
+                                outcome = std::move(outcome)]() mutable {
+                std::move(handler)(error, std::move(outcome));
+            });
+        });
     }
 
     asio::thread_pool pool_;
     std::size_t max_queued_;
     std::atomic<std::size_t> queued_{0};
     std::atomic<std::size_t> running_{0};
+    std::atomic<std::size_t> completed_{0};
 };
 
 }  // namespace capf

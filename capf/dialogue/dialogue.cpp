@@ -135,11 +135,9 @@ Dialogue::Dialogue(DialogueSettings settings, DeviceStore& store, Authority& aut
       pool_(pool),
       peer_(std::move(peer)) {}
 
-void Dialogue::audit_best_effort(const std::string& event, const std::string& outcome,
-                                 const std::string& detail) {
+void Dialogue::audit_best_effort(const AuditEvent& event) {
     try {
-        store_.audit(
-            AuditEvent{outcome_.device, peer_, settings_.node, event, outcome, detail, {}});
+        store_.audit(event);
     } catch (const std::exception& e) {
         log::warn("audit_failed", {{"device", outcome_.device}, {"error", e.what()}});
     }
@@ -159,7 +157,16 @@ asio::awaitable<SessionOutcome> Dialogue::run(MessageChannel& channel, std::uint
         error = std::current_exception();
     }
     std::optional<Ended> ended;
-    if (error) {
+    if (error && outcome_.result == SessionResult::succeeded) {
+        // The operation succeeded and its outcome is recorded; only the
+        // END_SESSION that says so did not reach the phone (it hung up, or
+        // the write timed out). The success stands: nothing more is
+        // recorded and nothing more is sent.
+        std::string failure;
+        const Ended lost = ended_by(error, failure);
+        log::info("end_session_not_delivered",
+                  {{"device", outcome_.device}, {"cause", cause_text(lost)}, {"detail", failure}});
+    } else if (error) {
         std::string failure;
         ended = ended_by(error, failure);
         outcome_.result = ended->result;
@@ -206,7 +213,8 @@ asio::awaitable<void> Dialogue::record_end() {
 void Dialogue::audit_session_end(const std::string& cause) {
     const std::string result(session_result_name(outcome_.result));
     if (identified_) {
-        audit_best_effort("session", result, cause);
+        audit_best_effort(
+            AuditEvent{outcome_.device, peer_, settings_.node, "session", result, cause, {}});
         return;
     }
     // No known device: no name in the row (it is not one), and one counter
@@ -275,11 +283,17 @@ asio::awaitable<void> Dialogue::converse(MessageChannel& channel, std::uint32_t 
 }
 
 asio::awaitable<void> Dialogue::claim(const DeviceForSession& device) {
-    const ClaimExpectation expected{device.operation, device.auth_mode, matched_auth_string_hash_};
-    auto claim = [this, &device, &expected] {
-        return store_.claim_operation(device.name, settings_.node, expected);
-    };
-    ClaimOutcome claimed = co_await pool_.run(claim);
+    ClaimOutcome claimed;
+    if (early_claim_) {
+        claimed = std::move(*early_claim_);  // made with the lookup (null string)
+    } else {
+        const ClaimExpectation expected{device.operation, device.auth_mode,
+                                        matched_auth_string_hash_, authenticated_};
+        auto claim = [this, &device, &expected] {
+            return store_.claim_operation(device.name, settings_.node, expected);
+        };
+        claimed = co_await pool_.run(claim);
+    }
     switch (claimed.status) {
         case ClaimOutcome::Status::claimed:
             claim_ = std::move(claimed.claim);
@@ -307,9 +321,19 @@ asio::awaitable<DeviceForSession> Dialogue::identify(const Message& response) {
     }
     outcome_.device = *name;
 
-    auto find = [this, &name] { return store_.find_device(*name); };
+    const auto version = response.find<Tag::version>();
     // The session's first blocking call: a full queue refuses it here,
-    // before it has started anything.
+    // before it has started anything. Under the null string nothing is left
+    // to check once the device is found, so the claim goes with the lookup:
+    // one trip to the pool instead of two.
+    auto find = [this, &name, &version] {
+        if (version != protocol::protocol_version)
+            return store_.find_device(*name);
+        auto found = store_.find_and_claim_null_string(
+            *name, settings_.node, accepted_audit(*name, AuthMode::null_string));
+        early_claim_ = std::move(found.claim);
+        return found.device;
+    };
     const auto device = co_await pool_.admit(find);
     if (!device) {
         throw Ended{
@@ -318,7 +342,6 @@ asio::awaitable<DeviceForSession> Dialogue::identify(const Message& response) {
     identified_ = true;
     // After the lookup, as section 5.1 orders it: a known device speaking
     // another version is audited under its name.
-    const auto version = response.find<Tag::version>();
     if (version != protocol::protocol_version) {
         throw refused(SessionCause::wrong_version,
                       version ? std::to_string(*version) : std::string("none"));
@@ -348,12 +371,24 @@ asio::awaitable<bool> Dialogue::authenticate(const DeviceForSession& device,
             finished = co_await verify_certificate(device, response, session_id);
             break;
     }
-    auto audit = [this, &device] {
-        audit_best_effort("authentication", "accepted",
-                          std::string(storage::to_text(device.auth_mode)));
-    };
+    const AuditEvent accepted = accepted_audit(device.name, device.auth_mode);
+    if (!finished) {
+        authenticated_ = accepted;  // audited by the claim's own statement
+        co_return false;
+    }
+    auto audit = [this, &accepted] { audit_best_effort(accepted); };
     co_await pool_.run(audit);
-    co_return finished;
+    co_return true;
+}
+
+AuditEvent Dialogue::accepted_audit(const std::string& device, AuthMode mode) const {
+    return AuditEvent{device,
+                      peer_,
+                      settings_.node,
+                      "authentication",
+                      "accepted",
+                      std::string(storage::to_text(mode)),
+                      {}};
 }
 
 asio::awaitable<void> Dialogue::check_auth_string(const DeviceForSession& device,
@@ -492,20 +527,21 @@ asio::awaitable<void> Dialogue::install(MessageChannel& channel, std::uint32_t s
 
     std::optional<IssuedCertificateRecord> issued;
     std::string rejected;
-    auto issue = [this, &public_key, &spec, &issued, &rejected] {
+    // Recorded before it is sent: a certificate never exists only on a
+    // phone. Issued and recorded in one pool job: one trip to the pool.
+    auto issue_and_record = [this, &public_key, &spec, &issued, &rejected] {
         try {
             issued = authority_.issue_lsc(claim_->device, public_key, spec);
         } catch (const KeyRejected& e) {
             rejected = e.what();
+            return;
         }
+        store_.record_issued(*claim_, *issued, peer_);
     };
-    co_await pool_.run(issue);
+    co_await pool_.run(issue_and_record);
     if (!issued) {
         throw failed(SessionCause::key_rejected, rejected);
     }
-    // Recorded before it is sent: a certificate never exists only on a phone.
-    auto record = [this, &issued] { store_.record_issued(*claim_, *issued, peer_); };
-    co_await pool_.run(record);
 
     Message store(Command::store_cert_request, session_id);
     store.add<Tag::cert_type>(protocol::CertType::lsc)

@@ -4,6 +4,7 @@
 
 #include <asio/awaitable.hpp>
 #include <chrono>
+#include <exception>
 #include <optional>
 #include <string>
 
@@ -76,8 +77,9 @@ class Dialogue {
                                                 protocol::Command expected);
     asio::awaitable<void> record_end();
     void succeed(SessionCause cause, std::string detail = {});
-    void audit_best_effort(const std::string& event, const std::string& outcome,
-                           const std::string& detail);
+    void audit_best_effort(const AuditEvent& event);
+    /// "authentication accepted" of `device` under `mode`, as the claim audits it.
+    AuditEvent accepted_audit(const std::string& device, AuthMode mode) const;
     void audit_session_end(const std::string& cause);
 
     DialogueSettings settings_;
@@ -89,6 +91,10 @@ class Dialogue {
     std::optional<OperationClaim> claim_;
     /// What authentication established, bound into the claim.
     std::optional<std::string> matched_auth_string_hash_;
+    /// "authentication accepted", written with the claim.
+    std::optional<AuditEvent> authenticated_;
+    /// Under the null string, the claim made in the lookup's pool job.
+    std::optional<ClaimOutcome> early_claim_;
     /// The certificate the phone authenticated with (empty otherwise): a
     /// fetch must return this one.
     std::vector<std::uint8_t> authenticated_der_;

@@ -69,6 +69,32 @@ class DeviceStore {
   public:
     virtual ~DeviceStore() = default;
     virtual std::optional<DeviceForSession> find_device(const std::string& name) = 0;
+
+    struct Lookup {
+        std::optional<DeviceForSession> device;
+        /// Set when the device is under the null string with an operation
+        /// pending and its deadline not passed: nothing is left to check,
+        /// so it was claimed (or found held) with the lookup.
+        std::optional<ClaimOutcome> claim;
+    };
+    /// find_device, and for a device open under the null string also
+    /// `authenticated` audited and claim_operation: one trip where the null
+    /// string leaves nothing in between. The real store makes it one
+    /// statement; this default makes the calls one after the other.
+    virtual Lookup find_and_claim_null_string(const std::string& name, const std::string& node,
+                                              const AuditEvent& authenticated) {
+        Lookup out{find_device(name), std::nullopt};
+        const auto& d = out.device;
+        if (d && d->auth_mode == AuthMode::null_string && d->operation != Operation::none &&
+            !d->deadline_passed) {
+            AuditEvent audit = authenticated;
+            audit.device = d->name;
+            out.claim = claim_operation(
+                d->name, node, ClaimExpectation{d->operation, AuthMode::null_string, {}, audit});
+        }
+        return out;
+    }
+
     virtual AuthStringVerdict check_auth_string(const std::string& device,
                                                 const std::string& auth_string) = 0;
     /// The pending operation, if it is still what the phone authenticated

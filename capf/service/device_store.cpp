@@ -1,23 +1,29 @@
 #include "capf/service/device_store.hpp"
 
 #include "capf/service/auth_string.hpp"
+#include "storage/device_name.hpp"
 #include "storage/error.hpp"
 
 namespace capf {
 namespace {
 
-/// Runs a repository call; the database being out of reach is the one
-/// storage error the dialogue handles (it refuses the phone cleanly).
+/// The database out of reach: the one storage error the dialogue handles
+/// (it refuses the phone cleanly).
+bool unavailable(const storage::StorageError& e) {
+    return e.code() == storage::StorageErrc::unreachable ||
+           e.code() == storage::StorageErrc::pool_exhausted ||
+           e.code() == storage::StorageErrc::timeout;
+}
+
+/// Runs a repository call, turning the database being out of reach into
+/// StoreUnavailable.
 template <typename F>
 auto guarded(F&& f) -> decltype(f()) {
     try {
         return f();
     } catch (const storage::StorageError& e) {
-        if (e.code() == storage::StorageErrc::unreachable ||
-            e.code() == storage::StorageErrc::pool_exhausted ||
-            e.code() == storage::StorageErrc::timeout) {
+        if (unavailable(e))
             throw StoreUnavailable(e.what());
-        }
         throw;
     }
 }
@@ -31,21 +37,66 @@ std::chrono::seconds operation_lease(const Config& config) {
                                                             std::chrono::minutes(1));
 }
 
+namespace {
+
+DeviceForSession for_session(const storage::SessionDevice& d) {
+    DeviceForSession out;
+    out.name = d.name;
+    out.operation = d.pending_operation;
+    out.auth_mode = d.auth_mode;
+    out.key_spec = ca::parse_key_spec(d.key_spec).value_or(ca::KeySpec{});
+    out.deadline_passed = d.deadline_passed;
+    out.require_sudi = d.require_sudi;
+    return out;
+}
+
+}  // namespace
+
 std::optional<DeviceForSession> StorageDeviceStore::find_device(const std::string& name) {
     return guarded([&]() -> std::optional<DeviceForSession> {
-        const auto d = repo_.find_device(name);
+        const auto d = repo_.find_session_device(name);
         if (!d)
             return std::nullopt;
-        DeviceForSession out;
-        out.name = d->name;
-        out.operation = d->pending_operation;
-        out.auth_mode = d->auth_mode;
-        out.key_spec = ca::parse_key_spec(d->key_spec).value_or(ca::KeySpec{});
-        out.deadline_passed =
-            d->operation_deadline && *d->operation_deadline <= std::chrono::system_clock::now();
-        out.require_sudi = d->require_sudi;
-        return out;
+        return for_session(*d);
     });
+}
+
+DeviceStore::Lookup StorageDeviceStore::find_and_claim_null_string(
+    const std::string& name, const std::string& node, const AuditEvent& authenticated) {
+    const auto canonical = storage::canonical_device_name(name).value_or(name);
+    bool reserved = false;  // no session of this process holds it: it may be claimed
+    {
+        const std::lock_guard lock(holding_mutex_);
+        reserved = holding_.insert(canonical).second;
+    }
+    storage::DeviceRepository::SessionLookup found;
+    try {
+        found = repo_.find_session_device_and_claim(canonical, node, settings_.lease, authenticated,
+                                                    reserved, /*take_own_lease=*/true);
+    } catch (const storage::StorageError& e) {
+        if (reserved)
+            stop_holding(canonical);
+        if (e.code() == storage::StorageErrc::timeout) {
+            // The claim waited too long on the device's row lock: the lookup
+            // alone does not wait, so the session is still identified, and
+            // its claim, made the usual way, fails in the device's name.
+            return Lookup{find_device(name), std::nullopt};
+        }
+        if (unavailable(e))
+            throw StoreUnavailable(e.what());
+        throw;
+    } catch (...) {
+        if (reserved)
+            stop_holding(canonical);
+        throw;
+    }
+    if (reserved && !(found.claim && found.claim->claim))
+        stop_holding(canonical);
+    Lookup out;
+    if (found.device)
+        out.device = for_session(*found.device);
+    out.claim = std::move(found.claim);
+    return out;
 }
 
 AuthStringVerdict StorageDeviceStore::check_auth_string(const std::string& device,

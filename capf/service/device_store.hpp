@@ -33,6 +33,8 @@ class StorageDeviceStore : public DeviceStore {
         : repo_(repo), settings_(std::move(settings)) {}
 
     std::optional<DeviceForSession> find_device(const std::string& name) override;
+    Lookup find_and_claim_null_string(const std::string& name, const std::string& node,
+                                      const AuditEvent& authenticated) override;
     AuthStringVerdict check_auth_string(const std::string& device,
                                         const std::string& auth_string) override;
     ClaimOutcome claim_operation(const std::string& device, const std::string& node,

@@ -106,3 +106,35 @@ TEST_CASE("blocking pool: what a job throws reaches the awaiting coroutine and f
     CHECK(pool.queued() == 0);
     CHECK(pool.running() == 0);
 }
+
+// Issue 13: jobs are posted as plain functions, not spawned coroutines; what
+// the caller awaits is unchanged.
+TEST_CASE("blocking pool: a job runs on a pool thread and its caller resumes on its own executor") {
+    asio::io_context ctx;
+    BlockingPool pool(2, 4);
+    std::thread::id job_thread, resumed_on;
+    std::unique_ptr<int> moved;
+    bool void_ran = false, done = false;
+    const auto io_thread = std::this_thread::get_id();
+    asio::co_spawn(
+        ctx,
+        [&]() -> asio::awaitable<void> {
+            job_thread = co_await pool.run([] { return std::this_thread::get_id(); });
+            resumed_on = std::this_thread::get_id();
+            moved = co_await pool.run([] { return std::make_unique<int>(42); });  // move-only
+            co_await pool.run([&] { void_ran = true; });
+        },
+        [&](std::exception_ptr e) {
+            CHECK_FALSE(e);
+            done = true;
+        });
+    poll_until(ctx, [&] { return done; });
+    CHECK(job_thread != io_thread);
+    CHECK(resumed_on == io_thread);
+    REQUIRE(moved);
+    CHECK(*moved == 42);
+    CHECK(void_ran);
+    CHECK(pool.completed() == 3);
+    CHECK(pool.running() == 0);
+    CHECK(pool.queued() == 0);
+}

@@ -49,6 +49,8 @@ class ScriptedPhone : public MessageChannel {
         }
         protocol::Message m = std::move(inbox_.front());
         inbox_.pop_front();
+        if (hang_up_after && m.command() == *hang_up_after)
+            hung_up = true;  // it said this, then went away before the answer
         if (expected_ && m.session_id() != *expected_) {
             protocol::Error e;
             e.code = protocol::Errc::session_id_mismatch;
@@ -62,6 +64,8 @@ class ScriptedPhone : public MessageChannel {
     std::vector<protocol::Message> sent;
     /// The phone vanishes (a TLS alert, a reset) once it was sent this.
     std::optional<protocol::Command> hang_up_on;
+    /// The phone vanishes right after the server has read this from it.
+    std::optional<protocol::Command> hang_up_after;
     bool hung_up = false;
     std::size_t sends_after_hang_up = 0;
 
@@ -121,6 +125,8 @@ class FakeDeviceStore : public DeviceStore {
                                  const ClaimExpectation& expected) override {
         calls.push_back("claim " + device);
         expectations.push_back(expected);
+        if (expected.audit)  // the real store writes it in the claim's statement
+            audits.push_back(*expected.audit);
         if (claim_refused)
             return {ClaimOutcome::Status::held_elsewhere, std::nullopt, {}};
         auto& d = devices.at(device);

@@ -125,12 +125,14 @@ FakeDeviceStore store_with(Operation op, AuthMode mode, ca::KeySpec spec = {}) {
 
 SessionOutcome run_dialogue(FakeDeviceStore& store, FakeAuthority& authority, ScriptedPhone& phone,
                             DialogueSettings settings = fast_settings(),
-                            std::size_t max_queued = 16) {
+                            std::size_t max_queued = 16, std::size_t* pool_trips = nullptr) {
     asio::io_context io;
     BlockingPool pool(1, max_queued);
     Dialogue dialogue(settings, store, authority, pool, "127.0.0.1:50000");
     auto result = asio::co_spawn(io, dialogue.run(phone, sid), asio::use_future);
     io.run();
+    if (pool_trips)
+        *pool_trips = pool.completed();
     return result.get();
 }
 
@@ -546,6 +548,77 @@ TEST_CASE(
     CHECK_FALSE(audited(store, "internal_error"));
     REQUIRE(store.failures == std::vector<std::string>{"phone_closed_connection"});
     CHECK(authority.issued == 0);
+}
+
+TEST_CASE(
+    "dialogue: a success whose END_SESSION the phone never hears stays a success and is recorded once") {
+    // Found by the dialogue fuzzer: the phone confirms, the outcome is
+    // recorded, then the phone is gone before END_SESSION reaches it.
+    for (const auto operation : {Operation::install, Operation::fetch, Operation::remove}) {
+        INFO("operation " << storage::to_text(operation));
+        auto store = store_with(operation, AuthMode::null_string);
+        FakeAuthority authority;
+        ScriptedPhone phone(behave({}));
+        phone.hang_up_after = operation == Operation::install ? Command::store_cert_response
+                              : operation == Operation::fetch ? Command::fetch_cert_response
+                                                              : Command::delete_cert_response;
+        const auto outcome = run_dialogue(store, authority, phone);
+        CHECK(outcome.result == SessionResult::succeeded);
+        CHECK(store.failures.empty());  // no record_failure over the finished operation
+        CHECK(std::none_of(store.calls.begin(), store.calls.end(),
+                           [](const std::string& c) { return c.rfind("failed", 0) == 0; }));
+        CHECK(phone.sends_after_hang_up == 1);  // the one END_SESSION, and nothing after it
+        CHECK_FALSE(audited(store, "phone_closed_connection"));
+    }
+}
+
+TEST_CASE("dialogue: an install under the null string takes three trips to the pool") {
+    // Issue 13: the lookup claims (nothing else is left to check under the
+    // null string), the LSC is issued and recorded in one trip, and the
+    // confirmation is the third; the authentication is audited with the claim.
+    auto store = store_with(Operation::install, AuthMode::null_string);
+    FakeAuthority authority;
+    ScriptedPhone phone(behave({}));
+    std::size_t trips = 0;
+    const auto outcome = run_dialogue(store, authority, phone, fast_settings(), 16, &trips);
+    REQUIRE(outcome.result == SessionResult::succeeded);
+    CHECK(trips == 3);
+    CHECK(store.lookups == 1);
+    REQUIRE(store.expectations.size() == 1);
+    REQUIRE(store.expectations[0].audit);
+    CHECK(store.expectations[0].audit->event == "authentication");
+    CHECK(store.expectations[0].audit->detail == "null-string");
+    CHECK(store.expectations[0].audit->peer == "127.0.0.1:50000");
+    CHECK(audited(store, "null-string"));
+}
+
+TEST_CASE("dialogue: another version under the null string is refused before any claim") {
+    auto store = store_with(Operation::install, AuthMode::null_string);
+    FakeAuthority authority;
+    PhoneScript script;
+    script.version = 2;
+    ScriptedPhone phone(behave(script));
+    const auto outcome = run_dialogue(store, authority, phone);
+    CHECK(outcome.cause == SessionCause::wrong_version);
+    CHECK(store.expectations.empty());  // nothing claimed, no authentication audited
+    CHECK_FALSE(audited(store, "null-string"));
+}
+
+TEST_CASE("dialogue: under an auth string the claim waits for the string to match") {
+    auto store = store_with(Operation::install, AuthMode::auth_string);
+    store.auth_strings[device] = "123456";
+    FakeAuthority authority;
+    PhoneScript script;
+    script.password = "123456";
+    ScriptedPhone phone(behave(script));
+    std::size_t trips = 0;
+    const auto outcome = run_dialogue(store, authority, phone, fast_settings(), 16, &trips);
+    REQUIRE(outcome.result == SessionResult::succeeded);
+    CHECK(trips == 5);  // lookup, string, claim, issue and record, confirmation
+    REQUIRE(store.expectations.size() == 1);
+    CHECK(store.expectations[0].auth_string_hash == "hash-of-123456");
+    REQUIRE(store.expectations[0].audit);
+    CHECK(store.expectations[0].audit->detail == "auth-string");
 }
 
 TEST_CASE("dialogue: every change is recorded with the phone's address as its actor") {
