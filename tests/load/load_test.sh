@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# The load benchmarks of issue 13, each a capf-load run against a fresh
+# capfd with durable PostgreSQL commits (tests/load/load_bench.sh). Each
+# prints its figures beside the bound measured in the same run, and fails on
+# any error; the throughput cases also fail below a floor well under the
+# target (LOAD_MIN_FRACTION), so a regression such as a signer set up per
+# signature again is caught, while the target itself is a benchmark figure
+# (tests/load/README.md), not a timed test.
+#   throughput-rsa2048        16 phones, null-string installs, RSA-2048 CAPF key and phone keys
+#   throughput-rsa4096-ec256  the same with an RSA-4096 CAPF key and EC P-256 phone keys
+#   park-10000                10,000 sessions parked in key generation while installs run
+#   devices-40000             40,000 devices scheduled and installed in one run
+#   mix                       install, fetch, delete, unknown device and wrong auth string
+# Usage: load_test.sh CAPFD CAPFCTL CAPF_PHONE SOURCE_DIR CASE CAPF_LOAD
+capfd=$1 capfctl=$2 phone=$3 src=$4 case=$5 load=$6
+set -euo pipefail
+if [ -x /usr/bin/python3 ]; then PATH="/usr/bin:$PATH"; fi  # not a shim (tests/capf/e2e_lib.sh)
+floor=${LOAD_MIN_FRACTION:-0.35}
+out=$(mktemp /tmp/capf-load-XXXXXX.json)
+trap 'rm -f "$out"' EXIT
+bench() { "$src/tests/load/load_bench.sh" "$capfd" "$capfctl" "$phone" "$src" "$load" "$@" >"$out"; }
+check() { python3 - "$out" "$@"; }
+
+case "$case" in
+  throughput-rsa2048)
+    bench --count 3000 --phones 16 --key-spec rsa-2048
+    check "$floor" <<'PY'
+import json, sys
+r, floor = json.load(open(sys.argv[1])), float(sys.argv[2])
+print(json.dumps(r))
+assert r["error_count"] == 0 and r["ok"] == 3000, f"errors: {r['errors']}"
+f = r["fraction_of_bound"]
+print(f"FIGURE: {r['installs_per_capfd_cpu_second']} installs per capfd CPU-second, "
+      f"{f:.0%} of the bound of {r['bound']['installs_per_cpu_second']} (RSA-2048); "
+      f"{r['installs_per_second']} installs/s, p99 {r['kinds']['install']['latency_ms']['p99']} ms")
+assert f >= floor, f"{f:.0%} of the crypto bound, under the regression floor of {floor:.0%}"
+PY
+    ;;
+  throughput-rsa4096-ec256)
+    LOAD_CAPF_KEY=rsa-4096 bench --count 1000 --phones 16 --key-spec ec-p256
+    check "$floor" <<'PY'
+import json, sys
+r, floor = json.load(open(sys.argv[1])), float(sys.argv[2])
+print(json.dumps(r))
+assert r["error_count"] == 0 and r["ok"] == 1000, f"errors: {r['errors']}"
+f = r["fraction_of_bound"]
+print(f"FIGURE: {r['installs_per_capfd_cpu_second']} installs per capfd CPU-second, "
+      f"{f:.0%} of the bound of {r['bound']['installs_per_cpu_second']} (RSA-4096 CAPF key, "
+      f"EC P-256 phones); {r['installs_per_second']} installs/s")
+assert f >= floor, f"{f:.0%} of the crypto bound, under the regression floor of {floor:.0%}"
+PY
+    ;;
+  park-10000)
+    bench --park 10000 --count 2000 --phones 16
+    check <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+print(json.dumps(r))
+parked, install = r["parked"], r["kinds"]["install"]
+assert parked["parked"] == 10000, f"only {parked['parked']} of 10000 parked: {parked['failures']}"
+assert r["error_count"] == 0 and install["ok"] == 2000, f"errors: {r['errors']}"
+rss, p99 = r["capfd"]["rss_mib_max_during"], install["latency_ms"]["p99"]
+print(f"FIGURE: 10000 sessions parked, capfd resident {rss:.0f} MiB at most (peak {r['capfd']['peak_rss_mib']:.0f}); "
+      f"2000 installs beside them at {r['installs_per_second']} installs/s, p99 {p99} ms")
+assert rss < 512, f"capfd used {rss:.0f} MiB with 10000 parked sessions, over 512 MiB"
+assert p99 < 500, f"installs beside the parked sessions: p99 {p99} ms, over 500 ms"
+PY
+    ;;
+  devices-40000)
+    bench --count 40000 --phones 16
+    check <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+print(json.dumps(r))
+fleet = r["fleet"]
+assert r["error_count"] == 0 and r["ok"] == 40000, f"errors: {r['errors']}"
+assert fleet["with_lsc"] == 40000, f"{fleet['with_lsc']} of 40000 devices hold an LSC"
+assert fleet["pending_install"] == 0 and fleet["operations_in_progress"] == 0, f"left: {fleet}"
+print(f"FIGURE: 40000 devices installed in {r['seconds']} s ({r['installs_per_second']} installs/s), "
+      f"none left pending or in progress; p99 {r['kinds']['install']['latency_ms']['p99']} ms")
+PY
+    ;;
+  mix)
+    bench --count 2000 --phones 16 --mix install=60,fetch=10,delete=10,unknown=10,wrong_auth=10
+    check <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+print(json.dumps(r))
+kinds = r["kinds"]
+expected = {"install": 1200, "fetch": 200, "delete": 200, "unknown": 200, "wrong_auth": 200}
+for kind, n in expected.items():
+    k = kinds[kind]
+    assert k["sessions"] == n and k["ok"] == n, f"{kind}: {k['ok']} of {k['sessions']} as expected, errors {k['errors']}"
+print("FIGURE: " + "; ".join(f"{kind} {kinds[kind]['ok']} ok, p99 {kinds[kind]['latency_ms']['p99']} ms"
+                              for kind in expected))
+PY
+    ;;
+  *) echo "unknown case $case"; exit 2 ;;
+esac
+echo "PASS: $case"

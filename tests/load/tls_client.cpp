@@ -1,0 +1,162 @@
+#include "tests/load/tls_client.hpp"
+
+#include <botan/tls_exceptn.h>
+
+#include <array>
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/use_awaitable.hpp>
+#include <asio/write.hpp>
+
+namespace capf::load {
+namespace {
+
+constexpr auto as_tuple = asio::experimental::as_tuple(asio::use_awaitable);
+
+class OldPhonePolicy : public Botan::TLS::Policy {
+  public:
+    std::vector<std::string> allowed_ciphers() const override { return {"AES-128"}; }
+    std::vector<std::string> allowed_macs() const override { return {"SHA-1"}; }
+    std::vector<std::string> allowed_key_exchange_methods() const override { return {"RSA"}; }
+    std::vector<std::string> allowed_signature_methods() const override { return {"IMPLICIT"}; }
+    bool allow_tls10() const override { return true; }
+    bool allow_tls11() const override { return false; }
+    bool allow_tls12() const override { return false; }
+    Botan::TLS::Protocol_Version latest_supported_version(bool) const override {
+        return Botan::TLS::Protocol_Version::TLS_V10;
+    }
+};
+
+class NewPhonePolicy : public Botan::TLS::Policy {
+  public:
+    std::vector<std::string> allowed_key_exchange_methods() const override { return {"ECDH"}; }
+    std::vector<std::string> allowed_macs() const override { return {"AEAD"}; }
+    bool allow_tls10() const override { return false; }
+    bool allow_tls11() const override { return false; }
+};
+
+}  // namespace
+
+std::unique_ptr<Botan::TLS::Policy> make_client_policy(PhoneTls tls) {
+    if (tls == PhoneTls::tls10_rsa)
+        return std::make_unique<OldPhonePolicy>();
+    return std::make_unique<NewPhonePolicy>();
+}
+
+TlsClient::TlsClient(asio::ip::tcp::socket socket, const Botan::TLS::Policy& policy,
+                     Botan::RandomNumberGenerator& rng, const Botan::X509_Certificate* pinned)
+    : socket_(std::move(socket)), policy_(policy), rng_(rng), pinned_(pinned) {}
+
+TlsClient::~TlsClient() = default;
+
+void TlsClient::tls_emit_data(const uint8_t data[], size_t size) {
+    outgoing_.insert(outgoing_.end(), data, data + size);
+}
+
+void TlsClient::tls_record_received(uint64_t, const uint8_t data[], size_t size) {
+    incoming_.insert(incoming_.end(), data, data + size);
+}
+
+void TlsClient::tls_alert(Botan::TLS::Alert alert) {
+    alert_ = alert.type_string();
+    if (alert.type() == Botan::TLS::Alert::CLOSE_NOTIFY || alert.is_fatal())
+        closed_ = true;
+}
+
+bool TlsClient::tls_session_established(const Botan::TLS::Session&) {
+    return false;  // nothing to resume: every phone session is a full handshake
+}
+
+void TlsClient::tls_verify_cert_chain(
+    const std::vector<Botan::X509_Certificate>& chain,
+    const std::vector<std::shared_ptr<const Botan::OCSP::Response>>&,
+    const std::vector<Botan::Certificate_Store*>&, Botan::Usage_Type, const std::string&,
+    const Botan::TLS::Policy&) {
+    if (pinned_ != nullptr && (chain.empty() || !(chain.front() == *pinned_)))
+        throw Botan::TLS::TLS_Exception(Botan::TLS::Alert::BAD_CERTIFICATE,
+                                        "capfd presented another certificate than the pinned one");
+}
+
+asio::awaitable<void> TlsClient::flush() {
+    if (outgoing_.empty())
+        co_return;
+    std::vector<std::uint8_t> out;
+    out.swap(outgoing_);
+    auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(out), as_tuple);
+    if (ec)
+        throw LinkError("closed", "write: " + ec.message());
+}
+
+asio::awaitable<bool> TlsClient::pump() {
+    std::array<std::uint8_t, 4096> buffer;
+    auto [ec, n] = co_await socket_.async_read_some(asio::buffer(buffer), as_tuple);
+    if (ec == asio::error::eof)
+        co_return false;
+    if (ec)
+        throw LinkError("closed", "read: " + ec.message());
+    std::string refused;
+    try {
+        client_->received_data(buffer.data(), n);
+    } catch (const std::exception& e) {
+        refused = std::string("TLS: ") + e.what();
+    }
+    co_await flush();  // what Botan queued, the alert that explains a refusal included
+    if (!refused.empty())
+        throw LinkError("tls", refused);
+    co_return true;
+}
+
+asio::awaitable<void> TlsClient::handshake() {
+    // Built here, not in the constructor: it calls tls_emit_data at once,
+    // on a fully constructed object.
+    client_ = std::make_unique<Botan::TLS::Client>(
+        static_cast<Botan::TLS::Callbacks&>(*this), sessions_, no_credentials_, policy_, rng_,
+        Botan::TLS::Server_Information(), policy_.latest_supported_version(false),
+        std::vector<std::string>{}, /*reserved_io_buffer_size=*/1024);
+    co_await flush();
+    while (!active_) {
+        // co_await never sits in a condition: GCC 12 miscompiles some of those.
+        const bool more = co_await pump();
+        if (!more)
+            throw LinkError("closed", "capfd closed the connection during the TLS handshake");
+        if (closed_)
+            throw LinkError("tls", "capfd refused the TLS handshake: " + alert_);
+    }
+}
+
+asio::awaitable<void> TlsClient::write(std::span<const std::uint8_t> plaintext) {
+    if (closed_ || !client_->is_active())
+        throw LinkError("closed", "the TLS session is closed");
+    client_->send(plaintext.data(), plaintext.size());
+    co_await flush();
+}
+
+asio::awaitable<std::vector<std::uint8_t>> TlsClient::read_some() {
+    while (incoming_.empty()) {
+        if (closed_)
+            co_return std::vector<std::uint8_t>{};
+        const bool more = co_await pump();
+        if (!more)
+            co_return std::vector<std::uint8_t>{};
+    }
+    std::vector<std::uint8_t> out;
+    out.swap(incoming_);
+    co_return out;
+}
+
+void TlsClient::abort() noexcept {
+    std::error_code ignored;
+    socket_.close(ignored);
+}
+
+asio::awaitable<void> TlsClient::shutdown() {
+    try {
+        if (client_ && !client_->is_closed())
+            client_->close();
+        co_await flush();
+    } catch (const std::exception&) {
+        // best effort: capfd may have gone already
+    }
+    abort();
+}
+
+}  // namespace capf::load
