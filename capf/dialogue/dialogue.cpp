@@ -190,6 +190,11 @@ asio::awaitable<SessionOutcome> Dialogue::run(MessageChannel& channel, std::uint
 }
 
 asio::awaitable<void> Dialogue::record_end() {
+    if (!claim_ && early_claim_ && early_claim_->claim) {
+        // Claimed with the lookup, and the session ended before it got to
+        // use the claim: it is this session's, to record and release.
+        claim_ = std::move(early_claim_->claim);
+    }
     const std::string cause = outcome_.cause_text();
     const bool ok =
         outcome_.result == SessionResult::succeeded || outcome_.result == SessionResult::no_action;

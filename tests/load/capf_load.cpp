@@ -11,10 +11,12 @@
 // an auth-string brute force from one peer. A progress line goes to stderr
 // every second; one JSON object with the figures goes to stdout at the end.
 // tests/load/README.md has the commands.
-#include <botan/auto_rng.h>
 #include <botan/ec_group.h>
 #include <botan/ecdsa.h>
+#include <botan/hmac_drbg.h>
+#include <botan/mac.h>
 #include <botan/rsa.h>
+#include <botan/system_rng.h>
 #include <sys/resource.h>
 
 #include <CLI/CLI.hpp>
@@ -310,12 +312,11 @@ class Parking {
     asio::awaitable<void> park_all(Clock::time_point give_up) {
         auto ex = co_await asio::this_coro::executor;
         asio::steady_timer poll(ex);
-        std::size_t launched = 0;
         while (ctx_.parked.size() + finished_ < o_.park && Clock::now() < give_up) {
-            while (launched < o_.park &&
-                   launched - ctx_.parked.size() - finished_ < o_.park_connecting) {
-                asio::co_spawn(ex, one(launched), asio::detached);
-                ++launched;
+            while (launched_ < o_.park &&
+                   launched_ - ctx_.parked.size() - finished_ < o_.park_connecting) {
+                asio::co_spawn(ex, one(launched_), asio::detached);
+                ++launched_;
             }
             poll.expires_after(std::chrono::milliseconds(10));
             co_await poll.async_wait(asio::use_awaitable);
@@ -326,7 +327,8 @@ class Parking {
     asio::awaitable<void> release_all() {
         release_parked(ctx_);
         asio::steady_timer poll(co_await asio::this_coro::executor);
-        while (finished_ < o_.park && !ctx_.parked.empty()) {
+        // Every session launched has ended before this object may go.
+        while (finished_ < launched_) {
             poll.expires_after(std::chrono::milliseconds(10));
             co_await poll.async_wait(asio::use_awaitable);
         }
@@ -349,7 +351,7 @@ class Parking {
 
     PhoneContext& ctx_;
     const Options& o_;
-    std::size_t finished_ = 0;
+    std::size_t launched_ = 0, finished_ = 0;
     std::map<std::string, std::size_t> failures_;
 };
 
@@ -476,7 +478,10 @@ class Run {
 
     int main() {
         raise_file_limit();
-        Botan::AutoSeeded_RNG rng;
+        // An HMAC_DRBG, not AutoSeeded_RNG, which reads the system generator
+        // on every request: the client should spend as little as it can.
+        Botan::HMAC_DRBG rng(Botan::MessageAuthenticationCode::create_or_throw("HMAC(SHA-256)"),
+                             Botan::system_rng());
         policy_ =
             make_client_policy(o_.tls == "legacy" ? PhoneTls::tls10_rsa : PhoneTls::tls12_ecdhe);
         if (!o_.capf_cert.empty())
@@ -616,9 +621,11 @@ class Run {
         tally_ = Tally(start);
         measured_.capfd_before = o_.capfd_pid ? sample_process(o_.capfd_pid) : std::nullopt;
         const double pg_before = postgres_cpu_seconds(), own_before = own_cpu_seconds();
-        bool done = false, brute_done = false;
-        asio::co_spawn(ex, progress(tally_, ctx_, o_, done, start), asio::detached);
-        asio::co_spawn(ex, sample_rss(done), asio::detached);
+        bool brute_done = false;
+        // Members, not locals: the two samplers outlive this coroutine by a tick.
+        phase_done_ = false;
+        asio::co_spawn(ex, progress(tally_, ctx_, o_, phase_done_, start), asio::detached);
+        asio::co_spawn(ex, sample_rss(phase_done_), asio::detached);
         const auto stop_taking = o_.seconds > 0
                                      ? start + std::chrono::duration_cast<Clock::duration>(
                                                    std::chrono::duration<double>(o_.seconds))
@@ -642,7 +649,7 @@ class Run {
         measured_.capfd_after = o_.capfd_pid ? sample_process(o_.capfd_pid) : std::nullopt;
         measured_.postgres_cpu = postgres_cpu_seconds() - pg_before;
         measured_.client_cpu = own_cpu_seconds() - own_before;
-        done = true;
+        phase_done_ = true;
         left_ = runner.left();
         already_done_ = runner.already_done;
         if (brute) {
@@ -739,6 +746,7 @@ class Run {
     Measured measured_;
     json report_ = json::object();
     std::size_t left_ = 0, already_done_ = 0;
+    bool phase_done_ = false;
 };
 
 }  // namespace

@@ -296,19 +296,23 @@ asio::awaitable<Result> run_phone_session(PhoneContext& ctx, Plan plan, asio::ip
     bool released = false;
     try {
         auto socket = co_await connect(ctx.server, source);
-        TlsClient tls(std::move(socket), *ctx.policy, *ctx.rng, ctx.pinned);
-        dog->client = &tls;
+        // On the heap, not in the coroutine frame: a frame this large makes
+        // GCC 12 warn falsely about Asio's frame allocator (-O1, the
+        // sanitizer build).
+        auto tls = std::make_unique<TlsClient>(std::move(socket), *ctx.policy, *ctx.rng,
+                                               ctx.pinned);
+        dog->client = tls.get();
         arm(dog, ctx.timeout);
-        Conversation conversation(ctx, r, tls, *dog);
+        auto conversation = std::make_unique<Conversation>(ctx, r, *tls, *dog);
         std::exception_ptr failure;
         try {
-            co_await conversation.run();
+            co_await conversation->run();
         } catch (...) {
             failure = std::current_exception();
         }
-        released = conversation.released;
+        released = conversation->released;
         disarm(*dog);
-        co_await tls.shutdown();
+        co_await tls->shutdown();
         if (failure)
             std::rethrow_exception(failure);
     } catch (const LinkError& e) {

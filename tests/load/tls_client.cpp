@@ -44,7 +44,10 @@ std::unique_ptr<Botan::TLS::Policy> make_client_policy(PhoneTls tls) {
 
 TlsClient::TlsClient(asio::ip::tcp::socket socket, const Botan::TLS::Policy& policy,
                      Botan::RandomNumberGenerator& rng, const Botan::X509_Certificate* pinned)
-    : socket_(std::move(socket)), policy_(policy), rng_(rng), pinned_(pinned) {}
+    : socket_(std::move(socket)), policy_(policy), rng_(rng), pinned_(pinned) {
+    std::error_code ignored;  // a read on a stale readiness report answers would_block
+    socket_.non_blocking(true, ignored);
+}
 
 TlsClient::~TlsClient() = default;
 
@@ -86,23 +89,40 @@ asio::awaitable<void> TlsClient::flush() {
         throw LinkError("closed", "write: " + ec.message());
 }
 
+/// One read buffer for every client of this thread (they all run on it),
+/// not one in each coroutine frame.
+[[gnu::noinline]] std::span<std::uint8_t> read_buffer() {
+    thread_local std::array<std::uint8_t, 16 * 1024 + 512> buffer;
+    return buffer;
+}
+
 asio::awaitable<bool> TlsClient::pump() {
-    std::array<std::uint8_t, 4096> buffer;
-    auto [ec, n] = co_await socket_.async_read_some(asio::buffer(buffer), as_tuple);
-    if (ec == asio::error::eof)
-        co_return false;
-    if (ec)
-        throw LinkError("closed", "read: " + ec.message());
-    std::string refused;
-    try {
-        client_->received_data(buffer.data(), n);
-    } catch (const std::exception& e) {
-        refused = std::string("TLS: ") + e.what();
+    for (;;) {
+        auto [waited] = co_await socket_.async_wait(asio::ip::tcp::socket::wait_read, as_tuple);
+        if (waited)
+            throw LinkError("closed", "wait: " + waited.message());
+        // Read and hand to Botan with no suspension in between, so one buffer
+        // serves every client of this thread.
+        const auto buffer = read_buffer();
+        std::error_code ec;
+        const std::size_t n = socket_.read_some(asio::buffer(buffer.data(), buffer.size()), ec);
+        if (ec == asio::error::would_block || ec == asio::error::try_again)
+            continue;
+        if (ec == asio::error::eof)
+            co_return false;
+        if (ec)
+            throw LinkError("closed", "read: " + ec.message());
+        std::string refused;
+        try {
+            client_->received_data(buffer.data(), n);
+        } catch (const std::exception& e) {
+            refused = std::string("TLS: ") + e.what();
+        }
+        co_await flush();  // what Botan queued, the alert that explains a refusal included
+        if (!refused.empty())
+            throw LinkError("tls", refused);
+        co_return true;
     }
-    co_await flush();  // what Botan queued, the alert that explains a refusal included
-    if (!refused.empty())
-        throw LinkError("tls", refused);
-    co_return true;
 }
 
 asio::awaitable<void> TlsClient::handshake() {
