@@ -196,6 +196,39 @@ void revoke_in(pqxx::work& txn, const std::string& device, const std::string& re
                      device, serial_hex, reason);
 }
 
+// The lease taken in a claim statement's `claimed` CTE, shared by the
+// session lookup and the bound claim: $2 take_own_lease, $3 node, $4 lease
+// seconds. Between the two fragments come the FROM and the statement's own
+// conditions; claimed_tail re-checks the lease conditions on the newest row
+// (so of concurrent claimers one wins) and returns the claim's columns.
+constexpr Fragment claimed_head = R"SQL(
+    claimed AS (
+        UPDATE devices d
+        SET lease_owner = $3, lease_expires_at = now() + make_interval(secs => $4),
+            operation_status = 'in-progress', operation_updated_at = now()
+)SQL";
+constexpr Fragment claimed_tail = R"SQL(
+            AND d.pending_operation <> 'none' AND NOT d.auth_locked
+            AND (d.operation_deadline IS NULL OR d.operation_deadline > now())
+            AND (d.lease_owner IS NULL OR d.lease_expires_at <= now()
+                 OR ($2 AND d.lease_owner = $3))
+        RETURNING d.pending_operation, d.auth_mode, d.key_spec,
+            extract(epoch FROM d.lease_expires_at) AS expires
+    )
+)SQL";
+
+/// The claim in the four columns claimed_tail returns, from `first` on.
+OperationClaim claim_of(const pqxx::row& row, pqxx::row::size_type first, const std::string& name,
+                        const std::string& node, std::optional<std::string> auth_string_hash) {
+    return OperationClaim{name,
+                          parse_operation(row[first].as<std::string>()),
+                          parse_auth_mode(row[first + 1].as<std::string>()),
+                          row[first + 2].as<std::string>(),
+                          node,
+                          *time_of(row[first + 3]),
+                          std::move(auth_string_hash)};
+}
+
 /// Takes the device's pending operation: one UPDATE, so concurrent claimers
 /// queue on the row lock and re-check the WHERE clause after the winner
 /// commits, and exactly one wins.
@@ -507,8 +540,7 @@ DeviceRepository::SessionLookup DeviceRepository::find_session_device_and_claim(
         // leaves nothing to check before its claim; `claimed` takes the
         // lease as take_lease does (its WHERE re-checked on the newest row,
         // so of two claimers one wins); `audited` the authentication.
-        const auto r =
-            txn.exec_params(R"SQL(
+        static const std::string text = statement({R"SQL(
             WITH device AS (
                 SELECT name, pending_operation, auth_mode, key_spec,
                     operation_deadline IS NOT NULL AND operation_deadline <= now()
@@ -521,19 +553,14 @@ DeviceRepository::SessionLookup DeviceRepository::find_session_device_and_claim(
                 SELECT name FROM device
                 WHERE auth_mode = 'null-string' AND pending_operation <> 'none'
                     AND NOT deadline_passed
-            ), claimed AS (
-                UPDATE devices d
-                SET lease_owner = $3, lease_expires_at = now() + make_interval(secs => $4),
-                    operation_status = 'in-progress', operation_updated_at = now()
+            ),
+        )SQL",
+                                                   claimed_head, R"SQL(
                 FROM open o
                 WHERE d.name = o.name AND $5 AND d.auth_mode = 'null-string'
-                    AND d.pending_operation <> 'none' AND NOT d.auth_locked
-                    AND (d.operation_deadline IS NULL OR d.operation_deadline > now())
-                    AND (d.lease_owner IS NULL OR d.lease_expires_at <= now()
-                         OR ($2 AND d.lease_owner = $3))
-                RETURNING d.pending_operation, d.auth_mode, d.key_spec,
-                    extract(epoch FROM d.lease_expires_at) AS expires
-            ), audited AS (
+        )SQL",
+                                                   claimed_tail, R"SQL(
+            , audited AS (
                 INSERT INTO audit_events (device, peer, node, event, outcome, detail)
                 SELECT name, $6::text, $7::text, $8::text, $9::text, $10::text FROM open
             )
@@ -541,8 +568,9 @@ DeviceRepository::SessionLookup DeviceRepository::find_session_device_and_claim(
                 d.require_sudi, d.held, EXISTS (SELECT 1 FROM open),
                 c.pending_operation, c.auth_mode, c.key_spec, c.expires
             FROM device d LEFT JOIN claimed c ON true
-        )SQL",
-                            name, take_own_lease, node, static_cast<double>(lease.count()),
+        )SQL"});
+        const auto r =
+            txn.exec_params(text, name, take_own_lease, node, static_cast<double>(lease.count()),
                             may_claim, authenticated.peer, authenticated.node, authenticated.event,
                             authenticated.outcome, authenticated.detail);
         if (r.empty())
@@ -560,13 +588,7 @@ DeviceRepository::SessionLookup DeviceRepository::find_session_device_and_claim(
         if (!row[8].is_null()) {
             ClaimOutcome claim;
             claim.status = ClaimOutcome::Status::claimed;
-            claim.claim = OperationClaim{name,
-                                         parse_operation(row[8].as<std::string>()),
-                                         parse_auth_mode(row[9].as<std::string>()),
-                                         row[10].as<std::string>(),
-                                         node,
-                                         *time_of(row[11]),
-                                         std::nullopt};
+            claim.claim = claim_of(row, 8, name, node, std::nullopt);
             out.claim = std::move(claim);
         } else if (!may_claim) {
             out.claim = ClaimOutcome{ClaimOutcome::Status::held_elsewhere, std::nullopt, {}};
@@ -919,8 +941,7 @@ ClaimOutcome DeviceRepository::claim_pending_operation(const std::string& raw_na
         // takes the lease only if nothing the session authenticated against
         // changed (re-checking the lease conditions on the newest row), and
         // `audited` writes the authentication that led here.
-        const auto r = txn.exec_params(
-            R"SQL(
+        static const std::string text = statement({R"SQL(
             WITH current AS (
                 SELECT pending_operation, auth_mode, auth_string_hash,
                     pending_operation <> 'none' AND NOT auth_locked
@@ -930,29 +951,25 @@ ClaimOutcome DeviceRepository::claim_pending_operation(const std::string& raw_na
                         AND NOT ($2 AND lease_owner = $3) AS held
                 FROM devices WHERE name = $1
                 FOR UPDATE
-            ), claimed AS (
-                UPDATE devices d
-                SET lease_owner = $3, lease_expires_at = now() + make_interval(secs => $4),
-                    operation_status = 'in-progress', operation_updated_at = now()
+            ),
+        )SQL",
+                                                   claimed_head, R"SQL(
                 FROM current c
                 WHERE d.name = $1 AND c.claimable AND NOT c.held
                     AND c.pending_operation = $5 AND c.auth_mode = $6
                     AND ($7 = '' OR c.auth_string_hash = $7)
-                    AND d.pending_operation <> 'none' AND NOT d.auth_locked
-                    AND (d.operation_deadline IS NULL OR d.operation_deadline > now())
-                    AND (d.lease_owner IS NULL OR d.lease_expires_at <= now()
-                         OR ($2 AND d.lease_owner = $3))
-                RETURNING d.pending_operation, d.auth_mode, d.key_spec,
-                    extract(epoch FROM d.lease_expires_at) AS expires
-            ), audited AS (
+        )SQL",
+                                                   claimed_tail, R"SQL(
+            , audited AS (
                 INSERT INTO audit_events (device, peer, node, event, outcome, detail)
                 SELECT $1::text, $9::text, $10::text, $11::text, $12::text, $13::text WHERE $8
             )
             SELECT c.pending_operation, c.auth_mode, c.auth_string_hash, c.claimable, c.held,
                 k.pending_operation, k.auth_mode, k.key_spec, k.expires
             FROM current c LEFT JOIN claimed k ON true
-        )SQL",
-            name, take_own_lease, node, static_cast<double>(lease.count()),
+        )SQL"});
+        const auto r = txn.exec_params(
+            text, name, take_own_lease, node, static_cast<double>(lease.count()),
             std::string(to_text(expected.operation)), std::string(to_text(expected.auth_mode)),
             expected.auth_string_hash.value_or(""), audit != nullptr, audit ? audit->peer : "",
             audit ? audit->node : "", audit ? audit->event : "", audit ? audit->outcome : "",
@@ -967,13 +984,7 @@ ClaimOutcome DeviceRepository::claim_pending_operation(const std::string& raw_na
         } else if (r[0][4].as<bool>()) {
             out.status = ClaimOutcome::Status::held_elsewhere;
         } else if (!r[0][5].is_null()) {
-            out.claim = OperationClaim{name,
-                                       parse_operation(r[0][5].as<std::string>()),
-                                       parse_auth_mode(r[0][6].as<std::string>()),
-                                       r[0][7].as<std::string>(),
-                                       node,
-                                       *time_of(r[0][8]),
-                                       expected.auth_string_hash};
+            out.claim = claim_of(r[0], 5, name, node, expected.auth_string_hash);
             out.status = ClaimOutcome::Status::claimed;
         }
     });

@@ -129,7 +129,7 @@ class BlockingPool {
         // destroys such temporaries twice (a double free under ASan).
         auto job = asio::async_initiate<const asio::use_awaitable_t<>&,
                                         void(std::exception_ptr, Outcome<R>)>(
-            [this](auto handler, F f) { post_job(std::move(handler), std::move(f)); },
+            [this](auto handler, F f) { this->post_job(std::move(handler), std::move(f)); },
             asio::use_awaitable, std::move(fn));
         Outcome<R> outcome = co_await std::move(job);
         if constexpr (!std::is_void_v<R>) {

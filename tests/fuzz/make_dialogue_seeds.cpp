@@ -3,12 +3,12 @@
 // mode, then the failures and the channel's troubles. Usage:
 //   capf_make_dialogue_seeds DIR   (tests/fuzz/CMakeLists.txt says when)
 #include <cstdio>
-#include <fstream>
 #include <string>
 #include <vector>
 
 #include "protocol/message.hpp"
 #include "tests/fuzz/dialogue_input.hpp"
+#include "tests/fuzz/seed_file.hpp"
 
 using namespace capf::fuzz;
 using Input = std::vector<std::uint8_t>;
@@ -62,13 +62,6 @@ void raw_frame(Input& in, const capf::protocol::Message& m) {
     in.push_back(op(Act::raw));
     in.push_back(static_cast<std::uint8_t>(frame.size()));
     in.insert(in.end(), frame.begin(), frame.end());
-}
-
-bool write(const std::string& path, const Input& bytes) {
-    std::ofstream out(path, std::ios::binary);
-    out.write(reinterpret_cast<const char*>(bytes.data()),
-              static_cast<std::streamsize>(bytes.size()));
-    return static_cast<bool>(out);
 }
 
 }  // namespace
@@ -188,7 +181,7 @@ int main(int argc, char** argv) {
 
     const std::string dir = argv[1];
     for (const auto& [name, bytes] : seeds) {
-        if (!write(dir + "/" + name + ".bin", bytes)) {
+        if (!capf::fuzz::write_seed_file(dir + "/" + name + ".bin", bytes)) {
             std::fprintf(stderr, "cannot write %s/%s.bin\n", dir.c_str(), name.c_str());
             return 1;
         }

@@ -1,10 +1,10 @@
 // Writes the libFuzzer seed corpus: one realistic message per command, plus
 // a whole install dialogue as one stream. Usage: capf_make_fuzz_seeds DIR
 #include <cstdio>
-#include <fstream>
 #include <string>
 
 #include "protocol/message.hpp"
+#include "tests/fuzz/seed_file.hpp"
 
 using namespace capf::protocol;
 
@@ -67,13 +67,6 @@ Message sample(Command c) {
     return m;
 }
 
-bool write(const std::string& path, const Bytes& bytes) {
-    std::ofstream out(path, std::ios::binary);
-    out.write(reinterpret_cast<const char*>(bytes.data()),
-              static_cast<std::streamsize>(bytes.size()));
-    return static_cast<bool>(out);
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -88,7 +81,7 @@ int main(int argc, char** argv) {
         std::snprintf(name, sizeof name, "/%02d-%s.bin", static_cast<int>(c),
                       std::string(command_name(c)).c_str());
         const Bytes wire = encode(sample(c));
-        if (!write(dir + name, wire)) {
+        if (!capf::fuzz::write_seed_file(dir + name, wire)) {
             std::fprintf(stderr, "cannot write %s%s\n", dir.c_str(), name);
             return 1;
         }
@@ -97,5 +90,5 @@ int main(int argc, char** argv) {
             stream.insert(stream.end(), wire.begin(), wire.end());
         }
     }
-    return write(dir + "/stream-install-dialogue.bin", stream) ? 0 : 1;
+    return capf::fuzz::write_seed_file(dir + "/stream-install-dialogue.bin", stream) ? 0 : 1;
 }

@@ -38,6 +38,7 @@
 #include "tests/load/measure.hpp"
 #include "tests/load/phone_session.hpp"
 #include "tests/load/tally.hpp"
+#include "tests/phone/blocking_tls_client.hpp"
 
 using namespace capf::load;
 using nlohmann::json;
@@ -482,8 +483,9 @@ class Run {
         // on every request: the client should spend as little as it can.
         Botan::HMAC_DRBG rng(Botan::MessageAuthenticationCode::create_or_throw("HMAC(SHA-256)"),
                              Botan::system_rng());
-        policy_ =
-            make_client_policy(o_.tls == "legacy" ? PhoneTls::tls10_rsa : PhoneTls::tls12_ecdhe);
+        policy_ = capf::test::make_phone_tls_policy(o_.tls == "legacy"
+                                                        ? capf::test::PhoneTls::tls10_rsa
+                                                        : capf::test::PhoneTls::tls12_ecdhe);
         if (!o_.capf_cert.empty())
             pinned_.emplace(o_.capf_cert);
         ctx_.server = asio::ip::tcp::endpoint(asio::ip::make_address(o_.host), o_.port);

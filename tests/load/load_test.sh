@@ -21,34 +21,30 @@ trap 'rm -f "$out"' EXIT
 bench() { "$src/tests/load/load_bench.sh" "$capfd" "$capfctl" "$phone" "$src" "$load" "$@" >"$out"; }
 check() { python3 - "$out" "$@"; }
 
-case "$case" in
-  throughput-rsa2048)
-    bench --count 3000 --phones 16 --key-spec rsa-2048
-    check "$floor" <<'PY'
+# throughput COUNT WHAT: no error in COUNT installs, the figure printed
+# beside the bound, and at least the regression floor of it.
+throughput() {
+  check "$1" "$2" "$floor" <<'PY'
 import json, sys
-r, floor = json.load(open(sys.argv[1])), float(sys.argv[2])
+r, count, what, floor = json.load(open(sys.argv[1])), int(sys.argv[2]), sys.argv[3], float(sys.argv[4])
 print(json.dumps(r))
-assert r["error_count"] == 0 and r["ok"] == 3000, f"errors: {r['errors']}"
+assert r["error_count"] == 0 and r["ok"] == count, f"errors: {r['errors']}"
 f = r["fraction_of_bound"]
 print(f"FIGURE: {r['installs_per_capfd_cpu_second']} installs per capfd CPU-second, "
-      f"{f:.0%} of the bound of {r['bound']['installs_per_cpu_second']} (RSA-2048); "
+      f"{f:.0%} of the bound of {r['bound']['installs_per_cpu_second']} ({what}); "
       f"{r['installs_per_second']} installs/s, p99 {r['kinds']['install']['latency_ms']['p99']} ms")
 assert f >= floor, f"{f:.0%} of the crypto bound, under the regression floor of {floor:.0%}"
 PY
+}
+
+case "$case" in
+  throughput-rsa2048)
+    bench --count 3000 --phones 16 --key-spec rsa-2048
+    throughput 3000 "RSA-2048"
     ;;
   throughput-rsa4096-ec256)
     LOAD_CAPF_KEY=rsa-4096 bench --count 1000 --phones 16 --key-spec ec-p256
-    check "$floor" <<'PY'
-import json, sys
-r, floor = json.load(open(sys.argv[1])), float(sys.argv[2])
-print(json.dumps(r))
-assert r["error_count"] == 0 and r["ok"] == 1000, f"errors: {r['errors']}"
-f = r["fraction_of_bound"]
-print(f"FIGURE: {r['installs_per_capfd_cpu_second']} installs per capfd CPU-second, "
-      f"{f:.0%} of the bound of {r['bound']['installs_per_cpu_second']} (RSA-4096 CAPF key, "
-      f"EC P-256 phones); {r['installs_per_second']} installs/s")
-assert f >= floor, f"{f:.0%} of the crypto bound, under the regression floor of {floor:.0%}"
-PY
+    throughput 1000 "RSA-4096 CAPF key, EC P-256 phones"
     ;;
   park-10000)
     bench --park 10000 --count 2000 --phones 16

@@ -299,8 +299,8 @@ asio::awaitable<Result> run_phone_session(PhoneContext& ctx, Plan plan, asio::ip
         // On the heap, not in the coroutine frame: a frame this large makes
         // GCC 12 warn falsely about Asio's frame allocator (-O1, the
         // sanitizer build).
-        auto tls = std::make_unique<TlsClient>(std::move(socket), *ctx.policy, *ctx.rng,
-                                               ctx.pinned);
+        auto tls =
+            std::make_unique<TlsClient>(std::move(socket), *ctx.policy, *ctx.rng, ctx.pinned);
         dog->client = tls.get();
         arm(dog, ctx.timeout);
         auto conversation = std::make_unique<Conversation>(ctx, r, *tls, *dog);

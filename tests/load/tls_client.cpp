@@ -12,35 +12,7 @@ namespace {
 
 constexpr auto as_tuple = asio::experimental::as_tuple(asio::use_awaitable);
 
-class OldPhonePolicy : public Botan::TLS::Policy {
-  public:
-    std::vector<std::string> allowed_ciphers() const override { return {"AES-128"}; }
-    std::vector<std::string> allowed_macs() const override { return {"SHA-1"}; }
-    std::vector<std::string> allowed_key_exchange_methods() const override { return {"RSA"}; }
-    std::vector<std::string> allowed_signature_methods() const override { return {"IMPLICIT"}; }
-    bool allow_tls10() const override { return true; }
-    bool allow_tls11() const override { return false; }
-    bool allow_tls12() const override { return false; }
-    Botan::TLS::Protocol_Version latest_supported_version(bool) const override {
-        return Botan::TLS::Protocol_Version::TLS_V10;
-    }
-};
-
-class NewPhonePolicy : public Botan::TLS::Policy {
-  public:
-    std::vector<std::string> allowed_key_exchange_methods() const override { return {"ECDH"}; }
-    std::vector<std::string> allowed_macs() const override { return {"AEAD"}; }
-    bool allow_tls10() const override { return false; }
-    bool allow_tls11() const override { return false; }
-};
-
 }  // namespace
-
-std::unique_ptr<Botan::TLS::Policy> make_client_policy(PhoneTls tls) {
-    if (tls == PhoneTls::tls10_rsa)
-        return std::make_unique<OldPhonePolicy>();
-    return std::make_unique<NewPhonePolicy>();
-}
 
 TlsClient::TlsClient(asio::ip::tcp::socket socket, const Botan::TLS::Policy& policy,
                      Botan::RandomNumberGenerator& rng, const Botan::X509_Certificate* pinned)

@@ -36,14 +36,9 @@ class LinkError : public std::runtime_error {
     std::string kind_;
 };
 
-/// What a phone's TLS stack offers (the two generations of phones).
-enum class PhoneTls { tls12_ecdhe, tls10_rsa };
-
-/// The client policy of such a phone; one per process, shared.
-std::unique_ptr<Botan::TLS::Policy> make_client_policy(PhoneTls tls);
-
 /// One TLS connection to capfd. Not thread-safe: one coroutine drives it.
-/// Lifetime: `policy`, `rng` and `pinned` must outlive the client.
+/// Lifetime: `policy` (a phone's, tests/phone/blocking_tls_client.hpp),
+/// `rng` and `pinned` must outlive the client.
 class TlsClient : private Botan::TLS::Callbacks {
   public:
     /// `pinned`: the server's certificate must be this one (a phone trusts
