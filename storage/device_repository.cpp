@@ -758,10 +758,13 @@ void DeviceRepository::set_auth_string_hashes(
     if (names.empty())
         return;
     pool_.transact([&](pqxx::work& txn) {
-        // One statement: set the hashes, audit each device set (never the
-        // hash), and name a device that does not exist; naming one rolls
-        // everything back.
-        const auto r = txn.exec_params(R"SQL(
+        // One statement: set the hashes and audit each device set (never
+        // the hash). It returns only how many it set: naming the missing
+        // device by an anti-join of the given names with the updated ones
+        // was planned as a nested loop over the two CTEs (50 million
+        // comparisons, 5 s, for 10,000 devices).
+        const auto names_param = array_literal(names);
+        const auto set = txn.exec_params1(R"SQL(
             WITH given AS (SELECT * FROM unnest($1::text[], $2::text[]) AS g(name, hash)),
             updated AS (
                 UPDATE devices d
@@ -773,14 +776,22 @@ void DeviceRepository::set_auth_string_hashes(
             audited AS (
                 INSERT INTO audit_events (device, peer, event, outcome)
                 SELECT name, $3, 'auth_string', 'set' FROM updated)
-            SELECT given.name FROM given LEFT JOIN updated USING (name)
-            WHERE updated.name IS NULL
+            SELECT count(*) FROM updated
+        )SQL",
+                                          names_param, array_literal(values), actor);
+        if (set[0].as<std::size_t>() == names.size())
+            return;
+        // Fewer set than given: a device does not exist (naming it rolls
+        // everything back), or a name was given twice (not an error).
+        const auto missing = txn.exec_params(R"SQL(
+            SELECT g.name FROM unnest($1::text[]) AS g(name)
+            WHERE NOT EXISTS (SELECT 1 FROM devices d WHERE d.name = g.name)
             LIMIT 1
         )SQL",
-                                       array_literal(names), array_literal(values), actor);
-        if (!r.empty()) {
+                                             names_param);
+        if (!missing.empty()) {
             throw StorageError(StorageErrc::not_found,
-                               "no device named " + r[0][0].as<std::string>());
+                               "no device named " + missing[0][0].as<std::string>());
         }
     });
 }

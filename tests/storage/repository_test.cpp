@@ -532,6 +532,29 @@ TEST_CASE("storage: a refused change records no audit event") {
     CHECK_FALSE(repo.auth_string_hash("SEP000000000001").has_value());
 }
 
+TEST_CASE(
+    "storage: bulk auth-string hashes name the device that does not exist, and a name "
+    "given twice is no error") {
+    test::TestDatabase db;
+    DeviceRepository repo(*db.pool);
+    repo.add_device(phone("SEP000000000001"), test::admin_actor);
+    repo.add_device(phone("SEP000000000002"), test::admin_actor);
+    try {
+        repo.set_auth_string_hashes(
+            {{"SEP000000000001", "h1"}, {"SEP0000000000AB", "hx"}, {"SEP000000000002", "h2"}}, "x");
+        FAIL("an unknown device was not refused");
+    } catch (const StorageError& e) {
+        CHECK(e.code() == StorageErrc::not_found);
+        CHECK_THAT(std::string(e.what()), Catch::Contains("SEP0000000000AB"));
+    }
+    CHECK_FALSE(repo.auth_string_hash("SEP000000000001").has_value());
+
+    repo.set_auth_string_hashes(
+        {{"SEP000000000001", "h1"}, {"SEP000000000002", "h2"}, {"SEP000000000001", "h1"}}, "x");
+    CHECK(repo.auth_string_hash("SEP000000000001") == "h1");
+    CHECK(repo.auth_string_hash("SEP000000000002") == "h2");
+}
+
 TEST_CASE("storage: each outcome is audited with the phone's address and the node") {
     test::TestDatabase db;
     DeviceRepository repo(*db.pool);
