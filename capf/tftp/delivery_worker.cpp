@@ -2,6 +2,7 @@
 
 #include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
+#include <chrono>
 
 #include "capf/common/log.hpp"
 
@@ -38,8 +39,24 @@ asio::awaitable<std::size_t> DeliveryWorker::deliver_due() {
     auto claim = [this] {
         return outbox_.claim_deliveries(settings_.node, settings_.batch, settings_.lease);
     };
+    // The lease covers the whole batch, delivered one device after another:
+    // past half of it, the rest is left for a later round (by any node) once
+    // its lease runs out, rather than delivered while another node may take
+    // it over (two nodes under load delivered 21 of 200 twice).
+    const auto claimed_at = std::chrono::steady_clock::now();
     const auto batches = co_await pool_.run(claim);
+    std::size_t delivered_or_failed = 0;
     for (const auto& batch : batches) {
+        // The first is always delivered, so that a short lease still makes progress.
+        const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - claimed_at;
+        if (delivered_or_failed > 0 &&
+            elapsed >= std::chrono::duration<double>(settings_.lease) / 2) {
+            log::info("delivery_lease_running_out",
+                      {{"left", batches.size() - delivered_or_failed},
+                       {"lease_seconds", static_cast<long long>(settings_.lease.count())}});
+            break;
+        }
+        ++delivered_or_failed;
         // Each device on the pool by itself: a slow encryptor for one device
         // does not hold the others' notifications.
         auto one = [this, &batch] {
