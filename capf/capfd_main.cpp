@@ -29,6 +29,7 @@
 #include "capf/common/config.hpp"
 #include "capf/common/deadline.hpp"
 #include "capf/common/log.hpp"
+#include "capf/common/service_manager.hpp"
 #include "capf/common/version.hpp"
 #include "capf/phone/listener.hpp"
 #include "capf/phone/session.hpp"
@@ -167,12 +168,31 @@ asio::awaitable<void> maintenance(Service& s) {
     }
 }
 
+/// What `systemctl status capfd` shows.
+std::string serving_status(Service& s) {
+    return "serving phones on port " + std::to_string(s.listener.port()) + ", administrators on " +
+           s.config.admin.socket_path.string();
+}
+
+/// Under WatchdogSec=, pings systemd from the I/O threads: if they stop
+/// running handlers, the pings stop and systemd restarts capfd.
+asio::awaitable<void> watchdog(Service& s, std::chrono::microseconds period) {
+    asio::steady_timer timer(s.io);
+    for (;;) {
+        capf::service_manager::watchdog_ping();
+        timer.expires_after(period);
+        co_await timer.async_wait(asio::use_awaitable);
+    }
+}
+
 /// SIGHUP: trust anchors are read again from files and the database.
 asio::awaitable<void> reload_on_signal(Service& s, asio::signal_set& hangup) {
     for (;;) {
         co_await hangup.async_wait(asio::use_awaitable);
+        capf::service_manager::reloading();
         co_await refresh_trust(s, true);
         co_await s.tftp.identities_changed();
+        capf::service_manager::ready(serving_status(s));
     }
 }
 
@@ -183,6 +203,8 @@ asio::awaitable<void> drain_on_signal(Service& s, asio::signal_set& stop) {
     log::info("shutdown",
               {{"signal", signal == SIGTERM ? "SIGTERM" : "SIGINT"},
                {"active_sessions", static_cast<unsigned long long>(s.listener.stats().active)}});
+    capf::service_manager::stopping("draining " + std::to_string(s.listener.stats().active.load()) +
+                                    " phone sessions");
     s.listener.stop();
     s.admin.stop();
     const auto deadline = capf::deadline_after(s.config.limits.shutdown_grace);
@@ -209,6 +231,8 @@ int run_service(const Config& config) {
     asio::co_spawn(s.io, s.tftp.run(), asio::detached);
     asio::co_spawn(s.io, reload_on_signal(s, hangup), asio::detached);
     asio::co_spawn(s.io, drain_on_signal(s, stop), asio::detached);
+    if (const auto period = capf::service_manager::watchdog_period())
+        asio::co_spawn(s.io, watchdog(s, *period), asio::detached);
     const auto tls = capf::describe_tls_policy(config.tls.policy);
     log::info("tls_policy", {{"policy", tls.name},
                              {"versions", tls.versions},
@@ -231,6 +255,9 @@ int run_service(const Config& config) {
                {"port", s.listener.port()},
                {"tls_policy", config.tls.policy == capf::TlsPolicy::strict ? "strict" : "legacy"},
                {"admin_socket", config.admin.socket_path.string()}});
+    // Ready only now: the listener and the admin socket accept, and every
+    // check that could stop capfd at start has passed.
+    capf::service_manager::ready(serving_status(s));
     std::vector<std::thread> workers;
     for (unsigned i = 1; i < s.threads; ++i)
         workers.emplace_back([&s] { s.io.run(); });
@@ -247,7 +274,8 @@ int main(int argc, char** argv) {
     CLI::App app{"capfd: Certificate Authority Proxy Function service for Cisco IP phones"};
     app.set_version_flag("--version", std::string(capf::version()));
     std::string config_path;
-    app.add_option("--config", config_path, "JSON configuration file (keys: deploy/CONFIG.md)");
+    app.add_option("--config", config_path,
+                   "JSON configuration file (keys: capfd.json(5), deploy/CONFIG.md)");
     bool check_config = false;
     app.add_flag("--check-config", check_config,
                  "Validate the configuration and exit: 0 when valid");
