@@ -1,4 +1,4 @@
-#include "capf/tftp/atomic_file.hpp"
+#include "capf/common/atomic_file.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -10,13 +10,11 @@
 #include <random>
 #include <string>
 
-#include "capf/tftp/encryptor.hpp"
-
-namespace capf::tftp {
+namespace capf {
 namespace {
 
 [[noreturn]] void fail(const char* what, const std::filesystem::path& path, int error) {
-    throw EncryptorError(std::string(what) + " " + path.string() + ": " + std::strerror(error));
+    throw FileWriteError(std::string(what) + " " + path.string() + ": " + std::strerror(error));
 }
 
 /// Closes the descriptor and removes the temporary file unless released.
@@ -125,4 +123,4 @@ void remove_file_durably(const std::filesystem::path& target) {
     fsync_directory(directory_of(target));
 }
 
-}  // namespace capf::tftp
+}  // namespace capf

@@ -1,6 +1,6 @@
-// Files a TFTP server (or an export reader) may read at any moment: they
-// appear whole or not at all. A reader sees the old content or the new one,
-// never half a file, and a crash leaves no torn target behind.
+// Files another program may read at any moment (a TFTP server, an export
+// reader, node_exporter's textfile collector): they appear whole or not at all. A reader sees the
+// old content or the new one, never half a file, and a crash leaves no torn target behind.
 #pragma once
 
 #include <sys/types.h>
@@ -8,19 +8,27 @@
 #include <cstdint>
 #include <filesystem>
 #include <span>
+#include <stdexcept>
 
-namespace capf::tftp {
+namespace capf {
+
+/// A file could not be written, renamed or removed: names the path and the
+/// system's reason.
+class FileWriteError : public std::runtime_error {
+  public:
+    using std::runtime_error::runtime_error;
+};
 
 /// Writes `bytes` to a temporary file in the target's directory (created
 /// O_CREAT|O_EXCL with a unique name starting with ".", so TFTP listings and
 /// globs skip it), fsyncs it, renames it over `target` and fsyncs the
 /// directory. On failure the temporary file is removed and `target` is left
-/// as it was. Throws EncryptorError naming the path and strerror.
+/// as it was. Throws FileWriteError naming the path and strerror.
 void write_file_atomically(const std::filesystem::path& target, std::span<const std::uint8_t> bytes,
                            mode_t mode = 0644);
 
 /// Removes `target` and fsyncs its directory; a missing file is fine.
-/// Throws EncryptorError naming the path and strerror.
+/// Throws FileWriteError naming the path and strerror.
 void remove_file_durably(const std::filesystem::path& target);
 
-}  // namespace capf::tftp
+}  // namespace capf

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <exception>
+#include <optional>
 
 #include "capf/common/version.hpp"
 #include "capf/ctl/admin_client.hpp"
@@ -36,6 +37,7 @@ Cli::Cli(const std::string& default_socket)
     app.footer("--socket, --json and --timeout may also follow the subcommand.");
 
     add_server_commands(app, command);
+    add_metrics_command(app, command);
     add_device_commands(app, command);
     add_operation_commands(app, command);
     add_auth_string_commands(app, command);
@@ -69,11 +71,15 @@ void print_result(const GlobalOptions& global, const Command& command, const jso
 
 int run(const GlobalOptions& global, const Command& command, std::ostream& out, std::ostream& err) {
     try {
-        AdminClient client(global.socket_path, std::chrono::seconds(global.timeout_seconds));
-        const json result =
-            execute(command, [&client](const std::string& method, const json& params) {
-                return client.call(method, params);
-            });
+        // Connected at the first call, so that capfd being unreachable is that
+        // call failing: a command may answer it (metrics publishes capfd_up 0).
+        std::optional<AdminClient> client;
+        const json result = execute(command, [&client, &global](const std::string& method,
+                                                                const json& params) {
+            if (!client)
+                client.emplace(global.socket_path, std::chrono::seconds(global.timeout_seconds));
+            return client->call(method, params);
+        });
         print_result(global, command, result, out);
     } catch (const std::exception& e) {
         // AdminCallError (capfd refused, or cannot be reached) and local

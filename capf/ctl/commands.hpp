@@ -11,6 +11,8 @@ namespace capf::ctl {
 
 /// version, summary, methods, stats.
 void add_server_commands(CLI::App& app, Command& out);
+/// metrics [--output FILE]: server.stats as Prometheus text (capf/ctl/metrics.hpp).
+void add_metrics_command(CLI::App& app, Command& out);
 /// device add|update|get|remove|list|import.
 void add_device_commands(CLI::App& app, Command& out);
 /// schedule, cancel.

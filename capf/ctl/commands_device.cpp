@@ -191,7 +191,10 @@ void add_import_command(CLI::App& device, Command& out) {
         out = Command{.run = [o](const Call& call) { return import_devices(*o, call); }};
         out.show = [](const json& r, std::ostream& s) {
             s << "added " << cell(member(r, "added")) << " of " << cell(member(r, "in_file"))
-              << " device(s); the others already existed and were kept\n";
+              << " device(s)";
+            if (member(r, "added") != member(r, "in_file"))
+                s << "; the others already existed and were kept";
+            s << "\n";
         };
     });
 }

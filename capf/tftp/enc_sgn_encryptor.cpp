@@ -6,7 +6,7 @@
 
 #include "ca/error.hpp"
 #include "ca/tftp_files.hpp"
-#include "capf/tftp/atomic_file.hpp"
+#include "capf/common/atomic_file.hpp"
 #include "capf/tftp/enc_sgn_plan.hpp"
 #include "capf/tftp/partial_config.hpp"
 

@@ -4,7 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "capf/tftp/atomic_file.hpp"
+#include "capf/common/atomic_file.hpp"
 
 namespace capf::tftp {
 namespace {

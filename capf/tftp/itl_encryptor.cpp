@@ -7,7 +7,7 @@
 
 #include "ca/error.hpp"
 #include "ca/tftp_files.hpp"
-#include "capf/tftp/atomic_file.hpp"
+#include "capf/common/atomic_file.hpp"
 #include "capf/tftp/itl_roles.hpp"
 
 namespace capf::tftp {

@@ -1,3 +1,5 @@
+#include "capf/common/atomic_file.hpp"
+
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -8,11 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "capf/tftp/atomic_file.hpp"
-#include "capf/tftp/encryptor.hpp"
-
 namespace fs = std::filesystem;
-using namespace capf::tftp;
+using namespace capf;
 
 namespace {
 
@@ -93,6 +92,30 @@ TEST_CASE("write_file_atomically writes empty and large contents whole") {
     CHECK(std::vector<std::uint8_t>(back.begin(), back.end()) == big);
 }
 
+TEST_CASE(
+    "an atomic write keeps the mode asked for under any umask, and an open reader the old file") {
+    // capfctl metrics under the timer's UMask=0077: node_exporter must
+    // still read the file, and a scrape in progress finishes on the old one.
+    ScratchDirectory dir;
+    const fs::path target = dir.path / "capfd.prom";
+    const mode_t saved = ::umask(077);
+    write_file_atomically(target, bytes("first 1\n"), 0644);
+    ::umask(saved);
+    struct stat before {};
+    REQUIRE(::stat(target.c_str(), &before) == 0);
+    CHECK((before.st_mode & 07777) == 0644);
+    std::ifstream reader(target);
+    write_file_atomically(target, bytes("second 2\n"), 0644);
+    std::string old_line;
+    std::getline(reader, old_line);
+    CHECK(old_line == "first 1");
+    CHECK(read_file(target) == "second 2\n");
+    struct stat after {};
+    REQUIRE(::stat(target.c_str(), &after) == 0);
+    CHECK(after.st_ino != before.st_ino);
+    CHECK(dir.names() == std::vector<std::string>{"capfd.prom"});
+}
+
 TEST_CASE("a failed atomic write names the path and the reason and leaves nothing behind") {
     if (::geteuid() == 0) {
         // root ignores directory permissions; use a directory that does not exist instead.
@@ -101,7 +124,7 @@ TEST_CASE("a failed atomic write names the path and the reason and leaves nothin
         try {
             write_file_atomically(target, bytes("x"));
             FAIL("the write succeeded");
-        } catch (const EncryptorError& e) {
+        } catch (const FileWriteError& e) {
             CHECK_THAT(e.what(), Catch::Contains(target.string()) &&
                                      Catch::Contains("No such file or directory"));
         }
@@ -115,7 +138,7 @@ TEST_CASE("a failed atomic write names the path and the reason and leaves nothin
     try {
         write_file_atomically(target, bytes("lost"));
         FAIL("the write succeeded");
-    } catch (const EncryptorError& e) {
+    } catch (const FileWriteError& e) {
         CHECK_THAT(e.what(),
                    Catch::Contains(target.string()) && Catch::Contains("Permission denied"));
     }

@@ -169,6 +169,72 @@ expect_refusal "audit limit 0" "'limit' must be a whole number from 1 to 10000" 
 expect_refusal "audit bad device" "device name .bad name. must be 1-64 characters" audit --device "bad name"
 check "audit.query"
 
+# --- capfctl metrics: server.stats as Prometheus text -------------------------------------
+# Checked as node_exporter's textfile collector reads it (HELP and TYPE once
+# per family before its samples, counters in _total, no series twice) and
+# against the figures of server.stats asked at the same time.
+check_exposition() {  # FILE STATS_JSON
+  python3 - "$1" "$2" <<'PY'
+import json, re, sys
+text, stats = open(sys.argv[1]).read(), json.load(open(sys.argv[2]))
+assert text.endswith("\n"), "no final line feed"
+name = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
+value = r'"(?:[^"\\\n]|\\[\\"n])*"'
+sample_re = re.compile(rf"({name})(\{{[a-zA-Z_]\w*={value}(?:,[a-zA-Z_]\w*={value})*\}})? (-?[0-9]+(?:\.[0-9]+)?(?:e[+-]?[0-9]+)?)$")
+family, ftype, seen, samples = None, None, set(), {}
+for line in text.splitlines():
+    if m := re.fullmatch(rf"# HELP ({name}) .+", line):
+        assert m[1] not in seen, f"HELP twice: {line}"
+        family, ftype = m[1], None
+        seen.add(family)
+    elif m := re.fullmatch(rf"# TYPE ({name}) (counter|gauge)", line):
+        assert m[1] == family and ftype is None, f"TYPE not right after its HELP: {line}"
+        ftype = m[2]
+        assert ftype == "gauge" or family.endswith("_total"), f"counter without _total: {line}"
+    elif m := sample_re.fullmatch(line):
+        assert m[1] == family and ftype, f"sample outside its family: {line}"
+        key = m[1] + (m[2] or "")
+        assert key not in samples, f"series twice: {line}"
+        samples[key] = m[3]
+    else:
+        raise AssertionError(f"not a line of the format: {line!r}")
+def expect(key, want=None):
+    assert key in samples, f"no sample {key}"
+    assert want is None or samples[key] == str(want), f"{key} is {samples[key]}, server.stats says {want}"
+expect("capfd_up", 1)
+expect("capfd_uptime_seconds")
+s = stats["sessions"]
+expect("capfd_sessions_active", s["active"])
+expect("capfd_sessions_accepted_total", s["accepted"])
+expect("capfd_sessions_completed_total", s["completed"])
+expect('capfd_sessions_rejected_total{reason="over_limit"}', s["rejected_over_limit"])
+expect('capfd_sessions_rejected_total{reason="per_source"}', s["rejected_per_source"])
+expect('capfd_tls_handshake_failures_total{reason="timeout"}', s["handshake_timeouts"])
+expect('capfd_tls_handshake_failures_total{reason="error"}', s["handshake_failures"])
+for state, count in stats["devices"].items():
+    expect(f'capfd_devices{{state="{state}"}}', count)
+for role, count in stats["trust_anchors"].items():
+    expect(f'capfd_trust_anchors{{role="{role[:-1]}"}}', count)
+assert stats["events_last_24h"], "no audit events to compare"
+for e in stats["events_last_24h"]:
+    expect(f'capfd_audit_events_last_24h{{event="{e["event"]}",outcome="{e["outcome"]}"}}', e["count"])
+assert ("deliveries" in stats) == any(k.startswith("capfd_deliveries") for k in samples), "deliveries"
+print(f"exposition: {len(seen)} families, {len(samples)} samples")
+PY
+}
+ctl --json stats >"$dir/stats.json"
+ctl metrics >"$dir/metrics.txt" || fail "metrics"
+check_exposition "$dir/metrics.txt" "$dir/stats.json" || fail "metrics: $(cat "$dir/metrics.txt")"
+grep -qx 'capfd_trust_anchors{role="lsc_issuer"} 1' "$dir/metrics.txt" || fail "metrics: lsc issuers"
+grep -qx 'capfd_devices{state="total"} [1-9][0-9]*' "$dir/metrics.txt" || fail "metrics: no devices"
+mkdir "$dir/textfile"
+[ -z "$(ctl metrics --output "$dir/textfile/capfd.prom")" ] || fail "metrics --output printed something"
+check_exposition "$dir/textfile/capfd.prom" "$dir/stats.json" || fail "metrics --output: $(cat "$dir/textfile/capfd.prom")"
+[ "$(stat -c %a "$dir/textfile/capfd.prom")" = 644 ] || fail "metrics --output: mode is not 0644"
+[ "$(ls -A "$dir/textfile")" = capfd.prom ] || fail "metrics --output left a file behind: $(ls -A "$dir/textfile")"
+expect_refusal "metrics --json" "capfctl --json stats" metrics --json
+check "capfctl metrics"
+
 # --- errors a script relies on ----------------------------------------------------------
 expect_refusal "unknown method" "unknown method 'device.frobnicate'" call device.frobnicate
 out=$("$capfctl" --socket "$dir/nowhere.sock" summary 2>&1) && fail "no socket: succeeded"
@@ -176,4 +242,17 @@ out=$("$capfctl" --socket "$dir/nowhere.sock" summary 2>&1) && fail "no socket: 
 check "capfctl errors"
 
 stop_capfd $pid
+# capfd gone: the file says capfd_up 0 (so an alert fires), capfctl exits 1.
+status=0
+out=$(ctl metrics --output "$dir/textfile/capfd.prom" 2>&1) || status=$?
+[ $status -eq 1 ] || fail "metrics with capfd stopped: exit $status"
+[ "$(echo "$out" | wc -l)" = 1 ] || fail "metrics with capfd stopped: not one line: $out"
+echo "$out" | grep -q "^capfctl: cannot connect to $sock: .*wrote capfd_up 0 to $dir/textfile/capfd.prom" ||
+  fail "metrics with capfd stopped: message '$out'"
+[ "$(grep -v '^# ' "$dir/textfile/capfd.prom")" = "capfd_up 0" ] || fail "metrics file with capfd stopped: $(cat "$dir/textfile/capfd.prom")"
+grep -qx "# TYPE capfd_up gauge" "$dir/textfile/capfd.prom" || fail "metrics with capfd stopped: no TYPE line"
+[ "$(ls -A "$dir/textfile")" = capfd.prom ] || fail "metrics with capfd stopped left a file behind"
+[ "$(ctl metrics 2>/dev/null | grep -v '^# ')" = "capfd_up 0" ] || fail "metrics to stdout with capfd stopped"
+ctl metrics >/dev/null 2>&1 && fail "metrics with capfd stopped exited 0"
+check "capfctl metrics with capfd stopped"
 echo "PASS: every admin method, success and refusal"
