@@ -2,6 +2,7 @@
 #include <botan/base64.h>
 #include <botan/x509cert.h>
 
+#include <algorithm>
 #include <cctype>
 
 #include "ca/error.hpp"
@@ -76,12 +77,10 @@ json trust_add(AdminContext& ctx, const json& p) {
                                       ca::dn_text(cert.subject_dn()),
                                       jsonrpc::current_caller(),
                                       std::nullopt};
-    for (const auto& a : ctx.trust.list(role)) {
-        if (a.sha256_hex == anchor.sha256_hex) {
-            throw Error(ErrorCode::conflict, "certificate " + anchor.sha256_hex + " is already a " +
-                                                 anchor.role + " trust anchor");
-        }
-    }
+    // Only the database's anchors conflict (storage says already_exists): a
+    // certificate capfd trusts already from its configuration, the issuer
+    // itself above all, may be stored too, so that it stays trusted when the
+    // configuration changes (rotating the CAPF identity keeps the old one).
     ctx.anchors.add(anchor);
     reload_trust(ctx.trust, ctx.config, ctx.issuer_identity, ctx.anchors);
     return json{{"added", true},
@@ -109,11 +108,16 @@ json trust_remove(AdminContext& ctx, const json& p) {
     const auto role = trust_role_param(jsonrpc::require_string(p, "role"));
     const std::string sha = sha256_param(p);
     const std::string role_name(ca::trust_role_name(role));
-    const auto source = anchor_source(sha, ctx.issuer_identity, ctx.anchors.list(role_name));
+    const auto stored = ctx.anchors.list(role_name);
+    const auto source = anchor_source(sha, ctx.issuer_identity, stored);
     bool present = false;
     for (const auto& a : ctx.trust.list(role))
         present = present || a.sha256_hex == sha;
-    if (source == AnchorSource::issuer) {
+    // The issuer's own certificate stored with trust.add (before a
+    // rotation) may be removed from the database; the issuer stays trusted.
+    const bool stored_copy = std::any_of(stored.begin(), stored.end(),
+                                         [&sha](const auto& a) { return a.sha256_hex == sha; });
+    if (source == AnchorSource::issuer && !stored_copy) {
         throw Error(ErrorCode::conflict,
                     "that is this CAPF's own issuing certificate; it cannot be removed");
     }

@@ -252,6 +252,18 @@ TEST_CASE("admin: trust anchors are added, listed with their role, and removed")
     CHECK(is_iso8601(all[0]["not_after"]));
     const std::string issuer_sha = all[0]["sha256"].get<std::string>();
 
+    // The issuer may be stored as an anchor of its own (before rotating the
+    // CAPF identity, so that its LSCs keep authenticating): it is still one
+    // anchor, and storing it twice is the conflict.
+    const json pinned = admin.result(
+        "trust.add", {{"role", "lsc-issuer"}, {"pem", capf_identity().certificate().PEM_encode()}});
+    CHECK(pinned["sha256"] == issuer_sha);
+    CHECK(admin.result("trust.list", {{"role", "lsc-issuer"}})["anchors"].size() == 1);
+    CHECK(admin.error("trust.add", {{"role", "lsc-issuer"},
+                                    {"pem", capf_identity().certificate().PEM_encode()}})["code"] ==
+          conflict);
+    admin.result("trust.remove", {{"role", "lsc-issuer"}, {"sha256", issuer_sha}});
+
     const json added = admin.result(
         "trust.add",
         {{"role", "mic-root"}, {"pem", manufacturing_root().certificate().PEM_encode()}});
