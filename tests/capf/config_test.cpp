@@ -41,12 +41,18 @@ TEST_CASE("an empty configuration gives the documented defaults") {
 TEST_CASE("the sample configuration in deploy/ is valid and read as written") {
     const Config c = load_config(CAPF_SOURCE_DIR "/deploy/capfd.sample.json");
     CHECK(c.listen.address == "0.0.0.0");
-    CHECK(c.identity.passphrase_file == std::filesystem::path("/etc/capfd/capf.key.pass"));
+    // The package's /etc/capfd/capfd.json: the identity in the state
+    // directory the capf user owns, no passphrase, the local database.
+    CHECK(c.identity.certificate == std::filesystem::path("/var/lib/capfd/capf.crt"));
+    CHECK(c.identity.private_key == std::filesystem::path("/var/lib/capfd/capf.key"));
+    CHECK_FALSE(c.identity.passphrase_file);
+    CHECK(c.database.connection == "dbname=capfd user=capf");
+    CHECK(c.admin.socket_path == std::filesystem::path("/run/capfd/admin.sock"));
     CHECK(c.limits.max_sessions == 10000);
     CHECK(c.limits.read_timeout == 60s);
     CHECK(c.node.name == "capf-node-1");
     CHECK(c.admin.allowed_group == std::optional<std::string>("capfadmin"));
-    CHECK(c.admin.allowed_users == std::vector<std::string>{"root", "capfd"});
+    CHECK(c.admin.allowed_users == std::vector<std::string>{"root", "capf"});
     CHECK(c.log.level == LogLevel::info);
     CHECK(c.trust.policy == "legacy");
     CHECK(c.limits.max_sessions_per_source == 32);

@@ -1,0 +1,13 @@
+# capfd under systemd's Type=notify protocol (a fake NOTIFY_SOCKET).
+capf_add_e2e_test("deploy: capfd notifies systemd (ready, watchdog, reload, stopping)"
+                  deploy/sd_notify_test.sh)
+
+# The Debian package built, installed with dpkg -i, serving a phone, purged.
+# Release build only (the packager's); needs root, skipped otherwise.
+if(NOT CAPF_SANITIZE)
+  add_test(NAME "deploy: the Debian package installs, enrols a phone and purges"
+           COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/package_test.sh ${PROJECT_BINARY_DIR}
+                   $<TARGET_FILE:capf-phone> ${PROJECT_SOURCE_DIR})
+  set_tests_properties("deploy: the Debian package installs, enrols a phone and purges" PROPERTIES
+    SKIP_RETURN_CODE 77 TIMEOUT 600)
+endif()
