@@ -11,7 +11,7 @@ packages=(
   clang libfuzzer-14-dev libclang-rt-14-dev
   procps util-linux python3 xxd botan
   libsystemd-dev groff-base man-db mandoc file
-  iproute2 docker-compose yamllint
+  iproute2 systemd docker-compose yamllint
 )
 
 missing=()
