@@ -11,9 +11,11 @@
 #include <fstream>
 #include <map>
 #include <memory>
-#include <regex>
+#include <optional>
 #include <set>
 #include <sstream>
+#include <string_view>
+#include <utility>
 
 #include "capf/ctl/admin_client.hpp"
 #include "capf/ctl/cli.hpp"
@@ -46,17 +48,106 @@ const std::string up_lines =
 
 const std::string down_text = up_lines + "capfd_up 0\n";
 
+// The format's grammar by hand: no std::regex, which GCC 12 warns inside
+// (maybe-uninitialized) in the sanitizer build.
+bool name_char(char c, bool first, bool colon) {
+    const bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+    return alpha || (colon && c == ':') || (!first && c >= '0' && c <= '9');
+}
+
+/// The length of the name at the start of `s` ([a-zA-Z_:][a-zA-Z0-9_:]*, or
+/// without ':' for a label name); 0 when there is none.
+std::size_t name_length(std::string_view s, bool colon = true) {
+    std::size_t n = 0;
+    while (n < s.size() && name_char(s[n], n == 0, colon))
+        ++n;
+    return n;
+}
+
+/// -?[0-9]+(\.[0-9]+)?(e[+-]?[0-9]+)?, the whole of `s`.
+bool is_number(std::string_view s) {
+    std::size_t i = 0;
+    const auto digits = [&] {
+        const std::size_t from = i;
+        while (i < s.size() && s[i] >= '0' && s[i] <= '9')
+            ++i;
+        return i > from;
+    };
+    if (i < s.size() && s[i] == '-')
+        ++i;
+    if (!digits())
+        return false;
+    if (i < s.size() && s[i] == '.' && (++i, !digits()))
+        return false;
+    if (i < s.size() && s[i] == 'e') {
+        ++i;
+        if (i < s.size() && (s[i] == '+' || s[i] == '-'))
+            ++i;
+        if (!digits())
+            return false;
+    }
+    return i == s.size();
+}
+
+/// The labels `{name="value",...}` at the start of `s`: their length, or 0
+/// when malformed. Values may hold only the escapes \\, \" and \n.
+std::size_t labels_length(std::string_view s) {
+    std::size_t i = 1;  // after '{'
+    for (;;) {
+        const std::size_t n = name_length(s.substr(i), false);
+        if (n == 0 || i + n + 1 >= s.size() || s[i + n] != '=' || s[i + n + 1] != '"')
+            return 0;
+        for (i += n + 2; i < s.size() && s[i] != '"'; ++i) {
+            if (s[i] == '\n')
+                return 0;
+            if (s[i] == '\\' && (++i >= s.size() || (s[i] != '\\' && s[i] != '"' && s[i] != 'n')))
+                return 0;
+        }
+        if (++i >= s.size())
+            return 0;
+        if (s[i] == '}')
+            return i + 1;
+        if (s[i++] != ',')
+            return 0;
+    }
+}
+
+/// A sample line: its metric name, or empty when it is not one.
+std::string sample_name(std::string_view line) {
+    const std::size_t n = name_length(line);
+    if (n == 0)
+        return {};
+    std::size_t i = n;
+    if (i < line.size() && line[i] == '{') {
+        const std::size_t l = labels_length(line.substr(i));
+        if (l == 0)
+            return {};
+        i += l;
+    }
+    if (i >= line.size() || line[i] != ' ' || !is_number(line.substr(i + 1)))
+        return {};
+    return std::string(line.substr(0, n));
+}
+
+/// "# HELP name text" or "# TYPE name counter|gauge": the name and the rest,
+/// or nothing.
+std::optional<std::pair<std::string, std::string>> comment(std::string_view line,
+                                                           std::string_view kind) {
+    if (!line.starts_with(kind))
+        return std::nullopt;
+    line.remove_prefix(kind.size());
+    const std::size_t n = name_length(line);
+    if (n == 0 || n + 1 >= line.size() || line[n] != ' ')
+        return std::nullopt;
+    return std::pair{std::string(line.substr(0, n)), std::string(line.substr(n + 1))};
+}
+
 /// Checks the text against the format as node_exporter's parser reads it:
 /// every line a HELP, a TYPE or a sample; each family's HELP and TYPE once,
 /// before its samples; samples named for the family they follow; counters
 /// ending in _total; no series twice; a final line feed. Returns the
 /// problems found (empty: valid).
 std::vector<std::string> format_problems(const std::string& text) {
-    static const std::regex help(R"(# HELP ([a-zA-Z_:][a-zA-Z0-9_:]*) .+)");
-    static const std::regex type(R"(# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (counter|gauge))");
-    static const std::regex sample(
-        R"(([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[a-zA-Z_][a-zA-Z0-9_]*="([^"\\\n]|\\[\\"n])*")"
-        R"((,[a-zA-Z_][a-zA-Z0-9_]*="([^"\\\n]|\\[\\"n])*")*\})? -?[0-9]+(\.[0-9]+)?(e[+-]?[0-9]+)?)");
     std::vector<std::string> problems;
     if (text.empty() || text.back() != '\n')
         problems.push_back("no final line feed");
@@ -65,20 +156,20 @@ std::vector<std::string> format_problems(const std::string& text) {
     std::string family, family_type;
     std::istringstream in(text);
     for (std::string line; std::getline(in, line);) {
-        std::smatch m;
-        if (std::regex_match(line, m, help)) {
-            family = m[1];
+        if (const auto help = comment(line, "# HELP ")) {
+            family = help->first;
             family_type.clear();
             if (++helps[family] > 1)
                 problems.push_back("HELP twice: " + line);
-        } else if (std::regex_match(line, m, type)) {
-            if (m[1] != family || ++types[family] > 1)
+        } else if (const auto type = comment(line, "# TYPE ");
+                   type && (type->second == "counter" || type->second == "gauge")) {
+            if (type->first != family || ++types[family] > 1)
                 problems.push_back("TYPE not once after its HELP: " + line);
-            family_type = m[2];
+            family_type = type->second;
             if (family_type == "counter" && !family.ends_with("_total"))
                 problems.push_back("counter without _total: " + line);
-        } else if (std::regex_match(line, m, sample)) {
-            if (m[1] != family || family_type.empty())
+        } else if (const std::string name = sample_name(line); !name.empty()) {
+            if (name != family || family_type.empty())
                 problems.push_back("sample outside its family: " + line);
             if (!series.insert(line.substr(0, line.rfind(' '))).second)
                 problems.push_back("series twice: " + line);
