@@ -9,6 +9,13 @@
 # capfd (section 13): run it on a scratch Debian 12 machine, from the
 # checkout, as root. Not part of CTest for that reason; CI runs the package
 # test (tests/deploy/package_test.sh) instead.
+#
+# With systemd as PID 1 on a machine whose own init is something else (the
+# development VM), a booted container serves:
+#   debootstrap --variant=minbase --include=systemd,systemd-sysv,dbus bookworm /var/lib/machines/capf
+#   mount -t tmpfs tmpfs /run/systemd/nspawn   # nspawn refuses to clean up a non-tmpfs /run
+#   systemd-nspawn -D /var/lib/machines/capf --boot --register=no --keep-unit &   # no host D-Bus
+#   nsenter -t <the container's PID 1> -a -- bash -c 'cd CHECKOUT && tests/deploy/operator_guide_run.sh'
 # Usage: tests/deploy/operator_guide_run.sh [TRANSCRIPT]
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
