@@ -320,19 +320,19 @@ set -e
 
 # --- entrypoint.sh, run against stand-ins ------------------------------------
 if sh -n "$dir/entrypoint.sh"; then pass "entrypoint.sh: sh -n"; else fail "entrypoint.sh: sh -n"; fi
-stub=$scratch/bin
-mkdir -p "$stub"
+standins=$scratch/bin
+mkdir -p "$standins"
 for prog in capfd capfctl; do
-  cat >"$stub/$prog" <<STUB
+  cat >"$standins/$prog" <<STANDIN
 #!/bin/sh
 echo "$prog \$* PGPASSWORD=\${PGPASSWORD:-}" >>"$scratch/calls"
-STUB
-  chmod +x "$stub/$prog"
+STANDIN
+  chmod +x "$standins/$prog"
 done
 printf 's3cret\n' >"$scratch/pw"
 run_entry() {
   : >"$scratch/calls"
-  env -i PATH="$stub:/usr/bin:/bin" CAPFD_DB_PASSWORD_FILE="$scratch/pw" sh "$dir/entrypoint.sh" "$@"
+  env -i PATH="$standins:/usr/bin:/bin" CAPFD_DB_PASSWORD_FILE="$scratch/pw" sh "$dir/entrypoint.sh" "$@"
 }
 run_entry
 expected="capfd init --config /etc/capfd/capfd.json PGPASSWORD=s3cret
