@@ -14,7 +14,7 @@ const Columns certificate_columns = {{"serial", "SERIAL"},
                                      {"not_after", "NOT AFTER"},
                                      {"md5", "MD5"}};
 
-void add_list_command(CLI::App& cert, Command& out) {
+void add_cert_list_command(CLI::App& cert, Command& out) {
     auto device = std::make_shared<std::string>();
     auto* cmd = cert.add_subcommand(
         "list", "The certificates issued to a device, newest first, with their standing");
@@ -43,7 +43,7 @@ void add_revoke_command(CLI::App& cert, Command& out) {
 void add_cert_commands(CLI::App& app, Command& out) {
     auto* cert = app.add_subcommand("cert", "List a device's issued certificates or revoke one");
     cert->require_subcommand(1);
-    add_list_command(*cert, out);
+    add_cert_list_command(*cert, out);
     add_revoke_command(*cert, out);
 }
 

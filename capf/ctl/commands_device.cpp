@@ -97,7 +97,7 @@ void show_device_page(const json& r, std::ostream& out) {
         out << "(more: --after " << cell(member(r, "next_after")) << ")\n";
 }
 
-void add_list_command(CLI::App& device, Command& out) {
+void add_device_list_command(CLI::App& device, Command& out) {
     auto o = std::make_shared<DeviceListOptions>();
     auto* cmd = device.add_subcommand("list", "List devices, a page at a time");
     cmd->add_option("--prefix", o->prefix, "Only names starting with this");
@@ -208,7 +208,7 @@ void add_device_commands(CLI::App& app, Command& out) {
     add_settings_command(*device, out, "update");
     add_get_command(*device, out);
     add_one_device_command(*device, "remove", "Remove a device", "device.remove", "removed", out);
-    add_list_command(*device, out);
+    add_device_list_command(*device, out);
     add_import_command(*device, out);
 }
 

@@ -38,7 +38,7 @@ struct ListOptions {
     std::string role;
 };
 
-void add_list_command(CLI::App& trust, Command& out) {
+void add_trust_list_command(CLI::App& trust, Command& out) {
     auto o = std::make_shared<ListOptions>();
     auto* cmd = trust.add_subcommand("list", "List the anchors of a role, or of every role");
     cmd->add_option("role", o->role, std::string(role_help) + " (default: every role)");
@@ -121,7 +121,7 @@ void add_remove_command(CLI::App& trust, Command& out) {
 void add_trust_commands(CLI::App& app, Command& out) {
     auto* trust = app.add_subcommand("trust", "Trust anchors by role (lsc-issuer, mic-root)");
     trust->require_subcommand(1);
-    add_list_command(*trust, out);
+    add_trust_list_command(*trust, out);
     add_add_command(*trust, out);
     add_remove_command(*trust, out);
 }
