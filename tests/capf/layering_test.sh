@@ -24,8 +24,11 @@ echo "capfctl links: $(awk '{print $1}' <<<"$capfctl_libs" | tr '\n' ' ')"
 
 check_includes() {  # TARGET_DIR WHAT
   local dir=$1 what=$2
-  local depfiles=("$dir"/*.o.d)
-  [ -e "${depfiles[0]}" ] || fail "no dependency files in $dir (build $what first)"
+  # Under Unity/ too: a batched target's depfile is its batch's, and lists
+  # what every file of the batch includes.
+  local depfiles
+  mapfile -t depfiles < <(find "$dir" -name '*.o.d')
+  [ "${#depfiles[@]}" -gt 0 ] || fail "no dependency files in $dir (build $what first)"
   # The control: the depfiles do list the target's own headers.
   grep -l "capf/$what/" "${depfiles[@]}" >/dev/null || fail "control: $dir lists no capf/$what header"
   if grep -E '(botan-2/botan|/botan/|pqxx/|libpq-fe\.h)' "${depfiles[@]}"; then
