@@ -6,10 +6,12 @@
 
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
+#include <asio/dispatch.hpp>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/experimental/awaitable_operators.hpp>
 #include <asio/read_until.hpp>
 #include <asio/steady_timer.hpp>
+#include <asio/strand.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
 #include <optional>
@@ -23,7 +25,11 @@ using asio::local::stream_protocol;
 using namespace asio::experimental::awaitable_operators;
 
 struct AdminServer::State {
-    explicit State(asio::io_context& io) : acceptor(io) {}
+    explicit State(asio::io_context& io) : accept_strand(asio::make_strand(io)), acceptor(io) {}
+    // The accept loop runs here and stop() closes the acceptor here: closed
+    // from another I/O thread while the loop starts its next accept, asio
+    // used the descriptor state close had just freed (UBSan caught it).
+    asio::strand<asio::io_context::executor_type> accept_strand;
     stream_protocol::acceptor acceptor;
     std::atomic<std::size_t> clients{0};
 };
@@ -214,7 +220,13 @@ AdminServer::AdminServer(asio::io_context& io, AdminServerOptions options,
       state_(std::make_shared<State>(io)) {}
 
 AdminServer::~AdminServer() {
-    stop();
+    // The I/O threads are done by now: no accept loop left to race with.
+    if (listening_) {
+        std::error_code ignored;
+        std::filesystem::remove(options_.socket_path, ignored);
+    }
+    std::error_code ignored;
+    state_->acceptor.close(ignored);
 }
 
 void AdminServer::start() {
@@ -247,17 +259,22 @@ void AdminServer::start() {
     acceptor.listen();
     auto shared =
         std::make_shared<Shared>(Shared{options_, registry_, policy_, pool_, stats_, state_});
-    asio::co_spawn(io_, accept_clients(shared), asio::detached);
+    asio::co_spawn(state_->accept_strand, accept_clients(shared), asio::detached);
+    listening_ = true;
     log::info("admin_listening", {{"socket", path.string()}});
 }
 
 void AdminServer::stop() {
-    if (!state_->acceptor.is_open()) {
-        return;
+    if (!listening_) {
+        return;  // never started (or it failed): the socket file is not ours
     }
-    std::error_code ignored;
-    state_->acceptor.close(ignored);
-    std::filesystem::remove(options_.socket_path, ignored);
+    listening_ = false;
+    std::error_code not_there;
+    std::filesystem::remove(options_.socket_path, not_there);
+    asio::dispatch(state_->accept_strand, [state = state_] {
+        std::error_code ignored;
+        state->acceptor.close(ignored);
+    });
 }
 
 }  // namespace capf

@@ -50,7 +50,8 @@ class AdminServer {
     /// std::system_error naming the path when it cannot.
     void start();
     /// Stops accepting and removes the socket file. Connected clients finish
-    /// their current request. Call it on the io_context's thread (post it).
+    /// their current request. Call it from the thread that called start();
+    /// the acceptor is closed on its accept loop's strand.
     void stop();
 
     const AdminServerStats& stats() const noexcept { return *stats_; }
@@ -66,6 +67,7 @@ class AdminServer {
     BlockingPool& pool_;
     std::shared_ptr<AdminServerStats> stats_;
     std::shared_ptr<State> state_;
+    bool listening_ = false;  ///< start() succeeded and stop() has not run
 };
 
 }  // namespace capf

@@ -2,6 +2,7 @@
 
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
+#include <asio/dispatch.hpp>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/strand.hpp>
 #include <asio/use_awaitable.hpp>
@@ -81,6 +82,7 @@ struct PhoneListener::Shared {
           credentials(creds),
           policy(make_tls_policy(options.tls_policy)),
           handler(std::move(h)),
+          accept_strand(asio::make_strand(io)),
           acceptor(io) {}
 
     PhoneListenerOptions options;
@@ -90,6 +92,11 @@ struct PhoneListener::Shared {
     // own generator (no lock, no system call per request).
     ca::ThisThreadRng rng;
     SessionHandler handler;
+    // The accept loop runs here and stop() closes the acceptor here: closed
+    // from another I/O thread while the loop starts its next accept, asio
+    // used the descriptor state close had just freed (UBSan caught it on
+    // SIGTERM). Sessions run on strands of their own, not this one.
+    asio::strand<asio::io_context::executor_type> accept_strand;
     asio::ip::tcp::acceptor acceptor;
     std::shared_ptr<PhoneListenerStats> stats = std::make_shared<PhoneListenerStats>();
     SourceSessions sources;
@@ -255,14 +262,16 @@ void PhoneListener::start() {
         throw std::system_error(
             e.code(), "listen on " + ep.address().to_string() + ":" + std::to_string(ep.port()));
     }
-    asio::co_spawn(io_, accept_phones(shared_), asio::detached);
+    asio::co_spawn(shared_->accept_strand, accept_phones(shared_), asio::detached);
     log::info("phone_listening",
               {{"address", ep.address().to_string()}, {"port", acceptor.local_endpoint().port()}});
 }
 
 void PhoneListener::stop() {
-    std::error_code ignored;
-    shared_->acceptor.close(ignored);
+    asio::dispatch(shared_->accept_strand, [shared = shared_] {
+        std::error_code ignored;
+        shared->acceptor.close(ignored);
+    });
 }
 
 const PhoneListenerStats& PhoneListener::stats() const noexcept {

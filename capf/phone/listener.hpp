@@ -49,7 +49,8 @@ class PhoneListener {
     /// Binds and starts accepting. Throws std::system_error naming the
     /// address when it cannot.
     void start();
-    /// Stops accepting; running sessions go on. Call on the io_context.
+    /// Stops accepting; running sessions go on. Safe from any thread: the
+    /// acceptor is closed on its accept loop's strand.
     void stop();
 
     /// The bound port (useful when the configured port was 0).
