@@ -22,8 +22,34 @@ e2e_setup() {
   db=$(CAPF_PG_FSYNC=${E2E_PG_FSYNC:-off} \
        CAPF_PG_TEMPLATE=${CAPF_PG_TEMPLATE-${TMPDIR:-/tmp}/capf-pg-template-$(id -u)} \
        "$src/deploy/pg-cluster.sh" start "$dir/pg" 5432 2>/dev/null)
-  port=$((20000 + RANDOM % 20000))
+  port=$(free_port_pair)
   sock="$dir/admin.sock"
+}
+
+# free_port_pair: a TCP port P on 127.0.0.1 with P and P+1 free (two-node
+# tests use P+1), below the kernel's ephemeral range. A random port inside
+# that range can be the local end of another test's connection at the
+# moment capfd binds it ("Address already in use": 5 e2e tests failed that
+# way in CI while the load tests ran beside them).
+free_port_pair() {
+  python3 - <<'PY'
+import random, socket
+low_ephemeral = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+for _ in range(200):
+    p = random.randrange(20000, low_ephemeral - 1 if low_ephemeral > 21000 else 40000)
+    try:
+        for q in (p, p + 1):
+            s = socket.socket()
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind(("127.0.0.1", q))
+            s.close()
+    except OSError:
+        continue
+    print(p)
+    break
+else:
+    raise SystemExit("no free port pair below the ephemeral range")
+PY
 }
 
 e2e_cleanup() {
@@ -82,7 +108,11 @@ start_capfd() {
   "$capfd" --config "$1" 2>"$2" &
   capfd_pid=$!
   e2e_pids+=("$capfd_pid")
-  for _ in $(seq 1 200); do [ -S "$3" ] && return 0; sleep 0.05; done
+  for _ in $(seq 1 200); do
+    [ -S "$3" ] && return 0
+    kill -0 "$capfd_pid" 2>/dev/null || fail "capfd exited before its admin socket $3 appeared"
+    sleep 0.05
+  done
   fail "admin socket $3 did not appear"
 }
 
