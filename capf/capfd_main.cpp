@@ -57,9 +57,17 @@ using capf::run_init;
 using capf::verify_policy;
 
 /// Everything one capfd process runs, built in dependency order and torn
-/// down in reverse: the blocking pool is joined before what its work uses.
+/// down in reverse, except the blocking pool: it is joined first.
 struct Service {
     explicit Service(const Config& c);
+    /// Jobs still running or queued when the I/O threads stop use members
+    /// destroyed before the pool (the TFTP side's encryptors, the listener,
+    /// the admin server): they finish before any of those goes. Joined by
+    /// ~BlockingPool instead, a SIGTERM while an exec encryptor ran crashed
+    /// capfd in that encryptor after "stopped" (exit 139).
+    ~Service() { pool.join(); }
+    Service(const Service&) = delete;
+    Service& operator=(const Service&) = delete;
 
     const Config& config;
     const std::chrono::system_clock::time_point started_at = std::chrono::system_clock::now();

@@ -87,6 +87,12 @@ class BlockingPool {
     /// For posting fire-and-forget blocking work (not counted).
     asio::thread_pool::executor_type executor() noexcept { return pool_.get_executor(); }
 
+    /// Runs the jobs still queued, waits for them and for those running, and
+    /// joins the threads. For shutdown, once nothing submits more: call it
+    /// before destroying anything a job uses (its result is posted to a
+    /// caller's executor that may no longer run; the caller never resumes).
+    void join() { pool_.join(); }
+
     /// Abandons queued work and joins the threads.
     void stop() {
         pool_.stop();

@@ -2,6 +2,7 @@
 
 #include <asio/co_spawn.hpp>
 #include <asio/io_context.hpp>
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <exception>
@@ -137,4 +138,39 @@ TEST_CASE("blocking pool: a job runs on a pool thread and its caller resumes on 
     CHECK(pool.completed() == 3);
     CHECK(pool.running() == 0);
     CHECK(pool.queued() == 0);
+}
+
+// capfd's shutdown joins the pool before destroying what jobs use: join()
+// must not return while a job runs or waits in the queue.
+TEST_CASE("blocking pool: join() returns only after the running and the queued jobs have run") {
+    asio::io_context ctx;
+    BlockingPool pool(1, 4);
+    std::promise<void> release;
+    std::shared_future<void> released = release.get_future().share();
+    std::atomic<int> ran{0};
+    Outcome running, queued;
+    spawn(ctx, pool.run([released, &ran] {
+        released.wait();
+        ++ran;
+        return 1;
+    }),
+          running);
+    spawn(ctx, pool.run([&ran] {
+        ++ran;
+        return 2;
+    }),
+          queued);
+    poll_until(ctx, [&] { return pool.running() == 1 && pool.queued() == 1; });
+    std::thread releaser([&release] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        release.set_value();
+    });
+    pool.join();
+    CHECK(ran == 2);
+    releaser.join();
+    // The results wait on the callers' executor, delivered if it runs again.
+    CHECK_FALSE(running.done);
+    poll_until(ctx, [&] { return running.done && queued.done; });
+    CHECK(running.value == 1);
+    CHECK(queued.value == 2);
 }

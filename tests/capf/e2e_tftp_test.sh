@@ -320,3 +320,8 @@ SH
     fail "unknown case $case"
     ;;
 esac
+
+# Whatever the case left behind (deliveries done or retrying, a hung
+# encryptor killed), capfd still stops cleanly on SIGTERM.
+[ -n "${pid_a:-}" ] && stop_capfd "$pid_a"
+stop_capfd "$capfd_pid"
