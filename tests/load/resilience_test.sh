@@ -5,6 +5,8 @@
 #   kill9            kill -9 of capfd mid-run, restart: no device left in
 #                    progress, every confirmed LSC is the device's, and no
 #                    phone holds a certificate the database does not know
+#   sigterm          the same with a SIGTERM (a restart): capfd drains and
+#                    exits 0 within its grace, and the same holds
 #   postgres-outage  PostgreSQL stopped for 10 s mid-run: capfd stays up,
 #                    refuses cleanly, full throughput within 5 s of its return
 #   idle-2000        2,000 TCP connections that never send a TLS hello are
@@ -37,9 +39,9 @@ q() { psql "$db" -At -c "$1"; }
 field() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval('d' + sys.argv[2]))" "$1" "$2"; }
 
 case "$case" in
-  kill9)
-    devices=2000
-    start_load_capfd
+  kill9 | sigterm)
+    devices=2000 grace=2
+    start_load_capfd "{\"limits\": {\"shutdown_grace\": \"${grace}s\"}}"
     load --count $devices --phones 16 --retry --retry-delay 0.3 --deadline 240 \
       --held "$dir/held.csv" --stored "$dir/stored.csv" >"$dir/load.json" 2>"$dir/load.err" &
     load_pid=$!
@@ -49,10 +51,22 @@ case "$case" in
       sleep 0.1
     done
     in_flight=$(q "SELECT count(*) FROM devices WHERE operation_status = 'in-progress'")
-    kill -KILL "$capfd_pid"
-    wait "$capfd_pid" 2>/dev/null || true
+    if [ "$case" = kill9 ]; then
+      kill -KILL "$capfd_pid"
+      wait "$capfd_pid" 2>/dev/null || true
+      how=killed
+    else
+      # What a restart does: the sessions running finish or are cut off at
+      # the grace, the pool's work finishes, and capfd exits 0.
+      t0=$(date +%s.%N)
+      stop_capfd "$capfd_pid"
+      took=$(python3 -c "import sys; print('%.1f' % (float(sys.argv[2]) - float(sys.argv[1])))" "$t0" "$(date +%s.%N)")
+      python3 -c "import sys; sys.exit(float(sys.argv[1]) > float(sys.argv[2]) + 3)" "$took" "$grace" ||
+        fail "capfd took $took s to stop on SIGTERM, its grace is $grace s"
+      how="stopped (SIGTERM, exit 0 in $took s)"
+    fi
     killed_at=$(q "SELECT count(*) FROM devices WHERE lsc_md5 IS NOT NULL")
-    echo "capfd killed with $killed_at of $devices installed and $in_flight sessions in progress"
+    echo "capfd $how with $killed_at of $devices installed and $in_flight sessions in progress"
     sleep 1
     start_load_capfd '{}' 2  # the same node: it takes its own leases back at once
     wait "$load_pid" || fail "capf-load failed: $(cat "$dir/load.json" "$dir/load.err")"
@@ -85,7 +99,7 @@ print(f"{len(held)} phones, {len(stored)} certificates stored ({cut} in sessions
       "every one is known to the database, and each phone's last is its device's LSC")
 PY
     stop_capfd "$capfd_pid"
-    echo "PASS: $case: killed mid-run, restarted, all $devices installed, none left in progress"
+    echo "PASS: $case: $how mid-run, restarted, all $devices installed, none left in progress"
     ;;
   postgres-outage)
     start_load_capfd
