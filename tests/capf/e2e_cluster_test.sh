@@ -40,6 +40,7 @@ case $case in
     [ "$(psql "$db" -At -c "SELECT count(*) FROM issued_certificates WHERE device = '$dev'")" = 1 ] ||
       fail "more than one certificate issued"
     [ -e "$dir/first/lsc.pem" ] && [ ! -e "$dir/second/lsc.pem" ] || fail "the wrong phone holds the LSC"
+    stop_capfd "$capfd_pid"
     echo "PASS: $case: the first session installed (1), the second was told 0 (operation_claimed_elsewhere), one certificate"
     ;;
 
