@@ -125,6 +125,10 @@ stop_capfd() {
 }
 
 ctl() { "$capfctl" --socket "$sock" "$@"; }
+# seconds_since T0: seconds from T0 (a `date +%s.%N`) to now, two decimals.
+seconds_since() { python3 -c "import sys, time; print('%.2f' % (time.time() - float(sys.argv[1])))" "$1"; }
+# within SECONDS LIMIT: succeeds unless SECONDS is over LIMIT.
+within() { python3 -c "import sys; sys.exit(float(sys.argv[1]) > float(sys.argv[2]))" "$1" "$2"; }
 json_field() { python3 -c "import json,sys; d=json.load(sys.stdin); print(eval('d' + sys.argv[1]))" "$1"; }
 
 # expect_refusal "WHAT" "MESSAGE REGEX" capfctl-args...: the call must fail

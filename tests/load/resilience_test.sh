@@ -60,8 +60,8 @@ case "$case" in
       # the grace, the pool's work finishes, and capfd exits 0.
       t0=$(date +%s.%N)
       stop_capfd "$capfd_pid"
-      took=$(python3 -c "import sys; print('%.1f' % (float(sys.argv[2]) - float(sys.argv[1])))" "$t0" "$(date +%s.%N)")
-      python3 -c "import sys; sys.exit(float(sys.argv[1]) > float(sys.argv[2]) + 3)" "$took" "$grace" ||
+      took=$(seconds_since "$t0")
+      within "$took" $((grace + 3)) ||
         fail "capfd took $took s to stop on SIGTERM, its grace is $grace s"
       how="stopped (SIGTERM, exit 0 in $took s)"
     fi
