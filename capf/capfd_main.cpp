@@ -229,12 +229,13 @@ asio::awaitable<void> drain_on_signal(Service& s, asio::signal_set& stop) {
 
 int run_service(const Config& config) {
     Service s(config);
-    s.listener.start();
-    s.admin.start();
-    // The signal sets exist before "started" is logged and before any I/O
-    // thread runs: a signal sent the moment capfd says it is up is handled.
+    // The signal sets exist before the phone port or the admin socket can be
+    // seen: a supervisor that sends SIGTERM the moment the socket appears
+    // gets a drain and exit 0, not death by the default disposition (143).
     asio::signal_set hangup(s.io, SIGHUP);
     asio::signal_set stop(s.io, SIGTERM, SIGINT);
+    s.listener.start();
+    s.admin.start();
     asio::co_spawn(s.io, maintenance(s), asio::detached);
     asio::co_spawn(s.io, s.tftp.run(), asio::detached);
     asio::co_spawn(s.io, reload_on_signal(s, hangup), asio::detached);

@@ -1,6 +1,8 @@
 # capfd under systemd's Type=notify protocol (a fake NOTIFY_SOCKET).
 capf_add_e2e_test("deploy: capfd notifies systemd (ready, watchdog, reload, stopping)"
                   deploy/sd_notify_test.sh)
+capf_add_e2e_test("deploy: SIGTERM the moment the admin socket appears stops capfd cleanly (30 starts)"
+                  deploy/sigterm_at_start_test.sh)
 
 # The Debian package built, installed with dpkg -i, serving a phone, purged.
 # Release build only (the packager's); needs root, skipped otherwise.
