@@ -11,6 +11,7 @@
 #include <asio/signal_set.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
+#include <csignal>
 #include <filesystem>
 #include <iostream>
 #include <optional>
@@ -228,6 +229,11 @@ asio::awaitable<void> drain_on_signal(Service& s, asio::signal_set& stop) {
 }
 
 int run_service(const Config& config) {
+    // A log line written after the reader of stderr has gone (a `| logger`
+    // pipeline restarted, a closed terminal) must not end the service:
+    // ignored, the write fails with EPIPE and capfd goes on serving. Programs
+    // capfd starts get the default disposition back (exec_runner.cpp).
+    std::signal(SIGPIPE, SIG_IGN);
     Service s(config);
     // The signal sets exist before the phone port or the admin socket can be
     // seen: a supervisor that sends SIGTERM the moment the socket appears

@@ -3,6 +3,8 @@ capf_add_e2e_test("deploy: capfd notifies systemd (ready, watchdog, reload, stop
                   deploy/sd_notify_test.sh)
 capf_add_e2e_test("deploy: SIGTERM the moment the admin socket appears stops capfd cleanly (30 starts)"
                   deploy/sigterm_at_start_test.sh)
+capf_add_e2e_test("deploy: capfd outlives the reader of its log (no death by SIGPIPE)"
+                  deploy/log_reader_gone_test.sh)
 
 # The Debian package built, installed with dpkg -i, serving a phone, purged.
 # Release build only (the packager's); needs root, skipped otherwise.
