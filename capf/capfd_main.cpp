@@ -115,7 +115,7 @@ Service::Service(const Config& c)
                capf::PhoneListenerOptions{
                    asio::ip::tcp::endpoint(asio::ip::make_address(c.listen.address), c.listen.port),
                    c.limits.max_sessions, c.limits.max_sessions_per_source,
-                   c.limits.handshake_timeout, c.tls.policy},
+                   c.limits.handshake_timeout, c.tls.policy, c.limits.accept_backoff},
                credentials,
                capf::make_phone_session_handler(
                    capf::DialogueSettings{c.node.name, c.limits.read_timeout, c.limits.auth_timeout,
@@ -125,7 +125,8 @@ Service::Service(const Config& c)
                     started_at},
       admin(io,
             capf::AdminServerOptions{c.admin.socket_path, c.admin.socket_mode,
-                                     c.admin.max_request_size, c.admin.client_timeout, 64},
+                                     c.admin.max_request_size, c.admin.client_timeout, 64,
+                                     c.limits.accept_backoff},
             registry, policy, pool) {
     storage::apply_migrations(db);
     capf::reload_trust(trust, config, issuer_identity, anchors);
@@ -234,6 +235,7 @@ int run_service(const Config& config) {
     // ignored, the write fails with EPIPE and capfd goes on serving. Programs
     // capfd starts get the default disposition back (exec_runner.cpp).
     std::signal(SIGPIPE, SIG_IGN);
+    capf::raise_open_file_limit(config);
     Service s(config);
     // The signal sets exist before the phone port or the admin socket can be
     // seen: a supervisor that sends SIGTERM the moment the socket appears

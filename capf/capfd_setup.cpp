@@ -1,5 +1,7 @@
 #include "capf/capfd_setup.hpp"
 
+#include <sys/resource.h>
+
 #include <filesystem>
 #include <iostream>
 #include <optional>
@@ -113,6 +115,28 @@ int run_init(const Config& config, const InitOptions& opts) {
     const int version = storage::apply_migrations(pool);
     log::info("schema_ready", {{"version", version}});
     return 0;
+}
+
+void raise_open_file_limit(const Config& config) {
+    rlimit limit{};
+    if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) {
+        return;
+    }
+    if (limit.rlim_cur < limit.rlim_max) {
+        rlimit raised = limit;
+        raised.rlim_cur = limit.rlim_max;
+        if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) {
+            limit = raised;
+        }
+    }
+    const unsigned long long needed = config.limits.max_sessions + descriptors_beside_sessions;
+    if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < needed) {
+        log::warn("open_file_limit_low",
+                  {{"limit", static_cast<unsigned long long>(limit.rlim_cur)},
+                   {"max_sessions", config.limits.max_sessions},
+                   {"needed", needed},
+                   {"hint", "raise LimitNOFILE= (ulimit -n) or lower limits.max_sessions"}});
+    }
 }
 
 }  // namespace capf

@@ -20,6 +20,15 @@ storage::PoolOptions pool_options(const Config& config);
 /// The configured trust.policy (with its per-role overrides) and auth.require_sudi.
 ca::VerifyPolicy verify_policy(const Config& config);
 
+/// Descriptors capfd needs beside its phone sessions: the database pool, the
+/// admin clients, exec encryptors' pipes, files being written.
+inline constexpr unsigned long long descriptors_beside_sessions = 256;
+
+/// Raises the soft open-file limit to the hard one (a session is one
+/// descriptor) and warns when even that is below limits.max_sessions plus
+/// descriptors_beside_sessions: phones past it would meet EMFILE at accept.
+void raise_open_file_limit(const Config& config);
+
 struct InitOptions {
     std::string common_name;
     std::string organization;

@@ -17,6 +17,7 @@
 #include <optional>
 #include <system_error>
 
+#include "capf/common/accept_backoff.hpp"
 #include "capf/common/log.hpp"
 
 namespace capf {
@@ -170,15 +171,21 @@ asio::awaitable<void> serve_client(stream_protocol::socket socket, std::shared_p
 
 asio::awaitable<void> accept_clients(std::shared_ptr<Shared> shared) {
     auto state = shared->state;
+    AcceptBackoff backoff("admin", shared->options.accept_backoff);
+    asio::steady_timer pause(state->acceptor.get_executor());
     for (;;) {
         auto [ec, socket] = co_await state->acceptor.async_accept(tuple_awaitable);
         if (ec == asio::error::operation_aborted || !state->acceptor.is_open()) {
             co_return;
         }
         if (ec) {
-            log::warn("admin_accept_failed", {{"error", ec.message()}});
+            if (const auto wait = backoff.failed(ec); wait.count() > 0) {
+                pause.expires_after(wait);
+                co_await pause.async_wait(tuple_awaitable);
+            }
             continue;
         }
+        backoff.accepted();
         asio::co_spawn(state->acceptor.get_executor(),
                        serve_client(std::move(socket), shared, state), asio::detached);
     }

@@ -26,6 +26,9 @@ struct AdminServerOptions {
     std::chrono::milliseconds client_timeout = std::chrono::seconds(30);
     /// Clients connected at once; more are told to retry and closed.
     std::size_t max_clients = 64;
+    /// Out of descriptors or memory at accept: wait this long before the
+    /// next try (accept_backoff.hpp).
+    std::chrono::milliseconds accept_backoff = std::chrono::milliseconds(100);
 };
 
 struct AdminServerStats {

@@ -371,10 +371,10 @@ void read_auth(Reader& r, const json& doc, Config& c) {
 }
 
 void read_limits(Reader& r, const json& doc, Config& c) {
-    const json* s =
-        r.section(doc, "", "limits",
-                  {"max_sessions", "max_sessions_per_source", "handshake_timeout", "auth_timeout",
-                   "read_timeout", "max_message_size", "shutdown_grace", "blocking_queue"});
+    const json* s = r.section(
+        doc, "", "limits",
+        {"max_sessions", "max_sessions_per_source", "handshake_timeout", "auth_timeout",
+         "read_timeout", "max_message_size", "shutdown_grace", "blocking_queue", "accept_backoff"});
     if (s == nullptr)
         return;
     r.uint(s, "limits", "max_sessions", c.limits.max_sessions, 1, 100000);
@@ -386,6 +386,8 @@ void read_limits(Reader& r, const json& doc, Config& c) {
     r.duration(s, "limits", "shutdown_grace", c.limits.shutdown_grace, milliseconds(0),
                std::chrono::minutes(10));
     r.uint(s, "limits", "blocking_queue", c.limits.blocking_queue, 1, 1000000);
+    r.duration(s, "limits", "accept_backoff", c.limits.accept_backoff, milliseconds(10),
+               std::chrono::seconds(10));
     // Bounded by the values read above (or their defaults), so read after them.
     r.uint(s, "limits", "max_sessions_per_source", c.limits.max_sessions_per_source, 1,
            c.limits.max_sessions);

@@ -156,6 +156,9 @@ struct Config {
         std::chrono::milliseconds read_timeout = std::chrono::seconds(60);
         std::size_t max_message_size = 16 * 1024;
         std::chrono::milliseconds shutdown_grace = std::chrono::seconds(30);
+        /// Out of descriptors or memory at accept (EMFILE and the like):
+        /// the phone and admin listeners wait this long between tries.
+        std::chrono::milliseconds accept_backoff = std::chrono::milliseconds(100);
     } limits;
 
     struct Database {

@@ -4,6 +4,7 @@
 #include <asio/detached.hpp>
 #include <asio/dispatch.hpp>
 #include <asio/experimental/as_tuple.hpp>
+#include <asio/steady_timer.hpp>
 #include <asio/strand.hpp>
 #include <asio/use_awaitable.hpp>
 #include <map>
@@ -12,6 +13,7 @@
 #include <utility>
 
 #include "ca/signer_cache.hpp"
+#include "capf/common/accept_backoff.hpp"
 #include "capf/common/log.hpp"
 #include "capf/tls/policy.hpp"
 
@@ -198,6 +200,8 @@ std::optional<asio::ip::address> admit_source(PhoneListener::Shared& shared,
 asio::awaitable<void> accept_phones(std::shared_ptr<PhoneListener::Shared> shared) {
     auto& stats = *shared->stats;
     auto& acceptor = shared->acceptor;
+    AcceptBackoff backoff("phone", shared->options.accept_backoff);
+    asio::steady_timer pause(acceptor.get_executor());
     for (;;) {
         auto [ec, socket] =
             co_await acceptor.async_accept(asio::experimental::as_tuple(asio::use_awaitable));
@@ -205,10 +209,14 @@ asio::awaitable<void> accept_phones(std::shared_ptr<PhoneListener::Shared> share
             co_return;
         }
         if (ec) {
-            // EMFILE and friends: log and go on rather than stop serving.
-            log::warn("phone_accept_failed", {{"error", ec.message()}});
+            // Never stop serving; out of descriptors, wait instead of spinning.
+            if (const auto wait = backoff.failed(ec); wait.count() > 0) {
+                pause.expires_after(wait);
+                co_await pause.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
+            }
             continue;
         }
+        backoff.accepted();
         const auto remote = remote_of(socket);
         if (stats.active.load() >= shared->options.max_sessions) {
             // Closed at once: nothing waits for a free slot.

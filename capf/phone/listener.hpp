@@ -28,6 +28,9 @@ struct PhoneListenerOptions {
     std::size_t max_sessions_per_source = 32;
     std::chrono::milliseconds handshake_timeout = std::chrono::seconds(30);
     TlsPolicy tls_policy = TlsPolicy::legacy;
+    /// Out of descriptors or memory at accept: wait this long before the
+    /// next try (accept_backoff.hpp).
+    std::chrono::milliseconds accept_backoff = std::chrono::milliseconds(100);
 };
 
 struct PeerInfo {

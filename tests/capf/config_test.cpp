@@ -455,3 +455,12 @@ TEST_CASE("itl needs tftp.directory, and at most one itl and one enc-sgn are all
                                                "format": "json"}])")),
                Catch::Contains("two hashes-file encryptors write"));
 }
+
+TEST_CASE("limits.accept_backoff: 100 ms by default, read as written, bounded 10ms to 10s") {
+    CHECK(parse_config("{}").limits.accept_backoff == 100ms);
+    CHECK(parse_config(R"({"limits": {"accept_backoff": "2s"}})").limits.accept_backoff == 2s);
+    CHECK_THAT(problems_of(R"({"limits": {"accept_backoff": "1ms"}})"),
+               Catch::Contains("limits.accept_backoff") && Catch::Contains("10ms to 10s"));
+    CHECK_THAT(problems_of(R"({"limits": {"accept_backoff": "11s"}})"),
+               Catch::Contains("limits.accept_backoff"));
+}
