@@ -218,12 +218,16 @@ PY
     for _ in $(seq 1 200); do [ -S "$sock" ] && break; sleep 0.05; done
     [ -S "$sock" ] || fail "admin socket did not appear"
     grep -q "event=open_file_limit_low limit=$fd_limit " "$dir/capfd.log" || fail "no open_file_limit_low warning at start"
-    python3 - "$port" "$capfd_pid" "$sock" <<'PY' || fail "capfd out of descriptors"
-import socket, sys, time
-port, pid, admin = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+    python3 - "$port" "$capfd_pid" "$sock" "$fd_limit" <<'PY' || fail "capfd out of descriptors"
+import os, socket, sys, time
+port, pid, admin, limit = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
 ticks = lambda: sum(int(x) for x in open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[11:13])
 conns = [socket.create_connection(("127.0.0.1", port)) for _ in range(400)]
-# An administrator too: the admin socket's accept meets EMFILE as well.
+give_up = time.monotonic() + 5
+while len(os.listdir(f"/proc/{pid}/fd")) < limit and time.monotonic() < give_up:
+    time.sleep(0.02)
+assert len(os.listdir(f"/proc/{pid}/fd")) >= limit, "capfd never reached its descriptor limit"
+# Now an administrator: the admin socket's accept meets EMFILE as well.
 conns.append(socket.socket(socket.AF_UNIX))
 conns[-1].connect(admin)
 time.sleep(0.5)
