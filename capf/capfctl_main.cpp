@@ -3,10 +3,21 @@
 // default, --json for scripts, --csv for reports and auth strings. The
 // commands live in capf/ctl/.
 #include <iostream>
+#include <system_error>
 
+#include "capf/common/standard_descriptors.hpp"
 #include "capf/ctl/cli.hpp"
 
 int main(int argc, char** argv) {
+    // Else a closed standard output takes the admin socket's number (seen
+    // with strace: socket() = 1), and whatever is printed while connected
+    // would go to capfd as a request (standard_descriptors.hpp).
+    try {
+        capf::open_closed_standard_descriptors();
+    } catch (const std::system_error& e) {
+        std::cerr << "capfctl: " << e.what() << "\n";
+        return 1;
+    }
     capf::ctl::Cli cli(capf::ctl::default_socket_path());
     CLI11_PARSE(cli.app, argc, argv);
     return capf::ctl::run(cli.global, cli.command, std::cout, std::cerr);

@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <iostream>
 #include <optional>
+#include <system_error>
 #include <thread>
 
 #include "ca/error.hpp"
@@ -31,6 +32,7 @@
 #include "capf/common/deadline.hpp"
 #include "capf/common/log.hpp"
 #include "capf/common/service_manager.hpp"
+#include "capf/common/standard_descriptors.hpp"
 #include "capf/common/version.hpp"
 #include "capf/phone/listener.hpp"
 #include "capf/phone/session.hpp"
@@ -288,6 +290,13 @@ int run_service(const Config& config) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    // Before anything opens a file: see standard_descriptors.hpp.
+    try {
+        capf::open_closed_standard_descriptors();
+    } catch (const std::system_error& e) {
+        std::cerr << "capfd: " << e.what() << "\n";
+        return 1;
+    }
     CLI::App app{"capfd: Certificate Authority Proxy Function service for Cisco IP phones"};
     app.set_version_flag("--version", std::string(capf::version()));
     std::string config_path;

@@ -108,12 +108,18 @@ start_capfd() {
   "$capfd" --config "$1" 2>"$2" &
   capfd_pid=$!
   e2e_pids+=("$capfd_pid")
+  wait_for_admin_socket "$capfd_pid" "$3"
+}
+
+# wait_for_admin_socket PID SOCKET: up to 10 s for SOCKET to appear while the
+# capfd PID runs.
+wait_for_admin_socket() {
   for _ in $(seq 1 200); do
-    [ -S "$3" ] && return 0
-    kill -0 "$capfd_pid" 2>/dev/null || fail "capfd exited before its admin socket $3 appeared"
+    [ -S "$2" ] && return 0
+    kill -0 "$1" 2>/dev/null || fail "capfd exited before its admin socket $2 appeared"
     sleep 0.05
   done
-  fail "admin socket $3 did not appear"
+  fail "admin socket $2 did not appear"
 }
 
 # stop_capfd PID: SIGTERM and wait; fails unless capfd exits 0.

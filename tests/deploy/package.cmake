@@ -5,6 +5,8 @@ capf_add_e2e_test("deploy: SIGTERM the moment the admin socket appears stops cap
                   deploy/sigterm_at_start_test.sh)
 capf_add_e2e_test("deploy: capfd outlives the reader of its log (no death by SIGPIPE)"
                   deploy/log_reader_gone_test.sh)
+capf_add_e2e_test("deploy: capfd and capfctl started with standard input, output and error closed"
+                  deploy/closed_stdio_test.sh)
 
 # The Debian package built, installed with dpkg -i, serving a phone, purged.
 # Release build only (the packager's); needs root, skipped otherwise.
