@@ -124,25 +124,37 @@ bool sudi_names_device(const Botan::X509_Certificate& sudi, const std::string& d
 
 struct SudiOutcome {
     std::optional<Verification> failure;
-    bool verified = false;
+    SudiEvidence evidence = SudiEvidence::absent;
+    std::string issuer;
 };
+
+SudiOutcome sudi_refused(Verification failure) {
+    SudiOutcome out;
+    out.failure = std::move(failure);
+    return out;
+}
 
 /// Protocol 5.3: a SUDI that is sent must prove itself, chain to a SUDI
 /// root and name the device; a non-RSA SUDI is ignored (treated as absent).
+/// A proof that fails is refused whatever is configured: that is tampering
+/// or a replay, not missing configuration. Without any sudi-root anchor
+/// (and no require_sudi) the chain cannot be checked: the SUDI is kept as
+/// unverified evidence. Its names are not checked then either: unverified,
+/// they are the phone's own claim and prove nothing either way.
 SudiOutcome check_sudi(const TrustStore& trust, const std::string& device_name,
                        const PresentedCertificate& p, std::uint32_t session_id,
                        const std::vector<Botan::X509_Certificate>& links,
                        const VerifyPolicy& policy, std::chrono::system_clock::time_point now) {
     const auto absent = [&](const std::string& why) -> SudiOutcome {
         if (policy.require_sudi)
-            return {fail(AuthFailure::sudi_missing, why + ", and a SUDI is required"), false};
+            return sudi_refused(fail(AuthFailure::sudi_missing, why + ", and a SUDI is required"));
         return {};
     };
     if (!p.sudi)
         return absent("no SUDI sent");
     const auto sudi = parse_certificate(p.sudi->certificate_der);
     if (!sudi)
-        return {fail(AuthFailure::bad_sudi_proof, "SUDI certificate does not parse"), false};
+        return sudi_refused(fail(AuthFailure::bad_sudi_proof, "SUDI certificate does not parse"));
     const auto key = sudi->load_subject_public_key();
     if (key->algo_name() != "RSA")
         return absent("the SUDI has a " + key->algo_name() + " key, which 5.3 ignores");
@@ -151,26 +163,29 @@ SudiOutcome check_sudi(const TrustStore& trust, const std::string& device_name,
     if (!verify_proof(*key, data, p.sudi->sha1_signature, ProofHash::sha1) ||
         p.sudi->sha2_hash_id != sha512_hash_id ||
         !verify_proof(*key, data, p.sudi->sha2_signature, ProofHash::sha512)) {
-        return {fail(AuthFailure::bad_sudi_proof, "SUDI proof does not verify for this session"),
-                false};
+        return sudi_refused(
+            fail(AuthFailure::bad_sudi_proof, "SUDI proof does not verify for this session"));
     }
-    const auto chain =
-        validate_chain(*sudi, links, trust.anchors(TrustRole::sudi_root), policy.sudi, now);
+    // One snapshot for the decision and the validation: an anchor added in
+    // between must not let a chain be validated against nothing.
+    const auto roots = trust.anchors(TrustRole::sudi_root);
+    if (roots.empty() && !policy.require_sudi)
+        return {std::nullopt, SudiEvidence::unverified, dn_text(sudi->issuer_dn())};
+    const auto chain = validate_chain(*sudi, links, roots, policy.sudi, now);
     if (!chain.ok()) {
-        return {fail(AuthFailure::sudi_untrusted,
-                     "SUDI has no valid chain to a sudi-root anchor: " + chain.detail),
-                false};
+        return sudi_refused(fail(AuthFailure::sudi_untrusted,
+                                 "SUDI has no valid chain to a sudi-root anchor: " + chain.detail));
     }
     if (!sudi_names_device(*sudi, device_name)) {
-        return {fail(AuthFailure::sudi_not_bound_to_device,
-                     "SUDI " + dn_text(sudi->subject_dn()) + " does not name " + device_name),
-                false};
+        return sudi_refused(
+            fail(AuthFailure::sudi_not_bound_to_device,
+                 "SUDI " + dn_text(sudi->subject_dn()) + " does not name " + device_name));
     }
-    return {std::nullopt, true};
+    return {std::nullopt, SudiEvidence::verified, dn_text(sudi->issuer_dn())};
 }
 
 Verification verified(const Botan::X509_Certificate& cert, std::span<const std::uint8_t> der,
-                      CertificateRole role, bool sudi_verified) {
+                      CertificateRole role, const SudiOutcome& sudi = {}) {
     Verification ok;
     ok.verified = VerifiedCertificate{common_name(cert),
                                       Botan::hex_encode(cert.serial_number(), false),
@@ -178,7 +193,8 @@ Verification verified(const Botan::X509_Certificate& cert, std::span<const std::
                                       cert.subject_public_key_info(),
                                       md5_hex(der),
                                       role,
-                                      sudi_verified};
+                                      sudi.evidence,
+                                      sudi.issuer};
     return ok;
 }
 
@@ -211,10 +227,22 @@ Verification verify_unguarded(const TrustStore& trust, const std::string& device
     auto sudi = check_sudi(trust, device_name, p, session_id, links, policy, now);
     if (sudi.failure)
         return *sudi.failure;
-    return verified(*cert, p.der, p.role, sudi.verified);
+    return verified(*cert, p.der, p.role, sudi);
 }
 
 }  // namespace
+
+std::string_view sudi_evidence_text(SudiEvidence e) noexcept {
+    switch (e) {
+        case SudiEvidence::absent:
+            return "absent";
+        case SudiEvidence::verified:
+            return "verified";
+        case SudiEvidence::unverified:
+            return "sudi_unverified: no sudi-root anchor configured";
+    }
+    return "unknown";
+}
 
 std::string_view auth_failure_name(AuthFailure f) noexcept {
     switch (f) {
@@ -278,7 +306,7 @@ Verification check_fetched_certificate(const TrustStore& trust, const std::strin
             if (!f)
                 f = check_binding(role, *cert, device_name);
             if (!f)
-                return verified(*cert, der, role, false);
+                return verified(*cert, der, role);
             if (!refusal || (refusal->failure == AuthFailure::untrusted_chain &&
                              f->failure != AuthFailure::untrusted_chain))
                 refusal = std::move(f);

@@ -56,6 +56,18 @@ struct PresentedCertificate {
     std::vector<std::vector<std::uint8_t>> intermediates;
 };
 
+/// What the SUDI of an authentication amounted to (protocol/README.md, 5.3).
+enum class SudiEvidence {
+    absent,      ///< none sent, or a non-RSA one (which 5.3 ignores)
+    verified,    ///< proof, chain to a sudi-root anchor and device name all hold
+    unverified,  ///< its proof holds, but no sudi-root anchor is configured to check
+                 ///< the chain against and none is required: accepted as evidence only
+};
+
+/// "absent", "verified", "sudi_unverified: no sudi-root anchor configured":
+/// the form the log and the audit show.
+std::string_view sudi_evidence_text(SudiEvidence e) noexcept;
+
 struct VerifiedCertificate {
     std::string subject_cn;
     std::string serial_hex;
@@ -63,7 +75,9 @@ struct VerifiedCertificate {
     std::vector<std::uint8_t> public_key_der;
     std::string md5_hex;
     CertificateRole role = CertificateRole::lsc;  ///< the role whose anchors it chained to
-    bool sudi_verified = false;                   ///< a SUDI was sent and passed every check
+    SudiEvidence sudi = SudiEvidence::absent;
+    std::string
+        sudi_issuer;  ///< the SUDI's issuer (RFC 4514 text) unless absent: the root to import
 };
 
 /// Chain policy per role, and whether a SUDI is mandatory. The defaults are
@@ -94,6 +108,10 @@ struct Verification {
 /// a TrustRole::sudi_root anchor under policy.sudi and name the device
 /// (CN, serialNumber or a SAN DNS/URI entry); a non-RSA SUDI is ignored,
 /// i.e. treated as absent. With policy.require_sudi an absent SUDI fails.
+/// With no sudi_root anchor in `trust` and policy.require_sudi off, a SUDI
+/// whose proof holds is SudiEvidence::unverified and not refused: there is
+/// nothing to check its chain against, and refusing it would refuse every
+/// SUDI-capable phone of an installation that never configured SUDI roots.
 /// Never throws for bad input.
 Verification verify_presented_certificate(
     const TrustStore& trust, const std::string& device_name, const PresentedCertificate& presented,

@@ -376,7 +376,9 @@ asio::awaitable<bool> Dialogue::authenticate(const DeviceForSession& device,
             finished = co_await verify_certificate(device, response, session_id);
             break;
     }
-    const AuditEvent accepted = accepted_audit(device.name, device.auth_mode);
+    AuditEvent accepted = accepted_audit(device.name, device.auth_mode);
+    if (!sudi_evidence_.empty())
+        accepted.detail += ", " + sudi_evidence_;
     if (!finished) {
         authenticated_ = accepted;  // audited by the claim's own statement
         co_return false;
@@ -451,6 +453,7 @@ asio::awaitable<bool> Dialogue::verify_certificate(const DeviceForSession& devic
         throw refused(SessionCause::certificate_refused, *verdict.failure);
     }
     authenticated_der_ = cert->der;
+    sudi_evidence_ = verdict.sudi_evidence;
     if (is_mic)
         co_return false;
     co_return co_await check_lsc_standing(device, verdict);

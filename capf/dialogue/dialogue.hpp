@@ -98,6 +98,8 @@ class Dialogue {
     /// The certificate the phone authenticated with (empty otherwise): a
     /// fetch must return this one.
     std::vector<std::uint8_t> authenticated_der_;
+    /// What the phone's SUDI amounted to (CertificateVerdict::sudi_evidence).
+    std::string sudi_evidence_;
     bool failure_recorded_ = false;
     /// The phone named a device that exists. Until then every event is about
     /// an unidentified peer, audited at a rate limited per source address.

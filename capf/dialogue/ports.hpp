@@ -165,6 +165,10 @@ struct CertificateVerdict {
     VerificationFailure failure;
     std::string serial_hex;  ///< of the verified certificate
     std::vector<std::uint8_t> public_key_der;
+    /// What the SUDI amounted to, for the authentication's audit: empty when
+    /// none was sent, "sudi_verified", or "sudi_unverified: no sudi-root
+    /// anchor configured" (accepted, but nothing vouches for it).
+    std::string sudi_evidence;
 };
 
 class KeyRejected : public std::runtime_error {

@@ -8,6 +8,29 @@
 #include "capf/common/log.hpp"
 
 namespace capf {
+namespace {
+
+CertificateVerdict verdict_of(const std::string& device, const ca::VerifiedCertificate& v) {
+    CertificateVerdict verdict{std::nullopt, v.serial_hex, v.public_key_der, {}};
+    switch (v.sudi) {
+        case ca::SudiEvidence::absent:
+            break;
+        case ca::SudiEvidence::verified:
+            verdict.sudi_evidence = "sudi_verified";
+            break;
+        case ca::SudiEvidence::unverified:
+            verdict.sudi_evidence = std::string(ca::sudi_evidence_text(v.sudi));
+            // Said at every such session, not once: the operator who reads
+            // the log learns that SUDIs arrive and nothing checks them.
+            log::info("sudi_unverified", {{"device", device},
+                                          {"detail", "no sudi-root anchor configured"},
+                                          {"sudi_issuer", v.sudi_issuer}});
+            break;
+    }
+    return verdict;
+}
+
+}  // namespace
 
 CertificateVerdict CaAuthority::verify_presented(const std::string& device,
                                                  const PresentedCertificate& p,
@@ -29,11 +52,11 @@ CertificateVerdict CaAuthority::verify_presented(const std::string& device,
     policy.require_sudi = policy_.require_sudi || p.require_sudi;
     const auto v = ca::verify_presented_certificate(trust_, device, presented, session_id, policy);
     if (v.ok())
-        return {std::nullopt, v.verified->serial_hex, v.verified->public_key_der};
+        return verdict_of(device, *v.verified);
     log::info("certificate_refused", {{"device", device},
                                       {"cause", std::string(ca::auth_failure_name(*v.failure))},
                                       {"detail", v.detail}});
-    return {std::string(ca::auth_failure_name(*v.failure)), {}, {}};
+    return {std::string(ca::auth_failure_name(*v.failure)), {}, {}, {}};
 }
 
 VerificationFailure CaAuthority::check_fetched(const std::string& device,

@@ -209,6 +209,7 @@ class FakeAuthority : public Authority {
   public:
     VerificationFailure verification_result;  // nothing: verified
     std::string verified_serial = "cafe01";
+    std::string sudi_evidence;           // what the verdict says of the SUDI
     VerificationFailure fetched_result;  // nothing: the fetched certificate belongs
     std::vector<PresentedCertificate> verified;
     int issued = 0;
@@ -221,6 +222,7 @@ class FakeAuthority : public Authority {
             verdict.failure = *verification_result;
         verdict.serial_hex = verified_serial;
         verdict.public_key_der = {9, 9};
+        verdict.sudi_evidence = sudi_evidence;
         return verdict;
     }
     VerificationFailure check_fetched(const std::string&,

@@ -801,6 +801,24 @@ TEST_CASE(
     CHECK(authority.verified[0].require_sudi);
 }
 
+TEST_CASE("dialogue: the authentication's audit says what the SUDI amounted to") {
+    for (const std::string evidence :
+         {"", "sudi_verified", "sudi_unverified: no sudi-root anchor configured"}) {
+        INFO(evidence);
+        auto store = store_with(Operation::install, AuthMode::mic);
+        FakeAuthority authority;
+        authority.sudi_evidence = evidence;
+        ScriptedPhone phone(behave(presenting(protocol::CertType::mic)));
+        CHECK(run_dialogue(store, authority, phone).result == SessionResult::succeeded);
+        const auto accepted =
+            std::find_if(store.audits.begin(), store.audits.end(), [](const AuditEvent& e) {
+                return e.event == "authentication" && e.outcome == "accepted";
+            });
+        REQUIRE(accepted != store.audits.end());
+        CHECK(accepted->detail == (evidence.empty() ? "mic" : "mic, " + evidence));
+    }
+}
+
 TEST_CASE("dialogue: fetch records only a certificate that belongs to the device") {
     auto store = store_with(Operation::fetch, AuthMode::null_string);
     FakeAuthority authority;

@@ -254,7 +254,9 @@ sys.exit(0 if any(e['event'] == 'certificate' and 'confirmed' in (e['outcome'], 
   sudi-required)
     start; mic_setup; mic_device mic
     out=$(ctl device update $dev --require-sudi true 2>&1) || fail "$case: capfctl device update --require-sudi true: $out"
-    assert_refused $dev 7 "refused sudi_missing" "$(run_phone $dev p $(mic_args))"
+    assert_refused $dev 7 "refused sudi_missing" "$(run_phone $dev p $(mic_args) --no-sudi)"
+    # What require_sudi asks for: the phone's own SUDI, under the trusted root.
+    assert_installed $dev p "$(run_phone $dev p $(mic_args))"
     ;;
   sudi-valid)
     start; mic_setup; require_sudi_roots; mic_device mic

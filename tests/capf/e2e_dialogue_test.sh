@@ -152,7 +152,8 @@ sys.exit(0 if any(e['device'] == '' and e['detail'] == 'unknown_device' and e['p
     ctl device add $dev --auth mic >/dev/null; ctl schedule install $dev >/dev/null
     out=$(run_phone $dev p $(mic_args) --sudi-cert "$dir/sudi.pem" --sudi-key "$dir/sudi.key")
     assert_installed $dev p "$out"
-    ctl --json audit --device $dev | grep -q '"detail": "mic"' || fail "authentication by MIC not audited"
+    ctl --json audit --device $dev | grep -q '"detail": "mic, sudi_verified"' ||
+      fail "authentication by MIC with a verified SUDI not audited"
     ;;
   install-lsc-or-mic-by-ec-mic)
     start; make_ca mic-root "Test Manufacturing CA"; make_cert mic mic-root "CP-8845-$dev" ec
@@ -161,6 +162,9 @@ sys.exit(0 if any(e['device'] == '' and e['detail'] == 'unknown_device' and e['p
     out=$(run_phone $dev p $(mic_args))
     assert_installed $dev p "$out"
     [ "$(echo "$out" | json_field '["key"]')" = ec-p384 ] || fail "key spec not requested: $out"
+    # No sudi-root anchor here: the phone's SUDI is taken as unverified evidence.
+    ctl --json audit --device $dev | grep -q '"detail": "lsc-or-mic, sudi_unverified: no sudi-root anchor configured"' ||
+      fail "the unverified SUDI is not in the authentication's audit"
     ;;
   # --- key generation (5.4) ------------------------------------------------------
   keygen-fails-twice-then-succeeds)

@@ -165,10 +165,14 @@ print(json.dumps(base))" "$extra")"
 }
 
 # run_phone NAME STATE [capf-phone options]: prints the phone's JSON line.
+# Like a real 7800/8800 phone, capf-phone adds a SUDI to every certificate
+# authentication: one from the run's test manufacturer root in $dir/sudi-ca
+# (sudi_ca_setup), unless --no-sudi or --sudi-cert says otherwise.
 run_phone() {
   local name=$1 state=$2
   shift 2
-  "$phone" --port "$port" --name "$name" --capf-cert "$dir/capf.crt" --state "$dir/$state" --timeout "${phone_timeout:-30}" "$@" || true
+  "$phone" --port "$port" --name "$name" --capf-cert "$dir/capf.crt" --state "$dir/$state" \
+    --sudi-ca "$dir/sudi-ca" --timeout "${phone_timeout:-30}" "$@" || true
 }
 
 # enrol NAME STATE: a first LSC by null string, so later refusals can show
@@ -234,12 +238,27 @@ make_cert() {
   openssl x509 -req -in "$dir/$1.csr" -CA "$dir/$2.pem" -CAkey "$dir/$2.key" -CAcreateserial \
     -out "$dir/$1.pem" -days 30 2>/dev/null
 }
+# sudi_ca_setup: the run's test manufacturer root for SUDIs, the one
+# capf-phone issues its phones' SUDIs from ($dir/sudi-ca/root.pem and
+# root-key.pem), also as $dir/sudi-root.{pem,key} for make_cert. capf-phone
+# makes it itself when missing; this makes it first, so that a test can trust
+# it before any phone runs.
+sudi_ca_setup() {
+  [ -e "$dir/sudi-ca/root.pem" ] && return 0
+  mkdir -p "$dir/sudi-ca"
+  openssl req -x509 -newkey rsa:2048 -nodes -keyout "$dir/sudi-ca/root-key.pem" \
+    -out "$dir/sudi-ca/root.pem" -days 30 -subj "/O=Test Manufacturer/CN=Test SUDI Root" 2>/dev/null ||
+    fail "cannot make the test SUDI root"
+  ln -sf sudi-ca/root.pem "$dir/sudi-root.pem"
+  ln -sf sudi-ca/root-key.pem "$dir/sudi-root.key"
+}
 # mic_setup: a manufacturing root the service trusts, this phone's MIC, and a
-# SUDI for it under a SUDI root the service trusts ($dev names the phone).
+# SUDI for it under the run's SUDI root, which the service trusts as a
+# sudi-root: the strict SUDI rules hold ($dev names the phone).
 mic_setup() {
   make_ca mic-root "Test Manufacturing CA"
   make_cert mic mic-root "CP-7962G-$dev"
-  make_ca sudi-root "Test SUDI CA"
+  sudi_ca_setup
   make_cert sudi sudi-root "CP-7962G-$dev"
   ctl trust add mic-root "$dir/mic-root.pem" >/dev/null || fail "trust add mic-root"
   ctl trust add sudi-root "$dir/sudi-root.pem" >/dev/null || fail "trust add sudi-root"

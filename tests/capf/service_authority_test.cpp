@@ -238,3 +238,24 @@ TEST_CASE(
     CHECK(auth.check_fetched(device, stranger.der) ==
           std::string(ca::auth_failure_name(ca::AuthFailure::untrusted_chain)));
 }
+
+TEST_CASE("service: the verdict says what the SUDI amounted to, for the audit") {
+    auto mic = present(world().manufacturing, mic_cn, CertificateRole::mic);
+    CHECK(authority().verify_presented(device, mic, session_id).sudi_evidence.empty());
+    mic.sudi = sudi(session_id);
+    const auto verified = authority().verify_presented(device, mic, session_id);
+    REQUIRE_FALSE(verified.failure.has_value());
+    CHECK(verified.sudi_evidence == "sudi_verified");
+
+    // A default installation: no sudi-root anchor.
+    ca::TrustStore no_sudi_roots;
+    no_sudi_roots.add(ca::TrustRole::lsc_issuer, world().issuer.issuer().certificate());
+    no_sudi_roots.add(ca::TrustRole::mic_root, world().manufacturing.certificate());
+    CaAuthority defaults(world().issuer, no_sudi_roots, 30);
+    const auto unverified = defaults.verify_presented(device, mic, session_id);
+    REQUIRE_FALSE(unverified.failure.has_value());
+    CHECK(unverified.sudi_evidence == "sudi_unverified: no sudi-root anchor configured");
+    // ... but a proof made for another session is still refused there.
+    CHECK(defaults.verify_presented(device, mic, session_id + 1).failure ==
+          std::string(ca::auth_failure_name(ca::AuthFailure::bad_sudi_proof)));
+}

@@ -40,16 +40,21 @@ for n, (info, body) in enumerate(re.findall(r"^```(sh[^\n]*)\n(.*?)^```$", text,
     print(f"echo '### block {n} ({kind})'")
     print(body, end="")
 PY
-# The guide's stand-ins: a test "manufacturing CA" for section 4, and the
-# phone simulator of this build for section 6.
+# The guide's stand-ins: a test "manufacturing CA" and a test SUDI root for
+# section 4 (the SUDI root in the layout capf-phone --sudi-ca reads, so that
+# the simulated phone of section 10 sends a SUDI it issued), and the phone
+# simulator of this build for sections 6 and 10.
 openssl req -x509 -newkey rsa:2048 -nodes -keyout /root/cisco-manufacturing-ca.key \
   -out /root/cisco-manufacturing-ca.pem -subj "/CN=Test Manufacturing CA" -days 30 2>/dev/null
+mkdir -p /root/cisco-sudi-ca
+openssl req -x509 -newkey rsa:2048 -nodes -keyout /root/cisco-sudi-ca/root-key.pem \
+  -out /root/cisco-sudi-ca/root.pem -subj "/CN=Test SUDI Root" -days 30 2>/dev/null
 export PATH="$repo/build/tests:$PATH"
 cd "$repo"
 status=0
 bash -x "$script" >"$transcript" 2>&1 || status=$?
 userdel --remove alice 2>/dev/null || true
-rm -f /root/cisco-manufacturing-ca.key "$script"
+rm -rf /root/cisco-manufacturing-ca.key /root/cisco-sudi-ca "$script"
 if [ $status -ne 0 ]; then
   tail -30 "$transcript"
   echo "FAIL: the guide stopped (exit $status); transcript in $transcript"

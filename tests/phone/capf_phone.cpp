@@ -4,7 +4,12 @@
 // bug in the server's crypto cannot hide behind the same code on both sides.
 //
 // The phone keeps its state in --state DIR: lsc.pem and lsc-key.pem (its
-// LSC and key, written when the server's certificate is stored).
+// LSC and key, written when the server's certificate is stored), and
+// sudi.pem, its SUDI. Like a 7800/8800-class phone it adds SUDI_DATA to every
+// certificate authentication (LSC or MIC): by default a SUDI issued by the
+// test manufacturer root in --sudi-ca (made on first use; the tests share one
+// per run and configure it as a sudi-root where they want the strict rules),
+// or the one --sudi-cert names; --no-sudi is an older phone that has none.
 //
 // Prints one JSON line describing the session; exits 0 when the server ended
 // the session with END_SESSION (whatever the reason) or when a misbehaviour
@@ -31,6 +36,7 @@
 
 #include "protocol/decoder.hpp"
 #include "tests/phone/blocking_tls_client.hpp"
+#include "tests/phone/test_sudi.hpp"
 
 using namespace capf;
 using protocol::Command;
@@ -51,6 +57,8 @@ struct Options {
     std::string auth = "none";  // none | auth-string | lsc | mic
     std::string auth_string;
     std::string mic_cert, mic_key, sudi_cert, sudi_key;
+    std::string sudi_ca;   // DIR of the test manufacturer root; default: STATE/sudi-ca
+    bool no_sudi = false;  // an older phone: no SUDI_DATA at all
     std::string present_cert, present_key;  // present another certificate (misbehaving)
     std::string mic_chain;                  // PEM bundle of intermediates sent after the MIC
     bool bad_sudi_proof = false;            // corrupt the SUDI SHA-1 signature
@@ -158,6 +166,7 @@ class Phone {
 
     nlohmann::json run() {
         nlohmann::json report{{"device", o_.name}, {"stored", false}};
+        prepare_own_sudi();
         std::optional<Botan::X509_Certificate> trusted;
         if (!o_.capf_cert.empty())
             trusted.emplace(o_.capf_cert);
@@ -208,6 +217,20 @@ class Phone {
     }
 
   private:
+    /// A phone with a SUDI sends it whenever it authenticates with a
+    /// certificate (a SUDI given by hand goes with any authentication). Made
+    /// before connecting: a first run's key generation must not eat into
+    /// the server's deadline for AUTH_RESPONSE.
+    void prepare_own_sudi() {
+        const bool certificate_auth =
+            !o_.present_cert.empty() || o_.auth == "lsc" || o_.auth == "mic";
+        if (!certificate_auth || o_.no_sudi || !o_.sudi_cert.empty())
+            return;
+        const auto ca_dir =
+            o_.sudi_ca.empty() ? fs::path(o_.state) / "sudi-ca" : fs::path(o_.sudi_ca);
+        own_sudi_ = test::load_or_make_test_sudi(o_.name, o_.state, ca_dir);
+    }
+
     /// --hang-up-at: close the connection instead of answering, as a phone
     /// that is unplugged or rebooted mid-session.
     nlohmann::json& hang_up(nlohmann::json& report) {
@@ -291,8 +314,11 @@ class Phone {
             add_certificate_proof(r, der, *load_key(o_.mic_key), protocol::CertType::mic);
             add_mic_chain(r);
         }
-        if (!o_.sudi_cert.empty())
-            add_sudi(r);
+        if (!o_.sudi_cert.empty()) {
+            add_sudi(r, Botan::X509_Certificate(o_.sudi_cert), *load_key(o_.sudi_key));
+        } else if (own_sudi_) {
+            add_sudi(r, own_sudi_->certificate, *own_sudi_->key);
+        }
         r.add<Tag::reason>(Reason::success);
         if (o_.raw_name.empty()) {
             send(r);
@@ -313,20 +339,20 @@ class Phone {
     }
 
     /// protocol/README.md section 5.3: both proofs over the little-endian
-    /// session id and the SUDI DER, made with --sudi-key.
-    void add_sudi(Message& r) {
-        const auto sudi_der = Botan::X509_Certificate(o_.sudi_cert).BER_encode();
-        const auto sudi_key = load_key(o_.sudi_key);
+    /// session id and the SUDI DER, made with the SUDI's key.
+    void add_sudi(Message& r, const Botan::X509_Certificate& sudi,
+                  const Botan::Private_Key& sudi_key) {
+        const auto sudi_der = sudi.BER_encode();
         std::vector<std::uint8_t> data(4);
         for (int i = 0; i < 4; ++i) {  // little-endian: a quirk of the original server
             data[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(session_id_ >> (8 * i));
         }
         data.insert(data.end(), sudi_der.begin(), sudi_der.end());
-        auto sha1_proof = prove(*sudi_key, data, false, rng_);
+        auto sha1_proof = prove(sudi_key, data, false, rng_);
         if (o_.bad_sudi_proof)
             sha1_proof[sha1_proof.size() / 2] ^= 0x01;
         r.add<Tag::sudi_data>(protocol::SudiData{sudi_der, sha1_proof, protocol::HashId::sha512,
-                                                 prove(*sudi_key, data, true, rng_)});
+                                                 prove(sudi_key, data, true, rng_)});
     }
 
     void answer_key_gen(const Message& m, nlohmann::json& report) {
@@ -453,6 +479,7 @@ class Phone {
     std::uint32_t session_id_ = 0;
     int key_gen_requests_ = 0;
     std::unique_ptr<Botan::Private_Key> pending_key_;
+    std::optional<test::TestSudi> own_sudi_;
 };
 
 }  // namespace
@@ -476,8 +503,14 @@ int main(int argc, char** argv) {
     app.add_option("--auth-string", o.auth_string, "The auth string typed on the phone");
     app.add_option("--mic-cert", o.mic_cert, "Manufacturing certificate (PEM) for --auth mic");
     app.add_option("--mic-key", o.mic_key, "Its private key (PKCS#8 PEM)");
-    app.add_option("--sudi-cert", o.sudi_cert, "SUDI certificate to add to a MIC authentication");
+    app.add_option("--sudi-cert", o.sudi_cert,
+                   "SUDI certificate to send (with any authentication) instead of the phone's own");
     app.add_option("--sudi-key", o.sudi_key, "Its private key");
+    app.add_option("--sudi-ca", o.sudi_ca,
+                   "Directory of the test manufacturer root (root.pem, root-key.pem) that issues "
+                   "the phone's own SUDI; made when missing (default: STATE/sudi-ca)");
+    app.add_flag("--no-sudi", o.no_sudi,
+                 "An older phone: no SUDI_DATA with a certificate authentication");
     app.add_option("--present-cert", o.present_cert, "Misbehave: present this certificate instead");
     app.add_option("--present-key", o.present_key, "...signed with this key");
     app.add_option(
