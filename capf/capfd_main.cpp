@@ -41,9 +41,9 @@
 #include "capf/service/trust_loader.hpp"
 #include "capf/tftp/tftp_side.hpp"
 #include "capf/tls/policy.hpp"
-#include "storage/device_repository.hpp"
 #include "storage/error.hpp"
 #include "storage/migrations.hpp"
+#include "storage/operation_schedule.hpp"
 #include "storage/trust_anchor_repository.hpp"
 
 namespace {
@@ -78,7 +78,7 @@ struct Service {
     const ca::Identity issuer_identity;
     const ca::LscIssuer issuer{issuer_identity};
     storage::ConnectionPool db;
-    storage::DeviceRepository repo{db};
+    storage::OperationSchedule schedule{db};
     storage::TrustAnchorRepository anchors{db};
     ca::TrustStore trust;
     capf::StorageDeviceStore store;
@@ -111,8 +111,8 @@ Service::Service(const Config& c)
                                  passphrase_of(c.identity))),
       issuer_identity(load_issuer(c, identity)),
       db(pool_options(c)),
-      store(repo, capf::StoreSettings{c.node.name, static_cast<int>(c.auth.lockout_failures),
-                                      capf::operation_lease(c)}),
+      store(db, capf::StoreSettings{c.node.name, static_cast<int>(c.auth.lockout_failures),
+                                    capf::operation_lease(c)}),
       listener(io,
                capf::PhoneListenerOptions{
                    asio::ip::tcp::endpoint(asio::ip::make_address(c.listen.address), c.listen.port),
@@ -123,7 +123,7 @@ Service::Service(const Config& c)
                    capf::DialogueSettings{c.node.name, c.limits.read_timeout, c.limits.auth_timeout,
                                           c.keygen.timeout, c.keygen.retries},
                    protocol::DecodeLimits{c.limits.max_message_size}, store, authority, pool)),
-      admin_context{c,         repo, anchors, identity, issuer_identity, trust, &listener.stats(),
+      admin_context{c,         db, anchors, identity, issuer_identity, trust, &listener.stats(),
                     started_at},
       admin(io,
             capf::AdminServerOptions{c.admin.socket_path, c.admin.socket_mode,
@@ -167,7 +167,7 @@ asio::awaitable<void> maintenance(Service& s) {
     asio::steady_timer timer(s.io, std::chrono::seconds(5));
     for (;;) {
         co_await timer.async_wait(asio::use_awaitable);
-        auto expire = [&s] { return s.repo.expire_overdue_operations(); };
+        auto expire = [&s] { return s.schedule.expire_overdue_operations(); };
         try {
             if (const auto n = co_await s.pool.run(expire); n > 0) {
                 log::info("operations_expired", {{"count", static_cast<unsigned long long>(n)}});

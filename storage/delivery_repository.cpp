@@ -5,7 +5,7 @@
 #include <pqxx/pqxx>
 #include <tuple>
 
-#include "storage/device_repository.hpp"
+#include "storage/device_name.hpp"
 #include "storage/error.hpp"
 #include "storage/sql_support.hpp"
 

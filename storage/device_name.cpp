@@ -1,5 +1,7 @@
 #include "storage/device_name.hpp"
 
+#include "storage/error.hpp"
+
 namespace capf::storage {
 
 std::optional<std::string> canonical_device_name(std::string_view name) {
@@ -19,6 +21,16 @@ std::optional<std::string> canonical_device_name(std::string_view name) {
         }
     }
     return out;
+}
+
+std::string checked_device_name(const std::string& name) {
+    auto canonical = canonical_device_name(name);
+    if (!canonical) {
+        throw StorageError(
+            StorageErrc::invalid_device_name,
+            "device name '" + name + "' must be 1-64 characters of A-Z a-z 0-9 . _ -");
+    }
+    return *canonical;
 }
 
 }  // namespace capf::storage

@@ -13,4 +13,7 @@ inline constexpr std::size_t max_device_name_length = 64;
 /// 1-64 characters of A-Z a-z 0-9 . _ - (the database refuses the same).
 std::optional<std::string> canonical_device_name(std::string_view name);
 
+/// The canonical form of a name or StorageError(invalid_device_name).
+std::string checked_device_name(const std::string& name);
+
 }  // namespace capf::storage

@@ -140,7 +140,7 @@ struct AuditEvent {
 };
 
 /// What a phone session needs of its device, and no more (no certificate
-/// bytes): DeviceRepository::find_session_device.
+/// bytes): OperationClaims::find_session_device.
 struct SessionDevice {
     std::string name;
     Operation pending_operation = Operation::none;
@@ -188,7 +188,7 @@ struct ClaimOutcome {
     std::string detail;  ///< what changed, for the audit (operation_changed)
 };
 
-/// One counted attempt with an auth string (DeviceRepository::
+/// One counted attempt with an auth string (AuthStrings::
 /// begin_auth_string_attempt).
 struct AuthStringAttempt {
     enum class Status {

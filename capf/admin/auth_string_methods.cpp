@@ -5,6 +5,7 @@
 #include "capf/admin/method_groups.hpp"
 #include "capf/admin/params.hpp"
 #include "capf/service/auth_string.hpp"
+#include "storage/device_name.hpp"
 
 namespace capf::admin {
 
@@ -26,7 +27,7 @@ std::vector<std::string> auth_string_targets(AdminContext& ctx,
         f.name_prefix = prefix;
         std::string after;
         do {
-            const auto page = ctx.repo.list_devices(f, after, max_page);
+            const auto page = ctx.devices.list_devices(f, after, max_page);
             for (const auto& d : page.devices)
                 names.push_back(d.name);
             after = page.next_after;
@@ -70,23 +71,25 @@ json auth_string_generate(AdminContext& ctx, const json& p) {
         out.push_back(
             {{"name", storage::checked_device_name(names[i])}, {"auth_string", secrets[i]}});
     }
-    ctx.repo.set_auth_string_hashes(stored, jsonrpc::current_caller());
+    ctx.auth_strings.set_auth_string_hashes(stored, jsonrpc::current_caller());
     return json{{"auth_strings", out}};
 }
 
 json auth_string_delete(AdminContext& ctx, const json& p) {
-    ctx.repo.clear_auth_string(jsonrpc::require_string(p, "name"), jsonrpc::current_caller());
+    ctx.auth_strings.clear_auth_string(jsonrpc::require_string(p, "name"),
+                                       jsonrpc::current_caller());
     return json{{"deleted", true}};
 }
 
 json auth_string_unlock(AdminContext& ctx, const json& p) {
-    ctx.repo.unlock_auth_string(jsonrpc::require_string(p, "device"), jsonrpc::current_caller());
+    ctx.auth_strings.unlock_auth_string(jsonrpc::require_string(p, "device"),
+                                        jsonrpc::current_caller());
     return json{{"unlocked", true}};
 }
 
 json auth_string_pending(AdminContext& ctx, const json& p) {
-    return json{
-        {"devices", ctx.repo.devices_with_auth_string(jsonrpc::optional_string(p, "prefix"))}};
+    return json{{"devices",
+                 ctx.auth_strings.devices_with_auth_string(jsonrpc::optional_string(p, "prefix"))}};
 }
 
 }  // namespace

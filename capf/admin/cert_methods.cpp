@@ -25,14 +25,14 @@ json certificate_json(const storage::IssuedCertificateInfo& c) {
 
 json cert_list(AdminContext& ctx, const json& p) {
     json out = json::array();
-    for (const auto& c : ctx.repo.list_certificates(jsonrpc::require_string(p, "device")))
+    for (const auto& c : ctx.certificates.list_certificates(jsonrpc::require_string(p, "device")))
         out.push_back(certificate_json(c));
     return out;
 }
 
 json cert_revoke(AdminContext& ctx, const json& p) {
     std::string serial = jsonrpc::require_string(p, "serial");
-    ctx.repo.revoke_certificate(serial, jsonrpc::current_caller());
+    ctx.certificates.revoke_certificate(serial, jsonrpc::current_caller());
     // As cert.list shows it: the issuer writes serials in lower case.
     std::transform(serial.begin(), serial.end(), serial.begin(),
                    [](unsigned char c) { return static_cast<char>(std::tolower(c)); });

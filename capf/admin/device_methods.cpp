@@ -40,7 +40,7 @@ json device_json(const storage::DeviceRecord& d) {
 }
 
 storage::DeviceRecord existing_device(AdminContext& ctx, const std::string& name) {
-    auto d = ctx.repo.find_device(name);
+    auto d = ctx.devices.find_device(name);
     if (!d)
         throw Error(ErrorCode::not_found, "no device named " + name);
     return *std::move(d);
@@ -67,7 +67,7 @@ storage::DeviceSettings device_settings(const json& p, const Config& config,
 
 json device_add(AdminContext& ctx, const json& p) {
     return device_json(
-        ctx.repo.add_device(device_settings(p, ctx.config, {}), jsonrpc::current_caller()));
+        ctx.devices.add_device(device_settings(p, ctx.config, {}), jsonrpc::current_caller()));
 }
 
 /// The devices of a bulk add; each may carry only the fields of device.add.
@@ -94,18 +94,18 @@ std::vector<storage::DeviceSettings> bulk_devices_param(const json& p, const Con
 }
 
 json device_add_bulk(AdminContext& ctx, const json& p) {
-    return json{{"added", ctx.repo.add_devices(bulk_devices_param(p, ctx.config),
-                                               jsonrpc::current_caller())}};
+    return json{{"added", ctx.devices.add_devices(bulk_devices_param(p, ctx.config),
+                                                  jsonrpc::current_caller())}};
 }
 
 json device_update(AdminContext& ctx, const json& p) {
     const auto existing = existing_device(ctx, jsonrpc::require_string(p, "name"));
-    return device_json(ctx.repo.update_device(device_settings(p, ctx.config, existing),
-                                              jsonrpc::current_caller()));
+    return device_json(ctx.devices.update_device(device_settings(p, ctx.config, existing),
+                                                 jsonrpc::current_caller()));
 }
 
 json device_remove(AdminContext& ctx, const json& p) {
-    ctx.repo.remove_device(jsonrpc::require_string(p, "name"), jsonrpc::current_caller());
+    ctx.devices.remove_device(jsonrpc::require_string(p, "name"), jsonrpc::current_caller());
     return json{{"removed", true}};
 }
 
@@ -114,8 +114,9 @@ json device_get(AdminContext& ctx, const json& p) {
 }
 
 json device_list(AdminContext& ctx, const json& p) {
-    const auto page = ctx.repo.list_devices(filter_param(p), jsonrpc::optional_string(p, "after"),
-                                            opt_size(p, "limit", 100, 1, max_page));
+    const auto page =
+        ctx.devices.list_devices(filter_param(p), jsonrpc::optional_string(p, "after"),
+                                 opt_size(p, "limit", 100, 1, max_page));
     json devices = json::array();
     for (const auto& d : page.devices)
         devices.push_back(device_json(d));

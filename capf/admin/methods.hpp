@@ -16,8 +16,14 @@
 #include "capf/admin/jsonrpc.hpp"
 #include "capf/common/config.hpp"
 #include "capf/common/session_stats.hpp"
+#include "storage/audit_log.hpp"
+#include "storage/auth_strings.hpp"
+#include "storage/certificates.hpp"
+#include "storage/connection_pool.hpp"
 #include "storage/delivery_repository.hpp"
-#include "storage/device_repository.hpp"
+#include "storage/devices.hpp"
+#include "storage/operation_schedule.hpp"
+#include "storage/reports.hpp"
 #include "storage/trust_anchor_repository.hpp"
 
 namespace capf {
@@ -25,7 +31,7 @@ namespace capf {
 /// Everything the methods use. Lifetime: outlives the admin server.
 struct AdminContext {
     const Config& config;
-    storage::DeviceRepository& repo;
+    storage::ConnectionPool& db;
     storage::TrustAnchorRepository& anchors;
     const ca::Identity& capf_identity;
     const ca::Identity& issuer_identity;
@@ -36,6 +42,13 @@ struct AdminContext {
     storage::DeliveryRepository* deliveries = nullptr;
     /// A fresh ITL and its record count; empty without a TFTP identity.
     std::function<std::pair<std::vector<std::uint8_t>, std::size_t>()> build_itl{};
+    // What the methods read and change, each a view over `db`.
+    storage::Devices devices{db};
+    storage::OperationSchedule schedule{db};
+    storage::AuthStrings auth_strings{db};
+    storage::Certificates certificates{db};
+    storage::AuditLog audit{db};
+    storage::Reports reports{db};
 };
 
 /// Registers every admin method, each bound to `context`. Lifetime: the

@@ -8,7 +8,7 @@ namespace {
 
 json report(AdminContext& ctx, const json& p) {
     json rows = json::array();
-    for (const auto& r : ctx.repo.report(filter_param(p))) {
+    for (const auto& r : ctx.reports.report(filter_param(p))) {
         rows.push_back(
             {{"name", r.name},
              {"lsc", r.has_lsc},
@@ -26,7 +26,7 @@ json audit_query(AdminContext& ctx, const json& p) {
     const storage::AuditQuery query{jsonrpc::optional_string(p, "device"), std::nullopt,
                                     opt_size(p, "limit", 100, 1, 10000)};
     json events = json::array();
-    for (const auto& e : ctx.repo.audit_events(query)) {
+    for (const auto& e : ctx.audit.audit_events(query)) {
         events.push_back({{"at", e.at ? json(iso8601(*e.at)) : json(nullptr)},
                           {"device", e.device},
                           {"peer", e.peer},

@@ -23,20 +23,20 @@ json operation_schedule(AdminContext& ctx, const json& p) {
                     "give 'name' for one device, or 'all': true or 'prefix' for many");
     }
     if (name) {
-        ctx.repo.schedule_operation(*name, request, jsonrpc::current_caller());
+        ctx.schedule.schedule_operation(*name, request, jsonrpc::current_caller());
         return json{{"scheduled", 1}};
     }
     // Here 'operation' is what to schedule, not a filter on the devices'
     // current pending operation.
     json scope = p;
     scope.erase("operation");
-    return json{
-        {"scheduled", ctx.repo.schedule_bulk(filter_param(scope), request, opt_bool(p, "override"),
-                                             jsonrpc::current_caller())}};
+    return json{{"scheduled",
+                 ctx.schedule.schedule_bulk(filter_param(scope), request, opt_bool(p, "override"),
+                                            jsonrpc::current_caller())}};
 }
 
 json operation_cancel(AdminContext& ctx, const json& p) {
-    ctx.repo.cancel_operation(jsonrpc::require_string(p, "name"), jsonrpc::current_caller());
+    ctx.schedule.cancel_operation(jsonrpc::require_string(p, "name"), jsonrpc::current_caller());
     return json{{"cancelled", true}};
 }
 

@@ -25,7 +25,7 @@ json list_methods(const jsonrpc::Registry& registry) {
 
 json server_summary(AdminContext& ctx, const json&) {
     json counts = json::object();
-    for (const auto& row : ctx.repo.report({})) {
+    for (const auto& row : ctx.reports.report({})) {
         const std::string key =
             row.status ? std::string(storage::to_text(*row.status)) : std::string("none");
         counts[key] = counts.value(key, 0) + 1;
@@ -79,7 +79,7 @@ json server_stats(AdminContext& ctx, const json&) {
                            {"handshake_timeouts", s.handshake_timeouts.load()},
                            {"handshake_failures", s.handshake_failures.load()}};
     }
-    out["devices"] = fleet_json(ctx.repo.fleet_stats());
+    out["devices"] = fleet_json(ctx.reports.fleet_stats());
     if (ctx.deliveries != nullptr) {
         const auto d = ctx.deliveries->delivery_stats();
         out["deliveries"] = {{"pending", d.pending},
@@ -93,7 +93,7 @@ json server_stats(AdminContext& ctx, const json&) {
                             {"intermediates", ctx.trust.list(ca::TrustRole::intermediate).size()}};
     json events = json::array();
     for (const auto& c :
-         ctx.repo.audit_counts(std::chrono::system_clock::now() - std::chrono::hours(24))) {
+         ctx.reports.audit_counts(std::chrono::system_clock::now() - std::chrono::hours(24))) {
         events.push_back({{"event", c.event}, {"outcome", c.outcome}, {"count", c.count}});
     }
     out["events_last_24h"] = events;

@@ -54,7 +54,7 @@ DeviceForSession for_session(const storage::SessionDevice& d) {
 
 std::optional<DeviceForSession> StorageDeviceStore::find_device(const std::string& name) {
     return guarded([&]() -> std::optional<DeviceForSession> {
-        const auto d = repo_.find_session_device(name);
+        const auto d = claims_.find_session_device(name);
         if (!d)
             return std::nullopt;
         return for_session(*d);
@@ -69,10 +69,10 @@ DeviceStore::Lookup StorageDeviceStore::find_and_claim_null_string(
         const std::lock_guard lock(holding_mutex_);
         reserved = holding_.insert(canonical).second;
     }
-    storage::DeviceRepository::SessionLookup found;
+    storage::OperationClaims::SessionLookup found;
     try {
-        found = repo_.find_session_device_and_claim(canonical, node, settings_.lease, authenticated,
-                                                    reserved, /*take_own_lease=*/true);
+        found = claims_.find_session_device_and_claim(
+            canonical, node, settings_.lease, authenticated, reserved, /*take_own_lease=*/true);
     } catch (const storage::StorageError& e) {
         if (reserved)
             stop_holding(canonical);
@@ -104,7 +104,8 @@ AuthStringVerdict StorageDeviceStore::check_auth_string(const std::string& devic
     return guarded([&]() -> AuthStringVerdict {
         // Counted before the comparison, so the lockout holds however many
         // guesses arrive at once.
-        const auto attempt = repo_.begin_auth_string_attempt(device, settings_.lockout_failures);
+        const auto attempt =
+            auth_strings_.begin_auth_string_attempt(device, settings_.lockout_failures);
         switch (attempt.status) {
             case storage::AuthStringAttempt::Status::none_set:
                 return {AuthStringCheck::none_set, {}};
@@ -118,7 +119,7 @@ AuthStringVerdict StorageDeviceStore::check_auth_string(const std::string& devic
         // Not used up yet: the claim carries the hash, and the operation's
         // success uses it up (compare-and-set: of two sessions with the
         // right string, one uses it). False: a new string was set meanwhile.
-        if (!repo_.acknowledge_auth_string_match(device, attempt.hash, attempt.locked_now))
+        if (!auth_strings_.acknowledge_auth_string_match(device, attempt.hash, attempt.locked_now))
             return {AuthStringCheck::mismatch, {}};
         return {AuthStringCheck::accepted, attempt.hash};
     });
@@ -134,8 +135,8 @@ ClaimOutcome StorageDeviceStore::claim_operation(const std::string& device, cons
     ClaimOutcome out;
     try {
         out = guarded([&] {
-            return repo_.claim_pending_operation(device, node, settings_.lease, expected,
-                                                 /*take_own_lease=*/true);
+            return claims_.claim_pending_operation(device, node, settings_.lease, expected,
+                                                   /*take_own_lease=*/true);
         });
     } catch (...) {
         stop_holding(device);
@@ -149,14 +150,15 @@ ClaimOutcome StorageDeviceStore::claim_operation(const std::string& device, cons
 
 CertificateStanding StorageDeviceStore::certificate_standing(const std::string& device,
                                                              const std::string& serial_hex) {
-    return guarded([&] { return repo_.certificate_standing(device, serial_hex); });
+    return guarded([&] { return certificates_.certificate_standing(device, serial_hex); });
 }
 
 PresentedConfirmation StorageDeviceStore::confirm_presented(
     const std::string& device, const std::string& serial_hex,
     const std::vector<std::uint8_t>& public_key_der, const std::string& peer) {
     return guarded([&] {
-        return repo_.confirm_presented_certificate(device, serial_hex, public_key_der, peer);
+        return certificates_.confirm_presented_certificate(device, serial_hex, public_key_der,
+                                                           peer);
     });
 }
 
@@ -172,13 +174,13 @@ void StorageDeviceStore::stop_holding(const std::string& device) {
 void StorageDeviceStore::record_issued(const OperationClaim& claim,
                                        const IssuedCertificateRecord& cert,
                                        const std::string& peer) {
-    guarded([&] { repo_.record_certificate_issued(claim, cert, peer); });
+    guarded([&] { outcomes_.record_certificate_issued(claim, cert, peer); });
 }
 
 void StorageDeviceStore::record_store_confirmed(const OperationClaim& claim,
                                                 const IssuedCertificateRecord& cert,
                                                 const std::string& peer) {
-    guarded([&] { repo_.record_store_confirmed(claim, cert, peer); });
+    guarded([&] { outcomes_.record_store_confirmed(claim, cert, peer); });
 }
 
 void StorageDeviceStore::record_fetched(const OperationClaim& claim,
@@ -186,30 +188,31 @@ void StorageDeviceStore::record_fetched(const OperationClaim& claim,
                                         const std::string& md5_hex,
                                         const std::vector<std::uint8_t>& public_key_der,
                                         const std::string& peer) {
-    guarded([&] { repo_.record_fetched_certificate(claim, der, md5_hex, public_key_der, peer); });
+    guarded(
+        [&] { outcomes_.record_fetched_certificate(claim, der, md5_hex, public_key_der, peer); });
 }
 
 void StorageDeviceStore::record_deleted(const OperationClaim& claim, const std::string& peer) {
-    guarded([&] { repo_.record_delete_confirmed(claim, peer); });
+    guarded([&] { outcomes_.record_delete_confirmed(claim, peer); });
 }
 
 void StorageDeviceStore::record_store_refused(const OperationClaim& claim,
                                               const std::string& serial_hex,
                                               const std::string& reason, const std::string& peer) {
-    guarded([&] { repo_.record_store_refused(claim, serial_hex, reason, peer); });
+    guarded([&] { outcomes_.record_store_refused(claim, serial_hex, reason, peer); });
 }
 
 void StorageDeviceStore::record_failure(const OperationClaim& claim, const std::string& reason,
                                         const std::string& peer) {
-    guarded([&] { repo_.record_failure(claim, reason, peer); });
+    guarded([&] { outcomes_.record_failure(claim, reason, peer); });
 }
 
 void StorageDeviceStore::audit(const AuditEvent& e) {
-    guarded([&] { repo_.append_audit(e); });
+    guarded([&] { audit_.append_audit(e); });
 }
 
 void StorageDeviceStore::audit_unidentified(const AuditEvent& e) {
-    guarded([&] { repo_.append_rate_limited_audit(e); });
+    guarded([&] { audit_.append_rate_limited_audit(e); });
 }
 
 }  // namespace capf

@@ -7,7 +7,12 @@
 
 #include "capf/common/config.hpp"
 #include "capf/dialogue/ports.hpp"
-#include "storage/device_repository.hpp"
+#include "storage/audit_log.hpp"
+#include "storage/auth_strings.hpp"
+#include "storage/certificates.hpp"
+#include "storage/connection_pool.hpp"
+#include "storage/operation_claims.hpp"
+#include "storage/operation_outcomes.hpp"
 
 namespace capf {
 
@@ -29,8 +34,14 @@ struct StoreSettings {
 /// pool_exhausted or timeout) becomes StoreUnavailable for the dialogue.
 class StorageDeviceStore : public DeviceStore {
   public:
-    StorageDeviceStore(storage::DeviceRepository& repo, StoreSettings settings)
-        : repo_(repo), settings_(std::move(settings)) {}
+    /// Lifetime: the pool must outlive the store.
+    StorageDeviceStore(storage::ConnectionPool& db, StoreSettings settings)
+        : claims_(db),
+          auth_strings_(db),
+          certificates_(db),
+          outcomes_(db),
+          audit_(db),
+          settings_(std::move(settings)) {}
 
     std::optional<DeviceForSession> find_device(const std::string& name) override;
     Lookup find_and_claim_null_string(const std::string& name, const std::string& node,
@@ -64,7 +75,11 @@ class StorageDeviceStore : public DeviceStore {
   private:
     void stop_holding(const std::string& device);
 
-    storage::DeviceRepository& repo_;
+    storage::OperationClaims claims_;
+    storage::AuthStrings auth_strings_;
+    storage::Certificates certificates_;
+    storage::OperationOutcomes outcomes_;
+    storage::AuditLog audit_;
     StoreSettings settings_;
     // Devices whose operation a session of this process holds now. A lease
     // of this node on any other device is left over from a session that

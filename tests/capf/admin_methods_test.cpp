@@ -9,10 +9,10 @@
 #include "capf/admin/methods.hpp"
 #include "capf/service/auth_string.hpp"
 #include "capf/service/trust_loader.hpp"
-#include "storage/device_repository.hpp"
 #include "storage/trust_anchor_repository.hpp"
 #include "tests/ca/ca_test_support.hpp"
 #include "tests/storage/pg_test_support.hpp"
+#include "tests/storage/repositories.hpp"
 
 namespace capf {
 namespace {
@@ -70,16 +70,16 @@ class AdminMethods {
         return response["error"];
     }
 
-    storage::DeviceRepository& repo() { return repo_; }
+    test::Repositories& repo() { return repo_; }
 
   private:
     test::TestDatabase db_;
-    storage::DeviceRepository repo_{*db_.pool};
+    test::Repositories repo_{*db_.pool};
     storage::TrustAnchorRepository anchors_{*db_.pool};
     Config config_ = test_config();
     ca::TrustStore trust_;
-    AdminContext context_{config_,         repo_,  anchors_, capf_identity(),
-                          capf_identity(), trust_, nullptr,  std::chrono::system_clock::now()};
+    AdminContext context_{config_,         *db_.pool, anchors_, capf_identity(),
+                          capf_identity(), trust_,    nullptr,  std::chrono::system_clock::now()};
     jsonrpc::Registry registry_;
 };
 
@@ -211,7 +211,7 @@ TEST_CASE("admin: auth_string.generate returns the strings once and stores only 
     REQUIRE(one["auth_strings"].size() == 1);
     CHECK(one["auth_strings"][0] ==
           json{{"name", "SEPA00000000001"}, {"auth_string", "4815162342"}});
-    const auto stored = admin.repo().auth_string_hash("SEPA00000000001");
+    const auto stored = admin.repo().auth_strings.auth_string_hash("SEPA00000000001");
     REQUIRE(stored.has_value());
     CHECK(stored->find("4815162342") == std::string::npos);
     CHECK(check_auth_string("4815162342", *stored));
@@ -227,12 +227,13 @@ TEST_CASE("admin: auth_string.generate returns the strings once and stores only 
     for (const auto& entry : bulk["auth_strings"]) {
         const std::string secret = entry["auth_string"].get<std::string>();
         CHECK(secret.size() == 8);
-        const auto hash = admin.repo().auth_string_hash(entry["name"].get<std::string>());
+        const auto hash =
+            admin.repo().auth_strings.auth_string_hash(entry["name"].get<std::string>());
         REQUIRE(hash.has_value());
         CHECK(*hash != secret);
         CHECK(check_auth_string(secret, *hash));
     }
-    CHECK_FALSE(admin.repo().auth_string_hash("SEPB00000000001").has_value());
+    CHECK_FALSE(admin.repo().auth_strings.auth_string_hash("SEPB00000000001").has_value());
 
     CHECK(admin.error("auth_string.generate", {{"prefix", "SEPA"}, {"value", "1234"}})["code"] ==
           invalid_params);
@@ -391,22 +392,22 @@ TEST_CASE("admin: every change is audited with the caller as its actor") {
 namespace {
 
 /// An install of `serial` the phone confirmed (`confirm`) or never answered.
-void issue(storage::DeviceRepository& repo, const std::string& device, const std::string& serial,
+void issue(test::Repositories& repo, const std::string& device, const std::string& serial,
            bool confirm) {
     using namespace std::chrono_literals;
-    repo.schedule_operation(device,
-                            storage::ScheduleRequest{storage::Operation::install, {}, {}, {}},
-                            test::admin_actor);
-    const auto claim = *repo.claim_pending_operation(device, "node-test", 60s);
+    repo.schedule.schedule_operation(
+        device, storage::ScheduleRequest{storage::Operation::install, {}, {}, {}},
+        test::admin_actor);
+    const auto claim = *repo.claims.claim_pending_operation(device, "node-test", 60s);
     const auto now = std::chrono::system_clock::now();
     const storage::IssuedCertificateRecord cert{
         serial,          storage::Bytes{0x30, 0x01}, now,
         now + 24h * 365, storage::Bytes{0x30},       std::string(32, 'e')};
-    repo.record_certificate_issued(claim, cert, "10.0.0.1");
+    repo.outcomes.record_certificate_issued(claim, cert, "10.0.0.1");
     if (confirm)
-        repo.record_store_confirmed(claim, cert, "10.0.0.1");
+        repo.outcomes.record_store_confirmed(claim, cert, "10.0.0.1");
     else
-        repo.cancel_operation(device, test::admin_actor);
+        repo.schedule.cancel_operation(device, test::admin_actor);
 }
 
 }  // namespace
@@ -484,7 +485,7 @@ TEST_CASE("admin: auth_string.unlock ends a lockout and keeps the string") {
     admin.result("device.add", {{"name", "SEP001122334455"}});
     admin.result("auth_string.generate", {{"name", "SEP001122334455"}, {"value", "123456"}});
     for (int i = 0; i < 3; ++i)
-        admin.repo().begin_auth_string_attempt("SEP001122334455", 3);
+        admin.repo().auth_strings.begin_auth_string_attempt("SEP001122334455", 3);
     REQUIRE(admin.result("device.get", {{"name", "SEP001122334455"}})["auth_locked"] == true);
     CHECK(admin.result("auth_string.unlock", {{"device", "SEP001122334455"}}) ==
           json{{"unlocked", true}});

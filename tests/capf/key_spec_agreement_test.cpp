@@ -6,8 +6,8 @@
 
 #include "ca/key_spec.hpp"
 #include "capf/common/config.hpp"
-#include "storage/device_repository.hpp"
 #include "tests/storage/pg_test_support.hpp"
+#include "tests/storage/repositories.hpp"
 
 using namespace capf;
 
@@ -85,18 +85,20 @@ TEST_CASE("key specs: the database's CHECK constraint holds exactly the one list
     CHECK(in_check == phone_spec_texts());
 
     // And the constraint does what it says, through the repository.
-    storage::DeviceRepository repo(*db.pool);
+    test::Repositories repo(*db.pool);
     int n = 0;
     for (const auto& spec : phone_spec_texts()) {
         const std::string name = "SEP00000000000" + std::to_string(n++);
-        CHECK(repo.add_device({name, "", storage::AuthMode::null_string, spec}, test::admin_actor)
+        CHECK(repo.devices
+                  .add_device({name, "", storage::AuthMode::null_string, spec}, test::admin_actor)
                   .key_spec == spec);
     }
     for (const char* bad : not_key_specs) {
         INFO(bad);
         CHECK(test::storage_error_of([&] {
-                  repo.add_device({"SEP0000000000FF", "", storage::AuthMode::null_string, bad},
-                                  test::admin_actor);
+                  repo.devices.add_device(
+                      {"SEP0000000000FF", "", storage::AuthMode::null_string, bad},
+                      test::admin_actor);
               }) == storage::StorageErrc::invalid_value);
     }
 }

@@ -10,9 +10,9 @@
 
 #include "capf/service/auth_string.hpp"
 #include "capf/service/device_store.hpp"
-#include "storage/device_repository.hpp"
 #include "storage/error.hpp"
 #include "tests/storage/pg_test_support.hpp"
+#include "tests/storage/repositories.hpp"
 
 using namespace capf;
 using namespace std::chrono_literals;
@@ -31,12 +31,12 @@ storage::DeviceSettings phone(AuthMode mode = AuthMode::null_string,
     return storage::DeviceSettings{device, "lobby phone", mode, spec};
 }
 
-void schedule(storage::DeviceRepository& repo, Operation op,
+void schedule(test::Repositories& repo, Operation op,
               std::optional<storage::TimePoint> deadline = std::nullopt) {
     storage::ScheduleRequest request;
     request.operation = op;
     request.deadline = deadline;
-    repo.schedule_operation(device, request, test::admin_actor);
+    repo.schedule.schedule_operation(device, request, test::admin_actor);
 }
 
 IssuedCertificateRecord certificate(int n = 0) {
@@ -51,10 +51,9 @@ IssuedCertificateRecord certificate(int n = 0) {
 }
 
 /// The newest audit event of the device with this event and outcome.
-std::optional<storage::AuditEvent> audit_event(storage::DeviceRepository& repo,
-                                               const std::string& event,
+std::optional<storage::AuditEvent> audit_event(test::Repositories& repo, const std::string& event,
                                                const std::string& outcome) {
-    for (const auto& e : repo.audit_events(storage::AuditQuery{device, std::nullopt, 50})) {
+    for (const auto& e : repo.audit.audit_events(storage::AuditQuery{device, std::nullopt, 50})) {
         if (e.event == event && e.outcome == outcome)
             return e;
     }
@@ -62,10 +61,9 @@ std::optional<storage::AuditEvent> audit_event(storage::DeviceRepository& repo,
 }
 
 /// Claims as a session that authenticated the device as it stands now.
-std::optional<OperationClaim> claim_as_now(StorageDeviceStore& store,
-                                           storage::DeviceRepository& repo,
+std::optional<OperationClaim> claim_as_now(StorageDeviceStore& store, test::Repositories& repo,
                                            const std::string& node) {
-    const auto d = repo.find_device(device);
+    const auto d = repo.devices.find_device(device);
     const ClaimExpectation expected{d ? d->pending_operation : Operation::none,
                                     d ? d->auth_mode : AuthMode::null_string, std::nullopt};
     return store.claim_operation(device, node, expected).claim;
@@ -75,12 +73,12 @@ std::optional<OperationClaim> claim_as_now(StorageDeviceStore& store,
 
 TEST_CASE("service: find_device maps operation, auth mode, key spec and deadline") {
     test::TestDatabase db;
-    storage::DeviceRepository repo(*db.pool);
-    StorageDeviceStore store(repo, settings());
+    test::Repositories repo(*db.pool);
+    StorageDeviceStore store(*db.pool, settings());
 
     CHECK_FALSE(store.find_device(device).has_value());
 
-    repo.add_device(phone(AuthMode::auth_string, "ec-p384"), test::admin_actor);
+    repo.devices.add_device(phone(AuthMode::auth_string, "ec-p384"), test::admin_actor);
     auto d = store.find_device(device);
     REQUIRE(d.has_value());
     CHECK(d->name == device);
@@ -94,7 +92,7 @@ TEST_CASE("service: find_device maps operation, auth mode, key spec and deadline
     fetch.auth_mode = AuthMode::lsc_or_mic;
     fetch.key_spec = "rsa-1024";
     fetch.deadline = std::chrono::system_clock::now() + 1h;
-    repo.schedule_operation(device, fetch, test::admin_actor);
+    repo.schedule.schedule_operation(device, fetch, test::admin_actor);
     d = store.find_device(device);
     REQUIRE(d.has_value());
     CHECK(d->operation == Operation::fetch);
@@ -107,7 +105,7 @@ TEST_CASE("service: find_device maps operation, auth mode, key spec and deadline
     remove.auth_mode = AuthMode::mic;
     remove.key_spec = "ec-p521";
     remove.deadline = std::chrono::system_clock::now() - 1min;
-    repo.schedule_operation(device, remove, test::admin_actor);
+    repo.schedule.schedule_operation(device, remove, test::admin_actor);
     d = store.find_device(device);
     REQUIRE(d.has_value());
     CHECK(d->operation == Operation::remove);
@@ -125,21 +123,22 @@ TEST_CASE("service: find_device maps operation, auth mode, key spec and deadline
 
 TEST_CASE("service: an accepted auth string is used up by the operation's success, not before") {
     test::TestDatabase db;
-    storage::DeviceRepository repo(*db.pool);
-    StorageDeviceStore store(repo, settings());
+    test::Repositories repo(*db.pool);
+    StorageDeviceStore store(*db.pool, settings());
     CHECK(store.check_auth_string(device, "123456").check ==
           AuthStringCheck::none_set);  // no device
 
-    repo.add_device(phone(AuthMode::auth_string), test::admin_actor);
+    repo.devices.add_device(phone(AuthMode::auth_string), test::admin_actor);
     CHECK(store.check_auth_string(device, "123456").check == AuthStringCheck::none_set);
 
-    repo.set_auth_string_hash(device, hash_auth_string("123456", 1000), test::admin_actor);
+    repo.auth_strings.set_auth_string_hash(device, hash_auth_string("123456", 1000),
+                                           test::admin_actor);
     schedule(repo, Operation::install);
     const auto verdict = store.check_auth_string(device, "123456");
     REQUIRE(verdict.check == AuthStringCheck::accepted);
     REQUIRE(verdict.matched_hash.has_value());
-    CHECK(repo.auth_string_hash(device) == verdict.matched_hash);  // not used up yet
-    CHECK(repo.find_device(device)->failed_auth_count == 0);
+    CHECK(repo.auth_strings.auth_string_hash(device) == verdict.matched_hash);  // not used up yet
+    CHECK(repo.devices.find_device(device)->failed_auth_count == 0);
 
     // The session fails (the phone's key generation failed): the string stays.
     const ClaimExpectation expected{Operation::install, AuthMode::auth_string,
@@ -149,7 +148,7 @@ TEST_CASE("service: an accepted auth string is used up by the operation's succes
     CHECK(claim->auth_string_hash == verdict.matched_hash);
     store.record_failure(*claim, "keygen_failed", peer);
     store.release_claim(*claim);
-    CHECK(repo.auth_string_hash(device).has_value());
+    CHECK(repo.auth_strings.auth_string_hash(device).has_value());
 
     // The retry with the same string succeeds and uses it up.
     REQUIRE(store.check_auth_string(device, "123456").check == AuthStringCheck::accepted);
@@ -158,57 +157,61 @@ TEST_CASE("service: an accepted auth string is used up by the operation's succes
     store.record_issued(*claim, certificate(), peer);
     store.record_store_confirmed(*claim, certificate(), peer);
     store.release_claim(*claim);
-    CHECK_FALSE(repo.auth_string_hash(device).has_value());
+    CHECK_FALSE(repo.auth_strings.auth_string_hash(device).has_value());
     CHECK(store.check_auth_string(device, "123456").check == AuthStringCheck::none_set);
 }
 
 TEST_CASE(
     "service: the right auth string on the attempt that reaches the lockout is not a failure") {
     test::TestDatabase db;
-    storage::DeviceRepository repo(*db.pool);
-    StorageDeviceStore store(repo, settings("node-a", 3));
-    repo.add_device(phone(AuthMode::auth_string), test::admin_actor);
-    repo.set_auth_string_hash(device, hash_auth_string("123456", 1000), test::admin_actor);
+    test::Repositories repo(*db.pool);
+    StorageDeviceStore store(*db.pool, settings("node-a", 3));
+    repo.devices.add_device(phone(AuthMode::auth_string), test::admin_actor);
+    repo.auth_strings.set_auth_string_hash(device, hash_auth_string("123456", 1000),
+                                           test::admin_actor);
     CHECK(store.check_auth_string(device, "654321").check == AuthStringCheck::mismatch);
     CHECK(store.check_auth_string(device, "654321").check == AuthStringCheck::mismatch);
     // The third attempt is counted (and locks) before its comparison; it matches.
     CHECK(store.check_auth_string(device, "123456").check == AuthStringCheck::accepted);
-    const auto d = repo.find_device(device);
+    const auto d = repo.devices.find_device(device);
     CHECK_FALSE(d->auth_locked);
     CHECK(d->failed_auth_count == 0);
 }
 
 TEST_CASE("service: wrong auth strings are counted and lock the device out at lockout_failures") {
     test::TestDatabase db;
-    storage::DeviceRepository repo(*db.pool);
-    StorageDeviceStore store(repo, settings("node-a", 3));
-    repo.add_device(phone(AuthMode::auth_string), test::admin_actor);
-    repo.set_auth_string_hash(device, hash_auth_string("123456", 1000), test::admin_actor);
+    test::Repositories repo(*db.pool);
+    StorageDeviceStore store(*db.pool, settings("node-a", 3));
+    repo.devices.add_device(phone(AuthMode::auth_string), test::admin_actor);
+    repo.auth_strings.set_auth_string_hash(device, hash_auth_string("123456", 1000),
+                                           test::admin_actor);
 
     for (int i = 1; i <= 3; ++i) {
         INFO("attempt " << i);
         CHECK(store.check_auth_string(device, "654321").check == AuthStringCheck::mismatch);
-        const auto d = repo.find_device(device);
+        const auto d = repo.devices.find_device(device);
         CHECK(d->failed_auth_count == i);
         CHECK(d->auth_locked == (i == 3));
     }
     // Locked: even the right string is refused, and nothing more is counted.
     CHECK(store.check_auth_string(device, "123456").check == AuthStringCheck::locked_out);
     CHECK(store.check_auth_string(device, "654321").check == AuthStringCheck::locked_out);
-    CHECK(repo.find_device(device)->failed_auth_count == 3);
-    CHECK(repo.auth_string_hash(device).has_value());
+    CHECK(repo.devices.find_device(device)->failed_auth_count == 3);
+    CHECK(repo.auth_strings.auth_string_hash(device).has_value());
 
     // An administrator sets a new one: the lockout is over.
-    repo.set_auth_string_hash(device, hash_auth_string("777777", 1000), test::admin_actor);
+    repo.auth_strings.set_auth_string_hash(device, hash_auth_string("777777", 1000),
+                                           test::admin_actor);
     CHECK(store.check_auth_string(device, "777777").check == AuthStringCheck::accepted);
 }
 
 TEST_CASE("service: 50 concurrent wrong auth strings with lockout 5 get at most 5 comparisons") {
     test::TestDatabase db;  // a pool of 20 connections: the guesses really overlap
-    storage::DeviceRepository repo(*db.pool);
-    StorageDeviceStore store(repo, settings("node-a", 5));
-    repo.add_device(phone(AuthMode::auth_string), test::admin_actor);
-    repo.set_auth_string_hash(device, hash_auth_string("123456", 1000), test::admin_actor);
+    test::Repositories repo(*db.pool);
+    StorageDeviceStore store(*db.pool, settings("node-a", 5));
+    repo.devices.add_device(phone(AuthMode::auth_string), test::admin_actor);
+    repo.auth_strings.set_auth_string_hash(device, hash_auth_string("123456", 1000),
+                                           test::admin_actor);
 
     std::atomic<int> compared{0}, locked_out{0}, other{0};
     std::vector<std::thread> guessers;
@@ -233,28 +236,30 @@ TEST_CASE("service: 50 concurrent wrong auth strings with lockout 5 get at most 
     CHECK(compared == 5);
     CHECK(locked_out == 45);
     CHECK(other == 0);
-    const auto d = repo.find_device(device);
+    const auto d = repo.devices.find_device(device);
     CHECK(d->auth_locked);
     CHECK(d->failed_auth_count == 5);
     // The right string is refused until an administrator sets a new one.
     CHECK(store.check_auth_string(device, "123456").check == AuthStringCheck::locked_out);
-    repo.set_auth_string_hash(device, hash_auth_string("424242", 1000), test::admin_actor);
+    repo.auth_strings.set_auth_string_hash(device, hash_auth_string("424242", 1000),
+                                           test::admin_actor);
     CHECK(store.check_auth_string(device, "424242").check == AuthStringCheck::accepted);
 }
 
 TEST_CASE("service: two sessions with the right auth string at once: one of them uses it") {
     test::TestDatabase db;
-    storage::DeviceRepository repo(*db.pool);
-    repo.add_device(phone(AuthMode::auth_string), test::admin_actor);
+    test::Repositories repo(*db.pool);
+    repo.devices.add_device(phone(AuthMode::auth_string), test::admin_actor);
     for (int round = 0; round < 20; ++round) {
         INFO("round " << round);
-        repo.set_auth_string_hash(device, hash_auth_string("123456", 1000), test::admin_actor);
+        repo.auth_strings.set_auth_string_hash(device, hash_auth_string("123456", 1000),
+                                               test::admin_actor);
         schedule(repo, Operation::install);
         // Two processes (two nodes), so the in-process hold does not decide it.
         std::vector<std::unique_ptr<StorageDeviceStore>> nodes;
         for (int i = 0; i < 4; ++i)
             nodes.push_back(std::make_unique<StorageDeviceStore>(
-                repo, settings("node-" + std::to_string(i), 5)));
+                *db.pool, settings("node-" + std::to_string(i), 5)));
         std::atomic<int> claimed{0}, accepted{0};
         std::vector<std::thread> sessions;
         for (int i = 0; i < 4; ++i) {
@@ -279,15 +284,15 @@ TEST_CASE("service: two sessions with the right auth string at once: one of them
             t.join();
         CHECK(accepted >= 1);
         CHECK(claimed == 1);  // one session used it
-        CHECK_FALSE(repo.auth_string_hash(device).has_value());
+        CHECK_FALSE(repo.auth_strings.auth_string_hash(device).has_value());
     }
 }
 
 TEST_CASE("service: an operation is claimed once while held and taken again after release") {
     test::TestDatabase db;
-    storage::DeviceRepository repo(*db.pool);
-    StorageDeviceStore store(repo, settings());
-    repo.add_device(phone(AuthMode::null_string, "ec-p256"), test::admin_actor);
+    test::Repositories repo(*db.pool);
+    StorageDeviceStore store(*db.pool, settings());
+    repo.devices.add_device(phone(AuthMode::null_string, "ec-p256"), test::admin_actor);
 
     // Nothing pending: no claim, and the device is not left marked as held.
     CHECK_FALSE(claim_as_now(store, repo, "node-a").has_value());
@@ -304,12 +309,12 @@ TEST_CASE("service: an operation is claimed once while held and taken again afte
     // The lease of the settings (10 minutes), give or take clock skew.
     CHECK(claim->lease_expires_at > before + 9min);
     CHECK(claim->lease_expires_at < before + 11min);
-    CHECK(repo.find_device(device)->lease_owner == "node-a");
+    CHECK(repo.devices.find_device(device)->lease_owner == "node-a");
 
     // A second session of this process while the first holds it.
     CHECK_FALSE(claim_as_now(store, repo, "node-a").has_value());
     // Another node, while the lease runs.
-    StorageDeviceStore other(repo, settings("node-b"));
+    StorageDeviceStore other(*db.pool, settings("node-b"));
     CHECK_FALSE(claim_as_now(other, repo, "node-b").has_value());
 
     // The session ended without an outcome (e.g. the phone hung up): this
@@ -324,17 +329,18 @@ TEST_CASE("service: an operation is claimed once while held and taken again afte
 
 TEST_CASE("service: an issued LSC becomes current when the phone stores it, the peer audited") {
     test::TestDatabase db;
-    storage::DeviceRepository repo(*db.pool);
-    StorageDeviceStore store(repo, settings());
-    repo.add_device(phone(), test::admin_actor);
+    test::Repositories repo(*db.pool);
+    StorageDeviceStore store(*db.pool, settings());
+    repo.devices.add_device(phone(), test::admin_actor);
     schedule(repo, Operation::install);
     const auto claim = claim_as_now(store, repo, "node-a");
     REQUIRE(claim.has_value());
     const auto cert = certificate();
 
     store.record_issued(*claim, cert, peer);
-    CHECK_FALSE(repo.find_device(device)->lsc.has_value());  // not until the phone stores it
-    CHECK(repo.issued_certificates(device) ==
+    CHECK_FALSE(
+        repo.devices.find_device(device)->lsc.has_value());  // not until the phone stores it
+    CHECK(repo.certificates.issued_certificates(device) ==
           std::vector<std::pair<std::string, bool>>{{cert.serial_hex, false}});
     const auto issued = audit_event(repo, "install", "issued");
     REQUIRE(issued.has_value());
@@ -342,7 +348,7 @@ TEST_CASE("service: an issued LSC becomes current when the phone stores it, the 
     CHECK(issued->node == "node-a");
 
     store.record_store_confirmed(*claim, cert, peer);
-    const auto d = repo.find_device(device);
+    const auto d = repo.devices.find_device(device);
     REQUIRE(d.has_value());
     REQUIRE(d->lsc.has_value());
     CHECK(d->lsc->serial_hex == cert.serial_hex);
@@ -352,7 +358,7 @@ TEST_CASE("service: an issued LSC becomes current when the phone stores it, the 
     CHECK(d->pending_operation == Operation::none);
     CHECK(d->operation_status == storage::OperationStatus::succeeded);
     CHECK_FALSE(d->lease_owner.has_value());
-    CHECK(repo.issued_certificates(device) ==
+    CHECK(repo.certificates.issued_certificates(device) ==
           std::vector<std::pair<std::string, bool>>{{cert.serial_hex, true}});
     const auto stored = audit_event(repo, "install", "succeeded");
     REQUIRE(stored.has_value());
@@ -363,15 +369,15 @@ TEST_CASE("service: an issued LSC becomes current when the phone stores it, the 
 
 TEST_CASE("service: a failure is recorded with its reason, the operation stays pending") {
     test::TestDatabase db;
-    storage::DeviceRepository repo(*db.pool);
-    StorageDeviceStore store(repo, settings());
-    repo.add_device(phone(), test::admin_actor);
+    test::Repositories repo(*db.pool);
+    StorageDeviceStore store(*db.pool, settings());
+    repo.devices.add_device(phone(), test::admin_actor);
     schedule(repo, Operation::install);
     const auto claim = claim_as_now(store, repo, "node-a");
     REQUIRE(claim.has_value());
 
     store.record_failure(*claim, "keygen_timeout", peer);
-    const auto d = repo.find_device(device);
+    const auto d = repo.devices.find_device(device);
     REQUIRE(d.has_value());
     CHECK(d->operation_status == storage::OperationStatus::failed);
     CHECK(d->operation_reason == "keygen_timeout");
@@ -391,8 +397,7 @@ TEST_CASE("service: an unreachable database makes the store throw StoreUnavailab
     options.acquire_timeout = 1s;
     options.connect_timeout_seconds = 1;
     storage::ConnectionPool pool(options);
-    storage::DeviceRepository repo(pool);
-    StorageDeviceStore store(repo, settings());
+    StorageDeviceStore store(pool, settings());
 
     CHECK_THROWS_AS(store.find_device(device), StoreUnavailable);
     CHECK_THROWS_AS(store.check_auth_string(device, "123456"), StoreUnavailable);
@@ -404,13 +409,14 @@ TEST_CASE("service: an unreachable database makes the store throw StoreUnavailab
 
 TEST_CASE("service: other storage errors pass through unchanged") {
     test::TestDatabase db;
-    storage::DeviceRepository repo(*db.pool);
-    StorageDeviceStore store(repo, settings());
-    repo.add_device(phone(), test::admin_actor);
+    test::Repositories repo(*db.pool);
+    StorageDeviceStore store(*db.pool, settings());
+    repo.devices.add_device(phone(), test::admin_actor);
     schedule(repo, Operation::install);
     const auto claim = claim_as_now(store, repo, "node-a");
     REQUIRE(claim.has_value());
-    repo.cancel_operation(device, test::admin_actor);  // the lease is gone with the operation
+    repo.schedule.cancel_operation(device,
+                                   test::admin_actor);  // the lease is gone with the operation
     CHECK(test::storage_error_of([&] { store.record_failure(*claim, "x", peer); }) ==
           storage::StorageErrc::lease_lost);
 }

@@ -18,7 +18,7 @@
 #include "capf/common/blocking_pool.hpp"
 #include "capf/tftp/delivery_worker.hpp"
 #include "storage/delivery_repository.hpp"
-#include "storage/device_repository.hpp"
+#include "storage/devices.hpp"
 #include "tests/storage/pg_test_support.hpp"
 
 using namespace capf;
@@ -64,7 +64,7 @@ TEST_CASE(
     "tftp delivery: a batch whose lease runs out mid-way is never delivered twice by two "
     "nodes") {
     test::TestDatabase db;
-    storage::DeviceRepository devices{*db.pool};
+    storage::Devices devices{*db.pool};
     storage::DeliveryRepository outbox{*db.pool};
     // 6 devices at 700 ms each take 4.2 s; the lease of their one batch is 2 s.
     constexpr int device_count = 6;

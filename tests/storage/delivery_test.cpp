@@ -11,9 +11,9 @@
 #include <thread>
 
 #include "storage/delivery_repository.hpp"
-#include "storage/device_repository.hpp"
 #include "storage/error.hpp"
 #include "tests/storage/pg_test_support.hpp"
+#include "tests/storage/repositories.hpp"
 
 using namespace capf;
 using namespace capf::storage;
@@ -36,21 +36,21 @@ IssuedCertificateRecord cert(const std::string& serial, const std::string& md5) 
 
 struct Outbox {
     test::TestDatabase db;
-    DeviceRepository devices{*db.pool};
+    test::Repositories repo{*db.pool};
     DeliveryRepository deliveries{*db.pool};
 
     void add(const std::string& name) {
-        devices.add_device(DeviceSettings{name, "", AuthMode::null_string, "rsa-2048"},
-                           test::admin_actor);
+        repo.devices.add_device(DeviceSettings{name, "", AuthMode::null_string, "rsa-2048"},
+                                test::admin_actor);
     }
     OperationClaim claim(const std::string& name, Operation op) {
-        devices.schedule_operation(name, ScheduleRequest{op, {}, {}, {}}, test::admin_actor);
-        return *devices.claim_pending_operation(name, "node-a", 60s);
+        repo.schedule.schedule_operation(name, ScheduleRequest{op, {}, {}, {}}, test::admin_actor);
+        return *repo.claims.claim_pending_operation(name, "node-a", 60s);
     }
     void install(const std::string& name, const IssuedCertificateRecord& c) {
         const auto held = claim(name, Operation::install);
-        devices.record_certificate_issued(held, c, "10.0.0.1");
-        devices.record_store_confirmed(held, c, "10.0.0.1");
+        repo.outcomes.record_certificate_issued(held, c, "10.0.0.1");
+        repo.outcomes.record_store_confirmed(held, c, "10.0.0.1");
     }
     /// (change, delivered) of every outbox row of `name`, oldest first.
     std::vector<std::pair<std::string, bool>> rows(const std::string& name) {
@@ -100,41 +100,42 @@ TEST_CASE("delivery: each recorded change enqueues exactly one row in its transa
 
     // A failure changes no certificate: nothing to deliver.
     auto held = o.claim(device_name, Operation::install);
-    o.devices.record_failure(held, "keygen_timeout", "10.0.0.1");
+    o.repo.outcomes.record_failure(held, "keygen_timeout", "10.0.0.1");
     held = o.claim(device_name, Operation::install);
-    o.devices.record_certificate_issued(held, cert("a9", std::string(32, '9')), "10.0.0.1");
-    o.devices.record_store_refused(held, "a9", "phone refused", "10.0.0.1");
+    o.repo.outcomes.record_certificate_issued(held, cert("a9", std::string(32, '9')), "10.0.0.1");
+    o.repo.outcomes.record_store_refused(held, "a9", "phone refused", "10.0.0.1");
     CHECK(o.rows(device_name).size() == 1);
 
     // A change the database refuses rolls its row back with it.
     held = o.claim(device_name, Operation::install);
     CHECK(test::storage_error_of([&] {
-              o.devices.record_store_confirmed(held, cert("a2", "NOT-HEX"), "");
+              o.repo.outcomes.record_store_confirmed(held, cert("a2", "NOT-HEX"), "");
           }) == StorageErrc::invalid_value);
     CHECK(o.rows(device_name).size() == 1);
-    o.devices.record_failure(held, "gave up", "");
+    o.repo.outcomes.record_failure(held, "gave up", "");
 
     held = o.claim(device_name, Operation::fetch);
-    o.devices.record_fetched_certificate(held, Bytes{0x30, 0x01}, std::string(32, 'f'),
-                                         Bytes{0x30, 0x02}, "10.0.0.1");
+    o.repo.outcomes.record_fetched_certificate(held, Bytes{0x30, 0x01}, std::string(32, 'f'),
+                                               Bytes{0x30, 0x02}, "10.0.0.1");
     held = o.claim(device_name, Operation::remove);
-    o.devices.record_delete_confirmed(held, "10.0.0.1");
+    o.repo.outcomes.record_delete_confirmed(held, "10.0.0.1");
     CHECK(o.rows(device_name) ==
           Rows{{"installed", false}, {"fetched", false}, {"deleted", false}});
 
     // A phone presenting its unknown-outcome certificate confirms it: installed.
     held = o.claim(device_name, Operation::install);
-    o.devices.record_certificate_issued(held, cert("b1", std::string(32, 'b')), "10.0.0.1");
-    o.devices.record_failure(held, "session cut", "10.0.0.1");
+    o.repo.outcomes.record_certificate_issued(held, cert("b1", std::string(32, 'b')), "10.0.0.1");
+    o.repo.outcomes.record_failure(held, "session cut", "10.0.0.1");
     CHECK(o.rows(device_name).size() == 3);
-    CHECK(o.devices.confirm_presented_certificate(device_name, "b1", Bytes{0x30, 0x03}, "10.0.0.1")
+    CHECK(o.repo.certificates
+              .confirm_presented_certificate(device_name, "b1", Bytes{0x30, 0x03}, "10.0.0.1")
               .confirmed);
     CHECK(o.rows(device_name).size() == 4);
     CHECK(o.rows(device_name).back().first == "installed");
     // Presenting it again changes nothing and enqueues nothing.
-    CHECK_FALSE(
-        o.devices.confirm_presented_certificate(device_name, "b1", Bytes{0x30, 0x03}, "10.0.0.1")
-            .confirmed);
+    CHECK_FALSE(o.repo.certificates
+                    .confirm_presented_certificate(device_name, "b1", Bytes{0x30, 0x03}, "10.0.0.1")
+                    .confirmed);
     CHECK(o.rows(device_name).size() == 4);
 }
 
@@ -170,7 +171,7 @@ TEST_CASE("delivery: a claim carries the device's current facts and all its rows
 
     // Deleted: the facts are empty.
     auto held = o.claim(device_name, Operation::remove);
-    o.devices.record_delete_confirmed(held, "");
+    o.repo.outcomes.record_delete_confirmed(held, "");
     batches = o.deliveries.claim_deliveries("node-a", 10, 60s);
     REQUIRE(batches.size() == 1);
     CHECK(kinds(batches[0]) == std::vector<std::string>{"deleted"});
@@ -180,15 +181,15 @@ TEST_CASE("delivery: a claim carries the device's current facts and all its rows
     CHECK(o.deliveries.complete_delivery(batches[0], "node-a"));
 
     held = o.claim(device_name, Operation::fetch);
-    o.devices.record_fetched_certificate(held, Bytes{0x30, 0x05}, std::string(32, 'f'),
-                                         Bytes{0x30, 0x06}, "");
+    o.repo.outcomes.record_fetched_certificate(held, Bytes{0x30, 0x05}, std::string(32, 'f'),
+                                               Bytes{0x30, 0x06}, "");
     const auto facts = o.deliveries.device_facts(device_name);
     REQUIRE(facts.has_value());
     CHECK(facts->certificate_der == Bytes{0x30, 0x05});
     CHECK(facts->public_key_der == Bytes{0x30, 0x06});
     CHECK(facts->md5_hex == std::string(32, 'f'));
     held = o.claim(device_name, Operation::remove);
-    o.devices.record_delete_confirmed(held, "");
+    o.repo.outcomes.record_delete_confirmed(held, "");
     CHECK_FALSE(o.deliveries.device_facts(device_name)->certificate_der.has_value());
     CHECK(o.deliveries.device_facts(device_name)->md5_hex.empty());
     CHECK_FALSE(o.deliveries.device_facts("SEP00AABBCCDDEE").has_value());
@@ -205,7 +206,7 @@ TEST_CASE("delivery: two nodes claiming at once never share a device and deliver
         names.emplace_back(name);
         settings.push_back(DeviceSettings{name, "", AuthMode::null_string, "rsa-2048"});
     }
-    o.devices.add_devices(settings, test::admin_actor);
+    o.repo.devices.add_devices(settings, test::admin_actor);
     o.deliveries.request_delivery_all(test::admin_actor);
     o.deliveries.request_delivery_all(test::admin_actor);  // two rows per device
 
@@ -337,7 +338,7 @@ TEST_CASE(
     CHECK(in_future);
     CHECK(released);
 
-    const auto audit = o.devices.audit_events(AuditQuery{device_name, std::nullopt, 1});
+    const auto audit = o.repo.audit.audit_events(AuditQuery{device_name, std::nullopt, 1});
     REQUIRE(audit.size() == 1);
     CHECK(audit[0].event == "delivery");
     CHECK(audit[0].outcome == "failed");
@@ -386,7 +387,7 @@ TEST_CASE(
     CHECK(test::storage_error_of([&] {
               o.deliveries.request_delivery("not a name", test::admin_actor);
           }) == StorageErrc::invalid_device_name);
-    auto audit = o.devices.audit_events(AuditQuery{"SEPAAA000000001", std::nullopt, 1});
+    auto audit = o.repo.audit.audit_events(AuditQuery{"SEPAAA000000001", std::nullopt, 1});
     REQUIRE(audit.size() == 1);
     CHECK(audit[0].event == "delivery");
     CHECK(audit[0].outcome == "requested");

@@ -5,9 +5,9 @@
 #include <map>
 #include <thread>
 
-#include "storage/device_repository.hpp"
 #include "storage/error.hpp"
 #include "tests/storage/pg_test_support.hpp"
+#include "tests/storage/repositories.hpp"
 
 using namespace capf;
 using namespace capf::storage;
@@ -15,15 +15,16 @@ using namespace std::chrono_literals;
 
 TEST_CASE("storage: 16 threads claim one device's operation, exactly one wins, 200 times") {
     test::TestDatabase db;
-    DeviceRepository repo(*db.pool);
-    repo.add_device(DeviceSettings{"SEP001122334455", "", AuthMode::null_string, "rsa-2048"},
-                    test::admin_actor);
+    test::Repositories repo(*db.pool);
+    repo.devices.add_device(
+        DeviceSettings{"SEP001122334455", "", AuthMode::null_string, "rsa-2048"},
+        test::admin_actor);
     constexpr int threads = 16;
     constexpr int repetitions = 200;
     int exactly_one = 0;
     for (int rep = 0; rep < repetitions; ++rep) {
-        repo.schedule_operation("SEP001122334455", ScheduleRequest{Operation::install, {}, {}, {}},
-                                test::admin_actor);
+        repo.schedule.schedule_operation(
+            "SEP001122334455", ScheduleRequest{Operation::install, {}, {}, {}}, test::admin_actor);
         std::atomic<int> winners{0};
         std::atomic<int> ready{0};
         std::vector<std::thread> pool;
@@ -32,8 +33,8 @@ TEST_CASE("storage: 16 threads claim one device's operation, exactly one wins, 2
                 ++ready;
                 while (ready < threads)
                     std::this_thread::yield();  // start together
-                if (repo.claim_pending_operation("SEP001122334455", "node-" + std::to_string(t),
-                                                 60s)) {
+                if (repo.claims.claim_pending_operation("SEP001122334455",
+                                                        "node-" + std::to_string(t), 60s)) {
                     ++winners;
                 }
             });
@@ -49,7 +50,7 @@ TEST_CASE(
     "storage: bulk add, scheduling and auth strings for 10,000 devices are fast, audited per device, "
     "and keep device-level operations") {
     test::TestDatabase db;
-    DeviceRepository repo(*db.pool);
+    test::Repositories repo(*db.pool);
     std::vector<DeviceSettings> devices;
     for (int i = 0; i < 10000; ++i) {
         char name[32];
@@ -57,23 +58,24 @@ TEST_CASE(
         devices.push_back(DeviceSettings{name, "", AuthMode::null_string, "rsa-2048"});
     }
     const auto t0 = std::chrono::steady_clock::now();
-    CHECK(repo.add_devices(devices, test::admin_actor) == 10000);
-    CHECK(repo.add_devices(devices, test::admin_actor) == 0);  // existing names are left alone
+    CHECK(repo.devices.add_devices(devices, test::admin_actor) == 10000);
+    CHECK(repo.devices.add_devices(devices, test::admin_actor) ==
+          0);  // existing names are left alone
     const auto t1 = std::chrono::steady_clock::now();
-    repo.schedule_operation("SEP000000000007", ScheduleRequest{Operation::remove, {}, {}, {}},
-                            test::admin_actor);
-    const auto scheduled = repo.schedule_bulk(
+    repo.schedule.schedule_operation(
+        "SEP000000000007", ScheduleRequest{Operation::remove, {}, {}, {}}, test::admin_actor);
+    const auto scheduled = repo.schedule.schedule_bulk(
         DeviceFilter{}, ScheduleRequest{Operation::install, {}, {}, {}}, false, test::admin_actor);
     const auto t2 = std::chrono::steady_clock::now();
     CHECK(scheduled == 9999);
-    CHECK(repo.find_device("SEP000000000007")->pending_operation == Operation::remove);
-    CHECK(repo.find_device("SEP000000000008")->pending_operation == Operation::install);
+    CHECK(repo.devices.find_device("SEP000000000007")->pending_operation == Operation::remove);
+    CHECK(repo.devices.find_device("SEP000000000008")->pending_operation == Operation::install);
     std::vector<std::pair<std::string, std::string>> hashes;
     for (const auto& d : devices)
         hashes.emplace_back(d.name, "$hash$" + d.name);
-    repo.set_auth_string_hashes(hashes, test::admin_actor);
+    repo.auth_strings.set_auth_string_hashes(hashes, test::admin_actor);
     const auto t3 = std::chrono::steady_clock::now();
-    CHECK(repo.fleet_stats().auth_strings_set == 10000);
+    CHECK(repo.reports.fleet_stats().auth_strings_set == 10000);
     const auto add_ms = std::chrono::duration_cast<std::chrono::milliseconds>(t1 - t0).count();
     const auto schedule_ms = std::chrono::duration_cast<std::chrono::milliseconds>(t2 - t1).count();
     const auto hashes_ms = std::chrono::duration_cast<std::chrono::milliseconds>(t3 - t2).count();
@@ -89,7 +91,7 @@ TEST_CASE(
 
     // One audit row per device changed, each naming the actor.
     std::map<std::string, std::size_t> audited;
-    for (const auto& c : repo.audit_counts(std::chrono::system_clock::now() - 1h))
+    for (const auto& c : repo.reports.audit_counts(std::chrono::system_clock::now() - 1h))
         audited[c.event + "/" + c.outcome] = c.count;
     CHECK(audited == std::map<std::string, std::size_t>{{"device/added", 10000},
                                                         {"schedule/delete", 1},
@@ -136,16 +138,17 @@ TEST_CASE(
 
     ConnectionPool pool(PoolOptions{conninfo, 4});
     apply_migrations(pool);
-    DeviceRepository repo(pool);
-    repo.add_device(DeviceSettings{"SEP001122334455", "", AuthMode::null_string, "rsa-2048"},
-                    test::admin_actor);
-    REQUIRE(repo.find_device("SEP001122334455").has_value());
+    test::Repositories repo(pool);
+    repo.devices.add_device(
+        DeviceSettings{"SEP001122334455", "", AuthMode::null_string, "rsa-2048"},
+        test::admin_actor);
+    REQUIRE(repo.devices.find_device("SEP001122334455").has_value());
 
     REQUIRE(sh(cluster_script() + " stop " + dir) == 0);
     for (int attempt = 0; attempt < 3; ++attempt) {
         const auto start = std::chrono::steady_clock::now();
         try {
-            repo.find_device("SEP001122334455");
+            repo.devices.find_device("SEP001122334455");
             FAIL("a call succeeded with the database stopped");
         } catch (const StorageError& e) {
             CHECK(e.code() == StorageErrc::unreachable);
@@ -159,7 +162,7 @@ TEST_CASE(
     }
 
     REQUIRE(sh(cluster_script() + " start " + dir + " 5433") == 0);
-    const auto back = repo.find_device("SEP001122334455");
+    const auto back = repo.devices.find_device("SEP001122334455");
     REQUIRE(back.has_value());
     CHECK(back->name == "SEP001122334455");
     CHECK(pool.open_connections() >= 1);

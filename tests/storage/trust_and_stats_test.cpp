@@ -2,10 +2,10 @@
 // against a real PostgreSQL.
 #include <catch2/catch.hpp>
 
-#include "storage/device_repository.hpp"
 #include "storage/error.hpp"
 #include "storage/trust_anchor_repository.hpp"
 #include "tests/storage/pg_test_support.hpp"
+#include "tests/storage/repositories.hpp"
 
 using namespace capf;
 using namespace capf::storage;
@@ -27,7 +27,7 @@ StoredTrustAnchor anchor(const std::string& role, char fill) {
 TEST_CASE("storage: trust anchors are added once per role, listed, removed, and audited") {
     test::TestDatabase db;
     TrustAnchorRepository anchors(*db.pool);
-    DeviceRepository repo(*db.pool);
+    test::Repositories repo(*db.pool);
     anchors.add(anchor("mic-root", 'a'));
     anchors.add(anchor("lsc-issuer", 'a'));  // the same certificate in another role
     anchors.add(anchor("mic-root", 'b'));
@@ -52,7 +52,7 @@ TEST_CASE("storage: trust anchors are added once per role, listed, removed, and 
     CHECK(test::storage_error_of([&] { anchors.remove("mic-root", std::string(64, 'a'), ""); }) ==
           StorageErrc::not_found);
 
-    const auto events = repo.audit_events(AuditQuery{"", std::nullopt, 10});
+    const auto events = repo.audit.audit_events(AuditQuery{"", std::nullopt, 10});
     REQUIRE(events.size() == 4);  // three added, one removed
     CHECK(events[0].event == "trust_anchor");
     CHECK(events[0].outcome == "removed");
@@ -61,60 +61,61 @@ TEST_CASE("storage: trust anchors are added once per role, listed, removed, and 
 
 TEST_CASE("storage: auth-string hashes are set in bulk, all or nothing") {
     test::TestDatabase db;
-    DeviceRepository repo(*db.pool);
+    test::Repositories repo(*db.pool);
     std::vector<DeviceSettings> devices;
     for (int i = 0; i < 3; ++i)
         devices.push_back(DeviceSettings{"SEP00000000000" + std::to_string(i), "",
                                          AuthMode::auth_string, "rsa-2048"});
-    repo.add_devices(devices, test::admin_actor);
+    repo.devices.add_devices(devices, test::admin_actor);
     // Locked after one wrong attempt; a new string unlocks.
-    repo.set_auth_string_hash("SEP000000000001", "old", test::admin_actor);
-    REQUIRE(repo.begin_auth_string_attempt("SEP000000000001", 1).locked_now);
-    repo.set_auth_string_hashes({{"SEP000000000000", "h0"}, {"sep000000000001", "h1"}},
-                                test::admin_actor);
-    CHECK(repo.auth_string_hash("SEP000000000000") == "h0");
-    CHECK(repo.auth_string_hash("SEP000000000001") == "h1");
-    CHECK_FALSE(repo.find_device("SEP000000000001")->auth_locked);
-    CHECK_FALSE(repo.auth_string_hash("SEP000000000002").has_value());
+    repo.auth_strings.set_auth_string_hash("SEP000000000001", "old", test::admin_actor);
+    REQUIRE(repo.auth_strings.begin_auth_string_attempt("SEP000000000001", 1).locked_now);
+    repo.auth_strings.set_auth_string_hashes({{"SEP000000000000", "h0"}, {"sep000000000001", "h1"}},
+                                             test::admin_actor);
+    CHECK(repo.auth_strings.auth_string_hash("SEP000000000000") == "h0");
+    CHECK(repo.auth_strings.auth_string_hash("SEP000000000001") == "h1");
+    CHECK_FALSE(repo.devices.find_device("SEP000000000001")->auth_locked);
+    CHECK_FALSE(repo.auth_strings.auth_string_hash("SEP000000000002").has_value());
 
     // One unknown device: nothing changes.
     try {
-        repo.set_auth_string_hashes({{"SEP000000000002", "h2"}, {"SEP0000DEADBEEF", "hx"}},
-                                    test::admin_actor);
+        repo.auth_strings.set_auth_string_hashes(
+            {{"SEP000000000002", "h2"}, {"SEP0000DEADBEEF", "hx"}}, test::admin_actor);
         FAIL("accepted an unknown device");
     } catch (const StorageError& e) {
         CHECK(e.code() == StorageErrc::not_found);
         CHECK_THAT(std::string(e.what()), Catch::Contains("SEP0000DEADBEEF"));
     }
-    CHECK_FALSE(repo.auth_string_hash("SEP000000000002").has_value());
+    CHECK_FALSE(repo.auth_strings.auth_string_hash("SEP000000000002").has_value());
+    CHECK(
+        test::storage_error_of([&] {
+            repo.auth_strings.set_auth_string_hashes({{"SEP000000000002", ""}}, test::admin_actor);
+        }) == StorageErrc::invalid_value);
     CHECK(test::storage_error_of([&] {
-              repo.set_auth_string_hashes({{"SEP000000000002", ""}}, test::admin_actor);
-          }) == StorageErrc::invalid_value);
-    CHECK(test::storage_error_of([&] {
-              repo.set_auth_string_hashes({{"bad name", "h"}}, test::admin_actor);
+              repo.auth_strings.set_auth_string_hashes({{"bad name", "h"}}, test::admin_actor);
           }) == StorageErrc::invalid_device_name);
-    repo.set_auth_string_hashes({}, test::admin_actor);  // nothing to do
+    repo.auth_strings.set_auth_string_hashes({}, test::admin_actor);  // nothing to do
 }
 
 TEST_CASE("storage: fleet counts and audit counts by event and outcome") {
     test::TestDatabase db;
-    DeviceRepository repo(*db.pool);
+    test::Repositories repo(*db.pool);
     const auto before = std::chrono::system_clock::now() - 1min;
     std::vector<DeviceSettings> devices;
     for (int i = 0; i < 5; ++i)
         devices.push_back(DeviceSettings{"SEP00000000001" + std::to_string(i), "",
                                          AuthMode::null_string, "rsa-2048"});
-    repo.add_devices(devices, test::admin_actor);
-    repo.schedule_operation("SEP000000000010", ScheduleRequest{Operation::install, {}, {}, {}},
-                            test::admin_actor);
-    repo.schedule_operation("SEP000000000011", ScheduleRequest{Operation::install, {}, {}, {}},
-                            test::admin_actor);
-    repo.schedule_operation("SEP000000000012", ScheduleRequest{Operation::fetch, {}, {}, {}},
-                            test::admin_actor);
-    repo.set_auth_string_hash("SEP000000000013", "h", test::admin_actor);
-    REQUIRE(repo.claim_pending_operation("SEP000000000010", "node-a", 60s).has_value());
+    repo.devices.add_devices(devices, test::admin_actor);
+    repo.schedule.schedule_operation(
+        "SEP000000000010", ScheduleRequest{Operation::install, {}, {}, {}}, test::admin_actor);
+    repo.schedule.schedule_operation(
+        "SEP000000000011", ScheduleRequest{Operation::install, {}, {}, {}}, test::admin_actor);
+    repo.schedule.schedule_operation(
+        "SEP000000000012", ScheduleRequest{Operation::fetch, {}, {}, {}}, test::admin_actor);
+    repo.auth_strings.set_auth_string_hash("SEP000000000013", "h", test::admin_actor);
+    REQUIRE(repo.claims.claim_pending_operation("SEP000000000010", "node-a", 60s).has_value());
 
-    const auto s = repo.fleet_stats();
+    const auto s = repo.reports.fleet_stats();
     CHECK(s.devices == 5);
     CHECK(s.with_lsc == 0);
     CHECK(s.pending_install == 2);
@@ -123,7 +124,7 @@ TEST_CASE("storage: fleet counts and audit counts by event and outcome") {
     CHECK(s.auth_strings_set == 1);
     CHECK(s.leases_held == 1);
 
-    const auto counts = repo.audit_counts(before);
+    const auto counts = repo.reports.audit_counts(before);
     std::size_t install = 0, fetch = 0;
     for (const auto& c : counts) {
         if (c.event == "schedule" && c.outcome == "install")
@@ -133,5 +134,5 @@ TEST_CASE("storage: fleet counts and audit counts by event and outcome") {
     }
     CHECK(install == 2);
     CHECK(fetch == 1);
-    CHECK(repo.audit_counts(std::chrono::system_clock::now() + 1h).empty());
+    CHECK(repo.reports.audit_counts(std::chrono::system_clock::now() + 1h).empty());
 }

@@ -1,0 +1,37 @@
+// The audit log: events appended by the service, and read back by
+// administrators. Calls as described in devices.hpp.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "storage/connection_pool.hpp"
+#include "storage/types.hpp"
+
+namespace capf::storage {
+
+struct AuditQuery {
+    std::string device;  ///< empty: all devices
+    std::optional<TimePoint> since;
+    std::size_t limit = 100;
+};
+
+class AuditLog {
+  public:
+    /// Lifetime: the pool must outlive the repository.
+    explicit AuditLog(ConnectionPool& pool) : pool_(pool) {}
+
+    void append_audit(const AuditEvent& event);
+    /// For events an unauthenticated peer can cause at will: one row per
+    /// (peer, event, outcome, detail) per minute, whose repeat_count counts
+    /// them. The caller keeps the cause in `detail`, and leaves out anything
+    /// the peer chose freely (such as an unknown device's name).
+    void append_rate_limited_audit(const AuditEvent& event);
+    std::vector<AuditEvent> audit_events(const AuditQuery& query);
+
+  private:
+    ConnectionPool& pool_;
+};
+
+}  // namespace capf::storage
