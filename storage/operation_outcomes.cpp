@@ -41,14 +41,15 @@ void require_lease(pqxx::work& txn, const OperationClaim& claim) {
 //   - `audited` writes auth_string/used (when it was used) and
 //     <event>/succeeded, in that order; `delivered` the outbox row.
 // Parameters: $1 device, $2 node, $3 the claim's auth-string hash or '',
-// $4 peer, $5 event, $6 detail, $7 delivery change; the operation's own
-// from $8. The operation may add CTEs (each starting with a comma) before
-// finish_count.
+// $4 peer, $5 event, $6 detail, $7 delivery change, $8 the claim's auth
+// mode (an administrator who changed it during the session gets no success
+// under the old one); the operation's own from $9. The operation may add CTEs (each starting with a
+// comma) before finish_count.
 constexpr Fragment finish_head = R"SQL(
     WITH prior AS (
         SELECT $3::text <> '' AND auth_string_hash = $3::text AS uses_string
         FROM devices
-        WHERE name = $1 AND lease_owner = $2 AND lease_expires_at > now()
+        WHERE name = $1 AND lease_owner = $2 AND lease_expires_at > now() AND auth_mode = $8
         FOR UPDATE
     ), finished AS (
         UPDATE devices d
@@ -75,19 +76,39 @@ constexpr Fragment finish_count = R"SQL(
     SELECT count(*) FROM finished
 )SQL";
 
+/// Why a step of the claimed operation changed nothing: conflict when this
+/// node still holds the lease but an administrator changed the device's
+/// auth mode during the session (`device update`), lease_lost otherwise.
+/// Only on that failure path: a success costs no query of its own.
+StorageError not_finished(ConnectionPool& pool, const OperationClaim& claim) {
+    const auto mode = first_row(
+        pool, R"SQL(
+            SELECT auth_mode FROM devices
+            WHERE name = $1 AND lease_owner = $2 AND lease_expires_at > now()
+        )SQL",
+        [](const pqxx::row& row) { return row[0].as<std::string>(); }, claim.device, claim.node);
+    const std::string claimed(to_text(claim.auth_mode));
+    if (mode && *mode != claimed) {
+        return StorageError(StorageErrc::conflict, "auth mode of " + claim.device +
+                                                       " changed from " + claimed + " to " + *mode +
+                                                       " during the session");
+    }
+    return lease_lost(claim);
+}
+
 /// Runs a finishing statement (finish_head, the operation's SET items,
 /// finish_tail, its CTEs, finish_count) with the common parameters first;
-/// lease_lost when nothing finished.
+/// not_finished's error when nothing finished.
 template <typename... Own>
 void finish_operation(ConnectionPool& pool, const std::string& statement_text,
                       const OperationClaim& claim, const std::string& peer,
                       const std::string& event, const std::string& detail, DeliveryChange change,
                       const Own&... own) {
-    const pqxx::result r = one_statement(pool, statement_text, claim.device, claim.node,
-                                         claim.auth_string_hash.value_or(""), peer, event, detail,
-                                         std::string(to_text(change)), own...);
+    const pqxx::result r = one_statement(
+        pool, statement_text, claim.device, claim.node, claim.auth_string_hash.value_or(""), peer,
+        event, detail, std::string(to_text(change)), std::string(to_text(claim.auth_mode)), own...);
     if (r[0][0].as<long>() == 0)
-        throw lease_lost(claim);
+        throw not_finished(pool, claim);
 }
 
 /// The operation failed; it stays pending: the phone will come back and
@@ -119,6 +140,7 @@ void OperationOutcomes::record_certificate_issued(const OperationClaim& claim,
             WITH lease AS (
                 SELECT name FROM devices
                 WHERE name = $2 AND lease_owner = $7 AND lease_expires_at > now()
+                    AND auth_mode = $10
                 FOR UPDATE
             ), issued AS (
                 INSERT INTO issued_certificates (serial, device, der, md5, not_before, not_after,
@@ -132,9 +154,10 @@ void OperationOutcomes::record_certificate_issued(const OperationClaim& claim,
             SELECT device, $8::text, $7::text, 'install', 'issued', $9::text FROM issued
         )SQL",
                       c.serial_hex, claim.device, blob(c.der), c.md5_hex, epoch_param(c.not_before),
-                      epoch_param(c.not_after), claim.node, peer, "serial " + c.serial_hex);
+                      epoch_param(c.not_after), claim.node, peer, "serial " + c.serial_hex,
+                      std::string(to_text(claim.auth_mode)));
     if (r.affected_rows() == 0)
-        throw lease_lost(claim);
+        throw not_finished(pool_, claim);
 }
 
 void OperationOutcomes::record_store_confirmed(const OperationClaim& claim,
@@ -143,16 +166,16 @@ void OperationOutcomes::record_store_confirmed(const OperationClaim& claim,
     // The certificate becomes the device's LSC and confirmed; every other
     // unrevoked one of the device is superseded.
     static const std::string text = statement({finish_head, R"SQL(
-            lsc_serial = $8, lsc_der = $9, lsc_not_before = to_timestamp($10::float8),
-            lsc_not_after = to_timestamp($11::float8), lsc_public_key = $12, lsc_md5 = $13
+            lsc_serial = $9, lsc_der = $10, lsc_not_before = to_timestamp($11::float8),
+            lsc_not_after = to_timestamp($12::float8), lsc_public_key = $13, lsc_md5 = $14
     )SQL",
                                                finish_tail, R"SQL(
     , certificates AS (
         UPDATE issued_certificates
-        SET confirmed = confirmed OR serial = $8,
-            revoked_at = CASE WHEN serial = $8 THEN revoked_at ELSE now() END,
-            revoked_reason = CASE WHEN serial = $8 THEN revoked_reason ELSE 'superseded' END
-        WHERE device = $1 AND (serial = $8 OR revoked_at IS NULL)
+        SET confirmed = confirmed OR serial = $9,
+            revoked_at = CASE WHEN serial = $9 THEN revoked_at ELSE now() END,
+            revoked_reason = CASE WHEN serial = $9 THEN revoked_reason ELSE 'superseded' END
+        WHERE device = $1 AND (serial = $9 OR revoked_at IS NULL)
             AND EXISTS (SELECT 1 FROM finished)
     )
     )SQL",
@@ -168,7 +191,7 @@ void OperationOutcomes::record_fetched_certificate(const OperationClaim& claim, 
                                                    const Bytes& public_key_der,
                                                    const std::string& peer) {
     static const std::string text = statement({finish_head, R"SQL(
-            fetched_der = $8, fetched_md5 = $9, fetched_public_key = $10, fetched_at = now()
+            fetched_der = $9, fetched_md5 = $10, fetched_public_key = $11, fetched_at = now()
     )SQL",
                                                finish_tail, finish_count});
     finish_operation(pool_, text, claim, peer, "fetch", "md5 " + md5_hex, DeliveryChange::fetched,

@@ -115,6 +115,9 @@ Dialogue::Ended ended_by(std::exception_ptr error, std::string& failure) {
     } catch (const StoreUnavailable& e) {
         failure = e.what();
         return failed(SessionCause::database_unavailable);
+    } catch (const OperationChanged& e) {
+        // Never finish under another mode than the one that was checked.
+        return refused(SessionCause::operation_changed, e.what());
     } catch (const PoolBusy& e) {
         failure = e.what();
         // Nothing was started; the phone comes back on its own schedule.

@@ -143,6 +143,14 @@ class StoreUnavailable : public std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
+/// An outcome was refused because an administrator changed what the session
+/// authenticated against (the device's auth mode) after the claim: the
+/// session must not finish under the old mode. The message says what changed.
+class OperationChanged : public std::runtime_error {
+  public:
+    using std::runtime_error::runtime_error;
+};
+
 enum class CertificateRole { lsc, mic };
 
 /// The pieces of an AUTH_RESPONSE that prove a certificate's key.

@@ -16,7 +16,8 @@ bool unavailable(const storage::StorageError& e) {
 }
 
 /// Runs a repository call, turning the database being out of reach into
-/// StoreUnavailable.
+/// StoreUnavailable, and an outcome refused for a change under the session
+/// (storage's conflict) into OperationChanged.
 template <typename F>
 auto guarded(F&& f) -> decltype(f()) {
     try {
@@ -24,6 +25,8 @@ auto guarded(F&& f) -> decltype(f()) {
     } catch (const storage::StorageError& e) {
         if (unavailable(e))
             throw StoreUnavailable(e.what());
+        if (e.code() == storage::StorageErrc::conflict)
+            throw OperationChanged(e.what());
         throw;
     }
 }

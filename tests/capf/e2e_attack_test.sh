@@ -324,6 +324,23 @@ sys.exit(0 if any(e['event'] == 'certificate' and 'confirmed' in (e['outcome'], 
     wait "$phone_pid" || true
     assert_refused $dev 7 "refused operation_changed" "$(cat "$dir/phone.out")"
     ;;
+  auth-mode-changed-mid-session)
+    # The administrator makes the device stricter (device update) while its
+    # phone is generating a key: the session must not finish under the old
+    # mode. Before issue 32 it got its LSC (END_SESSION 1).
+    start '{"keygen": {"timeout": "20s"}}'
+    ctl device add $dev --auth null-string >/dev/null; ctl schedule install $dev >/dev/null
+    before_count=0 before_md5=None
+    run_phone $dev p --keygen-delay 3 >"$dir/phone.out" &
+    phone_pid=$!
+    wait_until_sql "SELECT lease_owner IS NOT NULL FROM devices WHERE name = '$dev'" "the session's claim"
+    ctl device update $dev --auth auth-string >/dev/null || fail "$case: device update"
+    wait "$phone_pid" || true
+    assert_refused $dev 7 "refused operation_changed: auth mode of $dev changed from null-string to auth-string" \
+      "$(cat "$dir/phone.out")"
+    [ "$(ctl --json device get $dev | json_field '["pending_operation"]')" = install ] ||
+      fail "$case: the install is no longer pending for a session under the new mode"
+    ;;
   concurrent-guesses)
     # Acceptance 2: 50 wrong strings at once, lockout 5.
     start '{"auth": {"lockout_failures": 5}, "limits": {"max_sessions_per_source": 100}}'

@@ -1,5 +1,6 @@
 // The repository against a real PostgreSQL: every call, every refusal.
 #include <catch2/catch.hpp>
+#include <functional>
 #include <set>
 #include <thread>
 
@@ -658,4 +659,65 @@ TEST_CASE("storage: install, fetch and delete each refuse a lost lease and chang
     }
     CHECK(outcomes ==
           std::vector<std::string>{"install/succeeded serial aa01 md5 " + std::string(32, 'a')});
+}
+
+TEST_CASE("storage: an auth-mode change during the session refuses every outcome but the failure") {
+    test::TestDatabase db;
+    test::Repositories repo(*db.pool);
+    repo.devices.add_device(phone("SEP001122334455"), test::admin_actor);
+    repo.schedule.schedule_operation(
+        "SEP001122334455", ScheduleRequest{Operation::install, {}, {}, {}}, test::admin_actor);
+    auto claim = *repo.claims.claim_pending_operation("SEP001122334455", "node-a", 60s);
+    repo.outcomes.record_store_confirmed(claim, cert("aa01"), "10.0.0.1");
+
+    for (const Operation op : {Operation::install, Operation::fetch, Operation::remove}) {
+        INFO(to_text(op));
+        repo.devices.update_device(phone("SEP001122334455"), test::admin_actor);  // null string
+        repo.schedule.schedule_operation("SEP001122334455", ScheduleRequest{op, {}, {}, {}},
+                                         test::admin_actor);
+        claim = *repo.claims.claim_pending_operation("SEP001122334455", "node-a", 60s);
+        REQUIRE(claim.auth_mode == AuthMode::null_string);
+        // The administrator makes the device stricter while the phone is in session.
+        repo.devices.update_device(phone("SEP001122334455", AuthMode::auth_string),
+                                   test::admin_actor);
+        const auto refused = [&](const std::function<void()>& outcome) {
+            try {
+                outcome();
+            } catch (const StorageError& e) {
+                CHECK(std::string(e.what()) ==
+                      "auth mode of SEP001122334455 changed from null-string to auth-string "
+                      "during the session");
+                return e.code();
+            }
+            FAIL("the outcome was recorded");
+            return StorageErrc::invalid_value;
+        };
+        CHECK(refused([&] {
+                  if (op == Operation::install) {
+                      repo.outcomes.record_certificate_issued(claim, cert("aa02"), "10.0.0.1");
+                  } else if (op == Operation::fetch) {
+                      repo.outcomes.record_fetched_certificate(
+                          claim, Bytes{0x30}, std::string(32, 'c'), Bytes{0x30}, "10.0.0.1");
+                  } else {
+                      repo.outcomes.record_delete_confirmed(claim, "10.0.0.1");
+                  }
+              }) == StorageErrc::conflict);
+        if (op == Operation::install) {
+            CHECK(refused([&] {
+                      repo.outcomes.record_store_confirmed(claim, cert("aa02"), "10.0.0.1");
+                  }) == StorageErrc::conflict);
+        }
+        const auto d = *repo.devices.find_device("SEP001122334455");
+        REQUIRE(d.lsc.has_value());
+        CHECK(d.lsc->serial_hex == "aa01");
+        CHECK_FALSE(d.fetched_md5.has_value());
+        CHECK(d.pending_operation == op);
+        // The failure is recorded (the lease is still this node's), and the
+        // operation stays pending for a session under the new mode.
+        repo.outcomes.record_failure(claim, "operation_changed", "10.0.0.1");
+        CHECK(repo.devices.find_device("SEP001122334455")->pending_operation == op);
+    }
+    // The refused issue recorded no certificate (the first LSC was stored
+    // without one, as the lost-lease test does).
+    CHECK(repo.certificates.issued_certificates("SEP001122334455").empty());
 }
