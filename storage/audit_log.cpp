@@ -31,11 +31,12 @@ void AuditLog::append_rate_limited_audit(const AuditEvent& event) {
     require_event_and_outcome(event);
     // The first event of a minute inserts its row; the rest of that
     // minute only count on it, so a flood is bounded to one row per
-    // source, cause and minute.
+    // device, source, cause and minute.
     one_statement(pool_, R"SQL(
             INSERT INTO audit_events (device, peer, node, event, outcome, detail, rate_window)
             VALUES ($1, $2, $3, $4, $5, $6, date_trunc('minute', now()))
-            ON CONFLICT (peer, event, outcome, detail, rate_window) WHERE rate_window IS NOT NULL
+            ON CONFLICT (device, peer, event, outcome, detail, rate_window)
+                WHERE rate_window IS NOT NULL
             DO UPDATE SET repeat_count = audit_events.repeat_count + 1
         )SQL",
                   event.device, event.peer, event.node, event.event, event.outcome, event.detail);

@@ -24,9 +24,10 @@ class AuditLog {
 
     void append_audit(const AuditEvent& event);
     /// For events an unauthenticated peer can cause at will: one row per
-    /// (peer, event, outcome, detail) per minute, whose repeat_count counts
-    /// them. The caller keeps the cause in `detail`, and leaves out anything
-    /// the peer chose freely (such as an unknown device's name).
+    /// (device, peer, event, outcome, detail) per minute, whose repeat_count
+    /// counts them. The caller keeps the cause in `detail`, gives the source
+    /// address as `peer` (not its port), and leaves out anything the peer
+    /// chose freely (such as an unknown device's name: `device` empty).
     void append_rate_limited_audit(const AuditEvent& event);
     std::vector<AuditEvent> audit_events(const AuditQuery& query);
 

@@ -161,6 +161,15 @@ CREATE INDEX deliveries_delivered_at ON deliveries (delivered_at) WHERE delivere
 CREATE INDEX deliveries_last_error_at ON deliveries (last_error_at)
     WHERE last_error_at IS NOT NULL;
 )SQL"},
+    // Sessions that never authenticate are counted per device as well as per
+    // source (issue 32): anyone can name a known device, and each session
+    // added a row.
+    {5, R"SQL(
+DROP INDEX audit_events_rate_limited;
+CREATE UNIQUE INDEX audit_events_rate_limited
+    ON audit_events (device, peer, event, outcome, detail, rate_window)
+    WHERE rate_window IS NOT NULL;
+)SQL"},
 };
 
 // An arbitrary constant naming capfd's migration lock.

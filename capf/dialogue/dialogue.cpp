@@ -220,16 +220,19 @@ asio::awaitable<void> Dialogue::record_end() {
 
 void Dialogue::audit_session_end(const std::string& cause) {
     const std::string result(session_result_name(outcome_.result));
-    if (identified_) {
+    if (authenticated_phone_) {
         audit_best_effort(
             AuditEvent{outcome_.device, peer_, settings_.node, "session", result, cause, {}});
         return;
     }
-    // No known device: no name in the row (it is not one), and one counter
-    // row per source and minute, so a scanning peer cannot fill the table.
+    // Anyone can open a session and name a device: until it has proved
+    // itself, one counter row per source, device and minute, so a peer
+    // cannot fill the table. No name when it named no known device (the
+    // name is then whatever it chose).
+    const std::string device = identified_ ? outcome_.device : std::string();
     try {
-        store_.audit_unidentified(
-            AuditEvent{"", source_address(peer_), settings_.node, "session", result, cause, {}});
+        store_.audit_unauthenticated(AuditEvent{
+            device, source_address(peer_), settings_.node, "session", result, cause, {}});
     } catch (const std::exception& e) {
         log::warn("audit_failed", {{"device", outcome_.device}, {"error", e.what()}});
     }
@@ -379,6 +382,7 @@ asio::awaitable<bool> Dialogue::authenticate(const DeviceForSession& device,
             finished = co_await verify_certificate(device, response, session_id);
             break;
     }
+    authenticated_phone_ = true;
     AuditEvent accepted = accepted_audit(device.name, device.auth_mode);
     if (!sudi_evidence_.empty())
         accepted.detail += ", " + sudi_evidence_;

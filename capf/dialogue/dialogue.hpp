@@ -104,6 +104,9 @@ class Dialogue {
     /// The phone named a device that exists. Until then every event is about
     /// an unidentified peer, audited at a rate limited per source address.
     bool identified_ = false;
+    /// The phone proved itself under the device's auth mode. Until then its
+    /// session's end is audited at a rate limited per source and device.
+    bool authenticated_phone_ = false;
 };
 
 }  // namespace capf

@@ -133,9 +133,11 @@ class DeviceStore {
     virtual void record_failure(const OperationClaim& claim, const std::string& reason,
                                 const std::string& peer) = 0;
     virtual void audit(const AuditEvent& event) = 0;
-    /// An event about a peer that named no known device: rate limited per
-    /// source address (a counter per minute, not a row per attempt).
-    virtual void audit_unidentified(const AuditEvent& event) = 0;
+    /// An event about a peer that has not authenticated: it named no known
+    /// device (`event.device` empty), or a known one without proving itself.
+    /// Such a peer can cause them at will, so they are rate limited per
+    /// source address and device: a counter per minute, not a row per attempt.
+    virtual void audit_unauthenticated(const AuditEvent& event) = 0;
 };
 
 class StoreUnavailable : public std::runtime_error {

@@ -214,7 +214,7 @@ void StorageDeviceStore::audit(const AuditEvent& e) {
     guarded([&] { audit_.append_audit(e); });
 }
 
-void StorageDeviceStore::audit_unidentified(const AuditEvent& e) {
+void StorageDeviceStore::audit_unauthenticated(const AuditEvent& e) {
     guarded([&] { audit_.append_rate_limited_audit(e); });
 }
 

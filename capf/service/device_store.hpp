@@ -69,7 +69,7 @@ class StorageDeviceStore : public DeviceStore {
     void record_failure(const OperationClaim& claim, const std::string& reason,
                         const std::string& peer) override;
     void audit(const AuditEvent& event) override;
-    void audit_unidentified(const AuditEvent& event) override;
+    void audit_unauthenticated(const AuditEvent& event) override;
     void release_claim(const OperationClaim& claim) override;
 
   private:

@@ -95,9 +95,9 @@ class FakeDeviceStore : public DeviceStore {
     bool confirm_completes_install = false;
     std::function<void(DeviceForSession&)> change_before_claim;
     std::vector<ClaimExpectation> expectations;
-    std::vector<AuditEvent> unidentified_audits;
-    int lookups = 0;                 ///< find_device calls
-    std::vector<std::string> calls;  // "issued SEP..", "confirmed SEP..", ...
+    std::vector<AuditEvent> unauthenticated_audits;  ///< rate limited: no proof yet
+    int lookups = 0;                                 ///< find_device calls
+    std::vector<std::string> calls;                  // "issued SEP..", "confirmed SEP..", ...
     std::vector<AuditEvent> audits;
     std::vector<std::string> failures;
     std::vector<std::string> actors;  // the peer passed with each record_* call
@@ -163,7 +163,9 @@ class FakeDeviceStore : public DeviceStore {
         failures.push_back(reason);
         actors.push_back(peer);
     }
-    void audit_unidentified(const AuditEvent& e) override { unidentified_audits.push_back(e); }
+    void audit_unauthenticated(const AuditEvent& e) override {
+        unauthenticated_audits.push_back(e);
+    }
     void record_issued(const OperationClaim& c, const IssuedCertificateRecord& cert,
                        const std::string& peer) override {
         calls.push_back("issued " + c.device + " " + cert.serial_hex);

@@ -151,10 +151,21 @@ bool audited(const FakeDeviceStore& store, const std::string& cause) {
     return false;
 }
 
+/// Audited as a session of `device` that never authenticated: rate limited
+/// by source address (not port) and device, and no row of its own.
+bool audited_unauthenticated(const FakeDeviceStore& store, const std::string& cause) {
+    const bool counted =
+        std::any_of(store.unauthenticated_audits.begin(), store.unauthenticated_audits.end(),
+                    [&](const AuditEvent& e) {
+                        return e.detail == cause && e.device == device && e.peer == "127.0.0.1";
+                    });
+    return counted && !audited(store, cause);
+}
+
 /// Audited as a peer that named no known device: rate limited by source
 /// address (not port), no name.
 bool audited_unidentified(const FakeDeviceStore& store, const std::string& cause) {
-    for (const auto& e : store.unidentified_audits) {
+    for (const auto& e : store.unauthenticated_audits) {
         if (e.detail == cause && e.device.empty() && e.peer == "127.0.0.1")
             return true;
     }
@@ -244,8 +255,8 @@ TEST_CASE(
     CHECK(last_end_reason(phone) == Reason::unknown_device);
     CHECK(outcome.device.size() < 100);
     CHECK_THAT(outcome.device, Catch::EndsWith("...(301 bytes)"));
-    REQUIRE(store.unidentified_audits.size() == 1);
-    CHECK(store.unidentified_audits[0].device.empty());
+    REQUIRE(store.unauthenticated_audits.size() == 1);
+    CHECK(store.unauthenticated_audits[0].device.empty());
     CHECK(store.audits.empty());
 }
 
@@ -256,7 +267,7 @@ TEST_CASE("dialogue: no pending operation ends with reason 0") {
     const auto outcome = run_dialogue(store, authority, phone);
     CHECK(last_end_reason(phone) == Reason::no_action);
     CHECK(outcome.cause_text() == "no_pending_operation");
-    CHECK(audited(store, "no_pending_operation"));
+    CHECK(audited_unauthenticated(store, "no_pending_operation"));
 }
 
 TEST_CASE("dialogue: a passed deadline ends with reason 0 and nothing issued") {
@@ -279,7 +290,7 @@ TEST_CASE("dialogue: a wrong protocol version ends with reason 7") {
     const auto outcome = run_dialogue(store, authority, phone);
     CHECK(last_end_reason(phone) == Reason::invalid_element);
     CHECK(outcome.cause_text() == "wrong_version: 2");
-    CHECK(audited(store, "wrong_version: 2"));
+    CHECK(audited_unauthenticated(store, "wrong_version: 2"));
 }
 
 TEST_CASE("dialogue: auth string accepted once, refused when wrong, missing, unset or locked") {
@@ -315,7 +326,7 @@ TEST_CASE("dialogue: auth string accepted once, refused when wrong, missing, uns
         const auto outcome = run_dialogue(store, authority, phone);
         CHECK(last_end_reason(phone) == Reason::invalid_element);
         CHECK(outcome.cause_text() == c.cause);
-        CHECK(audited(store, c.cause));
+        CHECK(audited_unauthenticated(store, c.cause));
         CHECK(store.calls.empty());  // nothing claimed, nothing issued
     }
 }
@@ -738,7 +749,7 @@ TEST_CASE(
         const auto outcome = run_dialogue(store, authority, phone);
         CHECK(last_end_reason(phone) == Reason::invalid_element);
         CHECK(outcome.cause_text() == std::string("lsc_not_current: ") + text);
-        CHECK(audited(store, std::string("lsc_not_current: ") + text));
+        CHECK(audited_unauthenticated(store, std::string("lsc_not_current: ") + text));
         CHECK(authority.issued == 0);
         CHECK(store.calls == std::vector<std::string>{"standing cafe01"});  // nothing claimed
     }

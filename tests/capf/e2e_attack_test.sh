@@ -406,6 +406,33 @@ print(sum(e['count'] for e in json.load(sys.stdin)['events'] if e['detail'] == '
     [ "$shown" = 20 ] || fail "$case: capfctl audit shows a count of $shown, not 20"
     echo "PASS: $case: 20 unknown devices, $rows audit rows counting $total"
     ;;
+  audit-rate-limit-known-device)
+    # A peer that names a known device and never authenticates (here: a
+    # wrong auth string, then nothing pending) is counted, not given a row
+    # per session. Before issue 32: 40 rows.
+    start '{"auth": {"lockout_failures": 100}}'
+    ctl device add $dev --auth auth-string >/dev/null; ctl schedule install $dev >/dev/null
+    ctl auth-string generate $dev --value 482916 >/dev/null
+    ctl device add $other --auth null-string >/dev/null
+    for i in $(seq 1 20); do
+      [ "$(run_phone $dev p --auth auth-string --auth-string 111111 | reason_of)" = 7 ] ||
+        fail "$case: guess $i was not refused"
+      [ "$(run_phone $other o | reason_of)" = 0 ] || fail "$case: session $i of $other did not end with 0"
+    done
+    for who in "$dev auth_string_mismatch" "$other no_pending_operation"; do
+      set -- $who
+      psql_value rows "SELECT count(*) FROM audit_events WHERE device = '$1' AND event = 'session'"
+      psql_value total "SELECT coalesce(sum(repeat_count), 0) FROM audit_events WHERE device = '$1' AND event = 'session' AND detail = '$2' AND peer = '127.0.0.1'"
+      [ "$rows" -le 2 ] || fail "$case: $rows session audit rows for 20 sessions of $1 (at most 2: one per minute)"
+      [ "$total" = 20 ] || fail "$case: the audit counts $total sessions of $1 ending $2, not 20"
+    done
+    # Once a phone authenticates, its session's end has a row of its own.
+    ctl schedule install $other >/dev/null
+    [ "$(run_phone $other o --keygen-fail 9 | reason_of)" = 7 ] || fail "$case: the failing install did not end with 7"
+    psql_value own "SELECT count(*) FROM audit_events WHERE device = '$other' AND event = 'session' AND rate_window IS NULL AND outcome = 'failed'"
+    [ "$own" = 1 ] || fail "$case: the authenticated session's failure has $own rows of its own, not 1"
+    echo "PASS: $case: 20 guesses and 20 idle sessions, at most 2 rows each, counting 20"
+    ;;
   per-source-cap)
     start '{"limits": {"max_sessions_per_source": 2}}'
     python3 - "$port" <<'PY' || fail "$case: per-source cap"

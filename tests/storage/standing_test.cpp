@@ -536,19 +536,29 @@ TEST_CASE(
     auto other_cause = unknown;
     other_cause.detail = "invalid device name";
     repo.audit.append_rate_limited_audit(other_cause);
+    // A known device named by an unauthenticated peer: counted per device.
+    auto named = unknown;
+    named.detail = "auth_string_mismatch";
+    for (const char* device : {"SEP001122334455", "SEP001122334455", "SEP00AABBCCDDEE"}) {
+        named.device = device;
+        repo.audit.append_rate_limited_audit(named);
+    }
 
     const auto events = repo.audit.audit_events(AuditQuery{"", {}, 100});
-    REQUIRE(events.size() == 3);
+    REQUIRE(events.size() == 5);
     std::map<std::string, std::size_t> counts;
     for (const auto& e : events)
-        counts[e.peer + " " + e.detail] = e.repeat_count;
-    CHECK(counts == std::map<std::string, std::size_t>{{"10.6.6.6 unknown device", 25},
-                                                       {"10.6.6.6 invalid device name", 1},
-                                                       {"10.6.6.7 unknown device", 1}});
+        counts[e.device + " " + e.peer + " " + e.detail] = e.repeat_count;
+    CHECK(counts ==
+          std::map<std::string, std::size_t>{{" 10.6.6.6 unknown device", 25},
+                                             {" 10.6.6.6 invalid device name", 1},
+                                             {" 10.6.6.7 unknown device", 1},
+                                             {"SEP001122334455 10.6.6.6 auth_string_mismatch", 2},
+                                             {"SEP00AABBCCDDEE 10.6.6.6 auth_string_mismatch", 1}});
     // Ordinary events are never merged.
     repo.audit.append_audit(unknown);
     repo.audit.append_audit(unknown);
-    CHECK(repo.audit.audit_events(AuditQuery{"", {}, 100}).size() == 5);
+    CHECK(repo.audit.audit_events(AuditQuery{"", {}, 100}).size() == 7);
     CHECK(test::storage_error_of([&] { repo.audit.append_rate_limited_audit(AuditEvent{}); }) ==
           StorageErrc::invalid_value);
 }
