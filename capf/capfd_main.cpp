@@ -38,6 +38,7 @@
 #include "capf/phone/session.hpp"
 #include "capf/service/ca_authority.hpp"
 #include "capf/service/device_store.hpp"
+#include "capf/service/retention.hpp"
 #include "capf/service/trust_loader.hpp"
 #include "capf/tftp/tftp_side.hpp"
 #include "capf/tls/policy.hpp"
@@ -180,6 +181,27 @@ asio::awaitable<void> maintenance(Service& s) {
     }
 }
 
+/// Every audit.purge_interval: the audit log and the delivered outbox rows
+/// past their retention are deleted (capf/service/retention.hpp). A failure
+/// is logged and tried again at the next interval.
+asio::awaitable<void> retention(Service& s) {
+    using std::chrono::duration_cast;
+    using std::chrono::seconds;
+    const capf::RetentionSettings settings{
+        s.config.node.name, duration_cast<seconds>(s.config.audit.retention),
+        duration_cast<seconds>(s.config.audit.outbox_retention), s.config.audit.purge_batch};
+    asio::steady_timer timer(s.io);
+    for (;;) {
+        timer.expires_after(s.config.audit.purge_interval);
+        co_await timer.async_wait(asio::use_awaitable);
+        try {
+            co_await capf::purge_past_retention(settings, s.db, s.pool);
+        } catch (const std::exception& e) {
+            log::warn("retention_purge_failed", {{"error", e.what()}});
+        }
+    }
+}
+
 /// What `systemctl status capfd` shows.
 std::string serving_status(Service& s) {
     return "serving phones on port " + std::to_string(s.listener.port()) + ", administrators on " +
@@ -247,6 +269,7 @@ int run_service(const Config& config) {
     s.listener.start();
     s.admin.start();
     asio::co_spawn(s.io, maintenance(s), asio::detached);
+    asio::co_spawn(s.io, retention(s), asio::detached);
     asio::co_spawn(s.io, s.tftp.run(), asio::detached);
     asio::co_spawn(s.io, reload_on_signal(s, hangup), asio::detached);
     asio::co_spawn(s.io, drain_on_signal(s, stop), asio::detached);

@@ -42,6 +42,20 @@ void AuditLog::append_rate_limited_audit(const AuditEvent& event) {
                   event.device, event.peer, event.node, event.event, event.outcome, event.detail);
 }
 
+std::size_t AuditLog::purge_older_than(std::chrono::seconds age, std::size_t limit) {
+    // SKIP LOCKED: two nodes purging at once take different rows instead of
+    // waiting for each other.
+    return one_statement(pool_, R"SQL(
+            DELETE FROM audit_events
+            WHERE id IN (SELECT id FROM audit_events
+                         WHERE at < now() - make_interval(secs => $1)
+                         LIMIT $2
+                         FOR UPDATE SKIP LOCKED)
+        )SQL",
+                         static_cast<double>(age.count()), static_cast<long long>(limit))
+        .affected_rows();
+}
+
 std::vector<AuditEvent> AuditLog::audit_events(const AuditQuery& q) {
     std::vector<AuditEvent> out;
     const std::string device = q.device.empty() ? "" : checked_device_name(q.device);

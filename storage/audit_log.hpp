@@ -2,6 +2,8 @@
 // administrators. Calls as described in devices.hpp.
 #pragma once
 
+#include <chrono>
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <vector>
@@ -30,6 +32,10 @@ class AuditLog {
     /// chose freely (such as an unknown device's name: `device` empty).
     void append_rate_limited_audit(const AuditEvent& event);
     std::vector<AuditEvent> audit_events(const AuditQuery& query);
+    /// Deletes at most `limit` events older than `age` (by the database's
+    /// clock): one bounded statement, so a caller purges a large backlog in
+    /// batches with other work between them. Returns how many.
+    std::size_t purge_older_than(std::chrono::seconds age, std::size_t limit);
 
   private:
     ConnectionPool& pool_;

@@ -364,14 +364,18 @@ std::vector<DeviceFacts> DeliveryRepository::all_device_facts(const std::string&
     return out;
 }
 
-std::size_t DeliveryRepository::purge_delivered(TimePoint before) {
+std::size_t DeliveryRepository::purge_delivered(std::chrono::seconds age, std::size_t limit) {
     std::size_t purged = 0;
     pool_.transact([&](pqxx::work& txn) {
         purged = txn.exec_params(R"SQL(
             DELETE FROM deliveries
-            WHERE delivered_at IS NOT NULL AND delivered_at < to_timestamp($1::float8)
+            WHERE id IN (SELECT id FROM deliveries
+                         WHERE delivered_at IS NOT NULL
+                             AND delivered_at < now() - make_interval(secs => $1)
+                         LIMIT $2
+                         FOR UPDATE SKIP LOCKED)
         )SQL",
-                                 epoch_param(before))
+                                 static_cast<double>(age.count()), static_cast<long long>(limit))
                      .affected_rows();
     });
     return purged;

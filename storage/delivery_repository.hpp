@@ -64,9 +64,10 @@ class DeliveryRepository {
     std::vector<DeviceFacts> all_device_facts(const std::string& prefix, const std::string& after,
                                               std::size_t limit);
 
-    /// Deletes delivered rows delivered before `before` (the outbox keeps
-    /// its history until then). Returns how many.
-    std::size_t purge_delivered(TimePoint before);
+    /// Deletes at most `limit` rows delivered longer than `age` ago (by the
+    /// database's clock; the outbox keeps its history until then): one
+    /// bounded statement, for a caller purging in batches. Returns how many.
+    std::size_t purge_delivered(std::chrono::seconds age, std::size_t limit);
 
   private:
     ConnectionPool& pool_;

@@ -31,6 +31,8 @@ std::string format_duration(milliseconds d) {
     const auto ms = d.count();
     if (ms == 0)
         return "0s";
+    if (ms % 86'400'000 == 0)
+        return std::to_string(ms / 86'400'000) + "d";
     if (ms % 3'600'000 == 0)
         return std::to_string(ms / 3'600'000) + "h";
     if (ms % 60'000 == 0)
@@ -195,7 +197,9 @@ class Reader {
             d = parse_duration(v->get<std::string>());
         }
         if (!d) {
-            problem(key, v, "must be a duration such as \"90s\", \"30m\" or \"2h\", from " + range);
+            problem(
+                key, v,
+                "must be a duration such as \"90s\", \"30m\", \"2h\" or \"400d\", from " + range);
             return;
         }
         if (*d < min || *d > max) {
@@ -244,6 +248,7 @@ std::optional<milliseconds> parse_duration(std::string_view text) {
     std::uint64_t n = 0;
     const char* end = text.data() + text.size();
     auto [p, ec] = std::from_chars(text.data(), end, n);
+    // The bound keeps every unit's milliseconds far inside 64 bits.
     if (ec != std::errc{} || p == text.data() || n > 10'000'000) {
         return std::nullopt;
     }
@@ -257,6 +262,8 @@ std::optional<milliseconds> parse_duration(std::string_view text) {
         return std::chrono::minutes(count);
     if (unit == "h")
         return std::chrono::hours(count);
+    if (unit == "d")
+        return std::chrono::hours(24 * count);
     return std::nullopt;
 }
 
@@ -463,6 +470,19 @@ void read_admin(Reader& r, const json& doc, Config& c) {
         r.duration(s, "admin", "client_timeout", c.admin.client_timeout, std::chrono::seconds(1),
                    std::chrono::hours(1));
     }
+}
+
+void read_audit(Reader& r, const json& doc, Config& c) {
+    const json* s = r.section(doc, "", "audit",
+                              {"retention", "outbox_retention", "purge_batch", "purge_interval"});
+    if (s == nullptr)
+        return;
+    const auto day = std::chrono::hours(24);
+    r.duration(s, "audit", "retention", c.audit.retention, day, 36500 * day);
+    r.duration(s, "audit", "outbox_retention", c.audit.outbox_retention, std::chrono::minutes(1),
+               36500 * day);
+    r.uint(s, "audit", "purge_batch", c.audit.purge_batch, 100, 100000);
+    r.duration(s, "audit", "purge_interval", c.audit.purge_interval, std::chrono::seconds(1), day);
 }
 
 void read_log(Reader& r, const json& doc, Config& c) {
@@ -715,7 +735,7 @@ Config parse_config(std::string_view json_text, std::string_view origin) {
     Reader r(origin);
     r.check_known(doc, "",
                   {"listen", "tls", "identity", "issuer", "trust", "lsc", "keygen", "auth",
-                   "limits", "database", "node", "admin", "log", "tftp"});
+                   "limits", "database", "node", "admin", "audit", "log", "tftp"});
 
     read_listen(r, doc, c);
     read_tls(r, doc, c);
@@ -728,6 +748,7 @@ Config parse_config(std::string_view json_text, std::string_view origin) {
     read_database(r, doc, c);
     read_node(r, doc, c);
     read_admin(r, doc, c);
+    read_audit(r, doc, c);
     read_log(r, doc, c);
     read_tftp(r, doc, c);
     if (c.node.name.empty()) {

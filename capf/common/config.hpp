@@ -186,6 +186,18 @@ struct Config {
         std::chrono::milliseconds client_timeout = std::chrono::seconds(30);
     } admin;
 
+    /// What is kept, and for how long: the audit log and the delivered rows
+    /// of the TFTP outbox are deleted past their retention by every node's
+    /// maintenance, in bounded batches.
+    struct Audit {
+        std::chrono::milliseconds retention = std::chrono::hours(24 * 400);
+        /// Delivered outbox rows: history only, the TFTP side needs none.
+        std::chrono::milliseconds outbox_retention = std::chrono::hours(24);
+        /// Rows one statement deletes; the pool's other jobs run between batches.
+        unsigned purge_batch = 5000;
+        std::chrono::milliseconds purge_interval = std::chrono::hours(1);
+    } audit;
+
     struct Log {
         LogLevel level = LogLevel::info;
     } log;
@@ -230,7 +242,7 @@ Config parse_config(std::string_view json_text, std::string_view origin = "<conf
 /// ConfigError too.
 Config load_config(const std::filesystem::path& path);
 
-/// Parses "250ms", "90s", "30m", "2h". Nothing when malformed.
+/// Parses "250ms", "90s", "30m", "2h", "400d". Nothing when malformed.
 std::optional<std::chrono::milliseconds> parse_duration(std::string_view text);
 
 }  // namespace capf

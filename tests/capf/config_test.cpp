@@ -111,7 +111,8 @@ TEST_CASE("durations and key specs parse only their documented forms") {
     CHECK(parse_duration("90s") == 90s);
     CHECK(parse_duration("30m") == 30min);
     CHECK(parse_duration("2h") == 2h);
-    for (const char* bad : {"", "s", "10", "10 s", "-1s", "1.5s", "10d"}) {
+    CHECK(parse_duration("400d") == 400 * 24h);
+    for (const char* bad : {"", "s", "10", "10 s", "-1s", "1.5s", "10w", "1d2h"}) {
         INFO(bad);
         CHECK_FALSE(parse_duration(bad).has_value());
     }

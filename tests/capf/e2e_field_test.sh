@@ -10,6 +10,7 @@
 #                           a SUDI that does not chain is refused, one that
 #                           does is verified, a phone without one is let in
 #   require-sudi            auth.require_sudi without any anchor: refused
+#   retention               old audit events and delivered outbox rows go
 # Usage: e2e_field_test.sh CAPFD CAPFCTL CAPF_PHONE SOURCE_DIR CASE
 capfd=$1 capfctl=$2 phone=$3 src=$4 case=$5
 source "$src/tests/capf/e2e_lib.sh"
@@ -118,6 +119,38 @@ case $case in
     remember $dev
     assert_refused $dev 7 "refused sudi_untrusted" "$(run_phone $dev p --auth lsc)"
     assert_refused $dev 7 "refused sudi_missing" "$(run_phone $dev p --auth lsc --no-sudi)"
+    ;;
+  retention)
+    # Nothing grew without bound before issue 32: old audit events and
+    # delivered outbox rows are deleted by capfd itself, in batches.
+    start_sample '{"audit": {"retention": "1d", "outbox_retention": "1m", "purge_interval": "1s", "purge_batch": 100}}'
+    ctl device add $dev --auth null-string >/dev/null || fail "device add"
+    psql "$db" -q -c "INSERT INTO audit_events (device, peer, node, event, outcome, detail, at)
+                      SELECT '', '10.0.0.1', 'old-node', 'session', 'refused', 'old ' || i, now() - interval '2 days'
+                      FROM generate_series(1, 250) AS i" || fail "$case: old audit events"
+    psql "$db" -q -c "INSERT INTO deliveries (device, change, delivered_at)
+                      SELECT '$dev', 'requested', now() - interval '2 minutes' FROM generate_series(1, 30);
+                      INSERT INTO deliveries (device, change) VALUES ('$dev', 'requested')" ||
+      fail "$case: outbox rows"
+    for _ in $(seq 1 100); do
+      [ "$(psql "$db" -At -c "SELECT count(*) FROM audit_events WHERE event = 'retention'")" -ge 1 ] && break
+      sleep 0.1
+    done
+    psql_count() { psql "$db" -At -c "$1"; }
+    [ "$(psql_count "SELECT count(*) FROM audit_events WHERE node = 'old-node'")" = 0 ] ||
+      fail "$case: audit events older than the retention are left"
+    [ "$(psql_count "SELECT count(*) FROM audit_events WHERE event = 'device' AND outcome = 'added'")" = 1 ] ||
+      fail "$case: a young audit event was deleted"
+    [ "$(psql_count "SELECT count(*) FROM deliveries WHERE delivered_at IS NOT NULL")" = 0 ] ||
+      fail "$case: delivered outbox rows older than the retention are left"
+    [ "$(psql_count "SELECT count(*) FROM deliveries WHERE delivered_at IS NULL")" = 1 ] ||
+      fail "$case: a pending outbox row was deleted"
+    detail=$(psql_count "SELECT detail FROM audit_events WHERE event = 'retention' AND outcome = 'purged' ORDER BY id LIMIT 1")
+    [ "$detail" = "audit events 250 older than 1d, delivered outbox rows 30 older than 60s" ] ||
+      fail "$case: the purge was audited as '$detail'"
+    grep -q "event=retention_purged audit_events=250 delivered_rows=30" "$dir/capfd.log" ||
+      fail "$case: no retention_purged log line"
+    echo "PASS: $case: 250 old audit events and 30 delivered rows purged in batches of 100, young and pending kept"
     ;;
   *)
     fail "unknown case $case"

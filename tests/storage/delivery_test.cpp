@@ -413,8 +413,12 @@ TEST_CASE(
     CHECK(stats.last_error == "exec: exit status 3");
     CHECK(stats.last_error_at.has_value());
 
-    // Delivered history goes when purged; pending rows stay.
-    CHECK(o.deliveries.purge_delivered(std::chrono::system_clock::now() + 1h) == 2);
+    // Delivered history goes when purged, in batches of at most the limit,
+    // once older than the age given; pending rows stay.
+    CHECK(o.deliveries.purge_delivered(1h, 10) == 0);
+    CHECK(o.deliveries.purge_delivered(0s, 1) == 1);
+    CHECK(o.deliveries.purge_delivered(0s, 10) == 1);
+    CHECK(o.deliveries.purge_delivered(0s, 10) == 0);
     CHECK(o.deliveries.delivery_stats().pending == 2);
 }
 
