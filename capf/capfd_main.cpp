@@ -95,7 +95,7 @@ struct Service {
     capf::tftp::TftpSide tftp{config, identity, db, pool};
     capf::jsonrpc::Registry registry;
     capf::AdminContext admin_context;
-    const capf::AdminAccessPolicy policy{config.admin.allowed_users, config.admin.allowed_group};
+    const capf::AdminAccessPolicy policy{config.admin};
     capf::AdminServer admin;
 };
 

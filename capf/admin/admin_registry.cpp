@@ -36,8 +36,8 @@ void AdminRegistry::add(AdminMethod method) {
             throw rpc_error(e);
         }
     };
-    registry_.add({std::move(method.name), std::move(method.summary), std::move(method.params),
-                   std::move(bound)});
+    registry_.add({std::move(method.name), method.needs, std::move(method.summary),
+                   std::move(method.params), std::move(bound)});
 }
 
 }  // namespace capf::admin

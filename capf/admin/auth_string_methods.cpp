@@ -96,17 +96,23 @@ json auth_string_pending(AdminContext& ctx, const json& p) {
 
 void register_auth_string_methods(AdminRegistry& registry) {
     registry.add({"auth_string.generate",
+                  Role::admin,
                   "set auth strings (digits 4-10, or a given value) for one device or in bulk; "
                   "returned once",
                   {"name", "all", "prefix", "digits", "value"},
                   auth_string_generate});
-    registry.add(
-        {"auth_string.delete", "remove a device's auth string", {"name"}, auth_string_delete});
+    registry.add({"auth_string.delete",
+                  Role::admin,
+                  "remove a device's auth string",
+                  {"name"},
+                  auth_string_delete});
     registry.add({"auth_string.pending",
+                  Role::read_only,
                   "devices with an auth string set (never the string)",
                   {"prefix"},
                   auth_string_pending});
     registry.add({"auth_string.unlock",
+                  Role::admin,
                   "end a device's auth-string lockout; the string stays",
                   {"device"},
                   auth_string_unlock});

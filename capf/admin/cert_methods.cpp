@@ -43,10 +43,12 @@ json cert_revoke(AdminContext& ctx, const json& p) {
 
 void register_cert_methods(AdminRegistry& registry) {
     registry.add({"cert.list",
+                  Role::read_only,
                   "the certificates issued to a device, newest first, with their standing",
                   {"device"},
                   cert_list});
     registry.add({"cert.revoke",
+                  Role::admin,
                   "revoke an issued certificate: it no longer authenticates its phone",
                   {"serial"},
                   cert_revoke});

@@ -127,19 +127,25 @@ json device_list(AdminContext& ctx, const json& p) {
 }  // namespace
 
 void register_device_methods(AdminRegistry& registry) {
-    registry.add({"device.add",
+    registry.add({"device.add", Role::admin,
                   "add a device: name, description, auth_mode, key_spec, require_sudi",
                   device_settings_params(), device_add});
     registry.add({"device.add_bulk",
+                  Role::admin,
                   "add many devices: devices = [{name, ...}]; existing names are kept",
                   {"devices"},
                   device_add_bulk});
-    registry.add({"device.update",
+    registry.add({"device.update", Role::admin,
                   "change a device's description, auth_mode, key_spec or require_sudi",
                   device_settings_params(), device_update});
-    registry.add({"device.remove", "remove a device", {"name"}, device_remove});
-    registry.add({"device.get", "one device with its LSC and operation", {"name"}, device_get});
-    registry.add({"device.list", "devices by prefix, operation, status; pages with after/limit",
+    registry.add({"device.remove", Role::admin, "remove a device", {"name"}, device_remove});
+    registry.add({"device.get",
+                  Role::read_only,
+                  "one device with its LSC and operation",
+                  {"name"},
+                  device_get});
+    registry.add({"device.list", Role::read_only,
+                  "devices by prefix, operation, status; pages with after/limit",
                   filter_params({"after", "limit"}), device_list});
 }
 

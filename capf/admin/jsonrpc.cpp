@@ -26,6 +26,10 @@ std::map<std::string, std::string> Registry::summaries() const {
     return out;
 }
 
+const char* role_name(Role role) noexcept {
+    return role == Role::admin ? "admin" : "read-only";
+}
+
 std::string error_line(ErrorCode code, const std::string& message, const json& id) {
     return json{{"jsonrpc", "2.0"},
                 {"id", id},
@@ -41,6 +45,17 @@ std::string error_line_with_data(const Error& e, const json& id) {
         error["data"] = e.data();
     }
     return json{{"jsonrpc", "2.0"}, {"id", id}, {"error", std::move(error)}}.dump();
+}
+
+/// The refusal of a method the caller's role does not reach, or nothing.
+std::optional<std::string> role_refusal(const MethodSpec& method, const Caller& caller) {
+    if (caller.role == Role::admin || method.needs == Role::read_only) {
+        return std::nullopt;
+    }
+    return "method " + method.name + " needs the " + role_name(method.needs) + " role; " +
+           caller.description +
+           "; the admin role is for root, the service user, admin.allowed_users and members "
+           "of admin.allowed_group";
 }
 
 /// The refusal of the first parameter `method` does not accept, or nothing.
@@ -87,7 +102,7 @@ bool nested_deeper_than(std::string_view text, std::size_t limit) noexcept {
     return false;
 }
 
-std::string handle_line(const Registry& registry, std::string_view line) {
+std::string handle_line(const Registry& registry, std::string_view line, const Caller& caller) {
     if (nested_deeper_than(line, max_json_depth)) {
         return error_line(
             ErrorCode::invalid_request,
@@ -126,6 +141,10 @@ std::string handle_line(const Registry& registry, std::string_view line) {
         return error_line(ErrorCode::method_not_found,
                           "unknown method '" + method_name + "'; the 'methods' call lists them",
                           id);
+    }
+    if (auto refusal = role_refusal(*method, caller)) {
+        log::warn("admin_method_refused", {{"method", method_name}, {"caller", current_caller()}});
+        return error_line(ErrorCode::permission_denied, *refusal, id);
     }
     if (auto refusal = unknown_param(*method, params)) {
         return error_line(ErrorCode::invalid_params, *refusal, id);

@@ -21,7 +21,7 @@ enum class ErrorCode : int {
     method_not_found = -32601,
     invalid_params = -32602,
     internal_error = -32603,
-    permission_denied = -32001,  ///< the peer's uid/group is not allowed
+    permission_denied = -32001,  ///< the peer, or its role for this method, is not allowed
     request_too_large = -32002,
     unavailable = -32003,  ///< a dependency (the database) cannot be reached
     not_found = -32004,    ///< the request names something that does not exist
@@ -42,16 +42,36 @@ class Error : public std::runtime_error {
     json data_;
 };
 
+/// What a caller may do on the admin socket, and so what a method needs. A
+/// read_only caller may call the methods that need read_only (they change
+/// nothing and reveal no secret); an admin caller may call every method.
+enum class Role { read_only, admin };
+
+/// The role's name in messages: "read-only" or "admin".
+const char* role_name(Role role) noexcept;
+
+/// Who sends the requests of one connection, as the access policy decided
+/// from its peer credentials. `description` names the caller and where its
+/// role comes from, as refusals quote it: "uid 1001 (alice) has the
+/// read-only role (admin.readonly_users)".
+struct Caller {
+    Role role;
+    std::string description;
+};
+
 /// A method receives the request's params (an object; {} when absent) and
 /// returns the result. It may throw Error; any other exception becomes an
 /// internal error whose text is logged but not sent.
 using Method = std::function<json(const json& params)>;
 
-/// One method: its name, a one-line summary, every parameter it accepts and
-/// its handler. A request carrying any other parameter is refused before the
-/// handler runs, naming the allowed ones, so a typo never passes silently.
+/// One method: its name, the role a caller needs for it, a one-line summary,
+/// every parameter it accepts and its handler. A request carrying any other
+/// parameter is refused before the handler runs, naming the allowed ones, so
+/// a typo never passes silently. `needs` has no default and comes second, so
+/// no registration compiles without saying who may call the method.
 struct MethodSpec {
     std::string name;
+    Role needs;
     std::string summary;
     std::vector<std::string> params;
     Method handler;
@@ -83,11 +103,13 @@ inline constexpr std::size_t max_json_depth = 64;
 /// the parser to refuse.
 bool nested_deeper_than(std::string_view text, std::size_t limit) noexcept;
 
-/// Handles one request line and returns the response line (no newline).
-/// Returns an empty string for a notification (a request without "id").
-/// A request nested deeper than max_json_depth is refused (invalid_request)
-/// before it is parsed.
-std::string handle_line(const Registry& registry, std::string_view line);
+/// Handles one request line from `caller` and returns the response line (no
+/// newline). Returns an empty string for a notification (a request without
+/// "id"). A request nested deeper than max_json_depth is refused
+/// (invalid_request) before it is parsed; a method that needs the admin role
+/// called by a read-only caller is refused (permission_denied) before its
+/// parameters are looked at, naming the method, the role and the caller.
+std::string handle_line(const Registry& registry, std::string_view line, const Caller& caller);
 
 /// A response line for an error outside any request (e.g. too large, refused).
 std::string error_line(ErrorCode code, const std::string& message, const json& id = nullptr);

@@ -43,11 +43,12 @@ json audit_query(AdminContext& ctx, const json& p) {
 }  // namespace
 
 void register_report_methods(AdminRegistry& registry) {
-    registry.add({"report",
+    registry.add({"report", Role::read_only,
                   "per device: LSC present, serial, expiry, MD5, pending operation and status; "
                   "expiring_days, prefix",
                   filter_params(), report});
     registry.add({"audit.query",
+                  Role::read_only,
                   "audit events, newest first: device, limit",
                   {"device", "limit"},
                   audit_query});

@@ -44,13 +44,16 @@ json operation_cancel(AdminContext& ctx, const json& p) {
 
 void register_schedule_methods(AdminRegistry& registry) {
     registry.add(
-        {"operation.schedule",
+        {"operation.schedule", Role::admin,
          "schedule install/fetch/delete/none for one device (name) or in bulk (all, or "
          "prefix); auth_mode, key_spec, deadline_hours, override",
          filter_params({"name", "all", "auth_mode", "key_spec", "deadline_hours", "override"}),
          operation_schedule});
-    registry.add(
-        {"operation.cancel", "cancel a device's pending operation", {"name"}, operation_cancel});
+    registry.add({"operation.cancel",
+                  Role::admin,
+                  "cancel a device's pending operation",
+                  {"name"},
+                  operation_cancel});
 }
 
 }  // namespace capf::admin

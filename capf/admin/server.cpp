@@ -62,14 +62,17 @@ asio::awaitable<bool> write_line(stream_protocol::socket& socket, std::string li
     co_return !std::get<0>(std::get<0>(result));
 }
 
-/// Whether this client may be served: its uid must be allowed, and there
-/// must be room under the client limit. A refused client is told why.
-asio::awaitable<bool> admit(stream_protocol::socket& socket, const Shared& shared,
-                            const AdminServer::State& state,
-                            const std::optional<PeerCredentials>& peer) {
+/// The caller this client is served as: its uid or groups must give it a
+/// role, and there must be room under the client limit. A refused client is
+/// told why and gets nothing.
+asio::awaitable<std::optional<jsonrpc::Caller>> admit(stream_protocol::socket& socket,
+                                                      const Shared& shared,
+                                                      const AdminServer::State& state,
+                                                      const std::optional<PeerCredentials>& peer) {
     AdminServerStats& stats = *shared.stats;
     const auto& options = shared.options;
-    if (!peer || !shared.policy.allows(*peer)) {
+    const auto grant = peer ? shared.policy.role_of(*peer) : std::nullopt;
+    if (!grant) {
         ++stats.refused_peers;
         const std::string uid = peer ? std::to_string(peer->uid) : "unknown";
         log::warn("admin_peer_refused", {{"uid", uid},
@@ -80,9 +83,11 @@ asio::awaitable<bool> admit(stream_protocol::socket& socket, const Shared& share
                                                 "permission denied: uid " + uid +
                                                     " may not use the capfd admin socket (allowed: "
                                                     "root, the service user, admin.allowed_users "
-                                                    "and members of admin.allowed_group)"),
+                                                    "and members of admin.allowed_group; read "
+                                                    "methods only: admin.readonly_users and "
+                                                    "members of admin.readonly_groups)"),
                             options.client_timeout);
-        co_return false;
+        co_return std::nullopt;
     }
     if (state.clients >= options.max_clients) {
         ++stats.over_limit;
@@ -92,16 +97,17 @@ asio::awaitable<bool> admit(stream_protocol::socket& socket, const Shared& share
                                 "too many admin clients at once (limit " +
                                     std::to_string(options.max_clients) + "); retry shortly"),
             options.client_timeout);
-        co_return false;
+        co_return std::nullopt;
     }
-    co_return true;
+    co_return caller_of(*peer, *grant);
 }
 
 /// One request per line until the client closes, idles past the client
-/// timeout, or sends a line over the size limit. `caller` ("uid N pid M")
-/// is the actor of every change the requests make.
+/// timeout, or sends a line over the size limit. `actor` ("uid N pid M") is
+/// the actor of every change the requests make; `caller`'s role decides
+/// which methods it may call.
 asio::awaitable<void> serve_requests(stream_protocol::socket& socket, const Shared& shared,
-                                     std::string caller) {
+                                     std::string actor, jsonrpc::Caller caller) {
     AdminServerStats& stats = *shared.stats;
     const auto& options = shared.options;
     std::string buffer;
@@ -141,9 +147,9 @@ asio::awaitable<void> serve_requests(stream_protocol::socket& socket, const Shar
         ++stats.requests;
         // A named callable: GCC 12 double-destroys lambda temporaries that
         // appear inside a co_await expression.
-        auto handle = [registry = &shared.registry, line = std::move(line), caller] {
-            const jsonrpc::CallerScope scope(caller);
-            return jsonrpc::handle_line(*registry, line);
+        auto handle = [registry = &shared.registry, line = std::move(line), actor, caller] {
+            const jsonrpc::CallerScope scope(actor);
+            return jsonrpc::handle_line(*registry, line, caller);
         };
         std::string response = co_await shared.pool.run(std::move(handle));
         if (!response.empty() &&
@@ -157,7 +163,8 @@ asio::awaitable<void> serve_client(stream_protocol::socket socket, std::shared_p
                                    std::shared_ptr<AdminServer::State> state) {
     ++shared->stats->connections;
     const auto peer = peer_credentials(socket.native_handle());
-    if (!co_await admit(socket, *shared, *state, peer)) {
+    auto caller = co_await admit(socket, *shared, *state, peer);
+    if (!caller) {
         co_return;
     }
     ++state->clients;
@@ -166,7 +173,8 @@ asio::awaitable<void> serve_client(stream_protocol::socket socket, std::shared_p
         ~Release() { --s.clients; }
     } release{*state};
     co_await serve_requests(
-        socket, *shared, "uid " + std::to_string(peer->uid) + " pid " + std::to_string(peer->pid));
+        socket, *shared, "uid " + std::to_string(peer->uid) + " pid " + std::to_string(peer->pid),
+        std::move(*caller));
 }
 
 asio::awaitable<void> accept_clients(std::shared_ptr<Shared> shared) {
@@ -211,6 +219,30 @@ void remove_stale_socket(const std::filesystem::path& path) {
                                 "another process is serving the admin socket " + path.string());
     }
     std::filesystem::remove(path);
+}
+
+/// Lets the users and groups the admin keys name (other than the socket's
+/// owner and group) connect, by an ACL on the socket file. A file system
+/// without ACLs leaves them out: capfd still serves its owner, its group and
+/// root, and says once what to change.
+void give_named_peers_access(const std::filesystem::path& path, unsigned mode,
+                             const AdminAccessPolicy& policy) {
+    const auto users = policy.named_users();
+    const auto groups = policy.named_groups();
+    if (users.empty() && groups.empty()) {
+        return;
+    }
+    try {
+        grant_file_access(path, mode, users, groups);
+    } catch (const std::system_error& e) {
+        log::warn("admin_socket_acl_failed",
+                  {{"socket", path.string()},
+                   {"error", e.what()},
+                   {"hint",
+                    "users of admin.allowed_users, admin.readonly_users and members of "
+                    "admin.readonly_groups cannot connect; put admin.socket_path on a "
+                    "file system with POSIX ACLs (a tmpfs such as /run)"}});
+    }
 }
 
 }  // namespace
@@ -263,6 +295,7 @@ void AdminServer::start() {
             throw std::system_error(errno, std::generic_category(), "chgrp " + path.string());
         }
     }
+    give_named_peers_access(path, options_.socket_mode, policy_);
     acceptor.listen();
     auto shared =
         std::make_shared<Shared>(Shared{options_, registry_, policy_, pool_, stats_, state_});

@@ -103,19 +103,26 @@ json server_stats(AdminContext& ctx, const json&) {
 }  // namespace
 
 void register_server_methods(AdminRegistry& registry) {
-    registry.add({"server.version", "capfd's version, node name and uptime", {}, server_version});
+    registry.add({"server.version",
+                  Role::read_only,
+                  "capfd's version, node name and uptime",
+                  {},
+                  server_version});
     // The registry outlives every request, so the method may refer to it.
     registry.add({"methods",
+                  Role::read_only,
                   "every admin method with a one-line summary",
                   {},
                   [&methods = registry.registry()](AdminContext&, const json&) {
                       return list_methods(methods);
                   }});
     registry.add({"server.summary",
+                  Role::read_only,
                   "identity, issuer, port, key spec, keygen settings and counts by status",
                   {},
                   server_summary});
     registry.add({"server.stats",
+                  Role::read_only,
                   "sessions since start, the fleet's counts, trust anchors, and audit events of "
                   "the last 24 hours by event and outcome",
                   {},

@@ -86,19 +86,27 @@ json tftp_itl(AdminContext& ctx, const json&) {
 
 void register_tftp_methods(AdminRegistry& registry) {
     registry.add({"tftp.encrypt",
+                  Role::admin,
                   "run the configured encryptors for one device or all (queued, delivered soon)",
                   {"device", "all"},
                   tftp_encrypt});
     registry.add({"tftp.status",
+                  Role::read_only,
                   "deliveries to the TFTP side: pending, failing, last error",
                   {},
                   tftp_status});
     registry.add({"tftp.hashes",
+                  Role::read_only,
                   "device name, certificate MD5 and key spec",
                   {"device", "prefix", "after", "limit"},
                   tftp_hashes});
-    registry.add(
-        {"tftp.itl", "a freshly built ITLFile.tlv, signed by the TFTP identity", {}, tftp_itl});
+    // Changes nothing, but each call is a private-key signature with the TFTP
+    // identity: not for read-only callers.
+    registry.add({"tftp.itl",
+                  Role::admin,
+                  "a freshly built ITLFile.tlv, signed by the TFTP identity",
+                  {},
+                  tftp_itl});
 }
 
 }  // namespace capf::admin

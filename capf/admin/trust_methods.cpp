@@ -146,20 +146,24 @@ json capf_certificate(AdminContext& ctx, const json& p) {
 
 void register_trust_methods(AdminRegistry& registry) {
     registry.add({"trust.list",
+                  Role::read_only,
                   "trust anchors, of one role (lsc-issuer or mic-root) or of every role, each "
                   "with its role and where it came from",
                   {"role"},
                   trust_list});
     registry.add({"trust.add",
+                  Role::admin,
                   "add a trust anchor for every node: role, and the CA certificate as pem or "
                   "der_base64",
                   {"role", "pem", "der_base64"},
                   trust_add});
     registry.add({"trust.remove",
+                  Role::admin,
                   "remove a trust anchor added with trust.add: role and sha256 (from trust.list)",
                   {"role", "sha256"},
                   trust_remove});
     registry.add({"capf.certificate",
+                  Role::read_only,
                   "the CAPF certificate for the ITL/CTL builder: format pem or der (base64)",
                   {"format"},
                   capf_certificate});

@@ -433,10 +433,46 @@ void read_node(Reader& r, const json& doc, Config& c) {
     }
 }
 
+/// A list of user or group names (`what`: "user" or "group") into `out`.
+void read_names(Reader& r, const json& section, const char* name, const std::string& what,
+                std::vector<std::string>& out) {
+    const json* v = Reader::member(section, name);
+    if (v == nullptr)
+        return;
+    const bool ok = v->is_array() && std::all_of(v->begin(), v->end(), [](const json& u) {
+                        return u.is_string() && !u.get<std::string>().empty();
+                    });
+    if (ok) {
+        out = v->get<std::vector<std::string>>();
+    } else {
+        r.problem(std::string("admin.") + name, v, "must be a list of " + what + " names");
+    }
+}
+
+/// A name given both roles is a mistake in one of the two lists: the admin
+/// role would win silently, so the file is refused instead.
+void check_roles_apart(Reader& r, const json& section, const Config::Admin& a) {
+    for (const auto& user : a.readonly_users) {
+        if (std::find(a.allowed_users.begin(), a.allowed_users.end(), user) !=
+            a.allowed_users.end()) {
+            r.problem(
+                "admin.readonly_users", Reader::member(section, "readonly_users"),
+                "'" + user + "' is also in admin.allowed_users; keep each user in one of the two");
+        }
+    }
+    if (a.allowed_group && std::find(a.readonly_groups.begin(), a.readonly_groups.end(),
+                                     *a.allowed_group) != a.readonly_groups.end()) {
+        r.problem("admin.readonly_groups", Reader::member(section, "readonly_groups"),
+                  "'" + *a.allowed_group +
+                      "' is also admin.allowed_group, whose members are full administrators");
+    }
+}
+
 void read_admin(Reader& r, const json& doc, Config& c) {
-    if (const json* s = r.section(doc, "", "admin",
-                                  {"socket_path", "socket_mode", "allowed_group", "allowed_users",
-                                   "max_request_size", "client_timeout"})) {
+    if (const json* s = r.section(
+            doc, "", "admin",
+            {"socket_path", "socket_mode", "allowed_group", "allowed_users", "readonly_users",
+             "readonly_groups", "max_request_size", "client_timeout"})) {
         r.path(s, "admin", "socket_path", c.admin.socket_path);
         if (const json* v = Reader::member(*s, "socket_mode")) {
             // An octal string, as chmod takes it; JSON has no octal numbers.
@@ -456,16 +492,10 @@ void read_admin(Reader& r, const json& doc, Config& c) {
         r.string(s, "admin", "allowed_group", group);
         if (!group.empty())
             c.admin.allowed_group = group;
-        if (const json* v = Reader::member(*s, "allowed_users")) {
-            const bool ok = v->is_array() && std::all_of(v->begin(), v->end(), [](const json& u) {
-                                return u.is_string() && !u.get<std::string>().empty();
-                            });
-            if (ok) {
-                c.admin.allowed_users = v->get<std::vector<std::string>>();
-            } else {
-                r.problem("admin.allowed_users", v, "must be a list of user names");
-            }
-        }
+        read_names(r, *s, "allowed_users", "user", c.admin.allowed_users);
+        read_names(r, *s, "readonly_users", "user", c.admin.readonly_users);
+        read_names(r, *s, "readonly_groups", "group", c.admin.readonly_groups);
+        check_roles_apart(r, *s, c.admin);
         r.uint(s, "admin", "max_request_size", c.admin.max_request_size, 1024, 64 * 1024 * 1024);
         r.duration(s, "admin", "client_timeout", c.admin.client_timeout, std::chrono::seconds(1),
                    std::chrono::hours(1));

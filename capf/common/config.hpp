@@ -182,6 +182,9 @@ struct Config {
         unsigned socket_mode = 0660;
         std::optional<std::string> allowed_group;
         std::vector<std::string> allowed_users;
+        /// May connect and call the read methods only (capf/admin/access.hpp).
+        std::vector<std::string> readonly_users;
+        std::vector<std::string> readonly_groups;
         std::size_t max_request_size = 1024 * 1024;
         std::chrono::milliseconds client_timeout = std::chrono::seconds(30);
     } admin;

@@ -36,7 +36,9 @@ AdminClient::AdminClient(const std::filesystem::path& socket_path,
         if (err == ENOENT || err == ECONNREFUSED) {
             hint = " (is capfd running? use --socket to name another path)";
         } else if (err == EACCES) {
-            hint = " (your user may not use it: ask for admin.allowed_group membership)";
+            hint =
+                " (your user may not use it: ask to be put in admin.allowed_group, or in "
+                "admin.readonly_groups for the read methods only)";
         }
         throw AdminCallError(0, "cannot connect to " + p + ": " + std::strerror(err) + hint);
     }

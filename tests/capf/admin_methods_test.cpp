@@ -2,6 +2,7 @@
 // fixture), called as the admin socket calls them: through handle_line.
 #include <catch2/catch.hpp>
 #include <cctype>
+#include <map>
 #include <set>
 #include <string>
 
@@ -51,9 +52,14 @@ class AdminMethods {
 
     /// The whole response to one request.
     json call(const std::string& method, const json& params = json::object()) {
+        return call_as(caller_, method, params);
+    }
+    /// The whole response to one request from `caller`.
+    json call_as(const jsonrpc::Caller& caller, const std::string& method,
+                 const json& params = json::object()) {
         const json request = {
             {"jsonrpc", "2.0"}, {"id", 1}, {"method", method}, {"params", params}};
-        return json::parse(jsonrpc::handle_line(registry_, request.dump()));
+        return json::parse(jsonrpc::handle_line(registry_, request.dump(), caller));
     }
     /// The result of a request that must succeed.
     json result(const std::string& method, const json& params = json::object()) {
@@ -71,6 +77,7 @@ class AdminMethods {
     }
 
     test::Repositories& repo() { return repo_; }
+    const jsonrpc::Registry& registry() const { return registry_; }
 
   private:
     test::TestDatabase db_;
@@ -81,6 +88,7 @@ class AdminMethods {
     AdminContext context_{config_,         *db_.pool, anchors_, capf_identity(),
                           capf_identity(), trust_,    nullptr,  std::chrono::system_clock::now()};
     jsonrpc::Registry registry_;
+    jsonrpc::Caller caller_{jsonrpc::Role::admin, "uid 0 (root) has the admin role (root)"};
 };
 
 constexpr int invalid_params = -32602;
@@ -533,6 +541,88 @@ TEST_CASE("admin: every method is listed with its summary") {
     CHECK(methods.size() == 28);
     CHECK(admin.result("capf.certificate")["pem"].get<std::string>().find("BEGIN CERTIFICATE") !=
           std::string::npos);
+}
+
+/// Every admin method and the role it needs. A method registered without an
+/// entry here fails the test below: decide its role (read_only only when it
+/// changes nothing, starts no work, signs nothing and reveals no secret) and
+/// add it.
+const std::map<std::string, jsonrpc::Role> method_roles = {
+    {"server.version", jsonrpc::Role::read_only},
+    {"methods", jsonrpc::Role::read_only},
+    {"server.summary", jsonrpc::Role::read_only},
+    {"server.stats", jsonrpc::Role::read_only},
+    {"device.get", jsonrpc::Role::read_only},
+    {"device.list", jsonrpc::Role::read_only},
+    {"auth_string.pending", jsonrpc::Role::read_only},
+    {"cert.list", jsonrpc::Role::read_only},
+    {"trust.list", jsonrpc::Role::read_only},
+    {"capf.certificate", jsonrpc::Role::read_only},
+    {"tftp.status", jsonrpc::Role::read_only},
+    {"tftp.hashes", jsonrpc::Role::read_only},
+    {"report", jsonrpc::Role::read_only},
+    {"audit.query", jsonrpc::Role::read_only},
+    {"device.add", jsonrpc::Role::admin},
+    {"device.add_bulk", jsonrpc::Role::admin},
+    {"device.update", jsonrpc::Role::admin},
+    {"device.remove", jsonrpc::Role::admin},
+    {"operation.schedule", jsonrpc::Role::admin},
+    {"operation.cancel", jsonrpc::Role::admin},
+    {"auth_string.generate", jsonrpc::Role::admin},
+    {"auth_string.delete", jsonrpc::Role::admin},
+    {"auth_string.unlock", jsonrpc::Role::admin},
+    {"cert.revoke", jsonrpc::Role::admin},
+    {"trust.add", jsonrpc::Role::admin},
+    {"trust.remove", jsonrpc::Role::admin},
+    {"tftp.encrypt", jsonrpc::Role::admin},
+    {"tftp.itl", jsonrpc::Role::admin},
+};
+
+TEST_CASE("admin: every registered method needs the role of the classification table") {
+    AdminMethods admin;
+    const auto registered = admin.registry().summaries();
+    for (const auto& [name, summary] : registered) {
+        INFO("method " << name);
+        const auto expected = method_roles.find(name);
+        if (expected == method_roles.end()) {
+            FAIL_CHECK(name << " has no role in method_roles: classify it");
+            continue;
+        }
+        CHECK(admin.registry().find(name)->needs == expected->second);
+    }
+    for (const auto& [name, role] : method_roles) {
+        INFO("method " << name);
+        CHECK(registered.count(name) == 1);
+    }
+}
+
+TEST_CASE("admin: a read-only caller reaches every read method and no admin method") {
+    AdminMethods admin;
+    admin.result("device.add", {{"name", "SEP001122334455"}});
+    const jsonrpc::Caller reader{jsonrpc::Role::read_only,
+                                 "uid 1001 (alice) has the read-only role (admin.readonly_users)"};
+    constexpr int permission_denied = -32001;
+    for (const auto& [name, role] : method_roles) {
+        INFO("method " << name);
+        const json response = admin.call_as(reader, name, {{"name", "SEP001122334455"}});
+        const int code = response.contains("error") ? response["error"]["code"].get<int>() : 0;
+        if (role == jsonrpc::Role::admin) {
+            CHECK(code == permission_denied);
+            CHECK(response["error"]["message"] ==
+                  "method " + name +
+                      " needs the admin role; uid 1001 (alice) has the read-only role "
+                      "(admin.readonly_users); the admin role is for root, the service user, "
+                      "admin.allowed_users and members of admin.allowed_group");
+        } else {
+            // It may still refuse the parameter, but never the caller.
+            CHECK(code != permission_denied);
+        }
+    }
+    // Nothing the refused calls asked for happened.
+    const json device = admin.result("device.get", {{"name", "SEP001122334455"}});
+    CHECK(device["pending_operation"] == "none");
+    CHECK(device["description"] == "");
+    CHECK(admin.result("auth_string.pending")["devices"].empty());
 }
 
 }  // namespace capf

@@ -32,7 +32,7 @@ std::filesystem::path make_temp_dir() {
 }
 
 AdminAccessPolicy default_policy() {
-    return AdminAccessPolicy({}, std::nullopt);
+    return AdminAccessPolicy(Config::Admin{});
 }
 
 class RunningAdminServer {
@@ -41,9 +41,15 @@ class RunningAdminServer {
                                 AdminServerOptions options = {})
         : dir_(make_temp_dir()), policy_(std::move(policy)), pool_(2) {
         registry_.add({"echo",
+                       jsonrpc::Role::read_only,
                        "returns its params",
                        {"a", "c", "i", "n", "still", "x", "y"},
                        [](const jsonrpc::json& p) { return p; }});
+        registry_.add({"change",
+                       jsonrpc::Role::admin,
+                       "counts the calls that reached it",
+                       {},
+                       [this](const jsonrpc::json&) { return jsonrpc::json(++changes_); }});
         options.socket_path = dir_ / "admin.sock";
         server_ = std::make_unique<AdminServer>(io_, options, registry_, policy_, pool_);
         server_->start();
@@ -60,8 +66,11 @@ class RunningAdminServer {
     }
     std::filesystem::path socket() const { return dir_ / "admin.sock"; }
     const AdminServerStats& stats() const { return server_->stats(); }
+    /// Calls of "change" that reached its handler.
+    int changes() const { return changes_; }
 
   private:
+    std::atomic<int> changes_{0};
     std::filesystem::path dir_;
     AdminAccessPolicy policy_;
     BlockingPool pool_;
@@ -143,6 +152,54 @@ TEST_CASE("capfctl run as an unprivileged user is refused by peer credentials") 
         status);
     CHECK(WEXITSTATUS(status) == 0);
     CHECK_THAT(ok, Catch::Contains("\"a\": 5"));
+}
+
+TEST_CASE("a read-only peer is served the read methods and refused the others, by name") {
+    // Our uid is read-only here: no admin at all.
+    AdminAccessPolicy readers_only(std::set<uid_t>{}, std::set<gid_t>{}, {::geteuid()}, {});
+    RunningAdminServer server(std::move(readers_only));
+    AdminClient client(server.socket(), 5s);
+    CHECK(client.call("echo", {{"x", 1}}) == jsonrpc::json{{"x", 1}});
+    try {
+        client.call("change");
+        FAIL("the admin method must be refused");
+    } catch (const AdminCallError& e) {
+        CHECK(e.rpc_code() == static_cast<int>(jsonrpc::ErrorCode::permission_denied));
+        CHECK_THAT(std::string(e.what()),
+                   Catch::StartsWith("method change needs the admin role; " +
+                                     describe_uid(::geteuid()) + " has the read-only role (uid " +
+                                     std::to_string(::geteuid()) + " is read-only)"));
+    }
+    CHECK(server.changes() == 0);
+    // The connection stays usable after the refusal.
+    CHECK(client.call("echo", {{"y", 2}}) == jsonrpc::json{{"y", 2}});
+    CHECK(server.stats().refused_peers == 0);
+}
+
+TEST_CASE(
+    "capfctl run as a read-only user connects through the socket's ACL and is refused "
+    "admin methods") {
+    if (::geteuid() != 0) {
+        WARN(
+            "needs root to run capfctl as the 'nobody' user; the read-only peer test above "
+            "covers the refusal for the current user");
+        return;
+    }
+    // Mode 0660 and owner root: only the ACL for the read-only uid lets nobody in.
+    const uid_t nobody = 65534;
+    AdminAccessPolicy policy(std::set<uid_t>{0}, std::set<gid_t>{}, {nobody}, {});
+    RunningAdminServer server(std::move(policy));
+    int status = 0;
+    const std::string capfctl =
+        "runuser -u nobody -- " CAPF_CAPFCTL_PATH " --socket " + server.socket().string();
+    const std::string read = run_command(capfctl + " call echo '{\"a\": 5}'", status);
+    CHECK(WEXITSTATUS(status) == 0);
+    CHECK_THAT(read, Catch::Contains("\"a\": 5"));
+    const std::string refused = run_command(capfctl + " call change", status);
+    CHECK(WEXITSTATUS(status) == 1);
+    CHECK_THAT(refused, Catch::Contains("method change needs the admin role; uid 65534 (nobody) "
+                                        "has the read-only role"));
+    CHECK(server.changes() == 0);
 }
 
 TEST_CASE("a request over the size limit is answered with an error and the connection closed") {

@@ -53,6 +53,10 @@ TEST_CASE("the sample configuration in deploy/ is valid and read as written") {
     CHECK(c.node.name == "capf-node-1");
     CHECK(c.admin.allowed_group == std::optional<std::string>("capfadmin"));
     CHECK(c.admin.allowed_users == std::vector<std::string>{"root", "capf"});
+    // The package's read-only group: capfd-metrics.service runs as its
+    // capfmetrics user.
+    CHECK(c.admin.readonly_groups == std::vector<std::string>{"capfread"});
+    CHECK(c.admin.readonly_users.empty());
     CHECK(c.log.level == LogLevel::info);
     CHECK(c.trust.policy == "legacy");
     CHECK(c.limits.max_sessions_per_source == 32);
@@ -61,6 +65,35 @@ TEST_CASE("the sample configuration in deploy/ is valid and read as written") {
     CHECK(c.database.statement_timeout == 30s);
     CHECK(c.database.lock_timeout == 10s);
     CHECK_FALSE(c.auth.require_sudi);
+}
+
+TEST_CASE("admin.readonly_users and admin.readonly_groups: empty by default, read as written") {
+    const Config none = parse_config("{}");
+    CHECK(none.admin.readonly_users.empty());
+    CHECK(none.admin.readonly_groups.empty());
+    const Config c = parse_config(
+        R"({"admin": {"readonly_users": ["alice", "bob"], "readonly_groups": ["capfread"]}})");
+    CHECK(c.admin.readonly_users == std::vector<std::string>{"alice", "bob"});
+    CHECK(c.admin.readonly_groups == std::vector<std::string>{"capfread"});
+}
+
+TEST_CASE("admin read-only keys refuse what is not a list of names, naming the key") {
+    CHECK(problems_of(R"({"admin": {"readonly_users": "alice"}})") ==
+          "test.json: key 'admin.readonly_users': value \"alice\": must be a list of user names");
+    CHECK(problems_of(R"({"admin": {"readonly_groups": ["capfread", ""]}})") ==
+          "test.json: key 'admin.readonly_groups': value [\"capfread\",\"\"]: must be a list of "
+          "group names");
+}
+
+TEST_CASE("a user or group given both the admin and the read-only role is refused") {
+    CHECK(problems_of(
+              R"({"admin": {"allowed_users": ["alice"], "readonly_users": ["bob", "alice"]}})") ==
+          "test.json: key 'admin.readonly_users': value [\"bob\",\"alice\"]: 'alice' is also in "
+          "admin.allowed_users; keep each user in one of the two");
+    CHECK(problems_of(
+              R"({"admin": {"allowed_group": "capfadmin", "readonly_groups": ["capfadmin"]}})") ==
+          "test.json: key 'admin.readonly_groups': value [\"capfadmin\"]: 'capfadmin' is also "
+          "admin.allowed_group, whose members are full administrators");
 }
 
 TEST_CASE("values at the edges of their ranges are accepted") {

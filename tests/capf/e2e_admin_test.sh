@@ -2,11 +2,21 @@
 # Every admin method through the real capfctl binary, a real capfd and a real
 # PostgreSQL: its success path, and at least one refused input whose message
 # is asserted (and, where something could change, that nothing did).
+# A read-only administrator (admin.readonly_users) runs the read commands and
+# is refused a change, with the message: a throwaway user made here when the
+# test runs as root (CI does); otherwise that part says it is skipped.
 # Usage: e2e_admin_test.sh CAPFD CAPFCTL CAPF_PHONE SOURCE_DIR
 capfd=$1 capfctl=$2 phone=$3 src=$4
 source "$src/tests/capf/e2e_lib.sh"
 e2e_setup
-write_config "$dir/capfd.json"
+ro_user= ro_config='{}'
+if [ "$(id -u)" -eq 0 ]; then
+  ro_user=capfe2e$$
+  useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin "$ro_user"
+  trap 'userdel "$ro_user" 2>/dev/null || true; e2e_cleanup' EXIT
+  ro_config="{\"admin\": {\"readonly_users\": [\"$ro_user\"]}}"
+fi
+write_config "$dir/capfd.json" "$ro_config"
 capfd_init "$dir/capfd.json"
 start_capfd "$dir/capfd.json" "$dir/capfd.log" "$sock"
 pid=$capfd_pid
@@ -91,6 +101,25 @@ ctl cancel SEP001122334455 | grep -q "cancelled" || fail "cancel"
 [ "$(ctl --json device get SEP001122334455 | json_field '["pending_operation"]')" = none ] || fail "not cancelled"
 expect_refusal "cancel unknown" "no device named SEP0000DEADBEEF" cancel SEP0000DEADBEEF
 check "operation.cancel"
+
+# --- a read-only administrator: read commands yes, changes no -------------------
+if [ -n "$ro_user" ]; then
+  ro_ctl() { runuser -u "$ro_user" -- "$capfctl" --socket "$sock" "$@"; }
+  ro_ctl stats | grep -q "^events in the last 24 hours:" || fail "read-only: stats"
+  ro_ctl device list | grep -q "^SEP001122334455 " || fail "read-only: device list: $(ro_ctl device list 2>&1)"
+  status=0
+  out=$(ro_ctl schedule install SEP001122334455 2>&1 >/dev/null) || status=$?
+  [ $status -eq 1 ] || fail "read-only: schedule install exited $status"
+  expected="capfctl: method operation.schedule needs the admin role; uid $(id -u "$ro_user") ($ro_user) has the read-only role (admin.readonly_users); the admin role is for root, the service user, admin.allowed_users and members of admin.allowed_group"
+  [ "$out" = "$expected" ] || fail "read-only: schedule install said '$out', expected '$expected'"
+  [ "$(ctl --json device get SEP001122334455 | json_field '["pending_operation"]')" = none ] ||
+    fail "read-only: the refused schedule changed the device"
+  grep -q "event=admin_method_refused method=operation.schedule caller=\"uid $(id -u "$ro_user") " "$dir/capfd.log" ||
+    fail "read-only: the refusal is not logged"
+  check "a read-only administrator (admin.readonly_users)"
+else
+  echo "SKIP: the read-only administrator part needs root to create a throwaway user (the unit tests cover the refusal)"
+fi
 ctl summary | grep -q "^devices_by_status:$" || fail "summary: devices_by_status is not a nested section"
 ctl summary | grep -q "{" && fail "summary prints inline JSON"
 

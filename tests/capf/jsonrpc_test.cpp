@@ -8,25 +8,27 @@ namespace {
 
 Registry sample_registry() {
     Registry r;
-    r.add({"echo", "returns its params", {"a"}, [](const json& p) { return p; }});
-    r.add({"device.get", "needs a name", {"name"}, [](const json& p) {
+    r.add({"echo", Role::admin, "returns its params", {"a"}, [](const json& p) { return p; }});
+    r.add({"device.get", Role::admin, "needs a name", {"name"}, [](const json& p) {
                const std::string name = require_string(p, "name");
                if (name != "SEP001122334455") {
                    throw Error(ErrorCode::not_found, "no device named " + name);
                }
                return json{{"name", name}};
            }});
-    r.add({"boom", "fails inside", {}, [](const json&) -> json {
+    r.add({"boom", Role::admin, "fails inside", {}, [](const json&) -> json {
                throw std::runtime_error("db exploded");
            }});
-    r.add({"typed", "reads an int", {"n"}, [](const json& p) {
+    r.add({"typed", Role::admin, "reads an int", {"n"}, [](const json& p) {
                return json(p.at("n").get<int>() + 1);
            }});
     return r;
 }
 
+const Caller admin_caller{Role::admin, "uid 0 (root) has the admin role (root)"};
+
 json reply(const Registry& r, std::string_view line) {
-    return json::parse(handle_line(r, line));
+    return json::parse(handle_line(r, line, admin_caller));
 }
 
 }  // namespace
@@ -76,7 +78,7 @@ TEST_CASE("internal failures do not leak their text to the client") {
 
 TEST_CASE("a notification (no id) gets no response") {
     const auto r = sample_registry();
-    CHECK(handle_line(r, R"({"jsonrpc":"2.0","method":"echo"})").empty());
+    CHECK(handle_line(r, R"({"jsonrpc":"2.0","method":"echo"})", admin_caller).empty());
 }
 
 TEST_CASE("a parameter the method does not declare is refused, naming the allowed ones") {
@@ -158,4 +160,55 @@ TEST_CASE("brackets inside strings, escaped quotes included, do not count as nes
     // escape the quote after it, so the brackets after it count.
     CHECK_FALSE(nested_deeper_than(R"(["\"[[[["])", 1));
     CHECK(nested_deeper_than(R"(["\\"[[[[)", 1));
+}
+
+TEST_CASE("a read-only caller is refused a method that needs the admin role, naming both") {
+    Registry r;
+    int changes = 0;
+    r.add({"device.remove", Role::admin, "changes something", {"name"}, [&](const json&) {
+               ++changes;
+               return json(true);
+           }});
+    r.add({"device.get", Role::read_only, "reads", {"name"}, [](const json& p) { return p; }});
+    const Caller reader{Role::read_only,
+                        "uid 1001 (alice) has the read-only role (admin.readonly_users)"};
+
+    const json refused = json::parse(handle_line(
+        r, R"({"jsonrpc":"2.0","id":3,"method":"device.remove","params":{"name":"SEP1"}})",
+        reader));
+    CHECK(refused["id"] == 3);
+    CHECK(refused["error"]["code"] == static_cast<int>(ErrorCode::permission_denied));
+    CHECK(refused["error"]["message"] ==
+          "method device.remove needs the admin role; uid 1001 (alice) has the read-only role "
+          "(admin.readonly_users); the admin role is for root, the service user, "
+          "admin.allowed_users and members of admin.allowed_group");
+    CHECK(changes == 0);
+
+    // Refused before its parameters are looked at: a typo does not change the answer.
+    const json typo = json::parse(handle_line(
+        r, R"({"jsonrpc":"2.0","id":4,"method":"device.remove","params":{"nmae":"SEP1"}})",
+        reader));
+    CHECK(typo["error"]["code"] == static_cast<int>(ErrorCode::permission_denied));
+
+    const json read = json::parse(handle_line(
+        r, R"({"jsonrpc":"2.0","id":5,"method":"device.get","params":{"name":"SEP1"}})", reader));
+    CHECK(read["result"] == json{{"name", "SEP1"}});
+
+    // The same request from an admin runs.
+    const json done = json::parse(handle_line(
+        r, R"({"jsonrpc":"2.0","id":6,"method":"device.remove","params":{"name":"SEP1"}})",
+        admin_caller));
+    CHECK(done["result"] == true);
+    CHECK(changes == 1);
+}
+
+TEST_CASE("the registry keeps the role each method needs") {
+    const auto r = sample_registry();
+    REQUIRE(r.find("echo") != nullptr);
+    CHECK(r.find("echo")->needs == Role::admin);
+    Registry reads;
+    reads.add({"peek", Role::read_only, "reads", {}, [](const json&) { return json(1); }});
+    CHECK(reads.find("peek")->needs == Role::read_only);
+    CHECK(std::string(role_name(Role::read_only)) == "read-only");
+    CHECK(std::string(role_name(Role::admin)) == "admin");
 }

@@ -14,9 +14,12 @@
 #                  EXPOSE 3804, STOPSIGNAL SIGTERM, an ENTRYPOINT and a
 #                  HEALTHCHECK whose capfctl options capfctl really has
 #   capfd.json     identity in /var/lib/capfd, socket /run/capfd/admin.sock,
-#                  database host=db with no password
+#                  database host=db with no password, no node.name (the host
+#                  name), the read-only group capfread
 #   entrypoint.sh  sh -n, and run against stand-ins of capfd: the password
-#                  file into PGPASSWORD, capfd init then exec capfd
+#                  file into PGPASSWORD, capfd init then exec capfd; node.name
+#                  the host name in place of the old fixed placeholder, an
+#                  operator's node.name and a config without one untouched
 # Usage: container_lint_test.sh REPO CAPFD CAPFCTL
 set -euo pipefail
 
@@ -176,7 +179,11 @@ words = dict(w.split("=", 1) for w in conn.split() if "=" in w)
 check(words.get("host") == "db" and words.get("dbname") == "capfd" and words.get("user") == "capf",
       "capfd.json: database host=db dbname=capfd user=capf")
 check("password" not in words, "capfd.json: no password in database.connection")
-check(bool(config.get("node", {}).get("name")), "capfd.json: a fixed node.name")
+check("name" not in config.get("node", {}),
+      "capfd.json: no node.name, so each container's capfd takes its own host name")
+check(config.get("admin", {}).get("readonly_groups") == ["capfread"]
+      and "capfread" != config.get("admin", {}).get("allowed_group"),
+      "capfd.json: the package's read-only group capfread is in admin.readonly_groups")
 
 # ---- Dockerfile
 def instructions(path):
@@ -330,9 +337,12 @@ STANDIN
   chmod +x "$standins/$prog"
 done
 printf 's3cret\n' >"$scratch/pw"
+# entry_env: more VAR=VALUE for the entry point's environment.
+entry_env=()
 run_entry() {
   : >"$scratch/calls"
-  env -i PATH="$standins:/usr/bin:/bin" CAPFD_DB_PASSWORD_FILE="$scratch/pw" sh "$dir/entrypoint.sh" "$@"
+  env -i PATH="$standins:/usr/bin:/bin" CAPFD_DB_PASSWORD_FILE="$scratch/pw" "${entry_env[@]}" \
+    sh "$dir/entrypoint.sh" "$@"
 }
 run_entry
 expected="capfd init --config /etc/capfd/capfd.json PGPASSWORD=s3cret
@@ -354,6 +364,67 @@ if [ "$(cat "$scratch/calls")" = "capfctl summary PGPASSWORD=s3cret" ]; then
 else
   fail "entrypoint.sh: 'capfctl summary' ran $(cat "$scratch/calls")"
 fi
+
+# node.name: the image's config has none (capfd takes the host name), an
+# operator's is kept, the old fixed placeholder becomes the host name.
+mkdir -p "$scratch/run"
+entry_env=(CAPFD_RUNTIME_DIR="$scratch/run" CAPFD_CONFIG="$dir/capfd.json")
+run_entry
+if [ "$(sed -n 2p "$scratch/calls")" = "capfd --config $dir/capfd.json PGPASSWORD=s3cret" ] &&
+   [ ! -e "$scratch/run/capfd.json" ]; then
+  pass "entrypoint.sh: the image's capfd.json (no node.name) goes to capfd as it is"
+else
+  fail "entrypoint.sh: the image's capfd.json was not passed as it is: $(cat "$scratch/calls")"
+fi
+python3 - "$dir/capfd.json" "$scratch/operator.json" "$scratch/placeholder.json" <<'PY'
+import json, sys
+config = json.load(open(sys.argv[1]))
+for path, name in ((sys.argv[2], "site-a-1"), (sys.argv[3], "capfd-container-1")):
+    json.dump({**config, "node": {"name": name}}, open(path, "w"), indent=2)
+PY
+entry_env=(CAPFD_RUNTIME_DIR="$scratch/run" CAPFD_CONFIG="$scratch/operator.json")
+run_entry
+if [ "$(sed -n 2p "$scratch/calls")" = "capfd --config $scratch/operator.json PGPASSWORD=s3cret" ] &&
+   [ ! -e "$scratch/run/capfd.json" ]; then
+  pass "entrypoint.sh: an operator's node.name is kept"
+else
+  fail "entrypoint.sh: an operator's node.name was not kept: $(cat "$scratch/calls")"
+fi
+entry_env=(CAPFD_RUNTIME_DIR="$scratch/run" CAPFD_CONFIG="$scratch/placeholder.json")
+run_entry 2>"$scratch/entry.err"
+expected="capfd init --config $scratch/run/capfd.json PGPASSWORD=s3cret
+capfd --config $scratch/run/capfd.json PGPASSWORD=s3cret"
+if [ "$(cat "$scratch/calls")" = "$expected" ] &&
+   python3 - "$scratch/placeholder.json" "$scratch/run/capfd.json" "$(uname -n)" <<'PY'
+import json, sys
+given, used, host = json.load(open(sys.argv[1])), json.load(open(sys.argv[2])), sys.argv[3]
+assert used["node"] == {"name": host}, used["node"]
+assert {k: v for k, v in used.items() if k != "node"} == {k: v for k, v in given.items() if k != "node"}
+PY
+then
+  pass "entrypoint.sh: the placeholder node.name becomes the host name $(uname -n), nothing else changes"
+else
+  fail "entrypoint.sh: placeholder: ran $(cat "$scratch/calls"); stderr $(cat "$scratch/entry.err")"
+fi
+if [ "$(stat -c %a "$scratch/run/capfd.json")" = 600 ]; then
+  pass "entrypoint.sh: the copy with the host name is mode 0600"
+else
+  fail "entrypoint.sh: the copy with the host name is mode $(stat -c %a "$scratch/run/capfd.json")"
+fi
+grep -q "node.name is the host name $(uname -n)" "$scratch/entry.err" ||
+  fail "entrypoint.sh: does not say which node.name it chose: $(cat "$scratch/entry.err")"
+printf '#!/bin/sh\necho "bad/host"\n' >"$standins/uname"
+chmod +x "$standins/uname"
+status=0
+run_entry 2>"$scratch/entry.err" || status=$?
+rm "$standins/uname"
+if [ $status -ne 0 ] && [ ! -s "$scratch/calls" ] &&
+   grep -q "the host name 'bad/host' is no node.name (letters, digits, '.' and '-'); set node.name in $scratch/placeholder.json" "$scratch/entry.err"; then
+  pass "entrypoint.sh: a host name that is no node.name is refused, naming the fix"
+else
+  fail "entrypoint.sh: host name 'bad/host': exit $status, ran $(cat "$scratch/calls"), said $(cat "$scratch/entry.err")"
+fi
+entry_env=()
 
 if [ "$py_status" -ne 0 ]; then
   fail "the checks of compose.yaml, capfd.json, Dockerfile and entrypoint.sh (FAIL lines above)"

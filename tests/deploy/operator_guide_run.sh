@@ -5,7 +5,7 @@
 # where it is not; ```sh other-node blocks (a second machine) never run.
 #
 # It installs the package, the Debian PostgreSQL cluster and
-# prometheus-node-exporter, creates users (capf, alice) and ends by purging
+# prometheus-node-exporter, creates users (capf, capfmetrics, alice, bob) and ends by purging
 # capfd (section 13): run it on a scratch Debian 12 machine, from the
 # checkout, as root. Not part of CTest for that reason; CI runs the package
 # test (tests/deploy/package_test.sh) instead.
@@ -54,6 +54,7 @@ cd "$repo"
 status=0
 bash -x "$script" >"$transcript" 2>&1 || status=$?
 userdel --remove alice 2>/dev/null || true
+userdel --remove bob 2>/dev/null || true
 rm -rf /root/cisco-manufacturing-ca.key /root/cisco-sudi-ca "$script"
 if [ $status -ne 0 ]; then
   tail -30 "$transcript"

@@ -50,6 +50,15 @@ for page in capfd.8 capfctl.1 capfd.json.5; do
 done
 getent passwd capf >/dev/null || fail "postinst made no capf user"
 id -nG capf | grep -qw capfadmin || fail "capf is not in capfadmin: $(id -nG capf)"
+# The read-only identity of capfd-metrics.service: capfmetrics in capfread
+# (admin.readonly_groups of the installed config), never in capfadmin.
+[ "$(id -gn capfmetrics 2>&1)" = capfread ] || fail "capfmetrics's group: $(id -gn capfmetrics 2>&1)"
+id -nG capfmetrics | grep -qw capfadmin && fail "capfmetrics is in capfadmin: $(id -nG capfmetrics)"
+grep -qx 'User=capfmetrics' /usr/lib/systemd/system/capfd-metrics.service &&
+  grep -qx 'Group=capfread' /usr/lib/systemd/system/capfd-metrics.service ||
+  fail "capfd-metrics.service does not run as capfmetrics:capfread"
+python3 -c "import json,sys; sys.exit(json.load(open('/etc/capfd/capfd.json'))['admin']['readonly_groups'] != ['capfread'])" ||
+  fail "the installed config does not name capfread in admin.readonly_groups"
 [ "$(stat -c %U:%a /var/lib/capfd)" = capf:750 ] || fail "/var/lib/capfd is $(stat -c %U:%a /var/lib/capfd)"
 [ "$(stat -c %G:%a /etc/capfd/capfd.json)" = capf:640 ] || fail "capfd.json is $(stat -c %G:%a /etc/capfd/capfd.json)"
 
@@ -92,6 +101,14 @@ capfctl schedule install SEP00AA11BB22CC >/dev/null
   --state "$3/phone" >"$3/phone.log" 2>&1 || { cat "$3/phone.log"; echo "capf-phone failed"; exit 1; }
 capfctl --json device get SEP00AA11BB22CC >"$3/device.json"
 capfctl metrics >"$3/metrics.prom"
+# What capfd-metrics.service runs, as its user: served the read methods
+# (the socket's ACL lets capfread connect), refused any change.
+as_metrics() { setpriv --reuid=capfmetrics --regid=capfread --init-groups "$@"; }
+as_metrics capfctl --socket /run/capfd/admin.sock --timeout 10 metrics >"$3/metrics-readonly.prom"
+as_metrics capfctl device list >"$3/list-readonly.txt"
+if as_metrics capfctl schedule install SEP00AA11BB22CC 2>"$3/refused.txt"; then
+  echo "capfmetrics scheduled an install"; exit 1
+fi
 kill -TERM $pid
 wait $pid
 NS
@@ -104,6 +121,11 @@ d = json.load(open(sys.argv[1]))
 assert d.get("lsc", {}).get("md5"), d
 PY
 grep -q '^capfd_up 1$' "$work/metrics.prom" || fail "capfctl metrics: $(head -5 "$work/metrics.prom")"
+grep -q '^capfd_up 1$' "$work/metrics-readonly.prom" ||
+  fail "capfctl metrics as capfmetrics: $(head -5 "$work/metrics-readonly.prom")"
+grep -q '^SEP00AA11BB22CC' "$work/list-readonly.txt" || fail "device list as capfmetrics: $(cat "$work/list-readonly.txt")"
+grep -q "method operation.schedule needs the admin role; uid [0-9]* (capfmetrics) has the read-only role (admin.readonly_groups capfread)" \
+  "$work/refused.txt" || fail "schedule install as capfmetrics: '$(cat "$work/refused.txt")'"
 grep -q '"started"\|event=started' "$log" || fail "capfd never logged started"
 
 # 5. Purge: binaries, units and config go; the identity stays.
