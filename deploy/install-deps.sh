@@ -10,7 +10,7 @@ packages=(
   postgresql-15 postgresql-client-15
   clang libfuzzer-14-dev libclang-rt-14-dev
   procps util-linux python3 xxd botan
-  libsystemd-dev groff-base man-db mandoc file
+  libsystemd-dev libacl1-dev groff-base man-db mandoc file
   iproute2 systemd docker-compose yamllint
 )
 

@@ -2,8 +2,8 @@
 
 #include <grp.h>
 #include <pwd.h>
+#include <sys/acl.h>
 #include <sys/socket.h>
-#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -168,50 +168,36 @@ std::set<gid_t> AdminAccessPolicy::named_groups() const {
 
 namespace {
 
-// The kernel's POSIX ACL extended attribute (linux/posix_acl_xattr.h):
-// a version, then entries sorted by tag and, within a tag, by id.
-constexpr std::uint32_t acl_xattr_version = 2;
-constexpr std::uint16_t acl_user_obj = 0x01;
-constexpr std::uint16_t acl_user = 0x02;
-constexpr std::uint16_t acl_group_obj = 0x04;
-constexpr std::uint16_t acl_group = 0x08;
-constexpr std::uint16_t acl_mask = 0x10;
-constexpr std::uint16_t acl_other = 0x20;
-constexpr std::uint32_t acl_no_id = 0xffffffff;
-constexpr std::uint16_t read_write = 06;
-
-void append_le(std::vector<unsigned char>& out, std::uint32_t value, int bytes) {
-    for (int i = 0; i < bytes; ++i)
-        out.push_back(static_cast<unsigned char>(value >> (8 * i)));
-}
-
-void append_entry(std::vector<unsigned char>& out, std::uint16_t tag, std::uint16_t perm,
-                  std::uint32_t id) {
-    append_le(out, tag, 2);
-    append_le(out, perm, 2);
-    append_le(out, id, 4);
+/// "rw-" for the permission bits `bits` (0-7).
+std::string permissions_text(unsigned bits) {
+    return std::string(bits & 04 ? "r" : "-") + (bits & 02 ? "w" : "-") + (bits & 01 ? "x" : "-");
 }
 
 }  // namespace
 
 void grant_file_access(const std::filesystem::path& path, unsigned mode,
                        const std::set<uid_t>& users, const std::set<gid_t>& groups) {
-    std::vector<unsigned char> acl;
-    append_le(acl, acl_xattr_version, 4);
-    append_entry(acl, acl_user_obj, static_cast<std::uint16_t>((mode >> 6) & 07), acl_no_id);
+    // The short text form of acl(5), by numeric id: the names were resolved
+    // at start, and a name server must not be asked again here.
+    std::string text = "u::" + permissions_text((mode >> 6) & 07);
     for (uid_t uid : users)
-        append_entry(acl, acl_user, read_write, uid);
-    append_entry(acl, acl_group_obj, static_cast<std::uint16_t>((mode >> 3) & 07), acl_no_id);
+        text += ",u:" + std::to_string(uid) + ":rw-";
+    text += ",g::" + permissions_text((mode >> 3) & 07);
     for (gid_t gid : groups)
-        append_entry(acl, acl_group, read_write, gid);
+        text += ",g:" + std::to_string(gid) + ":rw-";
     // The mask bounds every named entry and the owning group: theirs, together.
-    append_entry(acl, acl_mask, static_cast<std::uint16_t>(read_write | ((mode >> 3) & 07)),
-                 acl_no_id);
-    append_entry(acl, acl_other, static_cast<std::uint16_t>(mode & 07), acl_no_id);
-    // setxattr on the path: on the socket's descriptor it would reach the
-    // socket's own inode, not the file connect() checks.
-    if (::setxattr(path.c_str(), "system.posix_acl_access", acl.data(), acl.size(), 0) != 0) {
-        throw std::system_error(errno, std::generic_category(),
+    text += ",m::" + permissions_text(06 | ((mode >> 3) & 07));
+    text += ",o::" + permissions_text(mode & 07);
+    acl_t acl = ::acl_from_text(text.c_str());
+    if (acl == nullptr)
+        throw std::system_error(errno, std::generic_category(), "ACL '" + text + "'");
+    // On the path: on the socket's descriptor it would reach the socket's
+    // own inode, not the file connect() checks.
+    const int set = ::acl_set_file(path.c_str(), ACL_TYPE_ACCESS, acl);
+    const int error = errno;
+    ::acl_free(acl);
+    if (set != 0) {
+        throw std::system_error(error, std::generic_category(),
                                 "cannot give the users and groups the admin keys name access "
                                 "to " +
                                     path.string() + " by an ACL");

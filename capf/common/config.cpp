@@ -27,21 +27,6 @@ std::string join(const std::vector<std::string>& items, std::string_view sep) {
     return out;
 }
 
-std::string format_duration(milliseconds d) {
-    const auto ms = d.count();
-    if (ms == 0)
-        return "0s";
-    if (ms % 86'400'000 == 0)
-        return std::to_string(ms / 86'400'000) + "d";
-    if (ms % 3'600'000 == 0)
-        return std::to_string(ms / 3'600'000) + "h";
-    if (ms % 60'000 == 0)
-        return std::to_string(ms / 60'000) + "m";
-    if (ms % 1000 == 0)
-        return std::to_string(ms / 1000) + "s";
-    return std::to_string(ms) + "ms";
-}
-
 /// Walks the document, collecting every problem rather than stopping at the
 /// first, so an operator fixes a file in one round.
 class Reader {
@@ -265,6 +250,22 @@ std::optional<milliseconds> parse_duration(std::string_view text) {
     if (unit == "d")
         return std::chrono::hours(24 * count);
     return std::nullopt;
+}
+
+std::string format_duration(milliseconds d) {
+    const auto ms = d.count();
+    if (ms == 0)
+        return "0s";
+    // Days from two on: "24h" reads better than "1d", "400d" than "9600h".
+    if (ms % 86'400'000 == 0 && ms >= 2 * 86'400'000)
+        return std::to_string(ms / 86'400'000) + "d";
+    if (ms % 3'600'000 == 0)
+        return std::to_string(ms / 3'600'000) + "h";
+    if (ms % 60'000 == 0)
+        return std::to_string(ms / 60'000) + "m";
+    if (ms % 1000 == 0)
+        return std::to_string(ms / 1000) + "s";
+    return std::to_string(ms) + "ms";
 }
 
 std::string_view encryptor_type_name(const EncryptorConfig& config) noexcept {

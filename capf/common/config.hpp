@@ -247,5 +247,8 @@ Config load_config(const std::filesystem::path& path);
 
 /// Parses "250ms", "90s", "30m", "2h", "400d". Nothing when malformed.
 std::optional<std::chrono::milliseconds> parse_duration(std::string_view text);
+/// The shortest such text of `d` that parse_duration reads back ("24h",
+/// "400d"), as messages and logs show durations.
+std::string format_duration(std::chrono::milliseconds d);
 
 }  // namespace capf

@@ -1,5 +1,6 @@
 #include "capf/service/retention.hpp"
 
+#include "capf/common/config.hpp"
 #include "capf/common/log.hpp"
 #include "storage/audit_log.hpp"
 #include "storage/delivery_repository.hpp"
@@ -22,13 +23,6 @@ asio::awaitable<std::size_t> in_batches(BlockingPool& pool, std::size_t batch,
     }
 }
 
-std::string days_text(std::chrono::seconds age) {
-    const auto hours = std::chrono::duration_cast<std::chrono::hours>(age).count();
-    if (hours > 0 && hours % 24 == 0)
-        return std::to_string(hours / 24) + "d";
-    return std::to_string(age.count()) + "s";
-}
-
 }  // namespace
 
 asio::awaitable<RetentionSweep> purge_past_retention(const RetentionSettings& settings,
@@ -46,14 +40,14 @@ asio::awaitable<RetentionSweep> purge_past_retention(const RetentionSettings& se
     if (swept.audit_events + swept.delivered_rows == 0)
         co_return swept;
     const std::string detail = "audit events " + std::to_string(swept.audit_events) +
-                               " older than " + days_text(settings.audit) +
+                               " older than " + format_duration(settings.audit) +
                                ", delivered outbox rows " + std::to_string(swept.delivered_rows) +
-                               " older than " + days_text(settings.delivered_outbox);
+                               " older than " + format_duration(settings.delivered_outbox);
     log::info("retention_purged",
               {{"audit_events", static_cast<unsigned long long>(swept.audit_events)},
                {"delivered_rows", static_cast<unsigned long long>(swept.delivered_rows)},
-               {"audit_retention", days_text(settings.audit)},
-               {"outbox_retention", days_text(settings.delivered_outbox)}});
+               {"audit_retention", format_duration(settings.audit)},
+               {"outbox_retention", format_duration(settings.delivered_outbox)}});
     auto record = [&] {
         audit.append_audit(
             storage::AuditEvent{"", "", settings.node, "retention", "purged", detail, {}});

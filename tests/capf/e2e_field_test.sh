@@ -146,7 +146,7 @@ case $case in
     [ "$(psql_count "SELECT count(*) FROM deliveries WHERE delivered_at IS NULL")" = 1 ] ||
       fail "$case: a pending outbox row was deleted"
     detail=$(psql_count "SELECT detail FROM audit_events WHERE event = 'retention' AND outcome = 'purged' ORDER BY id LIMIT 1")
-    [ "$detail" = "audit events 250 older than 1d, delivered outbox rows 30 older than 60s" ] ||
+    [ "$detail" = "audit events 250 older than 24h, delivered outbox rows 30 older than 1m" ] ||
       fail "$case: the purge was audited as '$detail'"
     grep -q "event=retention_purged audit_events=250 delivered_rows=30" "$dir/capfd.log" ||
       fail "$case: no retention_purged log line"
