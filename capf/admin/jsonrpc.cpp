@@ -136,13 +136,27 @@ std::string handle_line(const Registry& registry, std::string_view line, const C
         return error_line(ErrorCode::invalid_params,
                           "\"params\" must be an object of named parameters", id);
     }
+    Caller effective = caller;
+    if (request.contains(role_member)) {
+        if (request[role_member] != role_name(Role::read_only)) {
+            return error_line(ErrorCode::invalid_request,
+                              std::string("\"") + role_member + "\" may only be \"" +
+                                  role_name(Role::read_only) +
+                                  "\" (a request can only lower its role)",
+                              id);
+        }
+        if (effective.role != Role::read_only) {
+            effective.role = Role::read_only;
+            effective.description += ", lowered to read-only by the request";
+        }
+    }
     const MethodSpec* method = registry.find(method_name);
     if (method == nullptr) {
         return error_line(ErrorCode::method_not_found,
                           "unknown method '" + method_name + "'; the 'methods' call lists them",
                           id);
     }
-    if (auto refusal = role_refusal(*method, caller)) {
+    if (auto refusal = role_refusal(*method, effective)) {
         log::warn("admin_method_refused", {{"method", method_name}, {"caller", current_caller()}});
         return error_line(ErrorCode::permission_denied, *refusal, id);
     }

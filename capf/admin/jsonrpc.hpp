@@ -47,6 +47,9 @@ class Error : public std::runtime_error {
 /// nothing and reveal no secret); an admin caller may call every method.
 enum class Role { read_only, admin };
 
+/// The request member by which a request lowers its own role (handle_line).
+inline constexpr const char* role_member = "capf_role";
+
 /// The role's name in messages: "read-only" or "admin".
 const char* role_name(Role role) noexcept;
 
@@ -109,6 +112,10 @@ bool nested_deeper_than(std::string_view text, std::size_t limit) noexcept;
 /// (invalid_request) before it is parsed; a method that needs the admin role
 /// called by a read-only caller is refused (permission_denied) before its
 /// parameters are looked at, naming the method, the role and the caller.
+/// A request may lower its own role: the member `"capf_role": "read-only"`
+/// (`capfctl --read-only`) makes even an admin caller read-only for it, so a
+/// health check or a metrics job that runs as an admin uid cannot change
+/// anything. Any other value of that member is refused (invalid_request).
 std::string handle_line(const Registry& registry, std::string_view line, const Caller& caller);
 
 /// A response line for an error outside any request (e.g. too large, refused).

@@ -10,8 +10,8 @@
 namespace capf {
 
 AdminClient::AdminClient(const std::filesystem::path& socket_path,
-                         std::chrono::milliseconds timeout)
-    : path_(socket_path) {
+                         std::chrono::milliseconds timeout, bool read_only)
+    : path_(socket_path), read_only_(read_only) {
     sockaddr_un addr{};
     addr.sun_family = AF_UNIX;
     const std::string p = socket_path.string();
@@ -91,8 +91,10 @@ std::string AdminClient::raw_exchange(const std::string& bytes) {
 }
 
 nlohmann::json AdminClient::call(const std::string& method, const nlohmann::json& params) {
-    const nlohmann::json request = {
+    nlohmann::json request = {
         {"jsonrpc", "2.0"}, {"id", next_id_++}, {"method", method}, {"params", params}};
+    if (read_only_)
+        request["capf_role"] = "read-only";  // the server's jsonrpc::role_member
     const std::string line = raw_exchange(request.dump() + "\n");
     nlohmann::json response;
     try {

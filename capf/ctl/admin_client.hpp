@@ -26,7 +26,10 @@ class AdminCallError : public std::runtime_error {
 class AdminClient {
   public:
     /// Connects; throws AdminCallError saying why and which path when it cannot.
-    AdminClient(const std::filesystem::path& socket_path, std::chrono::milliseconds timeout);
+    /// `read_only`: every request asks to be served with the read-only role
+    /// whatever the caller's uid may do (jsonrpc::role_member).
+    AdminClient(const std::filesystem::path& socket_path, std::chrono::milliseconds timeout,
+                bool read_only = false);
     ~AdminClient();
     AdminClient(const AdminClient&) = delete;
     AdminClient& operator=(const AdminClient&) = delete;
@@ -47,6 +50,7 @@ class AdminClient {
     std::filesystem::path path_;
     std::string pending_;
     long next_id_ = 1;
+    bool read_only_ = false;
 };
 
 }  // namespace capf

@@ -33,8 +33,11 @@ Cli::Cli(const std::string& default_socket)
     app.add_option("--timeout", global.timeout_seconds, "Seconds to wait for capfd")
         ->check(CLI::Range(1, 3600))
         ->capture_default_str();
+    app.add_flag("--read-only", global.read_only,
+                 "Be served with the read-only role whatever this uid may do: a method that "
+                 "changes anything is refused (for health checks and metrics jobs)");
     app.require_subcommand(1);
-    app.footer("--socket, --json and --timeout may also follow the subcommand.");
+    app.footer("--socket, --json, --timeout and --read-only may also follow the subcommand.");
 
     add_server_commands(app, command);
     add_metrics_command(app, command);
@@ -74,12 +77,13 @@ int run(const GlobalOptions& global, const Command& command, std::ostream& out, 
         // Connected at the first call, so that capfd being unreachable is that
         // call failing: a command may answer it (metrics publishes capfd_up 0).
         std::optional<AdminClient> client;
-        const json result = execute(command, [&client, &global](const std::string& method,
-                                                                const json& params) {
-            if (!client)
-                client.emplace(global.socket_path, std::chrono::seconds(global.timeout_seconds));
-            return client->call(method, params);
-        });
+        const json result =
+            execute(command, [&client, &global](const std::string& method, const json& params) {
+                if (!client)
+                    client.emplace(global.socket_path, std::chrono::seconds(global.timeout_seconds),
+                                   global.read_only);
+                return client->call(method, params);
+            });
         print_result(global, command, result, out);
     } catch (const std::exception& e) {
         // AdminCallError (capfd refused, or cannot be reached) and local

@@ -16,6 +16,7 @@ struct GlobalOptions {
     std::string socket_path;
     bool json = false;
     int timeout_seconds = 120;
+    bool read_only = false;  ///< every request lowered to the read-only role
 };
 
 /// The whole command line: every subcommand built on `app`. Parse once;

@@ -120,6 +120,16 @@ if [ -n "$ro_user" ]; then
 else
   echo "SKIP: the read-only administrator part needs root to create a throwaway user (the unit tests cover the refusal)"
 fi
+# --read-only: an admin uid lowers itself (the health check, the metrics job).
+ctl --read-only stats | grep -q "^events in the last 24 hours:" || fail "--read-only: stats"
+status=0
+out=$(ctl --read-only schedule install SEP001122334455 2>&1 >/dev/null) || status=$?
+[ $status -eq 1 ] || fail "--read-only: schedule install exited $status"
+echo "$out" | grep -q "^capfctl: method operation.schedule needs the admin role; uid $(id -u) .*, lowered to read-only by the request;" ||
+  fail "--read-only: schedule install said '$out'"
+[ "$(ctl --json device get SEP001122334455 | json_field '["pending_operation"]')" = none ] ||
+  fail "--read-only: the refused schedule changed the device"
+check "capfctl --read-only"
 ctl summary | grep -q "^devices_by_status:$" || fail "summary: devices_by_status is not a nested section"
 ctl summary | grep -q "{" && fail "summary prints inline JSON"
 

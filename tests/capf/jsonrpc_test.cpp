@@ -202,6 +202,48 @@ TEST_CASE("a read-only caller is refused a method that needs the admin role, nam
     CHECK(changes == 1);
 }
 
+TEST_CASE("a request may lower its own role to read-only, never raise it") {
+    Registry r;
+    int changes = 0;
+    r.add({"device.remove", Role::admin, "changes something", {"name"}, [&](const json&) {
+               ++changes;
+               return json(true);
+           }});
+    r.add({"device.get", Role::read_only, "reads", {"name"}, [](const json& p) { return p; }});
+
+    // An admin uid (a health check running as the service user) that asks
+    // for read-only is refused what changes anything, and says why.
+    const json refused = json::parse(handle_line(
+        r,
+        R"({"jsonrpc":"2.0","id":1,"capf_role":"read-only","method":"device.remove","params":{"name":"SEP1"}})",
+        admin_caller));
+    CHECK(refused["error"]["code"] == static_cast<int>(ErrorCode::permission_denied));
+    CHECK_THAT(refused["error"]["message"].get<std::string>(),
+               Catch::StartsWith("method device.remove needs the admin role; uid 0 (root) has the "
+                                 "admin role (root), lowered to read-only by the request"));
+    CHECK(changes == 0);
+    const json read = json::parse(handle_line(
+        r,
+        R"({"jsonrpc":"2.0","id":2,"capf_role":"read-only","method":"device.get","params":{"name":"SEP1"}})",
+        admin_caller));
+    CHECK(read["result"] == json{{"name", "SEP1"}});
+
+    // Nothing else may be asked for: a read-only caller cannot ask for admin.
+    const Caller reader{Role::read_only, "uid 1001 (alice) has the read-only role"};
+    for (const char* value : {R"("admin")", R"("")", "1", "null"}) {
+        INFO(value);
+        const json bad =
+            json::parse(handle_line(r,
+                                    std::string(R"({"jsonrpc":"2.0","id":3,"capf_role":)") + value +
+                                        R"(,"method":"device.remove","params":{"name":"SEP1"}})",
+                                    reader));
+        CHECK(bad["error"]["code"] == static_cast<int>(ErrorCode::invalid_request));
+        CHECK_THAT(bad["error"]["message"].get<std::string>(),
+                   Catch::Contains("a request can only lower its role"));
+    }
+    CHECK(changes == 0);
+}
+
 TEST_CASE("the registry keeps the role each method needs") {
     const auto r = sample_registry();
     REQUIRE(r.find("echo") != nullptr);

@@ -309,6 +309,10 @@ if hc:
           "Dockerfile: HEALTHCHECK asks capfd on the socket of capfd.json")
     check("version" in hc_argv and "version" in subcommands_of(ctl_help),
           "Dockerfile: HEALTHCHECK runs 'capfctl version', which capfctl has")
+    # The container runs as capf, capfd's own uid (an admin): the check
+    # lowers itself to the read-only role.
+    check("--read-only" in hc_argv,
+          "Dockerfile: HEALTHCHECK runs capfctl --read-only (least privilege)")
 
 # ---- entrypoint.sh against capfd's real options
 script = open(os.path.join(d, "entrypoint.sh")).read()
