@@ -162,14 +162,25 @@ TEST_CASE("brackets inside strings, escaped quotes included, do not count as nes
     CHECK(nested_deeper_than(R"(["\\"[[[[)", 1));
 }
 
-TEST_CASE("a read-only caller is refused a method that needs the admin role, naming both") {
+namespace {
+
+/// device.remove needs the admin role and counts its calls in `changes`;
+/// device.get needs read-only and echoes its params.
+Registry one_of_each_role(int& changes) {
     Registry r;
-    int changes = 0;
-    r.add({"device.remove", Role::admin, "changes something", {"name"}, [&](const json&) {
+    r.add({"device.remove", Role::admin, "changes something", {"name"}, [&changes](const json&) {
                ++changes;
                return json(true);
            }});
     r.add({"device.get", Role::read_only, "reads", {"name"}, [](const json& p) { return p; }});
+    return r;
+}
+
+}  // namespace
+
+TEST_CASE("a read-only caller is refused a method that needs the admin role, naming both") {
+    int changes = 0;
+    const Registry r = one_of_each_role(changes);
     const Caller reader{Role::read_only,
                         "uid 1001 (alice) has the read-only role (admin.readonly_users)"};
 
@@ -203,13 +214,8 @@ TEST_CASE("a read-only caller is refused a method that needs the admin role, nam
 }
 
 TEST_CASE("a request may lower its own role to read-only, never raise it") {
-    Registry r;
     int changes = 0;
-    r.add({"device.remove", Role::admin, "changes something", {"name"}, [&](const json&) {
-               ++changes;
-               return json(true);
-           }});
-    r.add({"device.get", Role::read_only, "reads", {"name"}, [](const json& p) { return p; }});
+    const Registry r = one_of_each_role(changes);
 
     // An admin uid (a health check running as the service user) that asks
     // for read-only is refused what changes anything, and says why.
