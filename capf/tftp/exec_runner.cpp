@@ -245,7 +245,7 @@ class RunningProgram {
 
     /// The program exited: whatever it left in its group is ended too.
     void end_leftovers() {
-        drain_output();
+        drain_output(Clock::now());
         if (spawned_.output_fd.is_open()) {  // someone else still holds the output
             ::kill(-spawned_.pid, SIGTERM);
             const auto grace_end = Clock::now() + program_termination_grace;
@@ -269,7 +269,10 @@ class RunningProgram {
         while (::waitpid(spawned_.pid, &status, 0) < 0 && errno == EINTR) {
         }
         reaped_ = true;
-        drain_output();
+        // What is left in the pipe, for the grace at most: a writer outside
+        // the process group (it left it with setsid) is not waited for.
+        drain_output(Clock::now() + program_termination_grace);
+        spawned_.output_fd.reset();
         if (WIFEXITED(status)) {
             result.exit_code = WEXITSTATUS(status);
         } else if (WIFSIGNALED(status)) {
@@ -309,7 +312,7 @@ class RunningProgram {
             feed_stdin();
         }
         if (fds[1].revents != 0) {
-            drain_output();
+            drain_output(Clock::now() + budget);
         }
     }
 
@@ -328,10 +331,15 @@ class RunningProgram {
         }
     }
 
-    /// Reads what is there now; closes the output at EOF or on error.
-    void drain_output() {
+    /// Reads what is there now, until `until` at the latest (a program that
+    /// writes without pause keeps the pipe readable: reading until it is
+    /// empty would outlast any deadline); at least one read. Closes the
+    /// output at EOF or on error.
+    void drain_output(Clock::time_point until) {
         char buffer[16 * 1024];
-        while (spawned_.output_fd.is_open()) {
+        for (bool first = true; spawned_.output_fd.is_open(); first = false) {
+            if (!first && Clock::now() >= until)
+                return;
             const ssize_t n = ::read(spawned_.output_fd.get(), buffer, sizeof buffer);
             if (n > 0) {
                 const std::size_t room = program_output_excerpt_limit - excerpt_.size();
