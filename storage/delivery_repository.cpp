@@ -256,11 +256,12 @@ bool DeliveryRepository::complete_delivery(const DeliveryBatch& batch, const std
     return completed;
 }
 
-void DeliveryRepository::fail_delivery(const DeliveryBatch& batch, const std::string& node,
+bool DeliveryRepository::fail_delivery(const DeliveryBatch& batch, const std::string& node,
                                        const std::string& error, std::chrono::seconds backoff) {
     const std::string stored = storable_error(error);
+    bool held = false;
     pool_.transact([&](pqxx::work& txn) {
-        lock_leased_rows(txn, ids_literal(batch), node);
+        held = lock_leased_rows(txn, ids_literal(batch), node) > 0;
         txn.exec_params0(R"SQL(
             UPDATE deliveries
             SET attempts = attempts + 1, last_error = $3, last_error_at = now(),
@@ -270,6 +271,39 @@ void DeliveryRepository::fail_delivery(const DeliveryBatch& batch, const std::st
         )SQL",
                          ids_literal(batch), node, stored, static_cast<double>(backoff.count()));
         audit_in(txn, audit_event(batch.device, "", node, "delivery", "failed", stored));
+    });
+    return held;
+}
+
+std::size_t DeliveryRepository::release_deliveries(const DeliveryBatch& batch,
+                                                   const std::string& node) {
+    if (batch.ids.empty())
+        return 0;
+    std::size_t released = 0;
+    pool_.transact([&](pqxx::work& txn) {
+        lock_leased_rows(txn, ids_literal(batch), node);
+        released = txn.exec_params(R"SQL(
+            UPDATE deliveries
+            SET lease_owner = NULL, lease_expires_at = NULL
+            WHERE id = ANY($1::bigint[]) AND lease_owner = $2 AND delivered_at IS NULL
+        )SQL",
+                                   ids_literal(batch), node)
+                       .affected_rows();
+    });
+    return released;
+}
+
+void DeliveryRepository::requeue_lost_delivery(const DeliveryBatch& batch,
+                                               const std::string& node) {
+    pool_.transact([&](pqxx::work& txn) {
+        // A device removed meanwhile has nothing to deliver.
+        txn.exec_params0(R"SQL(
+            INSERT INTO deliveries (device, change)
+            SELECT name, 'requested' FROM devices WHERE name = $1
+        )SQL",
+                         batch.device);
+        audit_in(txn, audit_event(batch.device, "", node, "delivery", "lease_lost",
+                                  "queued again: another node may have delivered it meanwhile"));
     });
 }
 

@@ -40,9 +40,20 @@ class DeliveryRepository {
     /// last_error = `error`, next_attempt_at = now() + `backoff`, lease
     /// released. Audit delivery/failed (device, node, detail `error`; the
     /// stored error is cut to 500 characters, invalid UTF-8 and NULs
-    /// replaced by '?'), also when the lease was lost.
-    void fail_delivery(const DeliveryBatch& batch, const std::string& node,
+    /// replaced by '?'), also when the lease was lost. False when `node`
+    /// held none of the rows any more.
+    bool fail_delivery(const DeliveryBatch& batch, const std::string& node,
                        const std::string& error, std::chrono::seconds backoff);
+    /// Gives back the rows of `batch` that `node` still leases, unchanged
+    /// and due at once: the lease ran short before they were delivered, so
+    /// any node may take them without waiting for it to expire. How many.
+    std::size_t release_deliveries(const DeliveryBatch& batch, const std::string& node);
+    /// `node` delivered (part of) `batch` but found its lease lost at the
+    /// end: another node may have written the device's newer facts before
+    /// this node's last write landed. Queues a 'requested' row, so the
+    /// device's current facts are written again after both. Audit
+    /// delivery/lease_lost (device, node).
+    void requeue_lost_delivery(const DeliveryBatch& batch, const std::string& node);
 
     /// A 'requested' row for one device (capfctl encrypt-config NAME).
     /// Throws StorageError: invalid_device_name, not_found. Audit

@@ -17,66 +17,111 @@ DeliveryChange newest_change(const storage::DeliveryBatch& batch) {
 
 }  // namespace
 
-std::string DeliveryWorker::deliver(const storage::DeliveryBatch& batch) {
+DeviceDelivery DeliveryWorker::deliver(const storage::DeliveryBatch& batch,
+                                       const LeaseGuard& lease) {
     const DeliveryChange change = newest_change(batch);
-    std::string first_failure;
+    DeviceDelivery out;
     for (const auto& encryptor : encryptors_) {
+        const std::string name(encryptor->name());
         try {
-            encryptor->deliver(batch.facts, change);
-        } catch (const std::exception& e) {
+            // Also asked here, not only by the encryptors before their
+            // effects: an encryptor that does not ask still never starts late.
+            lease.require(std::chrono::milliseconds(0), "starting " + name);
+            out.acted = true;
+            encryptor->deliver(batch.facts, change, lease);
+        } catch (const EncryptorError& e) {
+            if (e.code() == EncryptorErrc::lease_running_out) {
+                log::info("delivery_lease_running_out",
+                          {{"device", batch.device}, {"encryptor", name}, {"detail", e.what()}});
+                out.lease_ran_short = true;
+                return out;
+            }
             log::warn("delivery_failed", {{"device", batch.device},
-                                          {"encryptor", std::string(encryptor->name())},
+                                          {"encryptor", name},
                                           {"attempt", batch.attempts + 1},
                                           {"error", e.what()}});
-            if (first_failure.empty())
-                first_failure = std::string(encryptor->name()) + ": " + e.what();
+            if (out.failure.empty())
+                out.failure = name + ": " + e.what();
+        } catch (const std::exception& e) {
+            log::warn("delivery_failed", {{"device", batch.device},
+                                          {"encryptor", name},
+                                          {"attempt", batch.attempts + 1},
+                                          {"error", e.what()}});
+            if (out.failure.empty())
+                out.failure = name + ": " + e.what();
         }
     }
-    return first_failure;
+    return out;
+}
+
+void DeliveryWorker::record(const storage::DeliveryBatch& batch, const DeviceDelivery& outcome) {
+    bool held = true;
+    if (!outcome.failure.empty()) {
+        const auto backoff = storage::delivery_backoff(batch.attempts + 1, settings_.retry_first,
+                                                       settings_.retry_max);
+        held = outbox_.fail_delivery(batch, settings_.node, outcome.failure, backoff);
+        counters_.failed += 1;
+    } else if (outcome.lease_ran_short) {
+        // Not a failure: due again at once, for whichever node claims it.
+        held = outbox_.release_deliveries(batch, settings_.node) > 0;
+    } else {
+        held = outbox_.complete_delivery(batch, settings_.node);
+        if (held)
+            counters_.delivered += 1;
+    }
+    if (held || !outcome.acted)
+        return;
+    // Another node took the delivery over; this node's last write may have
+    // landed after that node's (a rename stalled past the guard's margin).
+    // Delivered again, the device's newest facts are written last.
+    log::warn("delivery_lease_lost", {{"device", batch.device}, {"node", settings_.node}});
+    outbox_.requeue_lost_delivery(batch, settings_.node);
+    counters_.lease_lost += 1;
 }
 
 asio::awaitable<std::size_t> DeliveryWorker::deliver_due() {
     auto claim = [this] {
         return outbox_.claim_deliveries(settings_.node, settings_.batch, settings_.lease);
     };
-    // The lease covers the whole batch, delivered one device after another:
-    // past half of it, the rest is left for a later round (by any node) once
-    // its lease runs out, rather than delivered while another node may take
-    // it over (two nodes under load delivered 21 of 200 twice).
-    const auto claimed_at = std::chrono::steady_clock::now();
+    // Read before the claim is sent: the lease the database records starts
+    // later than this, so the guard never believes in more lease than there is.
+    const auto claimed_at = LeaseGuard::Clock::now();
     const auto batches = co_await pool_.run(claim);
-    std::size_t delivered_or_failed = 0;
+    const LeaseGuard lease(claimed_at, settings_.lease);
+    std::size_t started = 0;
     for (const auto& batch : batches) {
-        // The first is always delivered, so that a short lease still makes progress.
-        const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - claimed_at;
-        if (delivered_or_failed > 0 &&
-            elapsed >= std::chrono::duration<double>(settings_.lease) / 2) {
+        // Devices start in the first half of the lease only (two nodes under
+        // load delivered 21 of 200 twice when a batch outlived its lease);
+        // the first always starts, so that a short lease still makes progress.
+        const std::chrono::duration<double> elapsed = LeaseGuard::Clock::now() - claimed_at;
+        if (started > 0 && elapsed >= std::chrono::duration<double>(settings_.lease) / 2) {
             log::info("delivery_lease_running_out",
-                      {{"left", batches.size() - delivered_or_failed},
+                      {{"left", batches.size() - started},
                        {"lease_seconds", static_cast<long long>(settings_.lease.count())}});
             break;
         }
-        ++delivered_or_failed;
+        ++started;
         // Each device on the pool by itself: a slow encryptor for one device
         // does not hold the others' notifications.
-        auto one = [this, &batch] {
-            const std::string failure = deliver(batch);
-            if (failure.empty()) {
-                outbox_.complete_delivery(batch, settings_.node);
-                return true;
-            }
-            const auto backoff = storage::delivery_backoff(
-                batch.attempts + 1, settings_.retry_first, settings_.retry_max);
-            outbox_.fail_delivery(batch, settings_.node, failure, backoff);
-            return false;
-        };
+        auto one = [this, &batch, &lease] { record(batch, deliver(batch, lease)); };
         try {
-            const bool ok = co_await pool_.run(one);
-            (ok ? counters_.delivered : counters_.failed) += 1;
+            co_await pool_.run(one);
         } catch (const std::exception& e) {
             // The database went away between delivering and recording it: the
             // lease expires and the batch is delivered again (idempotently).
             log::warn("delivery_not_recorded", {{"device", batch.device}, {"error", e.what()}});
+        }
+    }
+    if (started < batches.size()) {
+        // Handed back now rather than when the lease expires.
+        auto release = [this, &batches, started] {
+            for (std::size_t i = started; i < batches.size(); ++i)
+                outbox_.release_deliveries(batches[i], settings_.node);
+        };
+        try {
+            co_await pool_.run(release);
+        } catch (const std::exception& e) {
+            log::warn("delivery_release_failed", {{"error", e.what()}});
         }
     }
     co_return batches.size();

@@ -4,7 +4,9 @@
 // audited (by the repository) and retried; it never fails a phone's
 // operation. With several nodes on one database, each device's changes are
 // claimed by one node at a time, so a shared TFTP directory never sees two
-// writers of one file at once.
+// writers of one file at once; and a node acts on a claim only while its
+// lease holds (LeaseGuard), so a slow node never writes a device's older
+// facts over the files a node that took the delivery over wrote.
 #pragma once
 
 #include <asio/awaitable.hpp>
@@ -22,8 +24,10 @@ namespace capf::tftp {
 
 struct DeliverySettings {
     std::string node;
-    std::size_t batch = 32;                                ///< devices claimed at once
-    std::chrono::seconds lease = std::chrono::minutes(5);  ///< longer than any encryptor may take
+    std::size_t batch = 32;  ///< devices claimed at once
+    /// A node starts devices in the first half of it, and acts (writes,
+    /// starts a program) only in the first three quarters (LeaseGuard).
+    std::chrono::seconds lease = std::chrono::minutes(5);
     std::chrono::seconds retry_first = std::chrono::seconds(10);
     std::chrono::seconds retry_max = std::chrono::minutes(10);
     std::chrono::milliseconds idle_poll = std::chrono::seconds(1);  ///< when nothing is due
@@ -32,6 +36,19 @@ struct DeliverySettings {
 struct DeliveryCounters {
     std::atomic<std::uint64_t> delivered{0};
     std::atomic<std::uint64_t> failed{0};
+    /// Deliveries whose lease was found lost at the end, queued again.
+    std::atomic<std::uint64_t> lease_lost{0};
+};
+
+/// What one device's delivery came to.
+struct DeviceDelivery {
+    /// The first failure's message ("encryptor: what"); empty when none failed.
+    std::string failure;
+    /// An encryptor was stopped, or not started, because the lease would not
+    /// hold long enough for its next effect.
+    bool lease_ran_short = false;
+    /// Some encryptor ran, so something may have been written.
+    bool acted = false;
 };
 
 /// Lifetime: every reference outlives run().
@@ -43,15 +60,17 @@ class DeliveryWorker {
 
     /// Claims and delivers until the io_context stops. Never throws.
     asio::awaitable<void> run();
-    /// Runs every encryptor for one batch; the first failure's message, or
-    /// empty when all succeeded. Blocking: call on the pool.
-    std::string deliver(const storage::DeliveryBatch& batch);
+    /// Runs every encryptor for one batch, in order, while `lease` allows
+    /// it. Blocking: call on the pool.
+    DeviceDelivery deliver(const storage::DeliveryBatch& batch, const LeaseGuard& lease);
 
     const DeliveryCounters& counters() const noexcept { return counters_; }
 
   private:
     /// One round: claims a batch of devices and delivers them. How many were claimed.
     asio::awaitable<std::size_t> deliver_due();
+    /// Records how one device's delivery ended. Blocking: call on the pool.
+    void record(const storage::DeliveryBatch& batch, const DeviceDelivery& outcome);
 
     DeliverySettings settings_;
     storage::DeliveryRepository& outbox_;

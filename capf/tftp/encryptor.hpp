@@ -8,8 +8,15 @@
 // notification is harmless. They are blocking and run on the blocking pool,
 // off the phone's session path; a failure is logged, audited and retried by
 // the delivery worker, never seen by the phone.
+//
+// Several nodes may deliver to one TFTP directory. Each delivery is claimed
+// with a lease, and an encryptor asks the LeaseGuard it is given before
+// every effect (replacing or removing a file, starting a program), so that a
+// node whose lease ran out never writes a device's older facts over the
+// newer ones another node wrote after taking the delivery over (issue 32).
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -23,11 +30,66 @@ namespace capf::tftp {
 using storage::DeliveryChange;
 using storage::DeviceFacts;
 
+enum class EncryptorErrc {
+    /// The work failed (a program's status, I/O, a bad source file): the
+    /// delivery is retried with backoff.
+    failed,
+    /// This node may no longer hold the delivery long enough for the next
+    /// effect (LeaseGuard): nothing more was done; the delivery is handed
+    /// back, not counted as a failure.
+    lease_running_out,
+};
+
 /// An encryptor could not do its work; the message is for the operator
-/// (which file, which program, what failed). The delivery is retried.
+/// (which file, which program, what failed).
 class EncryptorError : public std::runtime_error {
   public:
-    using std::runtime_error::runtime_error;
+    explicit EncryptorError(const std::string& what, EncryptorErrc code = EncryptorErrc::failed)
+        : std::runtime_error(what), code_(code) {}
+    EncryptorErrc code() const noexcept { return code_; }
+
+  private:
+    EncryptorErrc code_;
+};
+
+/// How long this node may still act on a delivery it claimed.
+///
+/// The database sets a claim's lease_expires_at to its own now() plus the
+/// lease, and another node takes the delivery over only once the
+/// database's now() passes that. The worker reads this node's steady clock
+/// BEFORE it sends the claim, so claimed_at + lease is never later than the
+/// expiry the database recorded (the claim's transaction starts after it),
+/// whatever the two hosts' wall clocks say. An effect is allowed only while
+/// it will be over before three quarters of the lease have passed: the last
+/// quarter absorbs a rename that stalls after the check and a step of the
+/// database host's clock. What even that cannot cover (a write stalled for
+/// longer) is closed by the worker, which queues the device again whenever
+/// it finds at the end that its lease was lost.
+///
+/// A database re-check before each file would prove no more: its answer is
+/// as old as the round trip by the time the rename runs, so it needs the
+/// same margin, and it would cost a transaction per file.
+class LeaseGuard {
+  public:
+    using Clock = std::chrono::steady_clock;
+
+    /// `claimed_at`: this node's clock read before the claim was sent.
+    LeaseGuard(Clock::time_point claimed_at, std::chrono::milliseconds lease) noexcept;
+    /// No lease to lose: a build on demand, or a test of one encryptor.
+    static LeaseGuard unlimited() noexcept;
+
+    /// Whether `work` more (a program's timeout and kill grace, or 0 for a
+    /// rename) ends before the part of the lease this node may act in.
+    bool allows(std::chrono::milliseconds work) const noexcept;
+    /// Throws EncryptorError(lease_running_out) naming `effect` (e.g.
+    /// "replacing /srv/tftp/SEP...sgn") unless allows(work).
+    void require(std::chrono::milliseconds work, std::string_view effect) const;
+    /// The time left to act in (zero once it has passed).
+    std::chrono::milliseconds remaining() const noexcept;
+
+  private:
+    explicit LeaseGuard(Clock::time_point act_until) noexcept : act_until_(act_until) {}
+    Clock::time_point act_until_;
 };
 
 class Encryptor {
@@ -35,9 +97,11 @@ class Encryptor {
     virtual ~Encryptor() = default;
     /// The configured name, e.g. "enc-sgn".
     virtual std::string_view name() const = 0;
-    /// Makes the TFTP side match `facts` after `change`. Throws
-    /// EncryptorError (or any std::exception) on failure.
-    virtual void deliver(const DeviceFacts& facts, DeliveryChange change) = 0;
+    /// Makes the TFTP side match `facts` after `change`. Calls
+    /// lease.require() before each effect. Throws EncryptorError (or any
+    /// std::exception) on failure.
+    virtual void deliver(const DeviceFacts& facts, DeliveryChange change,
+                         const LeaseGuard& lease) = 0;
     /// The CAPF or TFTP identity changed (start, SIGHUP, `capfd init`): e.g.
     /// the ITL is rebuilt. Default: nothing.
     virtual void identities_changed() {}

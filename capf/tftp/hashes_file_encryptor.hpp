@@ -27,8 +27,9 @@ class HashesFileEncryptor : public Encryptor {
 
     std::string_view name() const override { return "hashes-file"; }
     /// Rewrites the whole export from the current facts of every device;
-    /// `facts` and `change` only trigger it (level-triggered).
-    void deliver(const DeviceFacts& facts, DeliveryChange change) override;
+    /// `facts` and `change` only trigger it (level-triggered). The export is
+    /// replaced only when `lease` allows it.
+    void deliver(const DeviceFacts& facts, DeliveryChange change, const LeaseGuard& lease) override;
 
   private:
     std::vector<DeviceFacts> all_devices() const;

@@ -151,7 +151,7 @@ case $case in
 cat >"$dir/exec/\$(date +%s%N).json"
 SH
     chmod 755 "$dir/record.sh"
-    start_tftp "[{\"type\": \"exec\", \"argv\": [\"$dir/record.sh\"], \"timeout\": \"10s\"}]"
+    start_tftp "[{\"type\": \"exec\", \"argv\": [\"$dir/record.sh\"], \"timeout\": \"5s\"}]"
     install_phone $dev p rsa-2048
     wait_delivered
     ctl schedule fetch $dev >/dev/null; out=$(run_phone $dev p); wait_delivered
@@ -227,7 +227,7 @@ i=0
 while [ ! -e "$dir/gate.open" ] && [ \$i -lt 600 ]; do sleep 0.1; i=\$((i+1)); done
 SH
     chmod 755 "$dir/gate.sh"
-    start_tftp "[{\"type\": \"exec\", \"argv\": [\"$dir/gate.sh\"], \"timeout\": \"60s\"}, $(enc_sgn sha512)]"
+    start_tftp "[{\"type\": \"exec\", \"argv\": [\"$dir/gate.sh\"], \"timeout\": \"5s\"}, $(enc_sgn sha512)]"
     source_xml $dev 700
     install_phone $dev p rsa-2048
     wait_for "$dir/gate.reached"
@@ -250,7 +250,7 @@ SH
 python3 -c "import json,sys; d=json.load(sys.stdin); print(d['device'], d['change'])" >>"$dir/writes.\$\$"
 SH
     chmod 755 "$dir/count.sh"
-    enc="[{\"type\": \"exec\", \"argv\": [\"$dir/count.sh\"], \"timeout\": \"10s\"}, $(enc_sgn sha512)]"
+    enc="[{\"type\": \"exec\", \"argv\": [\"$dir/count.sh\"], \"timeout\": \"5s\"}, $(enc_sgn sha512)]"
     start_tftp "$enc" '{"limits": {"max_sessions_per_source": 64}}'
     pid_a=$capfd_pid port_a=$port
     port=$((port + 1))

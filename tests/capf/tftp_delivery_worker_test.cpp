@@ -6,15 +6,20 @@
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/io_context.hpp>
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "capf/common/atomic_file.hpp"
 #include "capf/common/blocking_pool.hpp"
 #include "capf/tftp/delivery_worker.hpp"
 #include "storage/delivery_repository.hpp"
@@ -38,7 +43,8 @@ class SlowEncryptor : public tftp::Encryptor {
     SlowEncryptor(std::string node, DeliveryLog& log, std::chrono::milliseconds delay)
         : node_(std::move(node)), log_(log), delay_(delay) {}
     std::string_view name() const override { return "slow"; }
-    void deliver(const storage::DeviceFacts& facts, storage::DeliveryChange) override {
+    void deliver(const storage::DeviceFacts& facts, storage::DeliveryChange,
+                 const tftp::LeaseGuard&) override {
         std::this_thread::sleep_for(delay_);
         std::lock_guard lock(log_.mutex);
         log_.nodes_by_device[facts.name].push_back(node_);
@@ -118,4 +124,185 @@ TEST_CASE(
     // node-a stopped after two devices (1.4 s of a 2 s lease): the rest went
     // in later rounds, by whichever node claimed them first.
     CHECK(workers[0]->counters().delivered.load() >= 2);
+}
+
+namespace {
+
+/// What each node wrote into one device's file, in the order of the writes.
+struct FileWrites {
+    std::mutex mutex;
+    std::vector<std::pair<std::string, std::string>> node_and_md5;
+    std::vector<std::pair<std::string, std::string>> copy() {
+        std::lock_guard lock(mutex);
+        return node_and_md5;
+    }
+};
+
+/// Stalls the first delivery on its node for `stall` (an exec that runs
+/// long), and signals when it started.
+class StallOnce : public tftp::Encryptor {
+  public:
+    explicit StallOnce(std::chrono::milliseconds stall) : stall_(stall) {}
+    std::string_view name() const override { return "stall"; }
+    void deliver(const storage::DeviceFacts&, storage::DeliveryChange,
+                 const tftp::LeaseGuard&) override {
+        if (started_.exchange(true))
+            return;
+        std::this_thread::sleep_for(stall_);
+        finished_ = true;
+    }
+    bool started() const { return started_; }
+    bool finished() const { return finished_; }
+
+  private:
+    std::chrono::milliseconds stall_;
+    std::atomic<bool> started_{false};
+    std::atomic<bool> finished_{false};
+};
+
+/// Writes the device's MD5 into DIR/NAME.md5 as enc-sgn writes its files:
+/// atomically, asking the lease just before the rename.
+class Md5FileWriter : public tftp::Encryptor {
+  public:
+    Md5FileWriter(std::filesystem::path dir, std::string node, FileWrites& writes)
+        : dir_(std::move(dir)), node_(std::move(node)), writes_(writes) {}
+    std::string_view name() const override { return "md5-file"; }
+    void deliver(const storage::DeviceFacts& facts, storage::DeliveryChange,
+                 const tftp::LeaseGuard& lease) override {
+        const auto target = dir_ / (facts.name + ".md5");
+        write_file_atomically(
+            target,
+            {reinterpret_cast<const std::uint8_t*>(facts.md5_hex.data()), facts.md5_hex.size()},
+            0644, [&] { lease.require(0ms, "replacing " + target.string()); });
+        std::lock_guard lock(writes_.mutex);
+        writes_.node_and_md5.emplace_back(node_, facts.md5_hex);
+    }
+
+  private:
+    std::filesystem::path dir_;
+    std::string node_;
+    FileWrites& writes_;
+};
+
+storage::IssuedCertificateRecord certificate(const std::string& serial, const std::string& md5) {
+    const auto now = std::chrono::system_clock::now();
+    return storage::IssuedCertificateRecord{
+        serial,
+        storage::Bytes{0x30, 0x82, 0x01, static_cast<std::uint8_t>(serial.size())},
+        now,
+        now + std::chrono::hours(24),
+        storage::Bytes{0x30, 0x59, 0x01},
+        md5};
+}
+
+/// A phone confirms a new LSC: the facts change and an 'installed' row is queued.
+void install(storage::DeviceRepository& devices, const std::string& name,
+             const storage::IssuedCertificateRecord& cert) {
+    devices.schedule_operation(
+        name, storage::ScheduleRequest{storage::Operation::install, {}, {}, {}}, test::admin_actor);
+    const auto held = *devices.claim_pending_operation(name, "session-node", 60s);
+    devices.record_certificate_issued(held, cert, "10.0.0.1");
+    devices.record_store_confirmed(held, cert, "10.0.0.1");
+}
+
+std::string read_text(const std::filesystem::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+std::size_t undelivered(test::TestDatabase& db) {
+    std::size_t n = 0;
+    db.pool->transact([&](pqxx::work& txn) {
+        n = txn.exec1(R"SQL(SELECT count(*) FROM deliveries WHERE delivered_at IS NULL)SQL")[0]
+                .as<std::size_t>();
+    });
+    return n;
+}
+
+}  // namespace
+
+// Issue 32, item 2: node A claims a device's delivery, one of its
+// encryptors runs past the lease (an exec with a long timeout), node B takes
+// the delivery over with the phone's new LSC and writes the new file; A must
+// then neither write its old facts over B's file, nor leave the device
+// without a delivery of its newest facts.
+TEST_CASE("tftp delivery: a node that outlived its lease never leaves older facts in the file") {
+    test::TestDatabase db;
+    storage::DeviceRepository devices{*db.pool};
+    storage::DeliveryRepository outbox{*db.pool};
+    const std::string name = "SEP00112233AA01";
+    const std::string old_md5(32, 'a'), new_md5(32, 'b');
+    devices.add_device(
+        storage::DeviceSettings{name, "", storage::AuthMode::null_string, "rsa-2048"},
+        test::admin_actor);
+    install(devices, name, certificate("01", old_md5));
+
+    const auto dir = std::filesystem::temp_directory_path() /
+                     ("capf-lease-" + std::to_string(::getpid()) + "-" +
+                      std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()));
+    std::filesystem::create_directories(dir);
+    FileWrites writes;
+    asio::io_context io;
+    BlockingPool pool(4);
+    // Node A stalls 3 s in its first delivery; the lease is 2 s.
+    tftp::Encryptors a_encryptors, b_encryptors;
+    auto stall = std::make_unique<StallOnce>(3000ms);
+    const StallOnce& a_stall = *stall;
+    a_encryptors.push_back(std::move(stall));
+    a_encryptors.push_back(std::make_unique<Md5FileWriter>(dir, "node-a", writes));
+    b_encryptors.push_back(std::make_unique<Md5FileWriter>(dir, "node-b", writes));
+    auto settings = [](const std::string& node) {
+        tftp::DeliverySettings s;
+        s.node = node;
+        s.lease = 2s;
+        s.retry_first = 1s;
+        s.retry_max = 1s;
+        s.idle_poll = 50ms;
+        return s;
+    };
+    tftp::DeliveryWorker a(settings("node-a"), outbox, a_encryptors, pool);
+    tftp::DeliveryWorker b(settings("node-b"), outbox, b_encryptors, pool);
+    asio::co_spawn(io, a.run(), asio::detached);
+    std::thread runner([&io] {
+        const auto guard = asio::make_work_guard(io);
+        io.run();
+    });
+    auto wait_until = [](auto condition, std::chrono::seconds limit) {
+        const auto deadline = std::chrono::steady_clock::now() + limit;
+        while (!condition() && std::chrono::steady_clock::now() < deadline)
+            std::this_thread::sleep_for(20ms);
+        return condition();
+    };
+    // A holds the old facts; the phone then confirms a new LSC.
+    REQUIRE(wait_until([&] { return a_stall.started(); }, 10s));
+    install(devices, name, certificate("02", new_md5));
+    asio::co_spawn(io, b.run(), asio::detached);
+    // Until A is back and the outbox has stayed empty for longer than a
+    // lease (a delivery queued again would show).
+    const auto settled = [&] {
+        if (!a_stall.finished() || undelivered(db) != 0)
+            return false;
+        std::this_thread::sleep_for(2500ms);
+        return undelivered(db) == 0;
+    };
+    const bool done = wait_until(settled, 30s);
+    io.stop();
+    runner.join();
+    pool.stop();
+
+    const std::string in_file = read_text(dir / (name + ".md5"));
+    std::filesystem::remove_all(dir);
+    REQUIRE(done);
+    std::string sequence;
+    for (const auto& [node, md5] : writes.copy())
+        sequence += node + (md5 == old_md5 ? " wrote the old MD5; " : " wrote the new MD5; ");
+    INFO(sequence);
+    CHECK(in_file == new_md5);
+    // Whoever wrote last wrote the newest facts.
+    REQUIRE_FALSE(writes.copy().empty());
+    CHECK(writes.copy().back().second == new_md5);
+    // A found its lease lost and queued the device again.
+    CHECK(a.counters().lease_lost.load() == 1);
 }

@@ -441,3 +441,36 @@ TEST_CASE("delivery: all device facts page by name and filter by prefix") {
     CHECK(page.front().name == "CIPC-ALICE");
     CHECK(page.back().name == "SEPBBB000000001");
 }
+
+// Issue 32, item 2: a node whose lease ran short hands the rows back at once;
+// one that finds its lease lost at the end queues the device again.
+TEST_CASE(
+    "delivery: rows handed back are claimable at once, and a lost lease queues the device again") {
+    Outbox o;
+    o.add(device_name);
+    o.install(device_name, cert("f1", std::string(32, 'f')));
+    const auto a = o.deliveries.claim_deliveries("node-a", 10, 3600s);
+    REQUIRE(a.size() == 1);
+    CHECK(o.deliveries.claim_deliveries("node-b", 10, 3600s).empty());
+    CHECK(o.deliveries.release_deliveries(a[0], "node-b") == 0);  // not node-b's to give
+    CHECK(o.deliveries.release_deliveries(a[0], "node-a") == 1);
+    const auto b = o.deliveries.claim_deliveries("node-b", 10, 3600s);  // no wait for the lease
+    REQUIRE(b.size() == 1);
+    CHECK(b[0].ids == a[0].ids);
+    CHECK(b[0].attempts == 0);  // handing back is not a failure
+
+    CHECK(o.deliveries.release_deliveries(a[0], "node-a") == 0);  // node-b's now
+    CHECK_FALSE(o.deliveries.complete_delivery(a[0], "node-a"));
+    o.deliveries.requeue_lost_delivery(a[0], "node-a");
+    CHECK(o.rows(device_name) == Rows{{"installed", false}, {"requested", false}});
+    CHECK(o.deliveries.complete_delivery(b[0], "node-b"));
+    // The new row waited for node-b's lease to end; it is claimable now.
+    const auto again = o.deliveries.claim_deliveries("node-a", 10, 60s);
+    REQUIRE(again.size() == 1);
+    CHECK(kinds(again[0]) == std::vector<std::string>{"requested"});
+    const auto audit = o.devices.audit_events(AuditQuery{device_name, std::nullopt, 1});
+    REQUIRE(audit.size() == 1);
+    CHECK(audit[0].event == "delivery");
+    CHECK(audit[0].outcome == "lease_lost");
+    CHECK(audit[0].node == "node-a");
+}
