@@ -484,8 +484,8 @@ void read_log(Reader& r, const json& doc, Config& c) {
 }
 
 void read_tftp_delivery(Reader& r, const json& tftp, Config::Tftp::Delivery& d) {
-    const json* s =
-        r.section(tftp, "tftp", "delivery", {"retry_first", "retry_max", "lease", "batch"});
+    const json* s = r.section(tftp, "tftp", "delivery",
+                              {"retry_first", "retry_max", "lease", "batch", "parked_recheck"});
     if (s == nullptr)
         return;
     r.duration(s, "tftp.delivery", "retry_first", d.retry_first, std::chrono::seconds(1),
@@ -496,6 +496,8 @@ void read_tftp_delivery(Reader& r, const json& tftp, Config::Tftp::Delivery& d) 
     r.duration(s, "tftp.delivery", "lease", d.lease, std::chrono::seconds(10),
                std::chrono::hours(2));
     r.uint(s, "tftp.delivery", "batch", d.batch, 1, 1000);
+    r.duration(s, "tftp.delivery", "parked_recheck", d.parked_recheck, std::chrono::seconds(1),
+               std::chrono::hours(24));
 }
 
 /// A directory or file the service writes or reads on its own: absolute,

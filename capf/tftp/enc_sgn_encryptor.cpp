@@ -79,4 +79,11 @@ void EncSgnEncryptor::deliver(const DeviceFacts& facts, DeliveryChange change,
         remove_file_durably(plan.plaintext_in_tftp, checked_by(lease, plan.plaintext_in_tftp));
 }
 
+bool EncSgnEncryptor::parked_cause_cleared(const std::string& device, ParkCause cause) const {
+    if (cause != ParkCause::no_source_file || device.find('/') != std::string::npos)
+        return false;
+    std::error_code error;
+    return std::filesystem::exists(settings_.source_directory / (device + ".cnf.xml"), error);
+}
+
 }  // namespace capf::tftp

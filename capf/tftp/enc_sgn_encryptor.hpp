@@ -28,6 +28,8 @@ class EncSgnEncryptor : public Encryptor {
     /// allows it. Throws EncryptorError (no source file, bad XML, EC key,
     /// I/O, the lease running out) with nothing half-written.
     void deliver(const DeviceFacts& facts, DeliveryChange change, const LeaseGuard& lease) override;
+    /// no_source_file: whether source_directory/DEVICE.cnf.xml exists now.
+    bool parked_cause_cleared(const std::string& device, ParkCause cause) const override;
 
   private:
     EncSgnEncryptorConfig settings_;

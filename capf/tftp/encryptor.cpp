@@ -8,6 +8,20 @@ constexpr int acting_quarters = 3;
 
 }  // namespace
 
+std::string_view to_text(ParkCause cause) noexcept {
+    switch (cause) {
+        case ParkCause::key_not_rsa:
+            return "key-not-rsa";
+        case ParkCause::no_source_file:
+            return "no-source-file";
+        case ParkCause::invalid_device_name:
+            return "invalid-device-name";
+        case ParkCause::none:
+            break;
+    }
+    return "";
+}
+
 LeaseGuard::LeaseGuard(Clock::time_point claimed_at, std::chrono::milliseconds lease) noexcept
     : act_until_(claimed_at + lease * acting_quarters / 4) {}
 

@@ -7,7 +7,10 @@
 // device's CURRENT facts call for, so a retry, a duplicate or a coalesced
 // notification is harmless. They are blocking and run on the blocking pool,
 // off the phone's session path; a failure is logged, audited and retried by
-// the delivery worker, never seen by the phone.
+// the delivery worker, never seen by the phone. Only the encryptors that
+// failed are retried (issue 32); one whose failure cannot go away by itself
+// (an EC key for enc-sgn, no source file) says so, and its delivery is
+// parked until the cause changes instead of retried for ever.
 //
 // Several nodes may deliver to one TFTP directory. Each delivery is claimed
 // with a lease, and an encryptor asks the LeaseGuard it is given before
@@ -34,11 +37,31 @@ enum class EncryptorErrc {
     /// The work failed (a program's status, I/O, a bad source file): the
     /// delivery is retried with backoff.
     failed,
+    /// The work cannot succeed until its ParkCause changes: the delivery is
+    /// parked, and retried on the device's next change, when the cause is
+    /// seen to clear, or on `capfctl encrypt-config`.
+    permanent,
     /// This node may no longer hold the delivery long enough for the next
     /// effect (LeaseGuard): nothing more was done; the delivery is handed
     /// back, not counted as a failure.
     lease_running_out,
 };
+
+/// Why a permanent failure cannot succeed, and so what retries it.
+enum class ParkCause {
+    none,
+    /// The device's key is not RSA (.enc.sgn wraps its AES key with RSA
+    /// only): a new LSC of the device retries it.
+    key_not_rsa,
+    /// The plaintext configuration is not in the source directory: retried
+    /// when it appears (the worker looks every tftp.delivery.parked_recheck).
+    no_source_file,
+    /// The device's name cannot be a file name: only by hand.
+    invalid_device_name,
+};
+/// "key-not-rsa", "no-source-file", "invalid-device-name" ("" for none):
+/// the cause as stored and shown.
+std::string_view to_text(ParkCause cause) noexcept;
 
 /// An encryptor could not do its work; the message is for the operator
 /// (which file, which program, what failed).
@@ -46,10 +69,15 @@ class EncryptorError : public std::runtime_error {
   public:
     explicit EncryptorError(const std::string& what, EncryptorErrc code = EncryptorErrc::failed)
         : std::runtime_error(what), code_(code) {}
+    /// A permanent failure, parked until `cause` changes.
+    EncryptorError(ParkCause cause, const std::string& what)
+        : std::runtime_error(what), code_(EncryptorErrc::permanent), cause_(cause) {}
     EncryptorErrc code() const noexcept { return code_; }
+    ParkCause cause() const noexcept { return cause_; }
 
   private:
     EncryptorErrc code_;
+    ParkCause cause_ = ParkCause::none;
 };
 
 /// How long this node may still act on a delivery it claimed.
@@ -92,16 +120,36 @@ class LeaseGuard {
     Clock::time_point act_until_;
 };
 
+/// What an encryptor's work depends on.
+enum class EncryptorScope {
+    /// One device's facts: deliver() for each device.
+    device,
+    /// Every device's at once (an export of the fleet), or none (the ITL):
+    /// deliver_fleet() once for a whole claimed batch of devices.
+    fleet,
+};
+
 class Encryptor {
   public:
     virtual ~Encryptor() = default;
     /// The configured name, e.g. "enc-sgn".
     virtual std::string_view name() const = 0;
+    virtual EncryptorScope scope() const { return EncryptorScope::device; }
     /// Makes the TFTP side match `facts` after `change`. Calls
     /// lease.require() before each effect. Throws EncryptorError (or any
     /// std::exception) on failure.
     virtual void deliver(const DeviceFacts& facts, DeliveryChange change,
                          const LeaseGuard& lease) = 0;
+    /// Fleet scope: makes what it maintains match every device's current
+    /// facts, once for any number of changed devices. Same errors as
+    /// deliver(). Default: nothing (a device-scope encryptor).
+    virtual void deliver_fleet(const LeaseGuard& /*lease*/) {}
+    /// Whether a delivery of `device` parked with `cause` (one this
+    /// encryptor raised) may succeed now, e.g. its source file appeared.
+    /// Cheap (a stat) and blocking. Default: no.
+    virtual bool parked_cause_cleared(const std::string& /*device*/, ParkCause /*cause*/) const {
+        return false;
+    }
     /// The CAPF or TFTP identity changed (start, SIGHUP, `capfd init`): e.g.
     /// the ITL is rebuilt. Default: nothing.
     virtual void identities_changed() {}

@@ -97,6 +97,10 @@ std::vector<DeviceFacts> HashesFileEncryptor::all_devices() const {
 
 void HashesFileEncryptor::deliver(const DeviceFacts& /*facts*/, DeliveryChange /*change*/,
                                   const LeaseGuard& lease) {
+    deliver_fleet(lease);
+}
+
+void HashesFileEncryptor::deliver_fleet(const LeaseGuard& lease) {
     const std::lock_guard lock(rewrite_);
     const std::string text = render_hashes(all_devices(), settings_.format);
     write_file_atomically(

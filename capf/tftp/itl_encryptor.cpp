@@ -62,6 +62,10 @@ void ItlEncryptor::build(const LeaseGuard& lease) {
 
 void ItlEncryptor::deliver(const DeviceFacts& /*facts*/, DeliveryChange /*change*/,
                            const LeaseGuard& lease) {
+    deliver_fleet(lease);
+}
+
+void ItlEncryptor::deliver_fleet(const LeaseGuard& lease) {
     const std::lock_guard lock(build_);
     if (!std::filesystem::exists(target_))
         build(lease);

@@ -25,9 +25,13 @@ class ItlEncryptor : public Encryptor {
                  const ca::Identity& tftp_signer, Botan::X509_Certificate capf_certificate);
 
     std::string_view name() const override { return "itl"; }
+    /// The ITL does not depend on devices: once per batch is enough.
+    EncryptorScope scope() const override { return EncryptorScope::fleet; }
     /// The ITL does not depend on devices: builds it only when it is
     /// missing (and `lease` allows it).
     void deliver(const DeviceFacts& facts, DeliveryChange change, const LeaseGuard& lease) override;
+    /// The same.
+    void deliver_fleet(const LeaseGuard& lease) override;
     /// Rebuilds ITLFile.tlv.
     void identities_changed() override;
     /// The ITL as build() writes it (for `capfctl itl build`).

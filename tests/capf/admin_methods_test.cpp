@@ -524,12 +524,13 @@ TEST_CASE("admin: every method is listed with its summary") {
                              "tftp.status",
                              "tftp.hashes",
                              "tftp.itl",
+                             "tftp.failures",
                              "report",
                              "audit.query"}) {
         INFO(name);
         CHECK(methods.contains(name));
     }
-    CHECK(methods.size() == 28);
+    CHECK(methods.size() == 29);
     CHECK(admin.result("capf.certificate")["pem"].get<std::string>().find("BEGIN CERTIFICATE") !=
           std::string::npos);
 }

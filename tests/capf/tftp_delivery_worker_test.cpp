@@ -306,3 +306,186 @@ TEST_CASE("tftp delivery: a node that outlived its lease never leaves older fact
     // A found its lease lost and queued the device again.
     CHECK(a.counters().lease_lost.load() == 1);
 }
+
+// ---- issue 32, item 4: delivery work in proportion to the change ----
+
+namespace {
+
+/// Counts its deliveries; fails (or fails permanently) while told to.
+class CountingEncryptor : public tftp::Encryptor {
+  public:
+    CountingEncryptor(std::string name, tftp::EncryptorScope scope)
+        : name_(std::move(name)), scope_(scope) {}
+    std::string_view name() const override { return name_; }
+    tftp::EncryptorScope scope() const override { return scope_; }
+    void deliver(const storage::DeviceFacts&, storage::DeliveryChange,
+                 const tftp::LeaseGuard&) override {
+        work();
+    }
+    void deliver_fleet(const tftp::LeaseGuard&) override { work(); }
+    bool parked_cause_cleared(const std::string&, tftp::ParkCause cause) const override {
+        return cause == tftp::ParkCause::no_source_file && source_appeared;
+    }
+
+    std::atomic<int> calls{0};
+    std::atomic<int> failures_left{0};
+    std::atomic<bool> missing_source{false};
+    std::atomic<bool> source_appeared{false};
+
+  private:
+    void work() {
+        ++calls;
+        if (missing_source && !source_appeared)
+            throw tftp::EncryptorError(tftp::ParkCause::no_source_file, "no source file");
+        if (failures_left > 0) {
+            --failures_left;
+            throw tftp::EncryptorError("exited with status 3");
+        }
+    }
+    std::string name_;
+    tftp::EncryptorScope scope_;
+};
+
+/// One worker on its own io_context thread, stopped at the end of the scope.
+struct RunningWorker {
+    asio::io_context io;
+    BlockingPool pool{2};
+    tftp::DeliveryWorker worker;
+    std::thread runner;
+    RunningWorker(storage::DeliveryRepository& outbox, tftp::Encryptors& encryptors,
+                  tftp::DeliverySettings settings)
+        : worker(std::move(settings), outbox, encryptors, pool) {
+        asio::co_spawn(io, worker.run(), asio::detached);
+        runner = std::thread([this] {
+            const auto guard = asio::make_work_guard(io);
+            io.run();
+        });
+    }
+    ~RunningWorker() {
+        io.stop();
+        runner.join();
+        pool.stop();
+    }
+};
+
+tftp::DeliverySettings quick_settings() {
+    tftp::DeliverySettings s;
+    s.node = "node-a";
+    s.lease = 60s;
+    s.retry_first = 1s;
+    s.retry_max = 1s;
+    s.idle_poll = 50ms;
+    s.parked_recheck = 200ms;
+    return s;
+}
+
+template <typename Condition>
+bool eventually(Condition condition, std::chrono::seconds limit = 20s) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (!condition() && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(20ms);
+    return condition();
+}
+
+void add_devices(storage::DeviceRepository& devices, int count) {
+    for (int i = 0; i < count; ++i) {
+        devices.add_device(storage::DeviceSettings{"SEP0011223355" + std::to_string(10 + i), "",
+                                                   storage::AuthMode::null_string, "rsa-2048"},
+                           test::admin_actor);
+    }
+}
+
+}  // namespace
+
+TEST_CASE("tftp delivery: a retry runs only the encryptor that failed") {
+    test::TestDatabase db;
+    storage::DeviceRepository devices{*db.pool};
+    storage::DeliveryRepository outbox{*db.pool};
+    add_devices(devices, 1);
+    outbox.request_delivery_all(test::admin_actor);
+    tftp::Encryptors encryptors;
+    encryptors.push_back(
+        std::make_unique<CountingEncryptor>("steady", tftp::EncryptorScope::device));
+    encryptors.push_back(
+        std::make_unique<CountingEncryptor>("flaky", tftp::EncryptorScope::device));
+    encryptors.push_back(
+        std::make_unique<CountingEncryptor>("export", tftp::EncryptorScope::fleet));
+    auto& steady = static_cast<CountingEncryptor&>(*encryptors[0]);
+    auto& flaky = static_cast<CountingEncryptor&>(*encryptors[1]);
+    auto& fleet = static_cast<CountingEncryptor&>(*encryptors[2]);
+    flaky.failures_left = 2;
+    {
+        RunningWorker running(outbox, encryptors, quick_settings());
+        REQUIRE(eventually([&] { return flaky.calls == 3 && undelivered(db) == 0; }));
+        std::this_thread::sleep_for(300ms);
+        CHECK(running.worker.counters().failed.load() == 2);
+        CHECK(running.worker.counters().delivered.load() == 1);
+    }
+    CHECK(steady.calls == 1);  // not run again for flaky's two failures
+    CHECK(fleet.calls == 1);
+    CHECK(flaky.calls == 3);
+}
+
+TEST_CASE("tftp delivery: a fleet-wide encryptor runs once for a whole batch of devices") {
+    test::TestDatabase db;
+    storage::DeviceRepository devices{*db.pool};
+    storage::DeliveryRepository outbox{*db.pool};
+    add_devices(devices, 20);
+    outbox.request_delivery_all(test::admin_actor);
+    tftp::Encryptors encryptors;
+    encryptors.push_back(
+        std::make_unique<CountingEncryptor>("export", tftp::EncryptorScope::fleet));
+    encryptors.push_back(
+        std::make_unique<CountingEncryptor>("per-device", tftp::EncryptorScope::device));
+    encryptors.push_back(
+        std::make_unique<CountingEncryptor>("export", tftp::EncryptorScope::fleet));
+    auto& first_export = static_cast<CountingEncryptor&>(*encryptors[0]);
+    auto& per_device = static_cast<CountingEncryptor&>(*encryptors[1]);
+    auto& second_export = static_cast<CountingEncryptor&>(*encryptors[2]);
+    {
+        auto settings = quick_settings();
+        settings.batch = 8;  // 20 devices: three batches
+        RunningWorker running(outbox, encryptors, settings);
+        CHECK(running.worker.keys() ==
+              std::vector<std::string>{"export", "per-device", "export#2"});
+        REQUIRE(eventually([&] { return undelivered(db) == 0; }));
+    }
+    CHECK(per_device.calls == 20);
+    CHECK(first_export.calls == 3);
+    CHECK(second_export.calls == 3);
+}
+
+TEST_CASE("tftp delivery: a permanent failure is parked, not retried, and retried when it clears") {
+    test::TestDatabase db;
+    storage::DeviceRepository devices{*db.pool};
+    storage::DeliveryRepository outbox{*db.pool};
+    add_devices(devices, 1);
+    outbox.request_delivery_all(test::admin_actor);
+    tftp::Encryptors encryptors;
+    encryptors.push_back(
+        std::make_unique<CountingEncryptor>("picky", tftp::EncryptorScope::device));
+    encryptors.push_back(
+        std::make_unique<CountingEncryptor>("steady", tftp::EncryptorScope::device));
+    auto& picky = static_cast<CountingEncryptor&>(*encryptors[0]);
+    auto& steady = static_cast<CountingEncryptor&>(*encryptors[1]);
+    picky.missing_source = true;
+    RunningWorker running(outbox, encryptors, quick_settings());
+    REQUIRE(
+        eventually([&] { return outbox.delivery_stats().parked == 1 && undelivered(db) == 0; }));
+    // Retries are 1 s apart: three seconds would show several.
+    std::this_thread::sleep_for(3s);
+    CHECK(picky.calls == 1);
+    CHECK(steady.calls == 1);
+    const auto parked = outbox.parked_deliveries({}, "", "", 10);
+    REQUIRE(parked.size() == 1);
+    CHECK(parked[0].encryptor == "picky");
+    CHECK(parked[0].cause == "no-source-file");
+    CHECK(running.worker.counters().parked.load() == 1);
+
+    picky.source_appeared = true;  // seen at the next recheck (200 ms)
+    REQUIRE(eventually([&] { return outbox.delivery_stats().parked == 0; }));
+    CHECK(eventually([&] { return undelivered(db) == 0; }));
+    CHECK(picky.calls == 2);
+    CHECK(steady.calls == 1);  // owed to picky alone
+    CHECK(running.worker.counters().unparked.load() == 1);
+}
