@@ -105,6 +105,109 @@ std::string ids_literal(const DeliveryBatch& batch) {
     return array_literal(ids);
 }
 
+/// A text[] column: nothing for NULL.
+std::optional<std::vector<std::string>> text_array(const pqxx::field& f) {
+    if (f.is_null())
+        return std::nullopt;
+    std::vector<std::string> out;
+    auto parser = f.as_array();
+    for (auto item = parser.get_next(); item.first != pqxx::array_parser::juncture::done;
+         item = parser.get_next()) {
+        if (item.first == pqxx::array_parser::juncture::string_value)
+            out.push_back(item.second);
+    }
+    return out;
+}
+
+/// Sorted, without duplicates.
+std::vector<std::string> distinct(std::vector<std::string> items) {
+    std::sort(items.begin(), items.end());
+    items.erase(std::unique(items.begin(), items.end()), items.end());
+    return items;
+}
+
+/// The encryptors a batch's rows are owed to: nothing (every encryptor)
+/// when any row is owed to all, else the union of theirs.
+std::optional<std::vector<std::string>> owed_by_rows(
+    const std::vector<std::optional<std::vector<std::string>>>& rows) {
+    std::vector<std::string> all;
+    for (const auto& row : rows) {
+        if (!row)
+            return std::nullopt;
+        all.insert(all.end(), row->begin(), row->end());
+    }
+    return distinct(std::move(all));
+}
+
+/// A 'requested' row for `device`, owed to `encryptors` (nothing: to all).
+/// A device removed meanwhile has nothing to deliver.
+void request_in(pqxx::work& txn, const std::string& device,
+                const std::optional<std::vector<std::string>>& encryptors) {
+    if (encryptors) {
+        txn.exec_params0(R"SQL(
+            INSERT INTO deliveries (device, change, encryptors)
+            SELECT name, 'requested', $2::text[] FROM devices WHERE name = $1
+        )SQL",
+                         device, array_literal(*encryptors));
+    } else {
+        txn.exec_params0(R"SQL(
+            INSERT INTO deliveries (device, change)
+            SELECT name, 'requested' FROM devices WHERE name = $1
+        )SQL",
+                         device);
+    }
+}
+
+void requeue_lost_in(pqxx::work& txn, const std::string& device, const std::string& node,
+                     const std::optional<std::vector<std::string>>& encryptors) {
+    request_in(txn, device, encryptors);
+    audit_in(txn, audit_event(device, "", node, "delivery", "lease_lost",
+                              "queued again: another node may have delivered it meanwhile"));
+}
+
+/// The encryptors that ran in `outcome` (and so may have written).
+std::vector<std::string> ran_in(const DeliveryOutcome& outcome) {
+    std::vector<std::string> ran = outcome.delivered;
+    for (const auto& f : outcome.failed)
+        ran.push_back(f.encryptor);
+    for (const auto& p : outcome.parked)
+        ran.push_back(p.encryptor);
+    return distinct(std::move(ran));
+}
+
+/// The encryptors the rows stay owed to: the failed and the not run.
+std::vector<std::string> owed_after(const DeliveryOutcome& outcome) {
+    std::vector<std::string> owed = outcome.not_run;
+    for (const auto& f : outcome.failed)
+        owed.push_back(f.encryptor);
+    return distinct(std::move(owed));
+}
+
+/// Parks what could not succeed (keeping `since` while the cause stays) and
+/// unparks what succeeded.
+void record_parking_in(pqxx::work& txn, const std::string& device, const std::string& node,
+                       const DeliveryOutcome& outcome) {
+    for (const auto& p : outcome.parked) {
+        const std::string error = storable_error(p.encryptor + ": " + p.error);
+        txn.exec_params0(R"SQL(
+            INSERT INTO parked_deliveries (device, encryptor, cause, error)
+            VALUES ($1, $2, $3, $4)
+            ON CONFLICT (device, encryptor) DO UPDATE
+            SET since = CASE WHEN parked_deliveries.cause = EXCLUDED.cause
+                             THEN parked_deliveries.since ELSE now() END,
+                cause = EXCLUDED.cause, error = EXCLUDED.error, last_failed_at = now()
+        )SQL",
+                         device, p.encryptor, p.cause, error);
+        audit_in(txn, audit_event(device, "", node, "delivery", "parked", p.cause + ": " + error));
+    }
+    if (!outcome.delivered.empty()) {
+        txn.exec_params0(R"SQL(
+            DELETE FROM parked_deliveries WHERE device = $1 AND encryptor = ANY($2::text[])
+        )SQL",
+                         device, array_literal(outcome.delivered));
+    }
+}
+
 /// A name prefix in the stored (upper) case.
 std::string upper(const std::string& text) {
     std::string out = text;
@@ -169,7 +272,7 @@ pqxx::result lease_rows(pqxx::work& txn, const std::vector<std::string>& devices
             AND NOT EXISTS (SELECT 1 FROM deliveries l
                             WHERE l.device = x.device AND l.delivered_at IS NULL
                                 AND l.lease_expires_at > now())
-        RETURNING x.device, x.id, x.change, x.attempts
+        RETURNING x.device, x.id, x.change, x.attempts, x.encryptors
     )SQL",
                            array_literal(devices), node, static_cast<double>(lease.count()));
 }
@@ -203,10 +306,13 @@ std::vector<DeliveryBatch> DeliveryRepository::claim_deliveries(const std::strin
             return;
         lock_device_rows(txn, devices);
         // Rows come back in no particular order: gather them per device, by id.
-        std::map<std::string, std::vector<std::tuple<long long, std::string, int>>> rows;
+        using Row =
+            std::tuple<long long, std::string, int, std::optional<std::vector<std::string>>>;
+        std::map<std::string, std::vector<Row>> rows;
         for (const auto& row : lease_rows(txn, devices, node, lease)) {
             rows[row[0].as<std::string>()].emplace_back(row[1].as<long long>(),
-                                                        row[2].as<std::string>(), row[3].as<int>());
+                                                        row[2].as<std::string>(), row[3].as<int>(),
+                                                        text_array(row[4]));
         }
         std::map<std::string, DeviceFacts> facts;
         std::vector<std::string> leased;
@@ -225,11 +331,14 @@ std::vector<DeliveryBatch> DeliveryRepository::claim_deliveries(const std::strin
             std::sort(it->second.begin(), it->second.end());
             DeliveryBatch batch;
             batch.device = device;
-            for (const auto& [id, change, attempts] : it->second) {
+            std::vector<std::optional<std::vector<std::string>>> owed;
+            for (const auto& [id, change, attempts, encryptors] : it->second) {
                 batch.ids.push_back(id);
                 batch.changes.push_back(change_of(change));
                 batch.attempts = std::max(batch.attempts, attempts);
+                owed.push_back(encryptors);
             }
+            batch.encryptors = owed_by_rows(owed);
             batch.facts = facts[device];
             out.push_back(std::move(batch));
         }
@@ -256,11 +365,12 @@ bool DeliveryRepository::complete_delivery(const DeliveryBatch& batch, const std
     return completed;
 }
 
-void DeliveryRepository::fail_delivery(const DeliveryBatch& batch, const std::string& node,
+bool DeliveryRepository::fail_delivery(const DeliveryBatch& batch, const std::string& node,
                                        const std::string& error, std::chrono::seconds backoff) {
     const std::string stored = storable_error(error);
+    bool held = false;
     pool_.transact([&](pqxx::work& txn) {
-        lock_leased_rows(txn, ids_literal(batch), node);
+        held = lock_leased_rows(txn, ids_literal(batch), node) > 0;
         txn.exec_params0(R"SQL(
             UPDATE deliveries
             SET attempts = attempts + 1, last_error = $3, last_error_at = now(),
@@ -271,6 +381,140 @@ void DeliveryRepository::fail_delivery(const DeliveryBatch& batch, const std::st
                          ids_literal(batch), node, stored, static_cast<double>(backoff.count()));
         audit_in(txn, audit_event(batch.device, "", node, "delivery", "failed", stored));
     });
+    return held;
+}
+
+std::size_t DeliveryRepository::release_deliveries(const DeliveryBatch& batch,
+                                                   const std::string& node) {
+    if (batch.ids.empty())
+        return 0;
+    std::size_t released = 0;
+    pool_.transact([&](pqxx::work& txn) {
+        lock_leased_rows(txn, ids_literal(batch), node);
+        released = txn.exec_params(R"SQL(
+            UPDATE deliveries
+            SET lease_owner = NULL, lease_expires_at = NULL
+            WHERE id = ANY($1::bigint[]) AND lease_owner = $2 AND delivered_at IS NULL
+        )SQL",
+                                   ids_literal(batch), node)
+                       .affected_rows();
+    });
+    return released;
+}
+
+void DeliveryRepository::requeue_lost_delivery(const DeliveryBatch& batch,
+                                               const std::string& node) {
+    pool_.transact(
+        [&](pqxx::work& txn) { requeue_lost_in(txn, batch.device, node, batch.encryptors); });
+}
+
+DeliveryFinish DeliveryRepository::finish_delivery(const DeliveryBatch& batch,
+                                                   const std::string& node,
+                                                   const DeliveryOutcome& outcome,
+                                                   std::chrono::seconds backoff) {
+    if (batch.ids.empty())
+        throw StorageError(StorageErrc::invalid_value, "a delivery batch without rows");
+    const std::vector<std::string> owed = owed_after(outcome);
+    const std::string first_failure = outcome.failed.empty()
+                                          ? std::string()
+                                          : storable_error(outcome.failed.front().encryptor + ": " +
+                                                           outcome.failed.front().error);
+    DeliveryFinish result = DeliveryFinish::delivered;
+    pool_.transact([&](pqxx::work& txn) {
+        // Locked first, so that all of the rows or none change.
+        if (lock_leased_rows(txn, ids_literal(batch), node) != batch.ids.size()) {
+            result = DeliveryFinish::lease_lost;
+            if (outcome.acted())
+                requeue_lost_in(txn, batch.device, node, ran_in(outcome));
+            return;
+        }
+        record_parking_in(txn, batch.device, node, outcome);
+        if (owed.empty()) {
+            result = DeliveryFinish::delivered;
+            txn.exec_params0(R"SQL(
+                UPDATE deliveries
+                SET delivered_at = now(), lease_owner = NULL, lease_expires_at = NULL
+                WHERE id = ANY($1::bigint[])
+            )SQL",
+                             ids_literal(batch));
+            return;
+        }
+        result = DeliveryFinish::owed_again;
+        if (outcome.failed.empty()) {
+            // Only the lease ran short: due again at once, not a failure.
+            txn.exec_params0(R"SQL(
+                UPDATE deliveries
+                SET encryptors = $2::text[], lease_owner = NULL, lease_expires_at = NULL
+                WHERE id = ANY($1::bigint[])
+            )SQL",
+                             ids_literal(batch), array_literal(owed));
+            return;
+        }
+        txn.exec_params0(R"SQL(
+            UPDATE deliveries
+            SET encryptors = $2::text[], attempts = attempts + 1, last_error = $3,
+                last_error_at = now(), next_attempt_at = now() + make_interval(secs => $4),
+                lease_owner = NULL, lease_expires_at = NULL
+            WHERE id = ANY($1::bigint[])
+        )SQL",
+                         ids_literal(batch), array_literal(owed), first_failure,
+                         static_cast<double>(backoff.count()));
+        audit_in(txn, audit_event(batch.device, "", node, "delivery", "failed", first_failure));
+    });
+    return result;
+}
+
+std::vector<ParkedDelivery> DeliveryRepository::parked_deliveries(
+    const ParkedFilter& filter, const std::string& after_device, const std::string& after_encryptor,
+    std::size_t limit) {
+    const std::string device = filter.device.empty() ? "" : checked_device_name(filter.device);
+    std::vector<ParkedDelivery> out;
+    pool_.transact([&](pqxx::work& txn) {
+        out.clear();
+        const auto r = txn.exec_params(R"SQL(
+            SELECT device, encryptor, cause, error, extract(epoch FROM since),
+                extract(epoch FROM last_failed_at)
+            FROM parked_deliveries
+            WHERE ($1 = '' OR device = $1) AND ($2 = '' OR encryptor = $2)
+                AND ($3 = '' OR cause = $3) AND (device, encryptor) > ($4, $5)
+            ORDER BY device, encryptor
+            LIMIT $6
+        )SQL",
+                                       device, filter.encryptor, filter.cause, after_device,
+                                       after_encryptor, static_cast<long long>(limit));
+        for (const auto& row : r) {
+            out.push_back(ParkedDelivery{row[0].as<std::string>(), row[1].as<std::string>(),
+                                         row[2].as<std::string>(), row[3].as<std::string>(),
+                                         *time_of(row[4]), *time_of(row[5])});
+        }
+    });
+    return out;
+}
+
+std::size_t DeliveryRepository::retry_parked(const std::string& encryptor,
+                                             const std::vector<std::string>& devices,
+                                             const std::string& actor) {
+    if (devices.empty())
+        return 0;
+    std::size_t retried = 0;
+    pool_.transact([&](pqxx::work& txn) {
+        retried = txn.exec_params(R"SQL(
+            INSERT INTO deliveries (device, change, encryptors)
+            SELECT p.device, 'requested', ARRAY[p.encryptor]
+            FROM parked_deliveries p
+            WHERE p.encryptor = $1 AND p.device = ANY($2::text[])
+                AND NOT EXISTS (SELECT 1 FROM deliveries d
+                                WHERE d.device = p.device AND d.delivered_at IS NULL
+                                    AND (d.encryptors IS NULL OR p.encryptor = ANY(d.encryptors)))
+        )SQL",
+                                  encryptor, array_literal(devices))
+                      .affected_rows();
+        if (retried > 0)
+            audit_in(txn, audit_event("", actor, "", "delivery", "requested",
+                                      "parked " + encryptor + " retried (" +
+                                          std::to_string(retried) + " devices)"));
+    });
+    return retried;
 }
 
 void DeliveryRepository::request_delivery(const std::string& raw_device, const std::string& actor) {
@@ -308,7 +552,8 @@ DeliveryStats DeliveryRepository::delivery_stats() {
             SELECT count(*), count(*) FILTER (WHERE attempts > 0),
                 extract(epoch FROM min(created_at)),
                 (SELECT count(*) FROM deliveries
-                 WHERE delivered_at IS NOT NULL AND delivered_at >= now() - interval '1 hour')
+                 WHERE delivered_at IS NOT NULL AND delivered_at >= now() - interval '1 hour'),
+                (SELECT count(*) FROM parked_deliveries)
             FROM deliveries
             WHERE delivered_at IS NULL
         )SQL");
@@ -316,6 +561,7 @@ DeliveryStats DeliveryRepository::delivery_stats() {
         out.failing = pending[1].as<std::size_t>();
         out.oldest_pending = time_of(pending[2]);
         out.delivered_last_hour = pending[3].as<std::size_t>();
+        out.parked = pending[4].as<std::size_t>();
         const auto last = txn.exec(R"SQL(
             SELECT last_error, extract(epoch FROM last_error_at)
             FROM deliveries

@@ -17,6 +17,49 @@
 
 namespace capf::storage {
 
+/// An encryptor whose work failed and may succeed later.
+struct EncryptorFailure {
+    std::string encryptor;
+    std::string error;
+};
+
+/// An encryptor whose work cannot succeed until `cause` changes (e.g.
+/// "key-not-rsa", "no-source-file").
+struct EncryptorParking {
+    std::string encryptor;
+    std::string cause;
+    std::string error;
+};
+
+/// What one attempt at a batch came to, encryptor by encryptor (each named
+/// by its key in the worker, e.g. "enc-sgn", "exec#2").
+struct DeliveryOutcome {
+    std::vector<std::string> delivered;
+    std::vector<EncryptorFailure> failed;  ///< retried with backoff
+    std::vector<EncryptorParking> parked;  ///< not retried until the cause changes
+    /// Not started, or stopped before an effect, because the lease would not
+    /// hold long enough: still owed, due at once, not a failure.
+    std::vector<std::string> not_run;
+    /// Whether some encryptor ran, so that something may have been written.
+    bool acted() const noexcept { return !delivered.empty() || !failed.empty() || !parked.empty(); }
+};
+
+enum class DeliveryFinish {
+    delivered,   ///< nothing is owed any more: the rows are delivered
+    owed_again,  ///< the rows are owed to the failed and not-run encryptors only
+    lease_lost,  ///< another node holds (or delivered) the rows
+};
+
+/// A device whose delivery to one encryptor is parked (`capfctl tftp failures`).
+struct ParkedDelivery {
+    std::string device;
+    std::string encryptor;
+    std::string cause;
+    std::string error;         ///< the last failure's message
+    TimePoint since;           ///< parked with this cause since
+    TimePoint last_failed_at;  ///< the last attempt that failed so
+};
+
 class DeliveryRepository {
   public:
     /// Lifetime: the pool must outlive the repository.
@@ -40,9 +83,56 @@ class DeliveryRepository {
     /// last_error = `error`, next_attempt_at = now() + `backoff`, lease
     /// released. Audit delivery/failed (device, node, detail `error`; the
     /// stored error is cut to 500 characters, invalid UTF-8 and NULs
-    /// replaced by '?'), also when the lease was lost.
-    void fail_delivery(const DeliveryBatch& batch, const std::string& node,
+    /// replaced by '?'), also when the lease was lost. False when `node`
+    /// held none of the rows any more.
+    bool fail_delivery(const DeliveryBatch& batch, const std::string& node,
                        const std::string& error, std::chrono::seconds backoff);
+    /// Gives back the rows of `batch` that `node` still leases, unchanged
+    /// and due at once: the lease ran short before they were delivered, so
+    /// any node may take them without waiting for it to expire. How many.
+    std::size_t release_deliveries(const DeliveryBatch& batch, const std::string& node);
+    /// `node` delivered (part of) `batch` but found its lease lost at the
+    /// end: another node may have written the device's newer facts before
+    /// this node's last write landed. Queues a 'requested' row, so the
+    /// device's current facts are written again after both. Audit
+    /// delivery/lease_lost (device, node).
+    void requeue_lost_delivery(const DeliveryBatch& batch, const std::string& node);
+
+    /// Records one attempt at `batch` by `node`, in one transaction:
+    /// - `node` no longer leases every row: nothing of the batch changes;
+    ///   when some encryptor ran, a 'requested' row owed to those that ran
+    ///   is queued (as requeue_lost_delivery). lease_lost.
+    /// - nothing failed and nothing was left unrun: the rows are delivered.
+    /// - otherwise the rows are owed again to the failed and not-run
+    ///   encryptors only (the others delivered facts at least as new as
+    ///   every row), lease released; after a failure attempts + 1,
+    ///   last_error (the first failure's, cut as in fail_delivery) and
+    ///   next_attempt_at = now() + `backoff`, audit delivery/failed; with
+    ///   only not-run ones, due at once.
+    /// Parked encryptors are recorded (their `since` kept while the cause
+    /// stays the same; audit delivery/parked) and their rows not owed to
+    /// them any more; delivered ones are parked no longer.
+    DeliveryFinish finish_delivery(const DeliveryBatch& batch, const std::string& node,
+                                   const DeliveryOutcome& outcome, std::chrono::seconds backoff);
+
+    /// Parked deliveries in (device, encryptor) order after (`after_device`,
+    /// `after_encryptor`), at most `limit`; only those of `encryptor`, of
+    /// `cause`, of `device` where these are not empty.
+    struct ParkedFilter {
+        std::string device;
+        std::string encryptor;
+        std::string cause;
+    };
+    std::vector<ParkedDelivery> parked_deliveries(const ParkedFilter& filter,
+                                                  const std::string& after_device,
+                                                  const std::string& after_encryptor,
+                                                  std::size_t limit);
+    /// The cause of these devices' parked `encryptor` may have cleared (a
+    /// source file appeared): a 'requested' row owed to `encryptor` alone,
+    /// for each still parked and not owed to it already. How many. Audit
+    /// one delivery/requested row (device empty, peer `actor`).
+    std::size_t retry_parked(const std::string& encryptor, const std::vector<std::string>& devices,
+                             const std::string& actor);
 
     /// A 'requested' row for one device (capfctl encrypt-config NAME).
     /// Throws StorageError: invalid_device_name, not_found. Audit

@@ -170,6 +170,27 @@ CREATE UNIQUE INDEX audit_events_rate_limited
     ON audit_events (device, peer, event, outcome, detail, rate_window)
     WHERE rate_window IS NOT NULL;
 )SQL"},
+    // Delivery per encryptor (issue 32): a row is owed to the encryptors it
+    // names (NULL: every configured one), so a retry runs only those that
+    // failed. A failure that cannot succeed until its cause changes (an EC
+    // key for enc-sgn, no source file) is parked, one row per device and
+    // encryptor, instead of retried for ever; any new row of the device
+    // retries it. Self-contained: it only adds.
+    {6, R"SQL(
+ALTER TABLE deliveries ADD COLUMN encryptors text[]
+    CHECK (encryptors IS NULL OR cardinality(encryptors) > 0);
+CREATE TABLE parked_deliveries (
+    device text NOT NULL CHECK (device ~ '^[A-Z0-9._-]{1,64}$')
+        REFERENCES devices (name) ON DELETE CASCADE,
+    encryptor text NOT NULL CHECK (encryptor <> ''),
+    cause text NOT NULL CHECK (cause <> ''),
+    error text NOT NULL DEFAULT '',
+    since timestamptz NOT NULL DEFAULT now(),
+    last_failed_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (device, encryptor)
+);
+CREATE INDEX parked_deliveries_cause ON parked_deliveries (encryptor, cause, device);
+)SQL"},
 };
 
 // An arbitrary constant naming capfd's migration lock.

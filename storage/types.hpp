@@ -226,6 +226,9 @@ struct DeliveryBatch {
     std::vector<long long> ids;           ///< the outbox rows this batch stands for
     int attempts = 0;                     ///< failed attempts so far (the most of any row)
     DeviceFacts facts;
+    /// The encryptors the rows are owed to (sorted, distinct); nothing when
+    /// any row is owed to every encryptor.
+    std::optional<std::vector<std::string>> encryptors;
 };
 
 /// The outbox at a glance, for `capfctl stats`.
@@ -233,6 +236,7 @@ struct DeliveryStats {
     std::size_t pending = 0;              ///< rows not yet delivered
     std::size_t failing = 0;              ///< of those, rows that failed at least once
     std::size_t delivered_last_hour = 0;  ///< rows delivered in the last hour
+    std::size_t parked = 0;               ///< device and encryptor pairs parked
     std::string last_error;               ///< the latest failure's message; empty when none
     std::optional<TimePoint> last_error_at;
     std::optional<TimePoint> oldest_pending;  ///< when the oldest pending row was written

@@ -85,6 +85,7 @@ json server_stats(AdminContext& ctx, const json&) {
         out["deliveries"] = {{"pending", d.pending},
                              {"failing", d.failing},
                              {"delivered_last_hour", d.delivered_last_hour},
+                             {"parked", d.parked},
                              {"last_error", d.last_error}};
     }
     out["trust_anchors"] = {{"lsc_issuers", ctx.trust.list(ca::TrustRole::lsc_issuer).size()},

@@ -1,4 +1,4 @@
-// tftp.encrypt, tftp.status, tftp.hashes, tftp.itl (issue 12)
+// tftp.encrypt, tftp.status, tftp.hashes, tftp.itl (issue 12), tftp.failures (issue 32)
 #include <botan/base64.h>
 
 #include <algorithm>
@@ -38,6 +38,7 @@ json tftp_status(AdminContext& ctx, const json&) {
         {"pending", s.pending},
         {"failing", s.failing},
         {"delivered_last_hour", s.delivered_last_hour},
+        {"parked", s.parked},
         {"last_error", s.last_error},
         {"last_error_at", s.last_error_at ? json(iso8601(*s.last_error_at)) : json(nullptr)},
         {"oldest_pending", s.oldest_pending ? json(iso8601(*s.oldest_pending)) : json(nullptr)}};
@@ -74,6 +75,35 @@ json tftp_hashes(AdminContext& ctx, const json& p) {
     return json{{"devices", out}};
 }
 
+/// Deliveries parked until their cause changes, by device and encryptor.
+json tftp_failures(AdminContext& ctx, const json& p) {
+    auto& outbox = deliveries(ctx);
+    const storage::DeliveryRepository::ParkedFilter filter{opt_string(p, "device").value_or(""), "",
+                                                           opt_string(p, "cause").value_or("")};
+    const std::size_t limit = opt_size(p, "limit", 100000, 1, 1000000);
+    json out = json::array();
+    // Paged underneath so one call never holds a huge result in the database.
+    constexpr std::size_t page_size = 1000;
+    std::string after_device, after_encryptor;
+    for (;;) {
+        const std::size_t wanted = std::min(page_size, limit - out.size());
+        const auto page = outbox.parked_deliveries(filter, after_device, after_encryptor, wanted);
+        for (const auto& f : page) {
+            out.push_back({{"device", f.device},
+                           {"encryptor", f.encryptor},
+                           {"cause", f.cause},
+                           {"error", f.error},
+                           {"since", iso8601(f.since)},
+                           {"last_failed_at", iso8601(f.last_failed_at)}});
+        }
+        if (page.size() < wanted || out.size() == limit)
+            break;
+        after_device = page.back().device;
+        after_encryptor = page.back().encryptor;
+    }
+    return json{{"failures", out}};
+}
+
 json tftp_itl(AdminContext& ctx, const json&) {
     if (!ctx.build_itl)
         throw Error(ErrorCode::invalid_request,
@@ -107,6 +137,12 @@ void register_tftp_methods(AdminRegistry& registry) {
                   "a freshly built ITLFile.tlv, signed by the TFTP identity",
                   {},
                   tftp_itl});
+    registry.add({"tftp.failures",
+                  Role::read_only,
+                  "deliveries parked until their cause changes (an EC key for enc-sgn, no "
+                  "source file): device, encryptor, cause, since",
+                  {"device", "cause", "limit"},
+                  tftp_failures});
 }
 
 }  // namespace capf::admin

@@ -99,7 +99,7 @@ void fsync_directory(const std::filesystem::path& directory) {
 }  // namespace
 
 void write_file_atomically(const std::filesystem::path& target, std::span<const std::uint8_t> bytes,
-                           mode_t mode) {
+                           mode_t mode, const BeforeReplace& before_replace) {
     TemporaryFile file = create_temporary(target, mode);
     write_all(file, bytes);
     // The umask narrowed the mode given to open(); the caller asked for this one.
@@ -108,13 +108,17 @@ void write_file_atomically(const std::filesystem::path& target, std::span<const 
     if (::fsync(file.fd()) != 0)
         fail("cannot fsync", file.path(), errno);
     file.close_checked();
+    if (before_replace)
+        before_replace();
     if (::rename(file.path().c_str(), target.c_str()) != 0)
         fail("cannot rename a temporary file onto", target, errno);
     file.mark_renamed();
     fsync_directory(directory_of(target));
 }
 
-void remove_file_durably(const std::filesystem::path& target) {
+void remove_file_durably(const std::filesystem::path& target, const BeforeReplace& before_replace) {
+    if (before_replace)
+        before_replace();
     if (::unlink(target.c_str()) != 0) {
         if (errno == ENOENT)
             return;

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <span>
 #include <stdexcept>
 
@@ -19,16 +20,25 @@ class FileWriteError : public std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
+/// Called just before a file is replaced or removed, when everything slow
+/// (writing, fsync) is done: it may throw to leave the target as it was
+/// (the TFTP side asks whether this node still holds the delivery).
+using BeforeReplace = std::function<void()>;
+
 /// Writes `bytes` to a temporary file in the target's directory (created
 /// O_CREAT|O_EXCL with a unique name starting with ".", so TFTP listings and
-/// globs skip it), fsyncs it, renames it over `target` and fsyncs the
-/// directory. On failure the temporary file is removed and `target` is left
-/// as it was. Throws FileWriteError naming the path and strerror.
+/// globs skip it), fsyncs it, calls `before_replace` (when given), renames
+/// it over `target` and fsyncs the directory. On failure, or when
+/// `before_replace` throws (its exception goes through), the temporary file
+/// is removed and `target` is left as it was. Throws FileWriteError naming
+/// the path and strerror.
 void write_file_atomically(const std::filesystem::path& target, std::span<const std::uint8_t> bytes,
-                           mode_t mode = 0644);
+                           mode_t mode = 0644, const BeforeReplace& before_replace = {});
 
-/// Removes `target` and fsyncs its directory; a missing file is fine.
-/// Throws FileWriteError naming the path and strerror.
-void remove_file_durably(const std::filesystem::path& target);
+/// Calls `before_replace` (when given), removes `target` and fsyncs its
+/// directory; a missing file is fine. Throws FileWriteError naming the
+/// path and strerror, or what `before_replace` throws.
+void remove_file_durably(const std::filesystem::path& target,
+                         const BeforeReplace& before_replace = {});
 
 }  // namespace capf

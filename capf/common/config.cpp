@@ -535,17 +535,20 @@ void read_log(Reader& r, const json& doc, Config& c) {
 }
 
 void read_tftp_delivery(Reader& r, const json& tftp, Config::Tftp::Delivery& d) {
-    const json* s =
-        r.section(tftp, "tftp", "delivery", {"retry_first", "retry_max", "lease", "batch"});
+    const json* s = r.section(tftp, "tftp", "delivery",
+                              {"retry_first", "retry_max", "lease", "batch", "parked_recheck"});
     if (s == nullptr)
         return;
     r.duration(s, "tftp.delivery", "retry_first", d.retry_first, std::chrono::seconds(1),
                std::chrono::hours(1));
     // Bounded by retry_first (read above, or its default), so read after it.
     r.duration(s, "tftp.delivery", "retry_max", d.retry_max, d.retry_first, std::chrono::hours(24));
+    // Up to 2h, so that an exec timeout of the full 1h fits in half of it.
     r.duration(s, "tftp.delivery", "lease", d.lease, std::chrono::seconds(10),
-               std::chrono::hours(1));
+               std::chrono::hours(2));
     r.uint(s, "tftp.delivery", "batch", d.batch, 1, 1000);
+    r.duration(s, "tftp.delivery", "parked_recheck", d.parked_recheck, std::chrono::seconds(1),
+               std::chrono::hours(24));
 }
 
 /// A directory or file the service writes or reads on its own: absolute,
@@ -725,6 +728,42 @@ void check_encryptor_set(Reader& r, const std::vector<EncryptorConfig>& encrypto
     }
 }
 
+/// A node runs a program only while it will end (timeout included) inside
+/// its lease on the delivery; a program whose timeout does not fit in half
+/// the lease could not even start after the claim took some time, or would
+/// outlive the lease and push a device's older facts after another node
+/// delivered the newer ones.
+void check_exec_timeouts(Reader& r, const json& tftp, const Config::Tftp& config) {
+    const json* list = Reader::member(tftp, "encryptors");
+    if (list == nullptr || !list->is_array())
+        return;
+    const milliseconds half_lease = config.delivery.lease / 2;
+    for (std::size_t i = 0; i < list->size(); ++i) {
+        const json& item = (*list)[i];
+        const json* type = Reader::member(item, "type");
+        if (!item.is_object() || type == nullptr || *type != "exec")
+            continue;
+        // Read again (reported already if malformed): the index is the key's.
+        milliseconds timeout = ExecEncryptorConfig{}.timeout;
+        if (const json* t = Reader::member(item, "timeout")) {
+            const auto parsed =
+                t->is_string() ? parse_duration(t->get<std::string>()) : std::nullopt;
+            if (!parsed)
+                continue;
+            timeout = *parsed;
+        }
+        if (timeout > half_lease) {
+            const std::string key = "tftp.encryptors[" + std::to_string(i) + "].timeout";
+            r.problem(key, Reader::member(item, "timeout"),
+                      "must fit inside half of tftp.delivery.lease (" +
+                          format_duration(config.delivery.lease) + "): at most " +
+                          format_duration(half_lease) +
+                          ", so that the program ends while this node still holds the delivery; "
+                          "lower the timeout or raise tftp.delivery.lease");
+        }
+    }
+}
+
 void read_tftp(Reader& r, const json& doc, Config& c) {
     const json* s = r.section(doc, "", "tftp", {"identity", "directory", "delivery", "encryptors"});
     if (s == nullptr)
@@ -746,6 +785,7 @@ void read_tftp(Reader& r, const json& doc, Config& c) {
                     tftp.encryptors.push_back(std::move(*e));
             }
             check_encryptor_set(r, tftp.encryptors);
+            check_exec_timeouts(r, *s, tftp);
         }
     }
     c.tftp = std::move(tftp);

@@ -219,6 +219,9 @@ struct Config {
             /// A node's claim on a notification; another node may take it after.
             std::chrono::milliseconds lease = std::chrono::minutes(5);
             unsigned batch = 32;
+            /// How often deliveries parked for a missing source file are
+            /// looked at again.
+            std::chrono::milliseconds parked_recheck = std::chrono::minutes(1);
         } delivery;
         std::vector<EncryptorConfig> encryptors;
     };

@@ -1,5 +1,5 @@
 // The TFTP side (issue 12): encrypt-config NAME | --all, hashes [NAME |
-// --prefix P], itl build --out FILE.
+// --prefix P], itl build --out FILE; tftp failures [NAME] (issue 32).
 #include <chrono>
 #include <fstream>
 #include <memory>
@@ -37,6 +37,7 @@ json encrypt_and_wait(const EncryptOptions& o, const Call& call) {
         if (pending == 0 || (failing > 0 && failing == pending)) {
             result["pending"] = pending;
             result["failing"] = failing;
+            result["parked"] = status.value("parked", 0);
             result["last_error"] = status.value("last_error", "");
             result["seconds"] =
                 std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -73,6 +74,9 @@ void add_encrypt_config(CLI::App& app, Command& out) {
             s << "requested " << cell(member(r, "requested"));
             if (!o->no_wait)
                 s << ", delivered in " << cell(member(r, "seconds")) << " s";
+            if (r.value("parked", 0) > 0)
+                s << "; " << cell(member(r, "parked"))
+                  << " parked until their cause changes (capfctl tftp failures)";
             s << "\n";
         };
     });
@@ -128,12 +132,52 @@ void add_itl(CLI::App& app, Command& out) {
     });
 }
 
+struct FailuresOptions {
+    std::string device;
+    std::string cause;
+    bool csv = false;
+};
+
+void add_failures(CLI::App& tftp, Command& out) {
+    auto o = std::make_shared<FailuresOptions>();
+    auto* cmd = tftp.add_subcommand(
+        "failures",
+        "Deliveries parked until their cause changes: device, encryptor, cause, since. "
+        "key-not-rsa is retried by a new LSC of the device, no-source-file when the file "
+        "appears; encrypt-config NAME or --all retries any of them now");
+    cmd->add_option("device", o->device, "One device");
+    cmd->add_option("--cause", o->cause, "Only this cause")
+        ->check(CLI::IsMember({"key-not-rsa", "no-source-file", "invalid-device-name"}));
+    cmd->add_flag("--csv", o->csv, "CSV for spreadsheets");
+    cmd->callback([o, &out] {
+        out = Command{.method = "tftp.failures"};
+        set_if_given(out.params, "device", o->device);
+        set_if_given(out.params, "cause", o->cause);
+        out.show = [csv = o->csv](const json& r, std::ostream& s) {
+            const Columns columns = {{"device", "DEVICE"},
+                                     {"encryptor", "ENCRYPTOR"},
+                                     {"cause", "CAUSE"},
+                                     {"since", "SINCE"},
+                                     {"error", "ERROR"}};
+            const json& rows = member(r, "failures");
+            csv ? print_csv(rows, columns, s) : print_table(rows, columns, s);
+        };
+    });
+}
+
+void add_tftp(CLI::App& app, Command& out) {
+    auto* tftp = app.add_subcommand("tftp", "The TFTP side's deliveries");
+    tftp->require_subcommand(1);
+    add_failures(*tftp, out);
+}
+
 }  // namespace
 
 void add_tftp_commands(CLI::App& app, Command& out) {
     add_encrypt_config(app, out);
     add_hashes(app, out);
     add_itl(app, out);
+    add_tftp(app, out);
 }
 
 }  // namespace capf::ctl

@@ -130,9 +130,12 @@ void add_deliveries(const json& d, std::vector<Family>& out) {
         return;
     add_family(out, "capfd_deliveries", gauge,
                "Deliveries to the TFTP side waiting in the outbox, by state: pending (not "
-               "delivered yet), failing (of those, the ones that failed at least once).",
+               "delivered yet), failing (of those, the ones that failed at least once), parked "
+               "(a device and encryptor whose failure waits for its cause to change: capfctl "
+               "tftp failures).",
                {{{{"state", "pending"}}, member(d, "pending")},
-                {{{"state", "failing"}}, member(d, "failing")}});
+                {{{"state", "failing"}}, member(d, "failing")},
+                {{{"state", "parked"}}, member(d, "parked")}});
     add_family(out, "capfd_deliveries_delivered_last_hour", gauge,
                "Deliveries to the TFTP side completed in the last hour.",
                {{{}, member(d, "delivered_last_hour")}});

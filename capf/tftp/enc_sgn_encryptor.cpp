@@ -28,6 +28,13 @@ std::span<const std::uint8_t> bytes_of(const std::string& text) {
     return {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()};
 }
 
+/// Asks the lease just before `target` is replaced or removed.
+BeforeReplace checked_by(const LeaseGuard& lease, const std::filesystem::path& target) {
+    return [&lease, &target] {
+        lease.require(std::chrono::milliseconds(0), "replacing " + target.string());
+    };
+}
+
 }  // namespace
 
 EncSgnEncryptor::EncSgnEncryptor(EncSgnEncryptorConfig settings,
@@ -39,7 +46,8 @@ EncSgnEncryptor::EncSgnEncryptor(EncSgnEncryptorConfig settings,
     ca::require_tftp_signing_key(signer_);
 }
 
-void EncSgnEncryptor::deliver(const DeviceFacts& facts, DeliveryChange change) {
+void EncSgnEncryptor::deliver(const DeviceFacts& facts, DeliveryChange change,
+                              const LeaseGuard& lease) {
     const EncSgnPlan plan =
         plan_enc_sgn(facts, change, settings_.source_directory, tftp_directory_);
     const std::string xml = read_source_config(plan);
@@ -54,19 +62,28 @@ void EncSgnEncryptor::deliver(const DeviceFacts& facts, DeliveryChange change) {
                 plan.encrypted_target,
                 ca::build_encrypted_config(xml, *facts.public_key_der,
                                            plan.encrypted_target.filename().string(), signer_,
-                                           options, rng));
+                                           options, rng),
+                0644, checked_by(lease, plan.encrypted_target));
         }
         write_file_atomically(
             plan.partial_target,
             ca::build_signed_file(bytes_of(partial), plan.partial_target.filename().string(),
-                                  signer_, options, rng));
+                                  signer_, options, rng),
+            0644, checked_by(lease, plan.partial_target));
     } catch (const ca::CaError& e) {
         throw EncryptorError("enc-sgn: " + facts.name + ": " + e.what());
     }
     if (!plan.encrypt)
-        remove_file_durably(plan.encrypted_target);
+        remove_file_durably(plan.encrypted_target, checked_by(lease, plan.encrypted_target));
     else if (settings_.remove_plaintext)
-        remove_file_durably(plan.plaintext_in_tftp);
+        remove_file_durably(plan.plaintext_in_tftp, checked_by(lease, plan.plaintext_in_tftp));
+}
+
+bool EncSgnEncryptor::parked_cause_cleared(const std::string& device, ParkCause cause) const {
+    if (cause != ParkCause::no_source_file || device.find('/') != std::string::npos)
+        return false;
+    std::error_code error;
+    return std::filesystem::exists(settings_.source_directory / (device + ".cnf.xml"), error);
 }
 
 }  // namespace capf::tftp

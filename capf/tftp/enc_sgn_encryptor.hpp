@@ -24,9 +24,12 @@ class EncSgnEncryptor : public Encryptor {
     /// the new certHash finds its .enc.sgn). Otherwise: the partial with an
     /// empty certHash, then removes the .enc.sgn (the phone goes back to
     /// CAPF). The plaintext is never written into the TFTP directory; every
-    /// file appears atomically. Throws EncryptorError (no source file, bad
-    /// XML, EC key, I/O) with nothing half-written.
-    void deliver(const DeviceFacts& facts, DeliveryChange change) override;
+    /// file appears atomically, each replaced or removed only when `lease`
+    /// allows it. Throws EncryptorError (no source file, bad XML, EC key,
+    /// I/O, the lease running out) with nothing half-written.
+    void deliver(const DeviceFacts& facts, DeliveryChange change, const LeaseGuard& lease) override;
+    /// no_source_file: whether source_directory/DEVICE.cnf.xml exists now.
+    bool parked_cause_cleared(const std::string& device, ParkCause cause) const override;
 
   private:
     EncSgnEncryptorConfig settings_;

@@ -15,7 +15,8 @@ namespace {
 void require_plain_file_name(const std::string& device) {
     if (device.empty() || device == "." || device == ".." ||
         device.find_first_of("/\\") != std::string::npos || device.find('\0') != std::string::npos)
-        throw EncryptorError("enc-sgn: device name \"" + device + "\" is not a plain file name");
+        throw EncryptorError(ParkCause::invalid_device_name,
+                             "enc-sgn: device name \"" + device + "\" is not a plain file name");
 }
 
 void require_rsa_key(const DeviceFacts& facts) {
@@ -26,9 +27,10 @@ void require_rsa_key(const DeviceFacts& facts) {
         throw EncryptorError("enc-sgn: " + facts.name + ": the public key on record: " + e.what());
     }
     if (spec.algorithm != ca::KeySpec::Algorithm::rsa) {
-        throw EncryptorError("enc-sgn: " + facts.name + " has an " + spec.text() +
-                             " key; SEP<MAC>.cnf.xml.enc.sgn wraps the AES key with RSA only, so "
-                             "its configuration cannot be encrypted (issue it an RSA LSC)");
+        throw EncryptorError(ParkCause::key_not_rsa,
+                             "enc-sgn: " + facts.name + " has an " + spec.text() +
+                                 " key; SEP<MAC>.cnf.xml.enc.sgn wraps the AES key with RSA only, "
+                                 "so its configuration cannot be encrypted (issue it an RSA LSC)");
     }
 }
 
@@ -59,8 +61,9 @@ std::string read_source_config(const EncSgnPlan& plan) {
     if (!in) {
         const int error = errno;
         if (error == ENOENT)
-            throw EncryptorError("enc-sgn: no " + plan.source.filename().string() + " in " +
-                                 plan.source.parent_path().string());
+            throw EncryptorError(ParkCause::no_source_file,
+                                 "enc-sgn: no " + plan.source.filename().string() + " in " +
+                                     plan.source.parent_path().string());
         throw EncryptorError("enc-sgn: cannot read " + plan.source.string() + ": " +
                              std::strerror(error));
     }

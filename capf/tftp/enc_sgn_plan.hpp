@@ -22,17 +22,18 @@ struct EncSgnPlan {
     std::string cert_hash;
 };
 
-/// Throws EncryptorError for a device name that is not a plain file name,
-/// and, when encrypting, for a device key that is not RSA (naming the key
-/// spec: the .enc.sgn format wraps the AES key with RSA only) or that does
-/// not parse.
+/// Throws EncryptorError for a device name that is not a plain file name
+/// (permanent, invalid_device_name), and, when encrypting, for a device key
+/// that is not RSA (permanent, key_not_rsa, naming the key spec: the .enc.sgn
+/// format wraps the AES key with RSA only) or that does not parse.
 EncSgnPlan plan_enc_sgn(const DeviceFacts& facts, DeliveryChange change,
                         const std::filesystem::path& source_directory,
                         const std::filesystem::path& tftp_directory);
 
 /// The plaintext configuration. Throws EncryptorError "no D.cnf.xml in DIR"
-/// when it is missing (the provisioning system may write it later; the
-/// delivery is retried) or naming the file and strerror when unreadable.
+/// when it is missing (permanent, no_source_file: parked until the
+/// provisioning system writes it) or naming the file and strerror when
+/// unreadable.
 std::string read_source_config(const EncSgnPlan& plan);
 
 }  // namespace capf::tftp

@@ -93,7 +93,10 @@ ExecEncryptor::ExecEncryptor(ExecEncryptorConfig config) : config_(std::move(con
     }
 }
 
-void ExecEncryptor::deliver(const DeviceFacts& facts, DeliveryChange change) {
+void ExecEncryptor::deliver(const DeviceFacts& facts, DeliveryChange change,
+                            const LeaseGuard& lease) {
+    lease.require(config_.timeout + program_termination_grace,
+                  "running " + config_.argv.front() + " for " + facts.name);
     ProgramRun run;
     run.argv = config_.argv;
     run.stdin_data = exec_facts_json(facts, change);

@@ -32,11 +32,14 @@ class ExecEncryptor final : public Encryptor {
     std::string_view name() const override { return "exec"; }
 
     /// Runs the program (blocking, for the blocking pool) with the facts on
-    /// stdin and the minimal environment of ProgramRun. Throws EncryptorError
-    /// naming the program and its exit status, signal or timeout, with the
-    /// first lines of its output, unless it exits 0; or when it cannot be
-    /// started.
-    void deliver(const DeviceFacts& facts, DeliveryChange change) override;
+    /// stdin and the minimal environment of ProgramRun, only when `lease`
+    /// allows its whole timeout and kill grace (a program still running
+    /// when another node takes the delivery over could push older facts
+    /// after the newer ones). Throws EncryptorError naming the program and
+    /// its exit status, signal or timeout, with the first lines of its
+    /// output, unless it exits 0; or when it cannot be started, or the lease
+    /// does not allow it (lease_running_out).
+    void deliver(const DeviceFacts& facts, DeliveryChange change, const LeaseGuard& lease) override;
 
   private:
     ExecEncryptorConfig config_;

@@ -95,11 +95,19 @@ std::vector<DeviceFacts> HashesFileEncryptor::all_devices() const {
     }
 }
 
-void HashesFileEncryptor::deliver(const DeviceFacts& /*facts*/, DeliveryChange /*change*/) {
+void HashesFileEncryptor::deliver(const DeviceFacts& /*facts*/, DeliveryChange /*change*/,
+                                  const LeaseGuard& lease) {
+    deliver_fleet(lease);
+}
+
+void HashesFileEncryptor::deliver_fleet(const LeaseGuard& lease) {
     const std::lock_guard lock(rewrite_);
     const std::string text = render_hashes(all_devices(), settings_.format);
-    write_file_atomically(settings_.path,
-                          {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()});
+    write_file_atomically(
+        settings_.path, {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()}, 0644,
+        [&] {
+            lease.require(std::chrono::milliseconds(0), "replacing " + settings_.path.string());
+        });
 }
 
 }  // namespace capf::tftp

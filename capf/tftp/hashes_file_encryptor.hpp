@@ -1,6 +1,7 @@
 // `hashes-file`: an export of every device's name, certificate MD5, key spec
 // and public key (PEM), for a provisioning system that writes its own
-// partial configurations. Rewritten whole and atomically on each change.
+// partial configurations. Rewritten whole and atomically once per claimed
+// batch of changed devices (issue 32: once per device was quadratic).
 #pragma once
 
 #include <cstddef>
@@ -26,9 +27,14 @@ class HashesFileEncryptor : public Encryptor {
                         std::size_t page_size = 500);
 
     std::string_view name() const override { return "hashes-file"; }
+    /// Fleet scope: one rewrite serves a whole batch of changed devices.
+    EncryptorScope scope() const override { return EncryptorScope::fleet; }
     /// Rewrites the whole export from the current facts of every device;
-    /// `facts` and `change` only trigger it (level-triggered).
-    void deliver(const DeviceFacts& facts, DeliveryChange change) override;
+    /// `facts` and `change` only trigger it (level-triggered). The export is
+    /// replaced only when `lease` allows it.
+    void deliver(const DeviceFacts& facts, DeliveryChange change, const LeaseGuard& lease) override;
+    /// The same rewrite.
+    void deliver_fleet(const LeaseGuard& lease) override;
 
   private:
     std::vector<DeviceFacts> all_devices() const;

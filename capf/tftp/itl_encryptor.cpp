@@ -54,19 +54,27 @@ std::vector<std::uint8_t> ItlEncryptor::itl_bytes() const {
     }
 }
 
-void ItlEncryptor::build() {
-    write_file_atomically(target_, itl_bytes());
+void ItlEncryptor::build(const LeaseGuard& lease) {
+    write_file_atomically(target_, itl_bytes(), 0644, [&] {
+        lease.require(std::chrono::milliseconds(0), "replacing " + target_.string());
+    });
 }
 
-void ItlEncryptor::deliver(const DeviceFacts& /*facts*/, DeliveryChange /*change*/) {
+void ItlEncryptor::deliver(const DeviceFacts& /*facts*/, DeliveryChange /*change*/,
+                           const LeaseGuard& lease) {
+    deliver_fleet(lease);
+}
+
+void ItlEncryptor::deliver_fleet(const LeaseGuard& lease) {
     const std::lock_guard lock(build_);
     if (!std::filesystem::exists(target_))
-        build();
+        build(lease);
 }
 
 void ItlEncryptor::identities_changed() {
     const std::lock_guard lock(build_);
-    build();
+    // Not a device's delivery: the ITL follows this node's identities.
+    build(LeaseGuard::unlimited());
 }
 
 }  // namespace capf::tftp

@@ -25,8 +25,13 @@ class ItlEncryptor : public Encryptor {
                  const ca::Identity& tftp_signer, Botan::X509_Certificate capf_certificate);
 
     std::string_view name() const override { return "itl"; }
-    /// The ITL does not depend on devices: builds it only when it is missing.
-    void deliver(const DeviceFacts& facts, DeliveryChange change) override;
+    /// The ITL does not depend on devices: once per batch is enough.
+    EncryptorScope scope() const override { return EncryptorScope::fleet; }
+    /// The ITL does not depend on devices: builds it only when it is
+    /// missing (and `lease` allows it).
+    void deliver(const DeviceFacts& facts, DeliveryChange change, const LeaseGuard& lease) override;
+    /// The same.
+    void deliver_fleet(const LeaseGuard& lease) override;
     /// Rebuilds ITLFile.tlv.
     void identities_changed() override;
     /// The ITL as build() writes it (for `capfctl itl build`).
@@ -35,7 +40,7 @@ class ItlEncryptor : public Encryptor {
     std::vector<ca::ItlEntry> entries() const;
 
   private:
-    void build();
+    void build(const LeaseGuard& lease);
 
     ItlEncryptorConfig settings_;
     std::filesystem::path target_;

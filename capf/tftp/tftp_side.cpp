@@ -24,6 +24,7 @@ DeliverySettings delivery_settings(const Config& config) {
         s.lease = std::chrono::duration_cast<std::chrono::seconds>(d.lease);
         s.retry_first = std::chrono::duration_cast<std::chrono::seconds>(d.retry_first);
         s.retry_max = std::chrono::duration_cast<std::chrono::seconds>(d.retry_max);
+        s.parked_recheck = d.parked_recheck;
     }
     return s;
 }

@@ -533,12 +533,13 @@ TEST_CASE("admin: every method is listed with its summary") {
                              "tftp.status",
                              "tftp.hashes",
                              "tftp.itl",
+                             "tftp.failures",
                              "report",
                              "audit.query"}) {
         INFO(name);
         CHECK(methods.contains(name));
     }
-    CHECK(methods.size() == 28);
+    CHECK(methods.size() == 29);
     CHECK(admin.result("capf.certificate")["pem"].get<std::string>().find("BEGIN CERTIFICATE") !=
           std::string::npos);
 }
@@ -560,6 +561,7 @@ const std::map<std::string, jsonrpc::Role> method_roles = {
     {"capf.certificate", jsonrpc::Role::read_only},
     {"tftp.status", jsonrpc::Role::read_only},
     {"tftp.hashes", jsonrpc::Role::read_only},
+    {"tftp.failures", jsonrpc::Role::read_only},
     {"report", jsonrpc::Role::read_only},
     {"audit.query", jsonrpc::Role::read_only},
     {"device.add", jsonrpc::Role::admin},

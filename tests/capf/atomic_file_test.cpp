@@ -171,3 +171,28 @@ TEST_CASE("remove_file_durably removes a file and accepts one that is already go
     fs::create_directory(target / "inside");
     CHECK_THROWS_WITH(remove_file_durably(target), Catch::Contains(target.string()));
 }
+
+TEST_CASE("a replacement refused just before the rename or unlink leaves the target as it was") {
+    ScratchDirectory dir;
+    const fs::path target = dir.path / "SEP001122334455.cnf.xml.enc.sgn";
+    write_file_atomically(target, bytes("old facts"));
+    bool asked = false;
+    const BeforeReplace refuse = [&] {
+        asked = true;
+        throw std::runtime_error("lease lost");
+    };
+    CHECK_THROWS_WITH(write_file_atomically(target, bytes("late facts"), 0644, refuse),
+                      "lease lost");
+    CHECK(asked);
+    CHECK(read_file(target) == "old facts");
+    CHECK(dir.names() == std::vector<std::string>{"SEP001122334455.cnf.xml.enc.sgn"});
+    CHECK_THROWS_WITH(remove_file_durably(target, refuse), "lease lost");
+    CHECK(read_file(target) == "old facts");
+
+    int allowed = 0;
+    write_file_atomically(target, bytes("new facts"), 0644, [&] { ++allowed; });
+    CHECK(read_file(target) == "new facts");
+    remove_file_durably(target, [&] { ++allowed; });
+    CHECK_FALSE(fs::exists(target));
+    CHECK(allowed == 2);
+}

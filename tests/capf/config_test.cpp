@@ -297,7 +297,7 @@ TEST_CASE("the TFTP sample configuration in deploy/ is valid and read as written
 TEST_CASE("tftp keys read as written, at the edges of their ranges") {
     const Config c = parse_config(R"({"tftp": {"directory": "/srv/tftp",
         "identity": {"certificate": "/a.crt", "private_key": "/a.key", "passphrase_env": "P"},
-        "delivery": {"retry_first": "1s", "retry_max": "24h", "lease": "10s", "batch": 1000},
+        "delivery": {"retry_first": "1s", "retry_max": "24h", "lease": "2h", "batch": 1000},
         "encryptors": [
           {"type": "enc-sgn", "source_directory": "/srv/cnf", "hash": "sha1",
            "remove_plaintext": true},
@@ -311,7 +311,7 @@ TEST_CASE("tftp keys read as written, at the edges of their ranges") {
     CHECK(t.identity.passphrase_env == std::optional<std::string>("P"));
     CHECK(t.delivery.retry_first == 1s);
     CHECK(t.delivery.retry_max == 24h);
-    CHECK(t.delivery.lease == 10s);
+    CHECK(t.delivery.lease == 2h);
     CHECK(t.delivery.batch == 1000);
     REQUIRE(t.encryptors.size() == 6);
     CHECK(std::get<EncSgnEncryptorConfig>(t.encryptors[0]).hash == TftpFileHash::sha1);
@@ -350,8 +350,8 @@ TEST_CASE("bad tftp values name the key, the value and what is allowed") {
                Catch::Contains("tftp.delivery.retry_first") && Catch::Contains("1s to 1h"));
     CHECK_THAT(problems_of(R"({"tftp": {"delivery": {"retry_first": "1m", "retry_max": "30s"}}})"),
                Catch::Contains("tftp.delivery.retry_max") && Catch::Contains("1m to 24h"));
-    CHECK_THAT(problems_of(R"({"tftp": {"delivery": {"lease": "2h"}}})"),
-               Catch::Contains("tftp.delivery.lease") && Catch::Contains("10s to 1h"));
+    CHECK_THAT(problems_of(R"({"tftp": {"delivery": {"lease": "3h"}}})"),
+               Catch::Contains("tftp.delivery.lease") && Catch::Contains("10s to 2h"));
     CHECK_THAT(problems_of(R"({"tftp": {"delivery": {"batch": 0}}})"),
                Catch::Contains("tftp.delivery.batch") && Catch::Contains("1 to 1000"));
     CHECK_THAT(problems_of(R"({"tftp": {"directory": "srv/tftp"}})"),
@@ -497,4 +497,28 @@ TEST_CASE("limits.accept_backoff: 100 ms by default, read as written, bounded 10
                Catch::Contains("limits.accept_backoff") && Catch::Contains("10ms to 10s"));
     CHECK_THAT(problems_of(R"({"limits": {"accept_backoff": "11s"}})"),
                Catch::Contains("limits.accept_backoff"));
+}
+
+// Issue 32: a program still running when another node takes the delivery
+// over could push a phone's old key after the new one.
+TEST_CASE("an exec timeout must fit inside half the delivery lease") {
+    const auto config = [](const std::string& lease, const std::string& exec) {
+        return R"({"tftp": {"directory": "/srv/tftp", "delivery": {"lease": ")" + lease +
+               R"("}, "encryptors": [{"type": "itl"}, )" + exec + "]}}";
+    };
+    CHECK_THAT(
+        problems_of(config("10s", R"({"type": "exec", "argv": ["/bin/x"], "timeout": "6s"})")),
+        Catch::Contains("key 'tftp.encryptors[1].timeout': value \"6s\"") &&
+            Catch::Contains("half of tftp.delivery.lease (10s): at most 5s"));
+    // The default timeout (30s) counts too, against the lease's default (5m) or the one given.
+    CHECK_THAT(
+        problems_of(config("50s", R"({"type": "exec", "argv": ["/bin/x"]})")),
+        Catch::Contains("key 'tftp.encryptors[1].timeout'") && Catch::Contains("at most 25s"));
+    CHECK_NOTHROW(
+        parse_config(config("10s", R"({"type": "exec", "argv": ["/bin/x"], "timeout": "5s"})")));
+    CHECK_NOTHROW(
+        parse_config(R"({"tftp": {"encryptors": [{"type": "exec", "argv": ["/bin/x"]}]}})"));
+    const Config c =
+        parse_config(config("2h", R"({"type": "exec", "argv": ["/bin/x"], "timeout": "1h"})"));
+    CHECK(std::get<ExecEncryptorConfig>(c.tftp->encryptors[1]).timeout == 1h);
 }

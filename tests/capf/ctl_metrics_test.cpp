@@ -34,7 +34,7 @@ const json full_stats = json::parse(R"({
   "devices": {"total": 10, "with_lsc": 7, "pending_install": 2, "pending_fetch": 1,
               "pending_delete": 0, "auth_strings_set": 3, "auth_locked": 1,
               "operations_in_progress": 1},
-  "deliveries": {"pending": 4, "failing": 1, "delivered_last_hour": 25,
+  "deliveries": {"pending": 4, "failing": 1, "delivered_last_hour": 25, "parked": 2,
                  "last_error": "exec: exit status 1"},
   "trust_anchors": {"lsc_issuers": 1, "mic_roots": 2, "sudi_roots": 0, "intermediates": 3},
   "events_last_24h": [{"event": "session", "outcome": "success", "count": 12},
@@ -282,10 +282,13 @@ TEST_CASE("ctl metrics: a full server.stats result, line by line", "[metrics]") 
         "capfd_devices{state=\"total\"} 10\n"
         "capfd_devices{state=\"with_lsc\"} 7\n"
         "# HELP capfd_deliveries Deliveries to the TFTP side waiting in the outbox, by state: "
-        "pending (not delivered yet), failing (of those, the ones that failed at least once).\n"
+        "pending (not delivered yet), failing (of those, the ones that failed at least once), "
+        "parked (a device and encryptor whose failure waits for its cause to change: capfctl "
+        "tftp failures).\n"
         "# TYPE capfd_deliveries gauge\n"
         "capfd_deliveries{state=\"pending\"} 4\n"
         "capfd_deliveries{state=\"failing\"} 1\n"
+        "capfd_deliveries{state=\"parked\"} 2\n"
         "# HELP capfd_deliveries_delivered_last_hour Deliveries to the TFTP side completed in the "
         "last hour.\n"
         "# TYPE capfd_deliveries_delivered_last_hour gauge\n"

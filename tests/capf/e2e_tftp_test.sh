@@ -24,7 +24,8 @@ base = {'keygen': {'timeout': '20s', 'retries': 1}, 'limits': {'read_timeout': '
         'admin': {'socket_path': sock}, 'node': {'name': node},
         'tftp': {'identity': {'certificate': d + '/tftp.crt', 'private_key': d + '/tftp.key'},
                  'directory': d + '/tftp',
-                 'delivery': {'retry_first': '1s', 'retry_max': '2s', 'lease': '10s'},
+                 'delivery': {'retry_first': '1s', 'retry_max': '2s', 'lease': '10s',
+                              'parked_recheck': '1s'},
                  'encryptors': enc}}
 for k, v in extra.items():
     base[k] = {**base.get(k, {}), **v} if isinstance(v, dict) else v
@@ -151,7 +152,7 @@ case $case in
 cat >"$dir/exec/\$(date +%s%N).json"
 SH
     chmod 755 "$dir/record.sh"
-    start_tftp "[{\"type\": \"exec\", \"argv\": [\"$dir/record.sh\"], \"timeout\": \"10s\"}]"
+    start_tftp "[{\"type\": \"exec\", \"argv\": [\"$dir/record.sh\"], \"timeout\": \"5s\"}]"
     install_phone $dev p rsa-2048
     wait_delivered
     ctl schedule fetch $dev >/dev/null; out=$(run_phone $dev p); wait_delivered
@@ -227,7 +228,7 @@ i=0
 while [ ! -e "$dir/gate.open" ] && [ \$i -lt 600 ]; do sleep 0.1; i=\$((i+1)); done
 SH
     chmod 755 "$dir/gate.sh"
-    start_tftp "[{\"type\": \"exec\", \"argv\": [\"$dir/gate.sh\"], \"timeout\": \"60s\"}, $(enc_sgn sha512)]"
+    start_tftp "[{\"type\": \"exec\", \"argv\": [\"$dir/gate.sh\"], \"timeout\": \"5s\"}, $(enc_sgn sha512)]"
     source_xml $dev 700
     install_phone $dev p rsa-2048
     wait_for "$dir/gate.reached"
@@ -250,7 +251,7 @@ SH
 python3 -c "import json,sys; d=json.load(sys.stdin); print(d['device'], d['change'])" >>"$dir/writes.\$\$"
 SH
     chmod 755 "$dir/count.sh"
-    enc="[{\"type\": \"exec\", \"argv\": [\"$dir/count.sh\"], \"timeout\": \"10s\"}, $(enc_sgn sha512)]"
+    enc="[{\"type\": \"exec\", \"argv\": [\"$dir/count.sh\"], \"timeout\": \"5s\"}, $(enc_sgn sha512)]"
     start_tftp "$enc" '{"limits": {"max_sessions_per_source": 64}}'
     pid_a=$capfd_pid port_a=$port
     port=$((port + 1))
@@ -289,6 +290,56 @@ SH
     done
     [ "$bad" = 0 ] || fail "$case: $bad torn or unverifiable .enc.sgn: $(tail -3 "$dir/verify.err")"
     echo "PASS: $case: 200 installs over two nodes, 200 deliveries (one per device), every .enc.sgn decrypts and verifies"
+    ;;
+  parked)
+    # Issue 32: what cannot succeed is parked with its cause, not retried
+    # for ever; shown by capfctl stats and tftp failures; retried when the
+    # source file appears, and by encrypt-config.
+    start_tftp "[$(enc_sgn sha512), {\"type\": \"itl\"}]"
+    insert_device() {  # NAME KEY_SPEC OPENSSL_KEY_OPTIONS...
+      local name=$1 spec=$2
+      shift 2
+      openssl req -x509 "$@" -nodes -keyout "$dir/$name.key" -out "$dir/$name.pem" -days 30 -subj "/CN=$name" 2>/dev/null
+      local der spki md5
+      der=$(openssl x509 -in "$dir/$name.pem" -outform DER | xxd -p | tr -d '\n')
+      spki=$(openssl x509 -in "$dir/$name.pem" -noout -pubkey | openssl pkey -pubin -outform DER | xxd -p | tr -d '\n')
+      md5=$(openssl x509 -in "$dir/$name.pem" -outform DER | md5sum | cut -d' ' -f1)
+      psql "$db" -q -v ON_ERROR_STOP=1 -c "
+        INSERT INTO devices (name, auth_mode, key_spec, lsc_serial, lsc_der, lsc_public_key, lsc_md5, lsc_not_before, lsc_not_after)
+        VALUES ('$name', 'null-string', '$spec', '0a', decode('$der', 'hex'), decode('$spki', 'hex'), '$md5', now(), now() + interval '30 days')" >/dev/null ||
+        fail "$case: could not insert $name"
+    }
+    rsa=SEP0000000000A1 ec=SEP0000000000E1
+    insert_device $rsa rsa-2048 -newkey rsa:2048
+    insert_device $ec ec-p256 -newkey ec -pkeyopt ec_paramgen_curve:P-256
+    source_xml $ec 800  # the EC phone has its configuration; the RSA one not yet
+    out=$(ctl encrypt-config --all --wait 60) || fail "$case: encrypt-config --all: $out"
+    echo "$out" | grep -q "2 parked until their cause changes" || fail "$case: encrypt-config did not report the parked: $out"
+    failures=$(ctl tftp failures)
+    echo "$failures" | grep -Eq "^$rsa +enc-sgn +no-source-file " || fail "$case: tftp failures: $failures"
+    echo "$failures" | grep -Eq "^$ec +enc-sgn +key-not-rsa " || fail "$case: tftp failures: $failures"
+    [ "$(ctl --json stats | json_field '["deliveries"]["parked"]')" = 2 ] || fail "$case: capfctl stats: $(ctl --json stats | json_field '["deliveries"]')"
+    [ "$(ctl --json call tftp.status | json_field '["pending"]')" = 0 ] || fail "$case: parked deliveries are still pending"
+    ctl --json audit --device $ec --limit 5 | grep -q '"parked"' || fail "$case: no delivery/parked audit for $ec"
+    since=$(ctl --json tftp failures $ec | json_field '["failures"][0]["since"]')
+    # Not retried at retry_first/retry_max (1-2 s): nothing fails again.
+    sleep 3
+    [ "$(ctl --json tftp failures $ec | json_field '["failures"][0]["last_failed_at"]')" = \
+      "$(ctl --json tftp failures $ec | json_field '["failures"][0]["since"]')" ] || fail "$case: a parked delivery was retried"
+    # The source file appears: delivered at the next recheck (1 s), unparked.
+    source_xml $rsa 800
+    wait_for "$tftp/$rsa.cnf.xml.enc.sgn" 10
+    for _ in $(seq 1 50); do ctl tftp failures | grep -q "^$rsa " || break; sleep 0.1; done
+    ctl tftp failures | grep -q "^$rsa " && fail "$case: $rsa still parked after its source file appeared"
+    "$verify" enc "$tftp/$rsa.cnf.xml.enc.sgn" "$dir/tftp.crt" "$dir/$rsa.key" >/dev/null 2>"$dir/verify.err" ||
+      fail "$case: $(cat "$dir/verify.err")"
+    # By hand: tried again, still an EC key, parked since the first time.
+    ctl encrypt-config $ec >/dev/null || fail "$case: encrypt-config $ec"
+    [ "$(ctl --json tftp failures $ec | json_field '["failures"][0]["since"]')" = "$since" ] || fail "$case: since changed"
+    [ "$(ctl --json tftp failures --cause key-not-rsa | json_field '["failures"][0]["device"]')" = $ec ] || fail "$case: --cause"
+    [ "$(ctl --json tftp failures --cause no-source-file | json_field '["failures"]')" = "[]" ] || fail "$case: --cause no-source-file"
+    [ ! -e "$tftp/$ec.cnf.xml.enc.sgn" ] || fail "$case: an .enc.sgn for the EC phone"
+    echo "PASS: $case: an EC key and a missing source parked with their causes (tftp failures, stats), not retried; delivered when the file appeared; encrypt-config kept since"
     ;;
   bulk-1000)
     # Acceptance 6: 1,000 devices, capfctl encrypt-config --all; the time

@@ -94,6 +94,48 @@ TEST_CASE("a device name that would leave the directories is refused") {
     }
 }
 
+namespace {
+
+/// The error `f` throws; fails the test when it throws none.
+template <typename F>
+EncryptorError encryptor_error_of(F&& f) {
+    try {
+        f();
+    } catch (const EncryptorError& e) {
+        return e;
+    }
+    FAIL("no EncryptorError thrown");
+    return EncryptorError("none");
+}
+
+}  // namespace
+
+// Issue 32: what cannot succeed until its cause changes says so, and why.
+TEST_CASE("an EC key, a name that is no file name and a missing source are permanent failures") {
+    const auto ec = encryptor_error_of(
+        [] { plan_enc_sgn(facts_with(ec_public_key()), DeliveryChange::installed, "/a", "/b"); });
+    CHECK(ec.code() == EncryptorErrc::permanent);
+    CHECK(ec.cause() == ParkCause::key_not_rsa);
+    CHECK(to_text(ec.cause()) == "key-not-rsa");
+    auto badly_named = facts_with(rsa_public_key());
+    badly_named.name = "..";
+    const auto name = encryptor_error_of(
+        [&] { plan_enc_sgn(badly_named, DeliveryChange::installed, "/a", "/b"); });
+    CHECK(name.code() == EncryptorErrc::permanent);
+    CHECK(name.cause() == ParkCause::invalid_device_name);
+    // A key that does not parse is not known to be permanent: retried.
+    const auto unreadable = encryptor_error_of([] {
+        plan_enc_sgn(facts_with(capf::storage::Bytes{0x30, 0x01, 0x00}), DeliveryChange::installed,
+                     "/a", "/b");
+    });
+    CHECK(unreadable.code() == EncryptorErrc::failed);
+    const EncSgnPlan plan = plan_enc_sgn(facts_with(rsa_public_key()), DeliveryChange::installed,
+                                         "/nonexistent/capf-cnf", "/srv/tftp");
+    const auto missing = encryptor_error_of([&] { read_source_config(plan); });
+    CHECK(missing.code() == EncryptorErrc::permanent);
+    CHECK(missing.cause() == ParkCause::no_source_file);
+}
+
 TEST_CASE("a missing source configuration is an error naming the file and the directory") {
     std::string pattern = (fs::temp_directory_path() / "capf-encsgn-XXXXXX").string();
     REQUIRE(::mkdtemp(pattern.data()) != nullptr);

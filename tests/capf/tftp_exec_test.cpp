@@ -144,7 +144,7 @@ std::chrono::milliseconds elapsed_since(std::chrono::steady_clock::time_point st
 
 std::string delivery_error(ExecEncryptor& encryptor, const DeviceFacts& facts) {
     try {
-        encryptor.deliver(facts, DeliveryChange::installed);
+        encryptor.deliver(facts, DeliveryChange::installed, LeaseGuard::unlimited());
     } catch (const EncryptorError& e) {
         return e.what();
     }
@@ -165,7 +165,7 @@ TEST_CASE("exec: the program receives the facts as JSON for installed, fetched a
     for (const DeliveryChange change : {DeliveryChange::installed, DeliveryChange::fetched}) {
         INFO("change " << storage::to_text(change));
         fs::remove(recorded);
-        encryptor.deliver(with_certificate, change);
+        encryptor.deliver(with_certificate, change, LeaseGuard::unlimited());
         const auto json = nlohmann::json::parse(read_file(recorded));
         CHECK(json.size() == 6);
         CHECK(json.at("device") == "SEP001122334455");
@@ -189,7 +189,7 @@ TEST_CASE("exec: the program receives the facts as JSON for installed, fetched a
     DeviceFacts deleted;
     deleted.name = "SEP001122334455";
     fs::remove(recorded);
-    encryptor.deliver(deleted, DeliveryChange::deleted);
+    encryptor.deliver(deleted, DeliveryChange::deleted, LeaseGuard::unlimited());
     const auto json = nlohmann::json::parse(read_file(recorded));
     CHECK(json == nlohmann::json{{"device", "SEP001122334455"},
                                  {"change", "deleted"},
@@ -210,7 +210,7 @@ TEST_CASE(
     std::vector<std::string> argv = {script("record_stdin.sh"), dir.file("stdin.json")};
     argv.insert(argv.end(), hostile.begin(), hostile.end());
     ExecEncryptor encryptor({argv, 10s});
-    encryptor.deliver(facts_with_certificate(), DeliveryChange::installed);
+    encryptor.deliver(facts_with_certificate(), DeliveryChange::installed, LeaseGuard::unlimited());
     CHECK(lines_of(read_file(dir.file("stdin.json.args"))) == hostile);
 
     ProgramRun run;
@@ -310,7 +310,8 @@ TEST_CASE("exec: output beyond 4 KiB is drained without blocking the program", "
     CHECK(result.output_excerpt.size() == program_output_excerpt_limit);
 
     ExecEncryptor encryptor({one_mebibyte, 20s});
-    CHECK_NOTHROW(encryptor.deliver(facts_with_certificate(), DeliveryChange::installed));
+    CHECK_NOTHROW(encryptor.deliver(facts_with_certificate(), DeliveryChange::installed,
+                                    LeaseGuard::unlimited()));
 }
 
 TEST_CASE("exec: a program ignoring SIGTERM is SIGKILLed after the grace", "[exec]") {
@@ -374,4 +375,48 @@ TEST_CASE("exec: a program that does not read its stdin raises no SIGPIPE in the
     sigset_t pending;
     sigpending(&pending);
     CHECK(sigismember(&pending, SIGPIPE) == 0);
+}
+
+TEST_CASE("lease guard: acts in the first three quarters of the lease, never after", "[lease]") {
+    const auto now = LeaseGuard::Clock::now();
+    const LeaseGuard fresh(now, 8s);  // acts until now + 6 s
+    CHECK(fresh.allows(0ms));
+    CHECK(fresh.allows(5s));
+    CHECK_FALSE(fresh.allows(7s));
+    CHECK(fresh.remaining() <= 6s);
+    CHECK(fresh.remaining() > 5s);
+    const LeaseGuard old(now - 7s, 8s);  // past 6 s of its 8
+    CHECK_FALSE(old.allows(0ms));
+    CHECK(old.remaining() == 0ms);
+    try {
+        old.require(0ms, "replacing /srv/tftp/SEP001122334455.cnf.xml.sgn");
+        FAIL("require() did not throw");
+    } catch (const EncryptorError& e) {
+        CHECK(e.code() == EncryptorErrc::lease_running_out);
+        CHECK_THAT(e.what(), Catch::Contains("replacing /srv/tftp/SEP001122334455.cnf.xml.sgn"));
+    }
+    CHECK(LeaseGuard::unlimited().allows(std::chrono::hours(24 * 365)));
+}
+
+TEST_CASE("exec: a program whose timeout would outlast the lease is not started", "[exec]") {
+    const TempDir dir;
+    const std::string recorded = dir.file("stdin.json");
+    ExecEncryptor encryptor({{script("record_stdin.sh"), recorded}, 10s});
+    // 20 s of lease, 3 s gone: 12 s left to act in, 10 s + the kill grace fit.
+    const LeaseGuard roomy(LeaseGuard::Clock::now() - 3s, 20s);
+    encryptor.deliver(facts_with_certificate(), DeliveryChange::installed, roomy);
+    CHECK(fs::exists(recorded));
+    fs::remove(recorded);
+    // 8 s gone: 7 s left, less than the 10 s timeout and its grace.
+    const LeaseGuard short_of_time(LeaseGuard::Clock::now() - 8s, 20s);
+    try {
+        encryptor.deliver(facts_with_certificate(), DeliveryChange::installed, short_of_time);
+        FAIL("deliver() ran the program");
+    } catch (const EncryptorError& e) {
+        CHECK(e.code() == EncryptorErrc::lease_running_out);
+        CHECK_THAT(e.what(),
+                   Catch::Contains("record_stdin.sh") && Catch::Contains("SEP001122334455"));
+    }
+    CHECK_FALSE(fs::exists(recorded));
+    CHECK(children_of_this_process().empty());
 }

@@ -115,7 +115,8 @@ TEST_CASE("hashes-file rewrites the whole export from every page on each deliver
     HashesFileEncryptor hashes({target, Format::csv}, std::ref(pages), 3);
     CHECK(hashes.name() == "hashes-file");
 
-    hashes.deliver(pages.devices.begin()->second, DeliveryChange::installed);
+    hashes.deliver(pages.devices.begin()->second, DeliveryChange::installed,
+                   LeaseGuard::unlimited());
     CHECK(pages.calls == 3);  // pages of 3, 3 and 1
     std::istringstream first(read_file(target));
     auto rows = read_csv(first);
@@ -127,7 +128,8 @@ TEST_CASE("hashes-file rewrites the whole export from every page on each deliver
     pages.devices["SEP000000000003"].md5_hex.clear();
     pages.devices["SEP000000000003"].public_key_der.reset();
     pages.devices["SEP000000000009"] = device("SEP000000000009", "md5-9");
-    hashes.deliver(pages.devices["SEP000000000003"], DeliveryChange::deleted);
+    hashes.deliver(pages.devices["SEP000000000003"], DeliveryChange::deleted,
+                   LeaseGuard::unlimited());
     std::istringstream second(read_file(target));
     rows = read_csv(second);
     REQUIRE(rows.size() == 8);
@@ -145,7 +147,7 @@ TEST_CASE("an exact multiple of the page size ends on an empty page") {
     for (const char* name : {"SEP0A", "SEP0B", "SEP0C", "SEP0D"})
         pages.devices[name] = device(name, "m");
     HashesFileEncryptor hashes({dir.path / "h.json", Format::json}, std::ref(pages), 2);
-    hashes.deliver(pages.devices["SEP0A"], DeliveryChange::fetched);
+    hashes.deliver(pages.devices["SEP0A"], DeliveryChange::fetched, LeaseGuard::unlimited());
     CHECK(pages.calls == 3);
     CHECK(nlohmann::json::parse(read_file(dir.path / "h.json")).size() == 4);
 }
@@ -163,11 +165,12 @@ TEST_CASE("a failing page source fails the delivery and keeps the previous expor
             return pages(after, limit);
         },
         10);
-    hashes.deliver(pages.devices["SEP0A"], DeliveryChange::installed);
+    hashes.deliver(pages.devices["SEP0A"], DeliveryChange::installed, LeaseGuard::unlimited());
     const std::string before = read_file(dir.path / "h.csv");
     fail = true;
-    CHECK_THROWS_WITH(hashes.deliver(pages.devices["SEP0A"], DeliveryChange::installed),
-                      "database down");
+    CHECK_THROWS_WITH(
+        hashes.deliver(pages.devices["SEP0A"], DeliveryChange::installed, LeaseGuard::unlimited()),
+        "database down");
     CHECK(read_file(dir.path / "h.csv") == before);
 }
 
@@ -179,7 +182,9 @@ TEST_CASE("a page source that does not advance is an error, not an endless loop"
             return std::vector<DeviceFacts>{device("SEP0A", "m"), device("SEP0B", "m")};
         },
         2);
-    CHECK_THROWS_AS(hashes.deliver(device("SEP0A"), DeliveryChange::installed), EncryptorError);
+    CHECK_THROWS_AS(
+        hashes.deliver(device("SEP0A"), DeliveryChange::installed, LeaseGuard::unlimited()),
+        EncryptorError);
     CHECK_FALSE(fs::exists(dir.path / "h.csv"));
 }
 
@@ -187,6 +192,7 @@ TEST_CASE("an export that cannot be written is an error naming the path") {
     FakePages pages;
     const fs::path target = "/nonexistent-capf-dir/hashes.csv";
     HashesFileEncryptor hashes({target, Format::csv}, std::ref(pages));
-    CHECK_THROWS_WITH(hashes.deliver(device("SEP0A"), DeliveryChange::installed),
-                      Catch::Contains(target.string()));
+    CHECK_THROWS_WITH(
+        hashes.deliver(device("SEP0A"), DeliveryChange::installed, LeaseGuard::unlimited()),
+        Catch::Contains(target.string()));
 }

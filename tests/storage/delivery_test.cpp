@@ -446,3 +446,193 @@ TEST_CASE("delivery: all device facts page by name and filter by prefix") {
     CHECK(page.front().name == "CIPC-ALICE");
     CHECK(page.back().name == "SEPBBB000000001");
 }
+
+// Issue 32, item 2: a node whose lease ran short hands the rows back at once;
+// one that finds its lease lost at the end queues the device again.
+TEST_CASE(
+    "delivery: rows handed back are claimable at once, and a lost lease queues the device again") {
+    Outbox o;
+    o.add(device_name);
+    o.install(device_name, cert("f1", std::string(32, 'f')));
+    const auto a = o.deliveries.claim_deliveries("node-a", 10, 3600s);
+    REQUIRE(a.size() == 1);
+    CHECK(o.deliveries.claim_deliveries("node-b", 10, 3600s).empty());
+    CHECK(o.deliveries.release_deliveries(a[0], "node-b") == 0);  // not node-b's to give
+    CHECK(o.deliveries.release_deliveries(a[0], "node-a") == 1);
+    const auto b = o.deliveries.claim_deliveries("node-b", 10, 3600s);  // no wait for the lease
+    REQUIRE(b.size() == 1);
+    CHECK(b[0].ids == a[0].ids);
+    CHECK(b[0].attempts == 0);  // handing back is not a failure
+
+    CHECK(o.deliveries.release_deliveries(a[0], "node-a") == 0);  // node-b's now
+    CHECK_FALSE(o.deliveries.complete_delivery(a[0], "node-a"));
+    o.deliveries.requeue_lost_delivery(a[0], "node-a");
+    CHECK(o.rows(device_name) == Rows{{"installed", false}, {"requested", false}});
+    CHECK(o.deliveries.complete_delivery(b[0], "node-b"));
+    // The new row waited for node-b's lease to end; it is claimable now.
+    const auto again = o.deliveries.claim_deliveries("node-a", 10, 60s);
+    REQUIRE(again.size() == 1);
+    CHECK(kinds(again[0]) == std::vector<std::string>{"requested"});
+    const auto audit = o.repo.audit.audit_events(AuditQuery{device_name, std::nullopt, 1});
+    REQUIRE(audit.size() == 1);
+    CHECK(audit[0].event == "delivery");
+    CHECK(audit[0].outcome == "lease_lost");
+    CHECK(audit[0].node == "node-a");
+}
+
+// ---- issue 32, item 4: state per device and encryptor ----
+
+namespace {
+
+/// The `encryptors` column of every undelivered row of `name`, oldest first
+/// ("*" for NULL: every encryptor), and their attempts.
+std::vector<std::pair<std::string, int>> owed_rows(Outbox& o, const std::string& name) {
+    std::vector<std::pair<std::string, int>> out;
+    o.db.pool->transact([&](pqxx::work& txn) {
+        for (const auto& r : txn.exec_params(R"SQL(
+            SELECT coalesce(array_to_string(encryptors, ','), '*'), attempts FROM deliveries
+            WHERE device = $1 AND delivered_at IS NULL ORDER BY id
+        )SQL",
+                                             name))
+            out.emplace_back(r[0].as<std::string>(), r[1].as<int>());
+    });
+    return out;
+}
+
+using Owed = std::vector<std::pair<std::string, int>>;
+using Names = std::vector<std::string>;
+
+}  // namespace
+
+TEST_CASE("delivery: a retry is owed only to the encryptors that failed, a new change to all") {
+    Outbox o;
+    o.add(device_name);
+    o.install(device_name, cert("a1", std::string(32, 'a')));
+    auto batches = o.deliveries.claim_deliveries("node-a", 10, 60s);
+    REQUIRE(batches.size() == 1);
+    CHECK_FALSE(batches[0].encryptors.has_value());  // a change: every encryptor
+
+    DeliveryOutcome outcome;
+    outcome.delivered = {"enc-sgn", "itl"};
+    outcome.failed = {{"exec", "exited with status 3"}};
+    CHECK(o.deliveries.finish_delivery(batches[0], "node-a", outcome, 3600s) ==
+          DeliveryFinish::owed_again);
+    CHECK(owed_rows(o, device_name) == Owed{{"exec", 1}});
+    CHECK(o.deliveries.delivery_stats().last_error == "exec: exited with status 3");
+    CHECK(o.deliveries.claim_deliveries("node-a", 10, 60s).empty());  // backing off
+    o.exec(R"SQL(UPDATE deliveries SET next_attempt_at = now() - interval '1 second')SQL");
+    batches = o.deliveries.claim_deliveries("node-b", 10, 60s);
+    REQUIRE(batches.size() == 1);
+    CHECK(batches[0].encryptors == std::optional<Names>(Names{"exec"}));
+    CHECK(batches[0].attempts == 1);
+
+    // Only the lease ran short for hashes-file: owed still, due at once, not a failure.
+    outcome = {};
+    outcome.delivered = {"exec"};
+    outcome.not_run = {"hashes-file"};
+    CHECK(o.deliveries.finish_delivery(batches[0], "node-b", outcome, 3600s) ==
+          DeliveryFinish::owed_again);
+    CHECK(owed_rows(o, device_name) == Owed{{"hashes-file", 1}});
+    batches = o.deliveries.claim_deliveries("node-a", 10, 60s);
+    REQUIRE(batches.size() == 1);
+    CHECK(batches[0].encryptors == std::optional<Names>(Names{"hashes-file"}));
+    CHECK(o.deliveries.release_deliveries(batches[0], "node-a") == 1);
+
+    // A new change meanwhile is owed to every encryptor, so the batch is too.
+    o.install(device_name, cert("a2", std::string(32, 'b')));
+    batches = o.deliveries.claim_deliveries("node-a", 10, 60s);
+    REQUIRE(batches.size() == 1);
+    CHECK(batches[0].ids.size() == 2);
+    CHECK_FALSE(batches[0].encryptors.has_value());
+    outcome = {};
+    outcome.delivered = {"enc-sgn", "exec", "hashes-file", "itl"};
+    CHECK(o.deliveries.finish_delivery(batches[0], "node-a", outcome, 1s) ==
+          DeliveryFinish::delivered);
+    CHECK(o.undelivered() == 0);
+}
+
+TEST_CASE(
+    "delivery: a failure that cannot succeed is parked with its cause, and unparked by success") {
+    Outbox o;
+    o.add(device_name);
+    o.install(device_name, cert("b1", std::string(32, 'c')));
+    auto batches = o.deliveries.claim_deliveries("node-a", 10, 60s);
+    REQUIRE(batches.size() == 1);
+    DeliveryOutcome outcome;
+    outcome.delivered = {"exec"};
+    outcome.parked = {{"enc-sgn", "key-not-rsa", "SEP has an ec-p256 key"}};
+    // Parked is not owed: the rows are done, nothing is retried for ever.
+    CHECK(o.deliveries.finish_delivery(batches[0], "node-a", outcome, 1s) ==
+          DeliveryFinish::delivered);
+    CHECK(o.undelivered() == 0);
+    CHECK(o.deliveries.delivery_stats().parked == 1);
+    auto parked = o.deliveries.parked_deliveries({}, "", "", 100);
+    REQUIRE(parked.size() == 1);
+    CHECK(parked[0].device == device_name);
+    CHECK(parked[0].encryptor == "enc-sgn");
+    CHECK(parked[0].cause == "key-not-rsa");
+    CHECK(parked[0].error == "enc-sgn: SEP has an ec-p256 key");
+    auto audit = o.repo.audit.audit_events(AuditQuery{device_name, std::nullopt, 1});
+    REQUIRE(audit.size() == 1);
+    CHECK(audit[0].outcome == "parked");
+    CHECK_THAT(audit[0].detail, Catch::StartsWith("key-not-rsa: enc-sgn:"));
+
+    // Parked again with the same cause (encrypt-config): `since` stays.
+    o.exec(R"SQL(UPDATE parked_deliveries SET since = now() - interval '1 day')SQL");
+    o.deliveries.request_delivery(device_name, test::admin_actor);
+    batches = o.deliveries.claim_deliveries("node-a", 10, 60s);
+    REQUIRE(batches.size() == 1);
+    CHECK_FALSE(batches[0].encryptors.has_value());  // a request retries what is parked
+    outcome.delivered = {"exec"};
+    o.deliveries.finish_delivery(batches[0], "node-a", outcome, 1s);
+    parked = o.deliveries.parked_deliveries({}, "", "", 100);
+    REQUIRE(parked.size() == 1);
+    CHECK(parked[0].since < std::chrono::system_clock::now() - 23h);
+    CHECK(parked[0].last_failed_at > std::chrono::system_clock::now() - 1h);
+    // Another cause starts again.
+    o.deliveries.request_delivery(device_name, test::admin_actor);
+    batches = o.deliveries.claim_deliveries("node-a", 10, 60s);
+    REQUIRE(batches.size() == 1);
+    outcome.parked = {{"enc-sgn", "no-source-file", "no SEP.cnf.xml"}};
+    o.deliveries.finish_delivery(batches[0], "node-a", outcome, 1s);
+    parked = o.deliveries.parked_deliveries({device_name, "", "no-source-file"}, "", "", 100);
+    REQUIRE(parked.size() == 1);
+    CHECK(parked[0].since > std::chrono::system_clock::now() - 1h);
+    CHECK(o.deliveries.parked_deliveries({"", "", "key-not-rsa"}, "", "", 100).empty());
+
+    // The source file appeared: a row owed to enc-sgn alone, once.
+    CHECK(o.deliveries.retry_parked("enc-sgn", {device_name}, "node-a") == 1);
+    CHECK(o.deliveries.retry_parked("enc-sgn", {device_name}, "node-a") == 0);  // owed already
+    CHECK(o.deliveries.retry_parked("exec", {device_name}, "node-a") == 0);     // not parked
+    batches = o.deliveries.claim_deliveries("node-a", 10, 60s);
+    REQUIRE(batches.size() == 1);
+    CHECK(batches[0].encryptors == std::optional<Names>(Names{"enc-sgn"}));
+    outcome = {};
+    outcome.delivered = {"enc-sgn"};
+    CHECK(o.deliveries.finish_delivery(batches[0], "node-a", outcome, 1s) ==
+          DeliveryFinish::delivered);
+    CHECK(o.deliveries.parked_deliveries({}, "", "", 100).empty());
+    CHECK(o.deliveries.delivery_stats().parked == 0);
+}
+
+TEST_CASE("delivery: a finish that finds the lease lost queues the encryptors that ran again") {
+    Outbox o;
+    o.add(device_name);
+    o.install(device_name, cert("c1", std::string(32, 'd')));
+    const auto a = o.deliveries.claim_deliveries("node-a", 10, 60s);
+    REQUIRE(a.size() == 1);
+    o.exec(R"SQL(UPDATE deliveries SET lease_expires_at = now() - interval '1 second')SQL");
+    const auto b = o.deliveries.claim_deliveries("node-b", 10, 60s);
+    REQUIRE(b.size() == 1);
+    DeliveryOutcome outcome;
+    outcome.delivered = {"enc-sgn"};
+    outcome.failed = {{"exec", "late"}};
+    outcome.not_run = {"hashes-file"};
+    CHECK(o.deliveries.finish_delivery(a[0], "node-a", outcome, 1s) == DeliveryFinish::lease_lost);
+    // node-b's row untouched; a new one owed to what node-a ran.
+    CHECK(owed_rows(o, device_name) == Owed{{"*", 0}, {"enc-sgn,exec", 0}});
+    // Nothing ran: nothing to redo.
+    CHECK(o.deliveries.finish_delivery(a[0], "node-a", DeliveryOutcome{}, 1s) ==
+          DeliveryFinish::lease_lost);
+    CHECK(owed_rows(o, device_name).size() == 2);
+}
