@@ -346,44 +346,6 @@ std::vector<DeliveryBatch> DeliveryRepository::claim_deliveries(const std::strin
     return out;
 }
 
-bool DeliveryRepository::complete_delivery(const DeliveryBatch& batch, const std::string& node) {
-    if (batch.ids.empty())
-        return false;
-    bool completed = false;
-    pool_.transact([&](pqxx::work& txn) {
-        // Lock the rows first, so that all of them or none are delivered.
-        completed = lock_leased_rows(txn, ids_literal(batch), node) == batch.ids.size();
-        if (!completed)
-            return;
-        txn.exec_params0(R"SQL(
-            UPDATE deliveries
-            SET delivered_at = now(), lease_owner = NULL, lease_expires_at = NULL
-            WHERE id = ANY($1::bigint[])
-        )SQL",
-                         ids_literal(batch));
-    });
-    return completed;
-}
-
-bool DeliveryRepository::fail_delivery(const DeliveryBatch& batch, const std::string& node,
-                                       const std::string& error, std::chrono::seconds backoff) {
-    const std::string stored = storable_error(error);
-    bool held = false;
-    pool_.transact([&](pqxx::work& txn) {
-        held = lock_leased_rows(txn, ids_literal(batch), node) > 0;
-        txn.exec_params0(R"SQL(
-            UPDATE deliveries
-            SET attempts = attempts + 1, last_error = $3, last_error_at = now(),
-                next_attempt_at = now() + make_interval(secs => $4),
-                lease_owner = NULL, lease_expires_at = NULL
-            WHERE id = ANY($1::bigint[]) AND lease_owner = $2 AND delivered_at IS NULL
-        )SQL",
-                         ids_literal(batch), node, stored, static_cast<double>(backoff.count()));
-        audit_in(txn, audit_event(batch.device, "", node, "delivery", "failed", stored));
-    });
-    return held;
-}
-
 std::size_t DeliveryRepository::release_deliveries(const DeliveryBatch& batch,
                                                    const std::string& node) {
     if (batch.ids.empty())
@@ -400,12 +362,6 @@ std::size_t DeliveryRepository::release_deliveries(const DeliveryBatch& batch,
                        .affected_rows();
     });
     return released;
-}
-
-void DeliveryRepository::requeue_lost_delivery(const DeliveryBatch& batch,
-                                               const std::string& node) {
-    pool_.transact(
-        [&](pqxx::work& txn) { requeue_lost_in(txn, batch.device, node, batch.encryptors); });
 }
 
 DeliveryFinish DeliveryRepository::finish_delivery(const DeliveryBatch& batch,

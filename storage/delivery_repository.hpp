@@ -75,38 +75,23 @@ class DeliveryRepository {
     /// died) is taken again.
     std::vector<DeliveryBatch> claim_deliveries(const std::string& node, std::size_t limit,
                                                 std::chrono::seconds lease);
-    /// Marks the batch delivered, all or nothing: false (and nothing
-    /// changed) when `node` no longer leases every row of it (another node
-    /// took it after the lease expired, or it was completed already).
-    bool complete_delivery(const DeliveryBatch& batch, const std::string& node);
-    /// The delivery failed: on the rows `node` still leases, attempts + 1,
-    /// last_error = `error`, next_attempt_at = now() + `backoff`, lease
-    /// released. Audit delivery/failed (device, node, detail `error`; the
-    /// stored error is cut to 500 characters, invalid UTF-8 and NULs
-    /// replaced by '?'), also when the lease was lost. False when `node`
-    /// held none of the rows any more.
-    bool fail_delivery(const DeliveryBatch& batch, const std::string& node,
-                       const std::string& error, std::chrono::seconds backoff);
     /// Gives back the rows of `batch` that `node` still leases, unchanged
     /// and due at once: the lease ran short before they were delivered, so
     /// any node may take them without waiting for it to expire. How many.
     std::size_t release_deliveries(const DeliveryBatch& batch, const std::string& node);
-    /// `node` delivered (part of) `batch` but found its lease lost at the
-    /// end: another node may have written the device's newer facts before
-    /// this node's last write landed. Queues a 'requested' row, so the
-    /// device's current facts are written again after both. Audit
-    /// delivery/lease_lost (device, node).
-    void requeue_lost_delivery(const DeliveryBatch& batch, const std::string& node);
 
     /// Records one attempt at `batch` by `node`, in one transaction:
     /// - `node` no longer leases every row: nothing of the batch changes;
     ///   when some encryptor ran, a 'requested' row owed to those that ran
-    ///   is queued (as requeue_lost_delivery). lease_lost.
+    ///   is queued, so that the device's current facts are written again
+    ///   after whatever the node that took over wrote (audit
+    ///   delivery/lease_lost). lease_lost.
     /// - nothing failed and nothing was left unrun: the rows are delivered.
     /// - otherwise the rows are owed again to the failed and not-run
     ///   encryptors only (the others delivered facts at least as new as
     ///   every row), lease released; after a failure attempts + 1,
-    ///   last_error (the first failure's, cut as in fail_delivery) and
+    ///   last_error (the first failure's, "encryptor: error", cut to 500
+    ///   characters, invalid UTF-8 and NULs replaced by '?') and
     ///   next_attempt_at = now() + `backoff`, audit delivery/failed; with
     ///   only not-run ones, due at once.
     /// Parked encryptors are recorded (their `since` kept while the cause

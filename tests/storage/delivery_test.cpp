@@ -79,6 +79,22 @@ struct Outbox {
     }
 };
 
+/// The worker's record of an attempt in which enc-sgn (the one encryptor
+/// here) delivered: true when the rows are delivered.
+bool delivered(Outbox& o, const DeliveryBatch& batch, const std::string& node) {
+    DeliveryOutcome outcome;
+    outcome.delivered = {"enc-sgn"};
+    return o.deliveries.finish_delivery(batch, node, outcome, 0s) == DeliveryFinish::delivered;
+}
+
+/// ... in which enc-sgn failed with `error`, retried after `backoff`.
+DeliveryFinish failed(Outbox& o, const DeliveryBatch& batch, const std::string& node,
+                      const std::string& error, std::chrono::seconds backoff) {
+    DeliveryOutcome outcome;
+    outcome.failed = {{"enc-sgn", error}};
+    return o.deliveries.finish_delivery(batch, node, outcome, backoff);
+}
+
 std::vector<std::string> kinds(const DeliveryBatch& batch) {
     std::vector<std::string> out;
     for (auto c : batch.changes)
@@ -164,10 +180,9 @@ TEST_CASE("delivery: a claim carries the device's current facts and all its rows
     // Held: nothing more to claim, by this node or another.
     CHECK(o.deliveries.claim_deliveries("node-b", 10, 60s).empty());
     CHECK(o.deliveries.claim_deliveries("node-a", 10, 60s).empty());
-    CHECK(o.deliveries.complete_delivery(b, "node-a"));
+    CHECK(delivered(o, b, "node-a"));
     CHECK(o.rows(device_name) ==
           Rows{{"installed", true}, {"installed", true}, {"requested", true}});
-    CHECK_FALSE(o.deliveries.complete_delivery(b, "node-a"));  // done already
 
     // Deleted: the facts are empty.
     auto held = o.claim(device_name, Operation::remove);
@@ -178,7 +193,7 @@ TEST_CASE("delivery: a claim carries the device's current facts and all its rows
     CHECK_FALSE(batches[0].facts.certificate_der.has_value());
     CHECK_FALSE(batches[0].facts.public_key_der.has_value());
     CHECK(batches[0].facts.md5_hex.empty());
-    CHECK(o.deliveries.complete_delivery(batches[0], "node-a"));
+    CHECK(delivered(o, batches[0], "node-a"));
 
     held = o.claim(device_name, Operation::fetch);
     o.repo.outcomes.record_fetched_certificate(held, Bytes{0x30, 0x05}, std::string(32, 'f'),
@@ -255,7 +270,7 @@ TEST_CASE("delivery: two nodes claiming at once never share a device and deliver
                     std::lock_guard lock(mutex);
                     in_flight.erase(b.device);
                 }
-                if (!o.deliveries.complete_delivery(b, node)) {
+                if (!delivered(o, b, node)) {
                     ++lost;
                     continue;
                 }
@@ -284,7 +299,8 @@ TEST_CASE("delivery: two nodes claiming at once never share a device and deliver
 }
 
 TEST_CASE(
-    "delivery: an expired lease is taken by another node and the first one's complete fails") {
+    "delivery: an expired lease is taken by another node, and the first one's late record queues "
+    "the device again") {
     Outbox o;
     o.add(device_name);
     o.install(device_name, cert("d1", std::string(32, 'd')));
@@ -300,10 +316,12 @@ TEST_CASE(
     const auto b = o.deliveries.claim_deliveries("node-b", 10, 60s);
     REQUIRE(b.size() == 1);
     CHECK(kinds(b[0]) == std::vector<std::string>{"installed", "requested"});
-    CHECK_FALSE(o.deliveries.complete_delivery(a[0], "node-a"));  // lost
-    CHECK(o.rows(device_name) == Rows{{"installed", false}, {"requested", false}});
-    CHECK(o.deliveries.complete_delivery(b[0], "node-b"));
-    CHECK(o.rows(device_name) == Rows{{"installed", true}, {"requested", true}});
+    CHECK_FALSE(delivered(o, a[0], "node-a"));  // lost: its writes may be the older ones
+    CHECK(o.rows(device_name) ==
+          Rows{{"installed", false}, {"requested", false}, {"requested", false}});
+    CHECK(delivered(o, b[0], "node-b"));
+    CHECK(o.rows(device_name) ==
+          Rows{{"installed", true}, {"requested", true}, {"requested", false}});
 }
 
 TEST_CASE(
@@ -314,7 +332,8 @@ TEST_CASE(
     auto batches = o.deliveries.claim_deliveries("node-a", 10, 60s);
     REQUIRE(batches.size() == 1);
     const std::string long_error = "enc-sgn: /srv/tftp not writable " + std::string(600, 'x');
-    o.deliveries.fail_delivery(batches[0], "node-a", long_error, 3600s);
+    CHECK(failed(o, batches[0], "node-a", "/srv/tftp not writable " + std::string(600, 'x'),
+                 3600s) == DeliveryFinish::owed_again);
 
     // Backing off: not claimable, by anyone, until next_attempt_at.
     CHECK(o.deliveries.claim_deliveries("node-a", 10, 60s).empty());
@@ -351,11 +370,11 @@ TEST_CASE(
     REQUIRE(batches.size() == 1);
     CHECK(batches[0].attempts == 1);
     // Not text the database could keep: stored with '?' in its place.
-    o.deliveries.fail_delivery(batches[0], "node-b", std::string("bad \xff\xfe utf-8"), 1s);
-    CHECK(o.deliveries.delivery_stats().last_error == "bad ?? utf-8");
-    // A node that no longer holds the lease changes nothing.
-    o.deliveries.fail_delivery(batches[0], "node-b", "late", 1s);
-    CHECK(o.deliveries.delivery_stats().last_error == "bad ?? utf-8");
+    failed(o, batches[0], "node-b", std::string("bad \xff\xfe utf-8"), 1s);
+    CHECK(o.deliveries.delivery_stats().last_error == "enc-sgn: bad ?? utf-8");
+    // A node that no longer holds the lease changes nothing of the rows.
+    CHECK(failed(o, batches[0], "node-b", "late", 1s) == DeliveryFinish::lease_lost);
+    CHECK(o.deliveries.delivery_stats().last_error == "enc-sgn: bad ?? utf-8");
 }
 
 TEST_CASE("delivery: backoff doubles from the first wait up to the cap") {
@@ -404,13 +423,13 @@ TEST_CASE(
     REQUIRE(batches.size() == 2);
     CHECK(batches[0].device == "SEPAAA000000001");  // oldest due first
     CHECK(batches[0].ids.size() == 2);
-    CHECK(o.deliveries.complete_delivery(batches[0], "node-a"));
-    o.deliveries.fail_delivery(batches[1], "node-a", "exec: exit status 3", 60s);
+    CHECK(delivered(o, batches[0], "node-a"));
+    failed(o, batches[1], "node-a", "exit status 3", 60s);
     stats = o.deliveries.delivery_stats();
     CHECK(stats.pending == 2);
     CHECK(stats.failing == 1);
     CHECK(stats.delivered_last_hour == 2);
-    CHECK(stats.last_error == "exec: exit status 3");
+    CHECK(stats.last_error == "enc-sgn: exit status 3");
     CHECK(stats.last_error_at.has_value());
 
     // Delivered history goes when purged, in batches of at most the limit,
@@ -465,10 +484,9 @@ TEST_CASE(
     CHECK(b[0].attempts == 0);  // handing back is not a failure
 
     CHECK(o.deliveries.release_deliveries(a[0], "node-a") == 0);  // node-b's now
-    CHECK_FALSE(o.deliveries.complete_delivery(a[0], "node-a"));
-    o.deliveries.requeue_lost_delivery(a[0], "node-a");
+    CHECK_FALSE(delivered(o, a[0], "node-a"));                    // lost: queued again
     CHECK(o.rows(device_name) == Rows{{"installed", false}, {"requested", false}});
-    CHECK(o.deliveries.complete_delivery(b[0], "node-b"));
+    CHECK(delivered(o, b[0], "node-b"));
     // The new row waited for node-b's lease to end; it is claimable now.
     const auto again = o.deliveries.claim_deliveries("node-a", 10, 60s);
     REQUIRE(again.size() == 1);

@@ -67,8 +67,11 @@ TEST_CASE("retention: delivered outbox rows past their age go, pending rows neve
     }
     const auto claimed = outbox.claim_deliveries("node-a", 2, 60s);
     REQUIRE(claimed.size() == 2);
+    DeliveryOutcome all_delivered;
+    all_delivered.delivered = {"enc-sgn"};
     for (const auto& batch : claimed)
-        REQUIRE(outbox.complete_delivery(batch, "node-a"));
+        REQUIRE(outbox.finish_delivery(batch, "node-a", all_delivered, 0s) ==
+                DeliveryFinish::delivered);
     execute(db,
             "UPDATE deliveries SET delivered_at = now() - interval '2 days' "
             "WHERE delivered_at IS NOT NULL");
