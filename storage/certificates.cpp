@@ -168,8 +168,14 @@ void Certificates::revoke_certificate(const std::string& serial_hex, const std::
                                                                r[0][1].as<std::string>() + ")");
         }
         txn.exec_params0(R"SQL(
-            UPDATE issued_certificates SET revoked_at = now(), revoked_reason = 'revoked'
-            WHERE serial = $1
+            WITH revoked AS (
+                UPDATE issued_certificates SET revoked_at = now(), revoked_reason = 'revoked'
+                WHERE serial = $1
+                RETURNING device, md5
+            )
+            INSERT INTO deliveries (device, change)
+            SELECT d.name, 'revoked' FROM devices d JOIN revoked r ON r.device = d.name
+            WHERE d.lsc_serial = $1 OR (d.lsc_serial IS NULL AND d.fetched_md5 = r.md5)
         )SQL",
                          serial);
         audit_in(txn, audit_event(r[0][0].as<std::string>(), actor, "", "certificate", "revoked",

@@ -35,7 +35,11 @@ class Certificates {
                                                         const Bytes& public_key_der,
                                                         const std::string& actor);
     /// An administrator revokes a certificate; the device's LSC fields stay
-    /// (the standing refuses it). Throws not_found (no such serial),
+    /// (the standing refuses it, and the TFTP side's facts leave it out).
+    /// When it is what the TFTP side was given for the device (its current
+    /// LSC, or the certificate fetched from it when it has none), a
+    /// 'revoked' delivery is queued in the same transaction, which withdraws
+    /// what was written for the device. Throws not_found (no such serial),
     /// invalid_value (already revoked; the message says when and why).
     /// Audit: certificate/revoked, detail "serial S".
     void revoke_certificate(const std::string& serial_hex, const std::string& actor);

@@ -16,13 +16,33 @@ using namespace sql;
 
 constexpr std::size_t max_error_characters = 500;
 
+/// The first key of the advisory locks on removed devices' names (an
+/// arbitrary constant: "DLVR").
+constexpr int removed_device_lock_space = 0x444c5652;
+
 // What an encryptor sees of a device: the current LSC, or when there is
-// none the certificate fetched from the phone, or nothing.
+// none the certificate fetched from the phone, or nothing; never a
+// certificate an administrator revoked (revoking the current LSC clears it,
+// and this holds even for one confirmed after its revocation). Selected
+// FROM devices d.
 constexpr const char* facts_columns = R"SQL(
-    name, key_spec,
-    CASE WHEN lsc_serial IS NOT NULL THEN lsc_der ELSE fetched_der END,
-    CASE WHEN lsc_serial IS NOT NULL THEN lsc_public_key ELSE fetched_public_key END,
-    CASE WHEN lsc_serial IS NOT NULL THEN lsc_md5 ELSE COALESCE(fetched_md5, '') END
+    d.name, d.key_spec,
+    CASE WHEN u.lsc THEN d.lsc_der WHEN u.fetched THEN d.fetched_der END,
+    CASE WHEN u.lsc THEN d.lsc_public_key WHEN u.fetched THEN d.fetched_public_key END,
+    CASE WHEN u.lsc THEN d.lsc_md5 WHEN u.fetched THEN d.fetched_md5 ELSE '' END
+)SQL";
+/// Which of the two facts_columns may use: the LSC unless it is revoked;
+/// the fetched certificate only when there is no LSC, and unless it is one
+/// this CAPF issued and an administrator revoked.
+constexpr const char* facts_usable = R"SQL(
+    CROSS JOIN LATERAL (
+        SELECT d.lsc_serial IS NOT NULL AND NOT EXISTS (
+                   SELECT 1 FROM issued_certificates i
+                   WHERE i.serial = d.lsc_serial AND i.revoked_reason = 'revoked') AS lsc,
+               d.lsc_serial IS NULL AND d.fetched_md5 IS NOT NULL AND NOT EXISTS (
+                   SELECT 1 FROM issued_certificates i
+                   WHERE i.device = d.name AND i.md5 = d.fetched_md5
+                       AND i.revoked_reason = 'revoked') AS fetched) u
 )SQL";
 
 DeviceFacts facts_of(const pqxx::row& r) {
@@ -39,7 +59,7 @@ DeviceFacts facts_of(const pqxx::row& r) {
 
 DeliveryChange change_of(const std::string& text) {
     for (auto c : {DeliveryChange::installed, DeliveryChange::fetched, DeliveryChange::deleted,
-                   DeliveryChange::requested}) {
+                   DeliveryChange::requested, DeliveryChange::revoked, DeliveryChange::removed}) {
         if (to_text(c) == text)
             return c;
     }
@@ -242,6 +262,37 @@ std::vector<std::string> lock_due_devices(pqxx::work& txn, std::size_t limit) {
     return names;
 }
 
+/// The same for devices that were removed and whose withdrawal is due: they
+/// have no device row to lock, so a transaction-scoped advisory lock on the
+/// name stands in for it (taken without waiting, like SKIP LOCKED).
+std::vector<std::string> lock_due_removed_devices(pqxx::work& txn, std::size_t limit) {
+    const auto r = txn.exec_params(R"SQL(
+        SELECT x.device
+        FROM deliveries x
+        WHERE x.delivered_at IS NULL AND x.next_attempt_at <= now()
+            AND (x.lease_owner IS NULL OR x.lease_expires_at <= now())
+            AND NOT EXISTS (SELECT 1 FROM devices d WHERE d.name = x.device)
+            AND NOT EXISTS (SELECT 1 FROM deliveries l
+                            WHERE l.device = x.device AND l.delivered_at IS NULL
+                                AND l.lease_expires_at > now())
+        GROUP BY x.device
+        ORDER BY min(x.next_attempt_at), x.device
+        LIMIT $1
+    )SQL",
+                                   static_cast<long long>(limit));
+    std::vector<std::string> names;
+    for (const auto& row : r) {
+        const auto name = row[0].as<std::string>();
+        const bool locked =
+            txn.exec_params1(R"SQL(SELECT pg_try_advisory_xact_lock($1, hashtext($2)))SQL",
+                             removed_device_lock_space, name)[0]
+                .as<bool>();
+        if (locked)
+            names.push_back(name);
+    }
+    return names;
+}
+
 /// Locks the rows `ids` that `node` leases and that are not delivered yet,
 /// in id order (as the claim does, so that a claim taking over an expired
 /// lease and the late owner's complete or fail cannot deadlock). Returns
@@ -301,7 +352,11 @@ std::vector<DeliveryBatch> DeliveryRepository::claim_deliveries(const std::strin
         return out;
     pool_.transact([&](pqxx::work& txn) {
         out.clear();  // a retried body starts afresh
-        const auto devices = lock_due_devices(txn, limit);
+        auto devices = lock_due_devices(txn, limit);
+        if (devices.size() < limit) {
+            for (auto& name : lock_due_removed_devices(txn, limit - devices.size()))
+                devices.push_back(std::move(name));
+        }
         if (devices.empty())
             return;
         lock_device_rows(txn, devices);
@@ -318,8 +373,9 @@ std::vector<DeliveryBatch> DeliveryRepository::claim_deliveries(const std::strin
         std::vector<std::string> leased;
         for (const auto& [device, unused] : rows)
             leased.push_back(device);
-        const auto f = txn.exec_params(statement({R"SQL(SELECT)SQL", facts_columns, R"SQL(
-            FROM devices WHERE name = ANY($1::text[])
+        const auto f = txn.exec_params(statement({R"SQL(SELECT)SQL", facts_columns,
+                                                  R"SQL(FROM devices d)SQL", facts_usable, R"SQL(
+            WHERE d.name = ANY($1::text[])
         )SQL"}),
                                        array_literal(leased));
         for (const auto& row : f)
@@ -339,7 +395,12 @@ std::vector<DeliveryBatch> DeliveryRepository::claim_deliveries(const std::strin
                 owed.push_back(encryptors);
             }
             batch.encryptors = owed_by_rows(owed);
-            batch.facts = facts[device];
+            if (const auto known = facts.find(device); known != facts.end()) {
+                batch.facts = known->second;
+            } else {
+                batch.facts.name = device;  // removed: only its withdrawal is left
+                batch.facts.removed = true;
+            }
             out.push_back(std::move(batch));
         }
     });
@@ -537,8 +598,9 @@ std::optional<DeviceFacts> DeliveryRepository::device_facts(const std::string& r
     const std::string device = checked_device_name(raw_device);
     std::optional<DeviceFacts> out;
     pool_.transact([&](pqxx::work& txn) {
-        const auto r = txn.exec_params(statement({R"SQL(SELECT)SQL", facts_columns, R"SQL(
-            FROM devices WHERE name = $1
+        const auto r = txn.exec_params(statement({R"SQL(SELECT)SQL", facts_columns,
+                                                  R"SQL(FROM devices d)SQL", facts_usable, R"SQL(
+            WHERE d.name = $1
         )SQL"}),
                                        device);
         if (!r.empty())
@@ -553,10 +615,10 @@ std::vector<DeviceFacts> DeliveryRepository::all_device_facts(const std::string&
     std::vector<DeviceFacts> out;
     pool_.transact([&](pqxx::work& txn) {
         out.clear();
-        const auto r = txn.exec_params(statement({R"SQL(SELECT)SQL", facts_columns, R"SQL(
-            FROM devices
-            WHERE ($1 = '' OR starts_with(name, $1)) AND name > $2
-            ORDER BY name
+        const auto r = txn.exec_params(statement({R"SQL(SELECT)SQL", facts_columns,
+                                                  R"SQL(FROM devices d)SQL", facts_usable, R"SQL(
+            WHERE ($1 = '' OR starts_with(d.name, $1)) AND d.name > $2
+            ORDER BY d.name
             LIMIT $3
         )SQL"}),
                                        upper(prefix), upper(after), static_cast<long long>(limit));

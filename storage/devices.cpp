@@ -160,6 +160,8 @@ void Devices::remove_device(const std::string& raw_name, const std::string& acto
     pool_.transact([&](pqxx::work& txn) {
         require_found(txn.exec_params(R"SQL(DELETE FROM devices WHERE name = $1)SQL", name), name);
         audit_in(txn, audit_event(name, actor, "", "device", "removed", ""));
+        // What was written for it on the TFTP side goes too.
+        enqueue_delivery_in(txn, name, DeliveryChange::removed);
     });
 }
 

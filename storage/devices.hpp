@@ -42,7 +42,9 @@ class Devices {
     /// not_found. Audit: device/updated, detail "auth_mode M, key_spec K"
     /// (", require_sudi" appended when it is set; added devices likewise).
     DeviceRecord update_device(const DeviceSettings& settings, const std::string& actor);
-    /// Throws not_found. Audit: device/removed.
+    /// Throws not_found. Audit: device/removed. Queues a 'removed' delivery
+    /// in the same transaction: the TFTP side withdraws what it wrote for
+    /// the device (the outbox row outlives the device).
     void remove_device(const std::string& name, const std::string& actor);
     std::optional<DeviceRecord> find_device(const std::string& name);
     /// Ordered by name; `after` is the last name of the previous page.

@@ -191,6 +191,17 @@ CREATE TABLE parked_deliveries (
 );
 CREATE INDEX parked_deliveries_cause ON parked_deliveries (encryptor, cause, device);
 )SQL"},
+    // Revocation and removal reach the TFTP side (issue 32): a revoked LSC
+    // and a removed device queue a row that withdraws what was written for
+    // the device. A removed device's row must outlive the device, so the
+    // outbox no longer goes with it (its rows are purged by retention once
+    // delivered, like every other).
+    {7, R"SQL(
+ALTER TABLE deliveries DROP CONSTRAINT deliveries_device_fkey;
+ALTER TABLE deliveries DROP CONSTRAINT deliveries_change_check;
+ALTER TABLE deliveries ADD CONSTRAINT deliveries_change_check
+    CHECK (change IN ('installed', 'fetched', 'deleted', 'requested', 'revoked', 'removed'));
+)SQL"},
 };
 
 // An arbitrary constant naming capfd's migration lock.

@@ -47,11 +47,13 @@ constexpr std::array<std::pair<std::string_view, CertificateStanding>, 7> standi
      {"deleted", CertificateStanding::deleted},
      {"revoked", CertificateStanding::revoked},
      {"not-issued", CertificateStanding::not_issued}}};
-constexpr std::array<std::pair<std::string_view, DeliveryChange>, 4> delivery_changes = {
+constexpr std::array<std::pair<std::string_view, DeliveryChange>, 6> delivery_changes = {
     {{"installed", DeliveryChange::installed},
      {"fetched", DeliveryChange::fetched},
      {"deleted", DeliveryChange::deleted},
-     {"requested", DeliveryChange::requested}}};
+     {"requested", DeliveryChange::requested},
+     {"revoked", DeliveryChange::revoked},
+     {"removed", DeliveryChange::removed}}};
 template <typename E, std::size_t N>
 std::string_view text_of(E value, const std::array<std::pair<std::string_view, E>, N>& table) {
     for (const auto& [name, v] : table) {

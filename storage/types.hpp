@@ -201,19 +201,25 @@ struct AuthStringAttempt {
     bool locked_now = false;  ///< this attempt reached the lockout
 };
 
-/// What changed for a device, as the TFTP side is told (issue 12).
-enum class DeliveryChange { installed, fetched, deleted, requested };
+/// What changed for a device, as the TFTP side is told (issue 12). revoked
+/// and removed withdraw what was written for the device (issue 32): its
+/// current LSC was revoked by an administrator, or the device was removed.
+enum class DeliveryChange { installed, fetched, deleted, requested, revoked, removed };
 std::string_view to_text(DeliveryChange change) noexcept;  ///< "installed", ...
 
 /// What an encryptor needs about one device: its current record. The
 /// certificate, key and MD5 are the current LSC's; when the device has none,
-/// the fetched certificate's if any; otherwise empty.
+/// the fetched certificate's if any; otherwise empty. A revoked certificate
+/// is never among them.
 struct DeviceFacts {
     std::string name;
     std::optional<Bytes> certificate_der;
     std::optional<Bytes> public_key_der;
     std::string md5_hex;
     std::string key_spec;
+    /// There is no such device any more (it was removed): everything written
+    /// for it goes. Only the name is set.
+    bool removed = false;
 };
 
 /// The pending changes of one device, claimed whole by one node

@@ -599,11 +599,15 @@ void read_file_hash(Reader& r, const json* s, const std::string& key, TftpFileHa
 
 EncSgnEncryptorConfig read_enc_sgn(Reader& r, const json& s, const std::string& key,
                                    const Config::Tftp& tftp) {
-    r.check_known(s, key, {"type", "source_directory", "hash", "remove_plaintext"});
+    r.check_known(s, key,
+                  {"type", "source_directory", "hash", "remove_plaintext", "when_revoked"});
     EncSgnEncryptorConfig e;
     absolute_path(r, &s, key, "source_directory", e.source_directory, true);
     read_file_hash(r, &s, key, e.hash);
     r.boolean(&s, key, "remove_plaintext", e.remove_plaintext);
+    std::string when_revoked = "remove";
+    r.choice(&s, key, "when_revoked", when_revoked, {"remove", "sign-plain"});
+    e.sign_plain_when_revoked = when_revoked == "sign-plain";
     if (tftp.directory.empty()) {
         r.problem(key, nullptr, "type enc-sgn writes into tftp.directory, which is not set");
     } else if (!e.source_directory.empty() &&

@@ -45,6 +45,12 @@ struct EncSgnEncryptorConfig {
     /// Remove a plaintext SEP<MAC>.cnf.xml from the TFTP directory once its
     /// .enc.sgn is written (section 8.3: it must not stay there).
     bool remove_plaintext = false;
+    /// When the device's LSC is revoked, its .enc.sgn is removed and its
+    /// .sgn is removed too (false), or becomes the whole configuration
+    /// signed but not encrypted (true): the operator's choice between a
+    /// phone that keeps working unencrypted and one that loses its
+    /// configuration.
+    bool sign_plain_when_revoked = false;
 };
 
 /// A certificate added to the ITL beside the TFTP and CAPF ones.

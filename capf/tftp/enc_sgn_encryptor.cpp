@@ -48,14 +48,25 @@ EncSgnEncryptor::EncSgnEncryptor(EncSgnEncryptorConfig settings,
 
 void EncSgnEncryptor::deliver(const DeviceFacts& facts, DeliveryChange change,
                               const LeaseGuard& lease) {
-    const EncSgnPlan plan =
-        plan_enc_sgn(facts, change, settings_.source_directory, tftp_directory_);
+    const EncSgnPlan plan = plan_enc_sgn(facts, change, settings_.source_directory,
+                                         tftp_directory_, settings_.sign_plain_when_revoked);
+    if (plan.signed_file == EncSgnPlan::Signed::withdrawn) {
+        // Nothing is read: the source may be gone with the device. The
+        // encrypted file first, so no moment serves it beside a new .sgn.
+        remove_file_durably(plan.encrypted_target, checked_by(lease, plan.encrypted_target));
+        remove_file_durably(plan.partial_target, checked_by(lease, plan.partial_target));
+        return;
+    }
     const std::string xml = read_source_config(plan);
     // Parsed before anything is written: a source that is not a <device>
     // document leaves the TFTP directory as it was.
-    const std::string partial = partial_config(xml, plan.source.string(), plan.cert_hash);
+    const std::string signed_text = plan.signed_file == EncSgnPlan::Signed::whole
+                                        ? xml
+                                        : partial_config(xml, plan.source.string(), plan.cert_hash);
     thread_local Botan::AutoSeeded_RNG rng;
     const ca::SignedFileOptions options = signing_options(settings_.hash);
+    if (!plan.encrypt)
+        remove_file_durably(plan.encrypted_target, checked_by(lease, plan.encrypted_target));
     try {
         if (plan.encrypt) {
             write_file_atomically(
@@ -67,15 +78,13 @@ void EncSgnEncryptor::deliver(const DeviceFacts& facts, DeliveryChange change,
         }
         write_file_atomically(
             plan.partial_target,
-            ca::build_signed_file(bytes_of(partial), plan.partial_target.filename().string(),
+            ca::build_signed_file(bytes_of(signed_text), plan.partial_target.filename().string(),
                                   signer_, options, rng),
             0644, checked_by(lease, plan.partial_target));
     } catch (const ca::CaError& e) {
         throw EncryptorError("enc-sgn: " + facts.name + ": " + e.what());
     }
-    if (!plan.encrypt)
-        remove_file_durably(plan.encrypted_target, checked_by(lease, plan.encrypted_target));
-    else if (settings_.remove_plaintext)
+    if (plan.encrypt && settings_.remove_plaintext)
         remove_file_durably(plan.plaintext_in_tftp, checked_by(lease, plan.plaintext_in_tftp));
 }
 

@@ -38,7 +38,8 @@ void require_rsa_key(const DeviceFacts& facts) {
 
 EncSgnPlan plan_enc_sgn(const DeviceFacts& facts, DeliveryChange change,
                         const std::filesystem::path& source_directory,
-                        const std::filesystem::path& tftp_directory) {
+                        const std::filesystem::path& tftp_directory,
+                        bool sign_plain_when_revoked) {
     require_plain_file_name(facts.name);
     EncSgnPlan plan;
     plan.device = facts.name;
@@ -47,6 +48,12 @@ EncSgnPlan plan_enc_sgn(const DeviceFacts& facts, DeliveryChange change,
     plan.encrypted_target = tftp_directory / (config_name + ".enc.sgn");
     plan.partial_target = tftp_directory / (config_name + ".sgn");
     plan.plaintext_in_tftp = tftp_directory / config_name;
+    if (const auto reason = withdrawal_reason(facts, change)) {
+        const bool sign_plain = *reason == "revoked" && sign_plain_when_revoked;
+        plan.signed_file =
+            sign_plain ? EncSgnPlan::Signed::whole : EncSgnPlan::Signed::withdrawn;
+        return plan;
+    }
     const bool has_key = facts.public_key_der && !facts.public_key_der->empty();
     plan.encrypt = change != DeliveryChange::deleted && has_key;
     if (plan.encrypt) {

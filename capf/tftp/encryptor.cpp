@@ -22,6 +22,16 @@ std::string_view to_text(ParkCause cause) noexcept {
     return "";
 }
 
+std::optional<std::string_view> withdrawal_reason(const DeviceFacts& facts,
+                                                  DeliveryChange change) noexcept {
+    if (facts.removed)
+        return "removed";
+    const bool has_key = facts.public_key_der && !facts.public_key_der->empty();
+    if (change == DeliveryChange::revoked && !has_key)
+        return "revoked";
+    return std::nullopt;
+}
+
 LeaseGuard::LeaseGuard(Clock::time_point claimed_at, std::chrono::milliseconds lease) noexcept
     : act_until_(claimed_at + lease * acting_quarters / 4) {}
 

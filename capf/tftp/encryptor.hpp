@@ -21,6 +21,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -62,6 +63,12 @@ enum class ParkCause {
 /// "key-not-rsa", "no-source-file", "invalid-device-name" ("" for none):
 /// the cause as stored and shown.
 std::string_view to_text(ParkCause cause) noexcept;
+
+/// Why what was written for a device must be withdrawn (issue 32), or
+/// nothing: "removed" (there is no such device any more) or "revoked" (the
+/// newest change revoked its LSC, and the facts hold no key since).
+std::optional<std::string_view> withdrawal_reason(const DeviceFacts& facts,
+                                                  DeliveryChange change) noexcept;
 
 /// An encryptor could not do its work; the message is for the operator
 /// (which file, which program, what failed).

@@ -76,8 +76,13 @@ std::string failure_text(const ProgramResult& result, std::chrono::milliseconds 
 }  // namespace
 
 std::string exec_facts_json(const DeviceFacts& facts, DeliveryChange change) {
+    // "withdrawn": whatever the program keeps for the device must go (the
+    // LSC was revoked, or the device removed); "reason" says which.
+    const auto withdrawn = withdrawal_reason(facts, change);
     const nlohmann::json document = {
         {"device", facts.name},
+        {"event", withdrawn ? "withdrawn" : "changed"},
+        {"reason", withdrawn ? nlohmann::json(std::string(*withdrawn)) : nlohmann::json(nullptr)},
         {"change", std::string(storage::to_text(change))},
         {"md5", facts.md5_hex},
         {"key_spec", facts.key_spec},

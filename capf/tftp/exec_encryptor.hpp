@@ -19,9 +19,12 @@ namespace capf::tftp {
 using capf::ExecEncryptorConfig;
 
 /// The JSON document the program reads on stdin, one object:
-///   {"device": NAME, "change": "installed|fetched|deleted|requested",
+///   {"device": NAME, "event": "changed|withdrawn", "reason": null|"revoked"|"removed",
+///    "change": "installed|fetched|deleted|requested|revoked|removed",
 ///    "md5": HEX, "key_spec": SPEC,
 ///    "certificate_pem": PEM or null, "public_key_pem": PEM or null}
+/// "withdrawn": what the program keeps for the device must go (its LSC was
+/// revoked, or the device removed; the certificate and key are null).
 std::string exec_facts_json(const DeviceFacts& facts, DeliveryChange change);
 
 class ExecEncryptor final : public Encryptor {

@@ -132,6 +132,68 @@ case $case in
     fi
     echo "PASS: $case: $size-byte configuration decrypts with the phone's RSA-$bits key, $hash signature verifies, partial certHash $md5"
     ;;
+  revoke-and-remove | revoke-sign-plain)
+    # Issue 32, item 3: a stolen phone's key must stop receiving its
+    # configuration. Revoking a device's LSC withdraws its files, its line
+    # in the hashes file and tells exec programs; removing a device too.
+    # Before issue 32 the files stayed, encrypted to the revoked key.
+    other=SEP00AABBCCDDEE
+    when_revoked=remove
+    [ "$case" = revoke-sign-plain ] && when_revoked=sign-plain
+    mkdir -p "$dir/exec"
+    cat >"$dir/record.sh" <<SH
+#!/bin/sh
+cat >"$dir/exec/\$(date +%s%N).json"
+SH
+    chmod 755 "$dir/record.sh"
+    sign_plain=""  # the default (remove) is what the case of that name checks
+    [ "$when_revoked" = sign-plain ] && sign_plain=', "when_revoked": "sign-plain"'
+    start_tftp "[{\"type\": \"enc-sgn\", \"source_directory\": \"$cnf\"$sign_plain},
+                 {\"type\": \"hashes-file\", \"path\": \"$dir/hashes.csv\"},
+                 {\"type\": \"exec\", \"argv\": [\"$dir/record.sh\"], \"timeout\": \"4s\"}]"
+    for d in $dev $other; do
+      source_xml $d 1024
+      install_phone $d "p-$d" rsa-2048
+    done
+    wait_delivered
+    for d in $dev $other; do
+      [ -e "$tftp/$d.cnf.xml.enc.sgn" ] && [ -e "$tftp/$d.cnf.xml.sgn" ] || fail "$case: $d's files were not written"
+      grep -q "^$d," "$dir/hashes.csv" || fail "$case: $d is not in the hashes file"
+    done
+    # withdrawn_by DEVICE REASON: the last exec document of DEVICE says withdrawn/REASON.
+    withdrawn_by() {
+      python3 - "$dir/exec" "$1" "$2" <<'PY' || fail "$case: exec was not told $1 was $2"
+import json, os, sys
+d, dev, reason = sys.argv[1:4]
+docs = [json.load(open(os.path.join(d, f))) for f in sorted(os.listdir(d))]
+last = [x for x in docs if x["device"] == dev][-1]
+if (last["event"], last["reason"]) != ("withdrawn", reason) or last["public_key_pem"] is not None:
+    sys.exit("last document of %s: %s" % (dev, last))
+PY
+    }
+    serial=$(ctl --json device get $dev | json_field '["lsc"]["serial"]')
+    ctl cert revoke "$serial" >/dev/null || fail "$case: cert revoke $serial"
+    wait_delivered
+    [ ! -e "$tftp/$dev.cnf.xml.enc.sgn" ] || fail "$case: the .enc.sgn encrypted to the revoked key is still served"
+    if [ "$when_revoked" = remove ]; then
+      [ ! -e "$tftp/$dev.cnf.xml.sgn" ] || fail "$case: the .sgn of the revoked device is still served"
+    else
+      "$verify" sgn "$tftp/$dev.cnf.xml.sgn" "$dir/tftp.crt" >"$dir/whole.xml" 2>"$dir/verify.err" ||
+        fail "$case: the signed plain configuration: $(cat "$dir/verify.err")"
+      cmp -s "$dir/whole.xml" "$cnf/$dev.cnf.xml" || fail "$case: the .sgn is not the whole configuration"
+    fi
+    grep -q "^$dev," "$dir/hashes.csv" && fail "$case: the revoked device is still in the hashes file"
+    withdrawn_by $dev revoked
+    [ -e "$tftp/$other.cnf.xml.enc.sgn" ] || fail "$case: the other device's files went too"
+    ctl device remove $other >/dev/null || fail "$case: device remove"
+    wait_delivered
+    for f in "$tftp/$other.cnf.xml.enc.sgn" "$tftp/$other.cnf.xml.sgn"; do
+      [ ! -e "$f" ] || fail "$case: $f is still served after the device was removed"
+    done
+    grep -q "^$other," "$dir/hashes.csv" && fail "$case: the removed device is still in the hashes file"
+    withdrawn_by $other removed
+    echo "PASS: $case: revoked LSC and removed device withdrawn (.enc.sgn gone, .sgn $when_revoked, hashes, exec told)"
+    ;;
   itl)
     start_tftp '[{"type": "itl", "hash": "sha1"}]'
     wait_for "$tftp/ITLFile.tlv"

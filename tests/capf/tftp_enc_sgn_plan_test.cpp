@@ -75,6 +75,39 @@ TEST_CASE("after a delete, or with no key on record, the certHash is empty and n
     CHECK_NOTHROW(plan_enc_sgn(facts_with(ec_public_key()), DeliveryChange::deleted, "/a", "/b"));
 }
 
+TEST_CASE("a removed device and a revoked LSC withdraw both files, or sign the whole one") {
+    DeviceFacts removed;
+    removed.name = "SEP001122334455";
+    removed.removed = true;
+    for (const bool sign_plain : {false, true}) {
+        for (const auto change : {DeliveryChange::removed, DeliveryChange::requested}) {
+            const EncSgnPlan plan =
+                plan_enc_sgn(removed, change, "/var/lib/prov/cnf", "/srv/tftp", sign_plain);
+            CHECK(plan.signed_file == EncSgnPlan::Signed::withdrawn);
+            CHECK_FALSE(plan.encrypt);
+        }
+    }
+    // Revoked: the facts hold no key (they leave a revoked certificate out).
+    auto revoked = facts_with(std::nullopt);
+    revoked.md5_hex.clear();
+    const EncSgnPlan withdrawn =
+        plan_enc_sgn(revoked, DeliveryChange::revoked, "/var/lib/prov/cnf", "/srv/tftp");
+    CHECK(withdrawn.signed_file == EncSgnPlan::Signed::withdrawn);
+    CHECK_FALSE(withdrawn.encrypt);
+    const EncSgnPlan whole =
+        plan_enc_sgn(revoked, DeliveryChange::revoked, "/var/lib/prov/cnf", "/srv/tftp", true);
+    CHECK(whole.signed_file == EncSgnPlan::Signed::whole);
+    CHECK_FALSE(whole.encrypt);
+    // A new LSC already in the facts: an ordinary change, whatever came before.
+    const EncSgnPlan renewed = plan_enc_sgn(facts_with(rsa_public_key()), DeliveryChange::revoked,
+                                            "/var/lib/prov/cnf", "/srv/tftp");
+    CHECK(renewed.signed_file == EncSgnPlan::Signed::partial);
+    CHECK(renewed.encrypt);
+    // Other keyless changes keep the signed partial configuration.
+    CHECK(plan_enc_sgn(revoked, DeliveryChange::deleted, "/a", "/b").signed_file ==
+          EncSgnPlan::Signed::partial);
+}
+
 TEST_CASE("an EC device key is refused: the format wraps the AES key with RSA only") {
     CHECK_THROWS_WITH(plan_enc_sgn(facts_with(ec_public_key()), DeliveryChange::installed,
                                    "/var/lib/prov/cnf", "/srv/tftp"),

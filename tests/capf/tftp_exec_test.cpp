@@ -167,8 +167,10 @@ TEST_CASE("exec: the program receives the facts as JSON for installed, fetched a
         fs::remove(recorded);
         encryptor.deliver(with_certificate, change, LeaseGuard::unlimited());
         const auto json = nlohmann::json::parse(read_file(recorded));
-        CHECK(json.size() == 6);
+        CHECK(json.size() == 8);
         CHECK(json.at("device") == "SEP001122334455");
+        CHECK(json.at("event") == "changed");
+        CHECK(json.at("reason") == nullptr);
         CHECK(json.at("change") == std::string(storage::to_text(change)));
         CHECK(json.at("md5") == "0123456789abcdef0123456789abcdef");
         CHECK(json.at("key_spec") == "rsa-2048");
@@ -192,11 +194,49 @@ TEST_CASE("exec: the program receives the facts as JSON for installed, fetched a
     encryptor.deliver(deleted, DeliveryChange::deleted, LeaseGuard::unlimited());
     const auto json = nlohmann::json::parse(read_file(recorded));
     CHECK(json == nlohmann::json{{"device", "SEP001122334455"},
+                                 {"event", "changed"},
+                                 {"reason", nullptr},
                                  {"change", "deleted"},
                                  {"md5", ""},
                                  {"key_spec", ""},
                                  {"certificate_pem", nullptr},
                                  {"public_key_pem", nullptr}});
+}
+
+TEST_CASE("exec: a revoked LSC and a removed device are withdrawn events, with the reason",
+          "[exec]") {
+    const TempDir dir;
+    const std::string recorded = dir.file("stdin.json");
+    ExecEncryptor encryptor({{script("record_stdin.sh"), recorded}, 10s});
+    DeviceFacts revoked;  // the facts leave a revoked certificate out
+    revoked.name = "SEP001122334455";
+    revoked.key_spec = "rsa-2048";
+    DeviceFacts removed;
+    removed.name = "SEP001122334455";
+    removed.removed = true;
+    struct Case {
+        const DeviceFacts& facts;
+        DeliveryChange change;
+        const char* reason;
+    };
+    for (const Case& c : {Case{revoked, DeliveryChange::revoked, "revoked"},
+                          Case{removed, DeliveryChange::removed, "removed"},
+                          Case{removed, DeliveryChange::requested, "removed"}}) {
+        INFO(c.reason << " after " << storage::to_text(c.change));
+        fs::remove(recorded);
+        encryptor.deliver(c.facts, c.change, LeaseGuard::unlimited());
+        const auto json = nlohmann::json::parse(read_file(recorded));
+        CHECK(json.at("event") == "withdrawn");
+        CHECK(json.at("reason") == c.reason);
+        CHECK(json.at("change") == std::string(storage::to_text(c.change)));
+        CHECK(json.at("certificate_pem") == nullptr);
+        CHECK(json.at("public_key_pem") == nullptr);
+    }
+    // A revoked change after which the device has a key again (a new LSC
+    // came first in the batch) is an ordinary change.
+    fs::remove(recorded);
+    encryptor.deliver(facts_with_certificate(), DeliveryChange::revoked, LeaseGuard::unlimited());
+    CHECK(nlohmann::json::parse(read_file(recorded)).at("event") == "changed");
 }
 
 TEST_CASE(

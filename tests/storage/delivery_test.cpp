@@ -654,3 +654,92 @@ TEST_CASE("delivery: a finish that finds the lease lost queues the encryptors th
           DeliveryFinish::lease_lost);
     CHECK(owed_rows(o, device_name).size() == 2);
 }
+
+// Issue 32, item 3: revocation and removal reach the TFTP side.
+TEST_CASE("delivery: revoking the current LSC queues its withdrawal, and the facts leave it out") {
+    Outbox o;
+    o.add(device_name);
+    o.install(device_name, cert("a2", std::string(32, 'b')));
+    // Issued but never confirmed: no key of the device's as the TFTP side knows it.
+    const auto held = o.claim(device_name, Operation::install);
+    o.repo.outcomes.record_certificate_issued(held, cert("a3", std::string(32, 'c')), "10.0.0.1");
+    o.repo.outcomes.record_failure(held, "timeout", "10.0.0.1");
+    REQUIRE(delivered(o, o.deliveries.claim_deliveries("node-a", 10, 60s).at(0), "node-a"));
+
+    o.repo.certificates.revoke_certificate("a3", test::admin_actor);
+    CHECK(o.deliveries.claim_deliveries("node-a", 10, 60s).empty());  // nothing to withdraw
+
+    o.repo.certificates.revoke_certificate("a2", test::admin_actor);
+    const auto batches = o.deliveries.claim_deliveries("node-a", 10, 60s);
+    REQUIRE(batches.size() == 1);
+    CHECK(kinds(batches[0]) == std::vector<std::string>{"revoked"});
+    const DeviceFacts& facts = batches[0].facts;
+    CHECK(facts.name == device_name);
+    CHECK_FALSE(facts.removed);
+    CHECK_FALSE(facts.certificate_der.has_value());
+    CHECK_FALSE(facts.public_key_der.has_value());
+    CHECK(facts.md5_hex.empty());
+    // Every other reader of the facts leaves it out too; the record stays.
+    CHECK_FALSE(o.deliveries.device_facts(device_name)->public_key_der.has_value());
+    CHECK(o.deliveries.all_device_facts("", "", 10).at(0).md5_hex.empty());
+    CHECK(o.repo.devices.find_device(device_name)->lsc->serial_hex == "a2");
+}
+
+TEST_CASE("delivery: a removed device's withdrawal outlives it and is claimed by one node") {
+    Outbox o;
+    o.add(device_name);
+    o.install(device_name, cert("b1", std::string(32, 'b')));
+    o.repo.devices.remove_device(device_name, test::admin_actor);
+    CHECK_FALSE(o.repo.devices.find_device(device_name).has_value());
+    CHECK(o.rows(device_name) == Rows{{"installed", false}, {"removed", false}});
+
+    const auto a = o.deliveries.claim_deliveries("node-a", 10, 60s);
+    REQUIRE(a.size() == 1);
+    CHECK(kinds(a[0]) == std::vector<std::string>{"installed", "removed"});
+    CHECK(a[0].device == device_name);
+    CHECK(a[0].facts.name == device_name);
+    CHECK(a[0].facts.removed);
+    CHECK_FALSE(a[0].facts.public_key_der.has_value());
+    CHECK(o.deliveries.claim_deliveries("node-b", 10, 60s).empty());  // node-a's
+    CHECK(delivered(o, a[0], "node-a"));
+    CHECK(o.rows(device_name) == Rows{{"installed", true}, {"removed", true}});
+    CHECK(o.deliveries.claim_deliveries("node-b", 10, 60s).empty());
+
+    // Added again under the same name: an ordinary device once more.
+    o.add(device_name);
+    o.deliveries.request_delivery(device_name, test::admin_actor);
+    const auto again = o.deliveries.claim_deliveries("node-b", 10, 60s);
+    REQUIRE(again.size() == 1);
+    CHECK_FALSE(again[0].facts.removed);
+}
+
+TEST_CASE("delivery: many nodes claiming removed devices at once never share one") {
+    Outbox o;
+    constexpr int device_count = 40;
+    for (int i = 0; i < device_count; ++i) {
+        const std::string name = "SEPDD00000000" + std::to_string(10 + i);
+        o.add(name);
+        o.repo.devices.remove_device(name, test::admin_actor);
+    }
+    std::mutex mutex;
+    std::map<std::string, int> claimed;
+    std::vector<std::thread> nodes;
+    for (int n = 0; n < 6; ++n) {
+        nodes.emplace_back([&, n] {
+            const std::string node = "node-" + std::to_string(n);
+            for (int round = 0; round < 20; ++round) {
+                for (const auto& b : o.deliveries.claim_deliveries(node, 3, 60s)) {
+                    std::lock_guard lock(mutex);
+                    ++claimed[b.device];
+                }
+            }
+        });
+    }
+    for (auto& t : nodes)
+        t.join();
+    CHECK(claimed.size() == device_count);
+    for (const auto& [device, times] : claimed) {
+        INFO(device);
+        CHECK(times == 1);
+    }
+}
