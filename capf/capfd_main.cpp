@@ -219,13 +219,14 @@ asio::awaitable<void> watchdog(Service& s, std::chrono::microseconds period) {
     }
 }
 
-/// SIGHUP: trust anchors are read again from files and the database.
+/// SIGHUP: trust anchors are read again from files and the database, the
+/// TFTP identity from its files (the ITL is rebuilt).
 asio::awaitable<void> reload_on_signal(Service& s, asio::signal_set& hangup) {
     for (;;) {
         co_await hangup.async_wait(asio::use_awaitable);
         capf::service_manager::reloading();
         co_await refresh_trust(s, true);
-        co_await s.tftp.identities_changed();
+        co_await s.tftp.reload();
         capf::service_manager::ready(serving_status(s));
     }
 }

@@ -39,15 +39,15 @@ BeforeReplace checked_by(const LeaseGuard& lease, const std::filesystem::path& t
 
 EncSgnEncryptor::EncSgnEncryptor(EncSgnEncryptorConfig settings,
                                  std::filesystem::path tftp_directory,
-                                 const ca::Identity& tftp_signer)
+                                 std::shared_ptr<const IdentitySource> tftp_signer)
     : settings_(std::move(settings)),
       tftp_directory_(std::move(tftp_directory)),
-      signer_(tftp_signer) {
-    ca::require_tftp_signing_key(signer_);
-}
+      signer_(std::move(tftp_signer)) {}
 
 void EncSgnEncryptor::deliver(const DeviceFacts& facts, DeliveryChange change,
                               const LeaseGuard& lease) {
+    // One identity for both files, even if SIGHUP replaces it meanwhile.
+    const std::shared_ptr<const ca::Identity> signer = signer_->current();
     const EncSgnPlan plan = plan_enc_sgn(facts, change, settings_.source_directory,
                                          tftp_directory_, settings_.sign_plain_when_revoked);
     if (plan.signed_file == EncSgnPlan::Signed::withdrawn) {
@@ -72,14 +72,14 @@ void EncSgnEncryptor::deliver(const DeviceFacts& facts, DeliveryChange change,
             write_file_atomically(
                 plan.encrypted_target,
                 ca::build_encrypted_config(xml, *facts.public_key_der,
-                                           plan.encrypted_target.filename().string(), signer_,
+                                           plan.encrypted_target.filename().string(), *signer,
                                            options, rng),
                 0644, checked_by(lease, plan.encrypted_target));
         }
         write_file_atomically(
             plan.partial_target,
             ca::build_signed_file(bytes_of(signed_text), plan.partial_target.filename().string(),
-                                  signer_, options, rng),
+                                  *signer, options, rng),
             0644, checked_by(lease, plan.partial_target));
     } catch (const ca::CaError& e) {
         throw EncryptorError("enc-sgn: " + facts.name + ": " + e.what());

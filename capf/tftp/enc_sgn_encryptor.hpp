@@ -4,19 +4,20 @@
 #pragma once
 
 #include <filesystem>
+#include <memory>
 
-#include "ca/identity.hpp"
 #include "capf/common/config.hpp"
 #include "capf/tftp/encryptor.hpp"
+#include "capf/tftp/identity_source.hpp"
 
 namespace capf::tftp {
 
 class EncSgnEncryptor : public Encryptor {
   public:
-    /// `tftp_signer` is copied (chain and a shared key); it must be an RSA
-    /// identity (ca::require_tftp_signing_key, checked here).
+    /// Each delivery signs with the identity `tftp_signer` holds when it
+    /// starts (it may be replaced on SIGHUP).
     EncSgnEncryptor(EncSgnEncryptorConfig settings, std::filesystem::path tftp_directory,
-                    const ca::Identity& tftp_signer);
+                    std::shared_ptr<const IdentitySource> tftp_signer);
 
     std::string_view name() const override { return "enc-sgn"; }
     /// With a key on record and no delete: writes the .enc.sgn, then the
@@ -34,7 +35,7 @@ class EncSgnEncryptor : public Encryptor {
   private:
     EncSgnEncryptorConfig settings_;
     std::filesystem::path tftp_directory_;
-    ca::Identity signer_;
+    std::shared_ptr<const IdentitySource> signer_;
 };
 
 }  // namespace capf::tftp

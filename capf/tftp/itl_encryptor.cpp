@@ -13,13 +13,12 @@
 namespace capf::tftp {
 
 ItlEncryptor::ItlEncryptor(ItlEncryptorConfig settings, std::filesystem::path tftp_directory,
-                           const ca::Identity& tftp_signer,
+                           std::shared_ptr<const IdentitySource> tftp_signer,
                            Botan::X509_Certificate capf_certificate)
     : settings_(std::move(settings)),
       target_(std::move(tftp_directory) / "ITLFile.tlv"),
-      signer_(tftp_signer),
+      signer_(std::move(tftp_signer)),
       capf_certificate_(std::move(capf_certificate)) {
-    ca::require_tftp_signing_key(signer_);
     for (const auto& extra : settings_.extra) {
         (void)itl_role(extra.role);  // refuses an unknown role now, not at the first build
         try {
@@ -32,7 +31,11 @@ ItlEncryptor::ItlEncryptor(ItlEncryptorConfig settings, std::filesystem::path tf
 }
 
 std::vector<ca::ItlEntry> ItlEncryptor::entries() const {
-    std::vector<ca::ItlEntry> entries = ca::minimal_itl_entries(signer_, capf_certificate_);
+    return entries(*signer_->current());
+}
+
+std::vector<ca::ItlEntry> ItlEncryptor::entries(const ca::Identity& signer) const {
+    std::vector<ca::ItlEntry> entries = ca::minimal_itl_entries(signer, capf_certificate_);
     for (const auto& [certificate, role] : extra_)
         entries.push_back({certificate, itl_role(role)});
     return entries;
@@ -47,8 +50,11 @@ std::vector<std::uint8_t> ItlEncryptor::itl_bytes() const {
                                        std::chrono::system_clock::now().time_since_epoch())
                                        .count());
     thread_local Botan::AutoSeeded_RNG rng;
+    // The signer and its SAST/TFTP records from one snapshot: a SIGHUP
+    // meanwhile cannot make an ITL signed by a key it does not list.
+    const std::shared_ptr<const ca::Identity> signer = signer_->current();
     try {
-        return ca::build_itl(entries(), signer_, options, rng);
+        return ca::build_itl(entries(*signer), *signer, options, rng);
     } catch (const ca::CaError& e) {
         throw EncryptorError("itl: " + target_.string() + ": " + e.what());
     }

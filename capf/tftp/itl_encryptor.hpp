@@ -6,23 +6,26 @@
 #include <botan/x509cert.h>
 
 #include <filesystem>
+#include <memory>
 #include <mutex>
 #include <vector>
 
-#include "ca/identity.hpp"
 #include "ca/tftp_files.hpp"
 #include "capf/common/config.hpp"
 #include "capf/tftp/encryptor.hpp"
+#include "capf/tftp/identity_source.hpp"
 
 namespace capf::tftp {
 
 class ItlEncryptor : public Encryptor {
   public:
     /// Reads the extra certificates now (throws EncryptorError naming a file
-    /// that cannot be read or parsed, or an unknown role). The identities are
-    /// copied; the signer must be RSA (ca::require_tftp_signing_key).
+    /// that cannot be read or parsed, or an unknown role). Each build signs
+    /// with, and lists as SAST and TFTP, the identity `tftp_signer` holds
+    /// then (it may be replaced on SIGHUP; identities_changed() follows).
     ItlEncryptor(ItlEncryptorConfig settings, std::filesystem::path tftp_directory,
-                 const ca::Identity& tftp_signer, Botan::X509_Certificate capf_certificate);
+                 std::shared_ptr<const IdentitySource> tftp_signer,
+                 Botan::X509_Certificate capf_certificate);
 
     std::string_view name() const override { return "itl"; }
     /// The ITL does not depend on devices: once per batch is enough.
@@ -41,10 +44,11 @@ class ItlEncryptor : public Encryptor {
 
   private:
     void build(const LeaseGuard& lease);
+    std::vector<ca::ItlEntry> entries(const ca::Identity& signer) const;
 
     ItlEncryptorConfig settings_;
     std::filesystem::path target_;
-    ca::Identity signer_;
+    std::shared_ptr<const IdentitySource> signer_;
     Botan::X509_Certificate capf_certificate_;
     std::vector<std::pair<Botan::X509_Certificate, std::string>> extra_;
     std::mutex build_;

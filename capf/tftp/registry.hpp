@@ -6,18 +6,19 @@
 #include <functional>
 #include <memory>
 
-#include "ca/identity.hpp"
 #include "capf/common/config.hpp"
 #include "capf/tftp/encryptor.hpp"
 #include "capf/tftp/hashes_file_encryptor.hpp"
+#include "capf/tftp/identity_source.hpp"
 
 namespace capf::tftp {
 
 /// What the encryptors need from the rest of capfd.
 struct TftpDependencies {
-    /// Signs .sgn, .enc.sgn and ITL files (RSA). Copied by the encryptors:
-    /// after a reload, build the set again with the new identities.
-    ca::Identity tftp_identity;
+    /// Signs .sgn, .enc.sgn and ITL files (RSA). Shared by the encryptors,
+    /// which read it at each delivery: a SIGHUP replaces the identity in it.
+    /// Not null.
+    std::shared_ptr<const IdentitySource> tftp_identity;
     /// The CAPF certificate, listed in the ITL with role CAPF.
     std::optional<Botan::X509_Certificate> capf_certificate;
     /// The repository's paged device query (hashes-file).
@@ -25,8 +26,7 @@ struct TftpDependencies {
 };
 
 /// One encryptor per entry of config.tftp->encryptors, in order; none when
-/// the TFTP side is off. Throws what the constructors throw (EncryptorError,
-/// CaError for a non-RSA signer).
+/// the TFTP side is off. Throws what the constructors throw (EncryptorError).
 Encryptors make_encryptors(const Config& config, const TftpDependencies& deps);
 
 }  // namespace capf::tftp

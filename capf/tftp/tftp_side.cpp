@@ -1,5 +1,7 @@
 #include "capf/tftp/tftp_side.hpp"
 
+#include <botan/hex.h>
+
 #include "ca/tftp_files.hpp"
 #include "capf/common/log.hpp"
 #include "capf/tftp/itl_encryptor.hpp"
@@ -36,9 +38,9 @@ TftpSide::TftpSide(const Config& config, const ca::Identity& capf_identity,
     : config_(config), pool_(pool), deliveries_(db) {
     if (!config.tftp)
         return;
-    tftp_identity_.emplace(load_tftp_identity(config.tftp->identity));
+    tftp_identity_ = std::make_shared<IdentitySource>(load_tftp_identity(config.tftp->identity));
     capf_certificate_.emplace(capf_identity.certificate());
-    TftpDependencies deps{*tftp_identity_, capf_certificate_,
+    TftpDependencies deps{tftp_identity_, capf_certificate_,
                           [this](const std::string& after, std::size_t limit) {
                               return deliveries_.all_device_facts("", after, limit);
                           }};
@@ -48,23 +50,63 @@ TftpSide::TftpSide(const Config& config, const ca::Identity& capf_identity,
     std::string names;
     for (const auto& e : encryptors_)
         names += (names.empty() ? "" : ",") + std::string(e->name());
-    log::info("tftp_side", {{"directory", config.tftp->directory.string()},
-                            {"signer", tftp_identity_->certificate().subject_dn().to_string()},
-                            {"encryptors", names}});
+    log::info("tftp_side",
+              {{"directory", config.tftp->directory.string()},
+               {"signer", tftp_identity_->current()->certificate().subject_dn().to_string()},
+               {"encryptors", names}});
+}
+
+void TftpSide::rebuild_encryptors() {
+    for (const auto& e : encryptors_) {
+        try {
+            e->identities_changed();
+        } catch (const std::exception& error) {
+            log::warn("encryptor_rebuild_failed",
+                      {{"encryptor", std::string(e->name())}, {"error", error.what()}});
+        }
+    }
+}
+
+void TftpSide::reload_identity() {
+    const Config::KeyPair& files = config_.tftp->identity;
+    try {
+        ca::Identity next = load_tftp_identity(files);
+        const std::string subject = ca::rfc4514_name(next.certificate().subject_dn());
+        const std::string serial = Botan::hex_encode(next.certificate().serial_number(), false);
+        if (!tftp_identity_->replace(std::move(next))) {
+            log::info("tftp_identity_unchanged",
+                      {{"certificate", files.certificate.string()}, {"subject", subject}});
+            return;
+        }
+        log::info("tftp_identity_reloaded", {{"certificate", files.certificate.string()},
+                                             {"subject", subject},
+                                             {"serial", serial}});
+    } catch (const std::exception& e) {
+        // Whatever is wrong with the files (missing, mode, not RSA, wrong
+        // passphrase, a certificate and key that do not match, perhaps
+        // caught half-copied), capfd goes on signing with what it had.
+        const auto kept = tftp_identity_->current();
+        log::warn("tftp_identity_reload_failed",
+                  {{"certificate", files.certificate.string()},
+                   {"private_key", files.private_key.string()},
+                   {"error", e.what()},
+                   {"kept", ca::rfc4514_name(kept->certificate().subject_dn())}});
+    }
 }
 
 asio::awaitable<void> TftpSide::identities_changed() {
-    auto rebuild = [this] {
-        for (const auto& e : encryptors_) {
-            try {
-                e->identities_changed();
-            } catch (const std::exception& error) {
-                log::warn("encryptor_rebuild_failed",
-                          {{"encryptor", std::string(e->name())}, {"error", error.what()}});
-            }
-        }
-    };
-    co_await pool_.run(rebuild);
+    co_await pool_.run([this] { rebuild_encryptors(); });
+}
+
+asio::awaitable<void> TftpSide::reload() {
+    if (!tftp_identity_)
+        co_return;
+    co_await pool_.run([this] {
+        reload_identity();
+        // Also when the identity stayed: SIGHUP has always rewritten the
+        // ITL, and an operator may rely on it to replace a damaged file.
+        rebuild_encryptors();
+    });
 }
 
 asio::awaitable<void> TftpSide::run() {
@@ -82,7 +124,7 @@ std::pair<std::vector<std::uint8_t>, std::size_t> TftpSide::build_itl() const {
             return {itl->itl_bytes(), itl->entries().size()};
     }
     // No `itl` encryptor configured: the minimal ITL, as it would write it.
-    const ItlEncryptor minimal(ItlEncryptorConfig{}, config_.tftp->directory, *tftp_identity_,
+    const ItlEncryptor minimal(ItlEncryptorConfig{}, config_.tftp->directory, tftp_identity_,
                                *capf_certificate_);
     return {minimal.itl_bytes(), minimal.entries().size()};
 }

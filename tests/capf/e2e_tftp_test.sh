@@ -205,6 +205,68 @@ PY
     "$verify" itl "$dir/built.tlv" "$dir/tftp.crt" >/dev/null 2>"$dir/verify.err" || fail "$case: itl build: $(cat "$dir/verify.err")"
     echo "PASS: $case: ITLFile.tlv and capfctl itl build verify; records $(cat "$dir/itl.txt" | tr '\n' ';')"
     ;;
+  sighup-identity)
+    # Issue 32, item 5: SIGHUP loads tftp.identity again, with the checks of
+    # the start. A new identity signs the rebuilt ITL (and is its SAST and
+    # TFTP records); a broken one is refused with a warning naming the file,
+    # and the identity in use stays.
+    start_tftp '[{"type": "itl", "hash": "sha1"}]'
+    wait_for "$tftp/ITLFile.tlv"
+    "$verify" itl "$tftp/ITLFile.tlv" "$dir/tftp.crt" >/dev/null 2>"$dir/verify.err" || fail "$case: $(cat "$dir/verify.err")"
+    cp "$dir/tftp.crt" "$dir/tftp-a.crt"
+    # new_identity NAME CN: a TFTP identity made as `capfd init --tftp` makes
+    # one, in $dir/NAME/tftp.{crt,key}.
+    new_identity() {
+      mkdir -p "$dir/$1"
+      python3 - "$dir/capfd.json" "$dir/$1" <<'PY'
+import json, sys
+cfg = json.load(open(sys.argv[1]))
+cfg["tftp"]["identity"] = {"certificate": sys.argv[2] + "/tftp.crt", "private_key": sys.argv[2] + "/tftp.key"}
+json.dump(cfg, open(sys.argv[2] + "/capfd.json", "w"))
+PY
+      "$capfd" init --tftp --tftp-cn "$2" --config "$dir/$1/capfd.json" 2>"$dir/init.log" ||
+        { cat "$dir/init.log"; fail "$case: capfd init --tftp for $2"; }
+    }
+    # hup_and_rebuilt: SIGHUP, then wait until ITLFile.tlv is replaced (a
+    # new inode: written aside and renamed), which ends every reload.
+    hup_and_rebuilt() {
+      local before
+      before=$(stat -c %i "$tftp/ITLFile.tlv")
+      kill -HUP "$capfd_pid"
+      for _ in $(seq 1 200); do
+        [ "$(stat -c %i "$tftp/ITLFile.tlv")" != "$before" ] && return 0
+        sleep 0.05
+      done
+      fail "$case: ITLFile.tlv was not rebuilt within 10 s of SIGHUP"
+    }
+    new_identity b TFTP-e2e-b
+    cp "$dir/b/tftp.crt" "$dir/tftp.crt"
+    install -m 600 "$dir/b/tftp.key" "$dir/tftp.key"
+    hup_and_rebuilt
+    "$verify" itl "$tftp/ITLFile.tlv" "$dir/b/tftp.crt" >"$dir/itl.txt" 2>"$dir/verify.err" ||
+      fail "$case: after SIGHUP the ITL is not signed by the new TFTP certificate: $(cat "$dir/verify.err")"
+    for role in 0 3; do
+      grep "^role=$role " "$dir/itl.txt" | grep -q "CN=TFTP-e2e-b" || fail "$case: ITL record role=$role is not the new certificate: $(cat "$dir/itl.txt")"
+    done
+    serial=$(openssl x509 -in "$dir/b/tftp.crt" -noout -serial | cut -d= -f2 | tr 'A-F' 'a-f')
+    grep "event=tftp_identity_reloaded" "$dir/capfd.log" | grep "CN=TFTP-e2e-b" | grep -qi "serial=$serial" ||
+      fail "$case: no tftp_identity_reloaded line with the new subject and serial $serial"
+    ctl itl build --out "$dir/built.tlv" >/dev/null || fail "$case: capfctl itl build"
+    "$verify" itl "$dir/built.tlv" "$dir/b/tftp.crt" >/dev/null 2>"$dir/verify.err" || fail "$case: itl build: $(cat "$dir/verify.err")"
+    # A third identity whose key group and others may read: refused, B stays.
+    new_identity c TFTP-e2e-c
+    cp "$dir/c/tftp.crt" "$dir/tftp.crt"
+    install -m 644 "$dir/c/tftp.key" "$dir/tftp.key"
+    hup_and_rebuilt
+    warning=$(grep "event=tftp_identity_reload_failed" "$dir/capfd.log" || true)
+    echo "$warning" | grep -q "level=warn" && echo "$warning" | grep -q "$dir/tftp.key" ||
+      fail "$case: no warning naming $dir/tftp.key: '$warning'"
+    "$verify" itl "$tftp/ITLFile.tlv" "$dir/b/tftp.crt" >/dev/null 2>"$dir/verify.err" ||
+      fail "$case: a refused identity replaced the one in use: $(cat "$dir/verify.err")"
+    kill -0 "$capfd_pid" || fail "$case: capfd stopped after a refused identity"
+    ctl --json stats >/dev/null || fail "$case: capfd does not answer after a refused identity"
+    echo "PASS: $case: SIGHUP put TFTP-e2e-b (serial $serial) into the ITL and its signature; a key of mode 0644 was refused ($(echo "$warning" | grep -o 'error=.*' | head -c 160)) and TFTP-e2e-b kept signing"
+    ;;
   exec-json)
     # Acceptance 4: the program gets the facts as JSON for install, fetch, delete.
     mkdir -p "$dir/exec"
