@@ -23,6 +23,7 @@
 #include "capf/tftp/identity_source.hpp"
 #include "capf/tftp/itl_encryptor.hpp"
 #include "protocol/signed_file.hpp"
+#include "tests/capf/tftp_test_identity.hpp"
 
 namespace fs = std::filesystem;
 using namespace capf;
@@ -30,28 +31,8 @@ using namespace capf::tftp;
 
 namespace {
 
-/// Made once per CN and never destroyed (Botan's secure allocator, which
-/// holds the keys, may be gone before a static of ours would be).
-const ca::Identity& identity(const std::string& common_name,
-                             ca::KeySpec key = {ca::KeySpec::Algorithm::rsa, 1024},
-                             ca::IdentityRole role = ca::IdentityRole::tftp) {
-    static auto* cache = new std::map<std::string, ca::Identity>();
-    auto it = cache->find(common_name);
-    if (it == cache->end()) {
-        ca::IdentityProfile profile;
-        profile.common_name = common_name;
-        profile.key = key;
-        profile.role = role;
-        it = cache->emplace(common_name, ca::generate_identity(profile)).first;
-    }
-    return it->second;
-}
-
-std::vector<std::uint8_t> read_file(const fs::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    REQUIRE(in);
-    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
+using test::identity;
+using test::read_file;
 
 storage::Bytes phone_public_key() {
     Botan::AutoSeeded_RNG rng;
