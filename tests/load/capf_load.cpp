@@ -804,9 +804,23 @@ int main(int argc, char** argv) {
     app.add_option("--stored", o.stored_file,
                    "Write device,md5,confirmed of every LSC a phone stored, in order");
     app.add_flag("--quiet", o.quiet, "No progress line");
+    double pbkdf2_seconds = 0;
+    app.add_option("--pbkdf2-rate", pbkdf2_seconds,
+                   "Only measure: PBKDF2(SHA-256) iterations per second with every core hashing "
+                   "for this many seconds (the bound of bulk auth strings), print it and exit");
     CLI11_PARSE(app, argc, argv);
     for (auto& c : o.run)
         c = static_cast<char>(std::toupper(c));
+    if (pbkdf2_seconds > 0) {
+        const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+        std::cout << json{{"pbkdf2_iterations_per_second",
+                           std::llround(capf::load::measure_pbkdf2(cores, pbkdf2_seconds, 10000))},
+                          {"threads", cores},
+                          {"seconds", pbkdf2_seconds}}
+                         .dump()
+                  << std::endl;
+        return 0;
+    }
     try {
         return Run(o).main();
     } catch (const std::exception& e) {

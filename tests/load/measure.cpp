@@ -5,15 +5,19 @@
 #include <botan/mac.h>
 #include <botan/pkcs8.h>
 #include <botan/pubkey.h>
+#include <botan/pwdhash.h>
 #include <botan/system_rng.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <fstream>
 #include <sstream>
+#include <thread>
+#include <vector>
 
 namespace capf::load {
 namespace {
@@ -132,6 +136,31 @@ SigningRate measure_signing(const std::filesystem::path& pem_path, double second
         static_cast<double>(count) / std::chrono::duration<double>(now - start).count();
     out.signatures_per_cpu_second = static_cast<double>(count) / cpu;
     return out;
+}
+
+double measure_pbkdf2(unsigned threads, double seconds, unsigned iterations) {
+    using Clock = std::chrono::steady_clock;
+    const auto start = Clock::now();
+    const auto until = start + std::chrono::duration<double>(seconds);
+    std::atomic<std::uint64_t> hashes{0};
+    auto work = [&] {
+        const auto family = Botan::PasswordHashFamily::create_or_throw("PBKDF2(SHA-256)");
+        const auto hash = family->from_iterations(iterations);
+        std::vector<std::uint8_t> out(32), salt(16, 0x5a);
+        const std::string secret = "482916";
+        do {
+            hash->derive_key(out.data(), out.size(), secret.data(), secret.size(), salt.data(),
+                             salt.size());
+            ++hashes;
+        } while (Clock::now() < until);
+    };
+    std::vector<std::thread> pool;
+    for (unsigned t = 0; t < std::max(1u, threads); ++t)
+        pool.emplace_back(work);
+    for (auto& t : pool)
+        t.join();
+    const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+    return static_cast<double>(hashes.load()) * iterations / elapsed;
 }
 
 double percentile(std::vector<double> values, double p) {

@@ -44,6 +44,13 @@ struct SigningRate {
 };
 SigningRate measure_signing(const std::filesystem::path& pem_path, double seconds);
 
+/// PBKDF2(SHA-256) iterations per second (wall clock) with `threads`
+/// threads hashing at once for `seconds`, each hash of `iterations`: the
+/// bound of a bulk auth-string generation, measured as that runs (every
+/// core busy for seconds, not a burst that a machine whose cores slow under
+/// sustained load outruns).
+double measure_pbkdf2(unsigned threads, double seconds, unsigned iterations);
+
 /// p-th percentile (0-100) by nearest rank; 0 for no values.
 double percentile(std::vector<double> values, double p);
 
