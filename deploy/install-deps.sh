@@ -9,7 +9,7 @@ packages=(
   libbotan-2-dev libasio-dev nlohmann-json3-dev libpqxx-dev catch2 libcli11-dev libpugixml-dev
   postgresql-15 postgresql-client-15
   clang libfuzzer-14-dev libclang-rt-14-dev
-  procps util-linux python3 xxd botan
+  procps util-linux python3 xxd botan ccache
   libsystemd-dev libacl1-dev groff-base man-db mandoc file
   iproute2 systemd docker-compose yamllint
 )

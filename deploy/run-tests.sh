@@ -8,32 +8,83 @@
 #   build-fuzz/  clang + libFuzzer: the seed corpora, then CAPF_FUZZ_SECONDS
 #                (default 60) of fuzzing the frame reader and decoder, and as
 #                long the dialogue
+#
+# --quick: the Release build only, and every test but the load, fuzz and
+# package ones (tests/README.md): the loop to run while working.
+#
+# Each phase's wall time is printed as it ends ("time: ..."), and the
+# slowest tests after the run, so that where the time goes is in every log.
+# ccache is used when it is installed (install-deps installs it): it helps a
+# second run, not CI's first.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
 
+quick=false
+case "${1:-}" in
+  --quick) quick=true ;;
+  "") ;;
+  *) echo "usage: $0 [--quick]" >&2; exit 2 ;;
+esac
+
+start_of_run=$(date +%s)
+phase_start=$start_of_run
+phase() {
+  local now
+  now=$(date +%s)
+  echo "time: $1 $((now - phase_start)) s (total $((now - start_of_run)) s)"
+  phase_start=$now
+}
+
 deploy/install-deps.sh
+phase "install-deps"
 
 jobs=$(nproc)
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
+launcher=()
+if command -v ccache >/dev/null; then
+  launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+fi
+
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release "${launcher[@]}" >/dev/null
 cmake --build build -j "$jobs"
+phase "build (Release)"
 
-cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DCAPF_WERROR=ON -DCAPF_SANITIZE=ON \
-  -DCMAKE_CXX_FLAGS="-O1" >/dev/null
-cmake --build build-asan -j "$jobs"
+dirs=("$repo/build")
+if ! $quick; then
+  cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DCAPF_WERROR=ON -DCAPF_SANITIZE=ON \
+    -DCMAKE_CXX_FLAGS="-O1" "${launcher[@]}" >/dev/null
+  cmake --build build-asan -j "$jobs"
+  phase "build (ASan+UBSan)"
 
-cmake -S . -B build-fuzz -DCMAKE_CXX_COMPILER=clang++ -DCAPF_FUZZ=ON -DCAPF_WERROR=ON \
-  -DCAPF_FUZZ_SECONDS="${CAPF_FUZZ_SECONDS:-60}" >/dev/null
-cmake --build build-fuzz -j "$jobs"
+  cmake -S . -B build-fuzz -DCMAKE_CXX_COMPILER=clang++ -DCAPF_FUZZ=ON -DCAPF_WERROR=ON \
+    -DCAPF_FUZZ_SECONDS="${CAPF_FUZZ_SECONDS:-60}" "${launcher[@]}" >/dev/null
+  cmake --build build-fuzz -j "$jobs"
+  phase "build (fuzz)"
+  dirs+=("$repo/build-asan" "$repo/build-fuzz")
+fi
 
-# One CTest run over the three builds, so there is one closing summary line.
+# One CTest run over the builds, so there is one closing summary line.
 mkdir -p build-all
-cat >build-all/CTestTestfile.cmake <<CTEST
-subdirs("$repo/build")
-subdirs("$repo/build-asan")
-subdirs("$repo/build-fuzz")
-CTEST
+: >build-all/CTestTestfile.cmake
+for d in "${dirs[@]}"; do
+  echo "subdirs(\"$d\")" >>build-all/CTestTestfile.cmake
+done
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$repo/tests/lsan-suppressions.txt}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
-ctest --test-dir build-all --output-on-failure -j "$jobs" --timeout 900
+select=()
+if $quick; then
+  select=(-LE "load|fuzz|package")
+fi
+status=0
+ctest --test-dir build-all --output-on-failure -j "$jobs" --timeout 900 "${select[@]}" || status=$?
+phase "tests"
+# The slowest tests of this run, from CTest's own record.
+python3 - build-all/Testing/Temporary/LastTest.log <<'PY' || true
+import re, sys
+log = open(sys.argv[1], errors="replace").read()
+tests = [(float(t), n) for n, t in re.findall(r'^\d+/\d+ Testing: (.*)\n(?:(?!^\d+/\d+ Testing: ).*\n)*?^"?Test time = +([\d.]+) sec', log, re.M)]
+for t, n in sorted(tests, reverse=True)[:10]:
+    print(f"slowest: {t:7.1f} s  {n}")
+PY
+exit $status

@@ -4,6 +4,10 @@
 
 #include <catch2/catch.hpp>
 
+// The file's own namespace: the suite is compiled in unity batches, and its
+// file-local names must not meet another file's.
+namespace binding_test_cases {
+
 using capf::ca::names_device;
 
 TEST_CASE("names_device: SEP<MAC> as a whole token binds") {
@@ -56,3 +60,5 @@ TEST_CASE("names_device: a device name without a clean MAC binds nothing") {
     // A name that is only the MAC has one.
     CHECK(names_device("SEP001122334455", "001122334455"));
 }
+
+}  // namespace binding_test_cases

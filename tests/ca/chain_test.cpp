@@ -9,6 +9,10 @@
 #include "ca/verify.hpp"
 #include "tests/ca/chain_test_support.hpp"
 
+// The file's own namespace: the suite is compiled in unity batches, and its
+// file-local names must not meet another file's.
+namespace chain_test_cases {
+
 using namespace capf;
 using namespace capf::ca;
 using test::CertSpec;
@@ -283,3 +287,5 @@ TEST_CASE("validate_chain never throws and reports a role without anchors") {
     CHECK(r.failure == ChainFailure::untrusted);
     CHECK_THAT(r.detail, Catch::Contains("no anchor"));
 }
+
+}  // namespace chain_test_cases

@@ -6,6 +6,10 @@
 #include "ca/verify.hpp"
 #include "tests/ca/chain_test_support.hpp"
 
+// The file's own namespace: the suite is compiled in unity batches, and its
+// file-local names must not meet another file's.
+namespace fetch_test_cases {
+
 using namespace capf;
 using namespace capf::ca;
 using test::CertSpec;
@@ -111,3 +115,5 @@ TEST_CASE("fetch: junk is malformed_certificate, never an exception") {
     REQUIRE_NOTHROW(v = check_fetched_certificate(world().trust, device, {}, VerifyPolicy{}));
     CHECK(v.failure == AuthFailure::malformed_certificate);
 }
+
+}  // namespace fetch_test_cases

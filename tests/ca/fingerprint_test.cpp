@@ -4,6 +4,10 @@
 #include <string_view>
 #include <vector>
 
+// The file's own namespace: the suite is compiled in unity batches, and its
+// file-local names must not meet another file's.
+namespace fingerprint_test_cases {
+
 using namespace capf::ca;
 
 namespace {
@@ -21,3 +25,5 @@ TEST_CASE("fingerprints are lowercase hex of the standard digests") {
     CHECK(md5_hex({}) == "d41d8cd98f00b204e9800998ecf8427e");
     CHECK(md5_hex(bytes("abc")).size() == 32);
 }
+
+}  // namespace fingerprint_test_cases

@@ -15,6 +15,10 @@
 #include "ca/error.hpp"
 #include "tests/ca/ca_test_support.hpp"
 
+// The file's own namespace: the suite is compiled in unity batches, and its
+// file-local names must not meet another file's.
+namespace identity_test_cases {
+
 using namespace capf;
 using namespace capf::ca;
 
@@ -181,3 +185,5 @@ TEST_CASE("a key that does not belong to the certificate is refused") {
     CHECK(load_error([&] { load_identity(dir / "missing.crt", dir / "a.key"); }).code() ==
           CaErrc::file_unreadable);
 }
+
+}  // namespace identity_test_cases

@@ -18,6 +18,10 @@
 #include "ca/public_key.hpp"
 #include "tests/ca/ca_test_support.hpp"
 
+// The file's own namespace: the suite is compiled in unity batches, and its
+// file-local names must not meet another file's.
+namespace issuer_test_cases {
+
 using namespace capf;
 using namespace capf::ca;
 using capf::test::phone_key;
@@ -284,3 +288,5 @@ TEST_CASE("an issuer that is not a CA is refused") {
     leaf.chain.push_back(Botan::X509::create_self_signed_cert(opts, *leaf.key, "SHA-256", rng));
     CHECK(error_of([&] { LscIssuer issuer(leaf); }) == CaErrc::not_a_ca);
 }
+
+}  // namespace issuer_test_cases

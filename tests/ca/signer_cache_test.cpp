@@ -11,6 +11,10 @@
 #include <catch2/catch.hpp>
 #include <thread>
 
+// The file's own namespace: the suite is compiled in unity batches, and its
+// file-local names must not meet another file's.
+namespace signer_cache_test_cases {
+
 using namespace capf;
 
 namespace {
@@ -106,3 +110,5 @@ TEST_CASE("thread rng: each thread has its own generator and ThisThreadRng serve
     shared.randomize(c.data(), c.size());
     CHECK(c != a);
 }
+
+}  // namespace signer_cache_test_cases

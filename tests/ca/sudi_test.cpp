@@ -8,6 +8,10 @@
 #include "ca/verify.hpp"
 #include "tests/ca/chain_test_support.hpp"
 
+// The file's own namespace: the suite is compiled in unity batches, and its
+// file-local names must not meet another file's.
+namespace sudi_test_cases {
+
 using namespace capf;
 using namespace capf::ca;
 using test::CertSpec;
@@ -216,3 +220,5 @@ TEST_CASE("with no sudi-root anchor, require_sudi keeps the strict rules") {
     REQUIRE(plain.ok());
     CHECK(plain.verified->sudi == SudiEvidence::absent);
 }
+
+}  // namespace sudi_test_cases

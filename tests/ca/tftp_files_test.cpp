@@ -21,6 +21,10 @@
 #include "tests/ca/ca_test_support.hpp"
 #include "tests/ca/tftp_reader.hpp"
 
+// The file's own namespace: the suite is compiled in unity batches, and its
+// file-local names must not meet another file's.
+namespace tftp_files_test_cases {
+
 using namespace capf;
 using namespace capf::ca;
 using protocol::FileHash;
@@ -325,3 +329,5 @@ TEST_CASE("tftp files: samples for the openssl check", "[.tftp-samples]") {
                                     tftp, options, rng));
     }
 }
+
+}  // namespace tftp_files_test_cases

@@ -11,6 +11,10 @@
 #include "ca/names.hpp"
 #include "tests/ca/ca_test_support.hpp"
 
+// The file's own namespace: the suite is compiled in unity batches, and its
+// file-local names must not meet another file's.
+namespace trust_store_test_cases {
+
 using namespace capf;
 using namespace capf::ca;
 
@@ -210,3 +214,5 @@ TEST_CASE("a reload replaces the certificates of all four roles") {
     REQUIRE(live.anchors(TrustRole::intermediate).size() == 1);
     CHECK(live.anchors(TrustRole::intermediate)[0] == b.certificate());
 }
+
+}  // namespace trust_store_test_cases

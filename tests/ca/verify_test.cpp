@@ -14,6 +14,10 @@
 #include "ca/proof.hpp"
 #include "tests/ca/ca_test_support.hpp"
 
+// The file's own namespace: the suite is compiled in unity batches, and its
+// file-local names must not meet another file's.
+namespace verify_test_cases {
+
 using namespace capf;
 using namespace capf::ca;
 using capf::test::phone_key;
@@ -237,3 +241,5 @@ TEST_CASE("every failure kind has a distinct name") {
     CHECK(names.size() == 12);
     CHECK_FALSE(names.contains("unknown"));
 }
+
+}  // namespace verify_test_cases

@@ -7,6 +7,10 @@
 
 #include "capf/common/log.hpp"
 
+// The file's own namespace: the suite is compiled in unity batches, and its
+// file-local names must not meet another file's.
+namespace accept_backoff_test_cases {
+
 using namespace capf;
 using namespace std::chrono_literals;
 
@@ -68,3 +72,5 @@ TEST_CASE(
     CHECK(log.count("admin_accept_paused") == 2);
     CHECK(log.count("admin_accept_resumed") == 1);
 }
+
+}  // namespace accept_backoff_test_cases

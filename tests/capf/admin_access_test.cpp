@@ -6,6 +6,10 @@
 
 #include "capf/admin/access.hpp"
 
+// The file's own namespace: the suite is compiled in unity batches, and its
+// file-local names must not meet another file's.
+namespace admin_access_test_cases {
+
 using namespace capf;
 using jsonrpc::Role;
 
@@ -123,3 +127,5 @@ TEST_CASE("access: the caller description names the uid, its user, the role and 
           "uid 0 (root) has the read-only role (admin.readonly_groups capfread)");
     CHECK(describe_uid(stranger_uid) == "uid 3999001");
 }
+
+}  // namespace admin_access_test_cases

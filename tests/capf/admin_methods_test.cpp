@@ -15,7 +15,9 @@
 #include "tests/storage/pg_test_support.hpp"
 #include "tests/storage/repositories.hpp"
 
-namespace capf {
+// The file's own namespace: the suite is compiled in unity batches, and its
+// file-local names must not meet another file's.
+namespace capf::admin_methods_test_cases {
 namespace {
 
 using jsonrpc::json;
@@ -627,4 +629,4 @@ TEST_CASE("admin: a read-only caller reaches every read method and no admin meth
     CHECK(admin.result("auth_string.pending")["devices"].empty());
 }
 
-}  // namespace capf
+}  // namespace capf::admin_methods_test_cases

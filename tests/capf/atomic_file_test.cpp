@@ -10,6 +10,10 @@
 #include <string>
 #include <vector>
 
+// The file's own namespace: the suite is compiled in unity batches, and its
+// file-local names must not meet another file's.
+namespace atomic_file_test_cases {
+
 namespace fs = std::filesystem;
 using namespace capf;
 
@@ -196,3 +200,5 @@ TEST_CASE("a replacement refused just before the rename or unlink leaves the tar
     CHECK_FALSE(fs::exists(target));
     CHECK(allowed == 2);
 }
+
+}  // namespace atomic_file_test_cases

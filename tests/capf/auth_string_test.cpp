@@ -3,6 +3,10 @@
 #include <catch2/catch.hpp>
 #include <set>
 
+// The file's own namespace: the suite is compiled in unity batches, and its
+// file-local names must not meet another file's.
+namespace auth_string_test_cases {
+
 using namespace capf;
 
 TEST_CASE("auth strings are 4 to 10 digits, random ones included") {
@@ -52,3 +56,5 @@ TEST_CASE("bulk hashing on several threads gives each string its own hash") {
     }
     CHECK(hash_auth_strings({}, 1000, 4).empty());
 }
+
+}  // namespace auth_string_test_cases

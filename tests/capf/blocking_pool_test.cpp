@@ -12,6 +12,10 @@
 #include <stdexcept>
 #include <thread>
 
+// The file's own namespace: the suite is compiled in unity batches, and its
+// file-local names must not meet another file's.
+namespace blocking_pool_test_cases {
+
 using namespace capf;
 
 namespace {
@@ -174,3 +178,5 @@ TEST_CASE("blocking pool: join() returns only after the running and the queued j
     CHECK(running.value == 1);
     CHECK(queued.value == 2);
 }
+
+}  // namespace blocking_pool_test_cases

@@ -6,6 +6,10 @@
 #include <filesystem>
 #include <variant>
 
+// The file's own namespace: the suite is compiled in unity batches, and its
+// file-local names must not meet another file's.
+namespace config_test_cases {
+
 using namespace capf;
 using namespace std::chrono_literals;
 
@@ -522,3 +526,5 @@ TEST_CASE("an exec timeout must fit inside half the delivery lease") {
         parse_config(config("2h", R"({"type": "exec", "argv": ["/bin/x"], "timeout": "1h"})"));
     CHECK(std::get<ExecEncryptorConfig>(c.tftp->encryptors[1]).timeout == 1h);
 }
+
+}  // namespace config_test_cases

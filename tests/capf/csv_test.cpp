@@ -3,6 +3,10 @@
 #include <catch2/catch.hpp>
 #include <sstream>
 
+// The file's own namespace: the suite is compiled in unity batches, and its
+// file-local names must not meet another file's.
+namespace csv_test_cases {
+
 using namespace capf;
 using Records = std::vector<std::vector<std::string>>;
 
@@ -27,3 +31,5 @@ TEST_CASE("csv: an unclosed quote or text after a quote names the line") {
     CHECK_THROWS_WITH(parse("a\n\"q\"x,1\n"),
                       Catch::Contains("line 2") && Catch::Contains("after a closing quote"));
 }
+
+}  // namespace csv_test_cases

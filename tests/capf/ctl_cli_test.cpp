@@ -11,6 +11,10 @@
 
 #include "capf/ctl/cli.hpp"
 
+// The file's own namespace: the suite is compiled in unity batches, and its
+// file-local names must not meet another file's.
+namespace ctl_cli_test_cases {
+
 using namespace capf::ctl;
 
 namespace {
@@ -250,3 +254,5 @@ TEST_CASE("ctl cli: auth-string unlock DEVICE prints unlocked DEVICE") {
     CHECK(shown(*cli, {{"unlocked", true}}) == "unlocked SEP001122334455\n");
     CHECK_THROWS_AS(parsed({"auth-string", "unlock"}), CLI::RequiredError);
 }
+
+}  // namespace ctl_cli_test_cases

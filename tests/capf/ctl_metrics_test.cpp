@@ -21,6 +21,10 @@
 #include "capf/ctl/cli.hpp"
 #include "capf/ctl/metrics.hpp"
 
+// The file's own namespace: the suite is compiled in unity batches, and its
+// file-local names must not meet another file's.
+namespace ctl_metrics_test_cases {
+
 using namespace capf::ctl;
 namespace fs = std::filesystem;
 
@@ -515,3 +519,5 @@ TEST_CASE("ctl metrics: --json is refused, pointing at stats", "[metrics]") {
     CHECK_THROWS_AS(parsed({"--json", "metrics"}), CLI::ValidationError);
     CHECK(parsed({"metrics"})->command.run != nullptr);
 }
+
+}  // namespace ctl_metrics_test_cases

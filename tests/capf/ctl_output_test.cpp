@@ -4,6 +4,10 @@
 
 #include "capf/ctl/output.hpp"
 
+// The file's own namespace: the suite is compiled in unity batches, and its
+// file-local names must not meet another file's.
+namespace ctl_output_test_cases {
+
 using namespace capf::ctl;
 using json = nlohmann::json;
 
@@ -93,3 +97,5 @@ TEST_CASE("ctl output: set_if_given leaves out empty options") {
     set_if_given(params, "name", "SEP1");
     CHECK(params == json{{"name", "SEP1"}});
 }
+
+}  // namespace ctl_output_test_cases

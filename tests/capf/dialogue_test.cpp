@@ -11,6 +11,10 @@
 
 #include "tests/capf/dialogue_fakes.hpp"
 
+// The file's own namespace: the suite is compiled in unity batches, and its
+// file-local names must not meet another file's.
+namespace dialogue_test_cases {
+
 using namespace capf;
 using namespace std::chrono_literals;
 using protocol::Command;
@@ -876,3 +880,5 @@ TEST_CASE(
     CHECK(store.calls.empty());
     CHECK(authority.issued == 0);
 }
+
+}  // namespace dialogue_test_cases

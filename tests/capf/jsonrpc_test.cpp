@@ -2,6 +2,10 @@
 
 #include <catch2/catch.hpp>
 
+// The file's own namespace: the suite is compiled in unity batches, and its
+// file-local names must not meet another file's.
+namespace jsonrpc_test_cases {
+
 using namespace capf::jsonrpc;
 
 namespace {
@@ -260,3 +264,5 @@ TEST_CASE("the registry keeps the role each method needs") {
     CHECK(std::string(role_name(Role::read_only)) == "read-only");
     CHECK(std::string(role_name(Role::admin)) == "admin");
 }
+
+}  // namespace jsonrpc_test_cases

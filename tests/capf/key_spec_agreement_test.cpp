@@ -9,6 +9,10 @@
 #include "tests/storage/pg_test_support.hpp"
 #include "tests/storage/repositories.hpp"
 
+// The file's own namespace: the suite is compiled in unity batches, and its
+// file-local names must not meet another file's.
+namespace key_spec_agreement_test_cases {
+
 using namespace capf;
 
 namespace {
@@ -102,3 +106,5 @@ TEST_CASE("key specs: the database's CHECK constraint holds exactly the one list
               }) == storage::StorageErrc::invalid_value);
     }
 }
+
+}  // namespace key_spec_agreement_test_cases

@@ -4,6 +4,10 @@
 #include <string>
 #include <vector>
 
+// The file's own namespace: the suite is compiled in unity batches, and its
+// file-local names must not meet another file's.
+namespace log_test_cases {
+
 using namespace capf;
 
 TEST_CASE("log lines are logfmt with quoting for spaces, quotes and control bytes") {
@@ -40,3 +44,5 @@ TEST_CASE("the level filters what is written") {
     CHECK_THAT(lines[0], Catch::Contains("event=shown"));
     CHECK_THAT(lines[1], Catch::Contains("level=error"));
 }
+
+}  // namespace log_test_cases

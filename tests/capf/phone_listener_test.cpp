@@ -21,6 +21,10 @@
 #include "tests/capf/test_support.hpp"
 #include "tests/phone/blocking_tls_client.hpp"
 
+// The file's own namespace: the suite is compiled in unity batches, and its
+// file-local names must not meet another file's.
+namespace phone_listener_test_cases {
+
 using namespace capf;
 using namespace std::chrono_literals;
 using capf::test::BlockingTlsClient;
@@ -424,3 +428,5 @@ TEST_CASE("stop() on either I/O thread while phones keep connecting ends the acc
     CHECK(seen.refused_after_stop == rounds);
     CHECK(seen.runs_ended == rounds);
 }
+
+}  // namespace phone_listener_test_cases

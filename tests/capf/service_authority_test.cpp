@@ -17,6 +17,10 @@
 #include "capf/service/ca_authority.hpp"
 #include "tests/ca/ca_test_support.hpp"
 
+// The file's own namespace: the suite is compiled in unity batches, and its
+// file-local names must not meet another file's.
+namespace service_authority_test_cases {
+
 using namespace capf;
 using capf::test::phone_key;
 
@@ -259,3 +263,5 @@ TEST_CASE("service: the verdict says what the SUDI amounted to, for the audit") 
     CHECK(defaults.verify_presented(device, mic, session_id + 1).failure ==
           std::string(ca::auth_failure_name(ca::AuthFailure::bad_sudi_proof)));
 }
+
+}  // namespace service_authority_test_cases

@@ -14,6 +14,10 @@
 #include "tests/storage/pg_test_support.hpp"
 #include "tests/storage/repositories.hpp"
 
+// The file's own namespace: the suite is compiled in unity batches, and its
+// file-local names must not meet another file's.
+namespace service_device_store_test_cases {
+
 using namespace capf;
 using namespace std::chrono_literals;
 
@@ -437,3 +441,5 @@ TEST_CASE("service: operation_lease covers every key-generation attempt, the rea
     const Config defaults;  // 30 min * 4 + 4 * 60 s + 1 min
     CHECK(operation_lease(defaults) == std::chrono::seconds(125 * 60));
 }
+
+}  // namespace service_device_store_test_cases

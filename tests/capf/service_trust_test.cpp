@@ -15,6 +15,10 @@
 #include "tests/ca/ca_test_support.hpp"
 #include "tests/storage/pg_test_support.hpp"
 
+// The file's own namespace: the suite is compiled in unity batches, and its
+// file-local names must not meet another file's.
+namespace service_trust_test_cases {
+
 using namespace capf;
 
 namespace {
@@ -214,3 +218,5 @@ TEST_CASE("service: anchor_source says issuer, config or admin") {
         }
     }
 }
+
+}  // namespace service_trust_test_cases

@@ -9,6 +9,10 @@
 #include <initializer_list>
 #include <string>
 
+// The file's own namespace: the suite is compiled in unity batches, and its
+// file-local names must not meet another file's.
+namespace standard_descriptors_test_cases {
+
 namespace {
 
 // Exit codes of the child: 0 is success, each failure its own number, so
@@ -86,3 +90,5 @@ TEST_CASE("only the closed standard descriptor is replaced, the open ones are le
 TEST_CASE("with every standard descriptor open nothing is opened", "[standard_descriptors]") {
     REQUIRE(run_in_child({}) == ok);
 }
+
+}  // namespace standard_descriptors_test_cases

@@ -27,6 +27,10 @@
 #include "tests/storage/pg_test_support.hpp"
 #include "tests/storage/repositories.hpp"
 
+// The file's own namespace: the suite is compiled in unity batches, and its
+// file-local names must not meet another file's.
+namespace tftp_delivery_worker_test_cases {
+
 using namespace capf;
 using namespace std::chrono_literals;
 
@@ -490,3 +494,5 @@ TEST_CASE("tftp delivery: a permanent failure is parked, not retried, and retrie
     CHECK(steady.calls == 1);  // owed to picky alone
     CHECK(running.worker.counters().unparked.load() == 1);
 }
+
+}  // namespace tftp_delivery_worker_test_cases

@@ -12,6 +12,10 @@
 #include "capf/tftp/enc_sgn_plan.hpp"
 #include "capf/tftp/itl_roles.hpp"
 
+// The file's own namespace: the suite is compiled in unity batches, and its
+// file-local names must not meet another file's.
+namespace tftp_enc_sgn_plan_test_cases {
+
 namespace fs = std::filesystem;
 using namespace capf::tftp;
 
@@ -192,3 +196,5 @@ TEST_CASE("ITL roles from the configuration map to their wire values") {
     CHECK(itl_role("tvs") == ItlRole::tvs);
     CHECK_THROWS_WITH(itl_role("sast"), Catch::Contains("sast") && Catch::Contains("tvs"));
 }
+
+}  // namespace tftp_enc_sgn_plan_test_cases

@@ -16,6 +16,10 @@
 
 #include "capf/tftp/exec_runner.hpp"
 
+// The file's own namespace: the suite is compiled in unity batches, and its
+// file-local names must not meet another file's.
+namespace tftp_exec_drain_test_cases {
+
 using namespace capf::tftp;
 using namespace std::chrono_literals;
 
@@ -87,3 +91,5 @@ TEST_CASE("exec runner: a writer left outside the process group does not hold th
     CHECK_FALSE(o.timed_out);  // the program itself exited at once
     CHECK(o.took < 3 * program_termination_grace + 2s);
 }
+
+}  // namespace tftp_exec_drain_test_cases

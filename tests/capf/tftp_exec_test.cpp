@@ -22,6 +22,10 @@
 #include "capf/tftp/exec_encryptor.hpp"
 #include "capf/tftp/exec_runner.hpp"
 
+// The file's own namespace: the suite is compiled in unity batches, and its
+// file-local names must not meet another file's.
+namespace tftp_exec_test_cases {
+
 using namespace capf::tftp;
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
@@ -460,3 +464,5 @@ TEST_CASE("exec: a program whose timeout would outlast the lease is not started"
     CHECK_FALSE(fs::exists(recorded));
     CHECK(children_of_this_process().empty());
 }
+
+}  // namespace tftp_exec_test_cases

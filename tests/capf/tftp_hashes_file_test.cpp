@@ -12,6 +12,10 @@
 #include "capf/ctl/csv.hpp"
 #include "capf/tftp/hashes_file_encryptor.hpp"
 
+// The file's own namespace: the suite is compiled in unity batches, and its
+// file-local names must not meet another file's.
+namespace tftp_hashes_file_test_cases {
+
 namespace fs = std::filesystem;
 using namespace capf;
 using namespace capf::tftp;
@@ -196,3 +200,5 @@ TEST_CASE("an export that cannot be written is an error naming the path") {
         hashes.deliver(device("SEP0A"), DeliveryChange::installed, LeaseGuard::unlimited()),
         Catch::Contains(target.string()));
 }
+
+}  // namespace tftp_hashes_file_test_cases

@@ -25,6 +25,10 @@
 #include "protocol/signed_file.hpp"
 #include "tests/capf/tftp_test_identity.hpp"
 
+// The file's own namespace: the suite is compiled in unity batches, and its
+// file-local names must not meet another file's.
+namespace tftp_identity_source_test_cases {
+
 namespace fs = std::filesystem;
 using namespace capf;
 using namespace capf::tftp;
@@ -171,3 +175,5 @@ TEST_CASE(
     CHECK(signed_by_a > 0);
     CHECK(signed_by_b > 0);
 }
+
+}  // namespace tftp_identity_source_test_cases

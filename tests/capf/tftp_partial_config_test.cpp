@@ -6,6 +6,10 @@
 #include "capf/tftp/encryptor.hpp"
 #include "capf/tftp/partial_config.hpp"
 
+// The file's own namespace: the suite is compiled in unity batches, and its
+// file-local names must not meet another file's.
+namespace tftp_partial_config_test_cases {
+
 using namespace capf::tftp;
 
 namespace {
@@ -135,3 +139,5 @@ TEST_CASE("a document whose root is not <device> is refused naming the file and 
         Catch::Contains(file) && Catch::Contains("<html>") && Catch::Contains("not <device>"));
     CHECK_THROWS_AS(partial_config("<Device/>", file, "ab"), EncryptorError);
 }
+
+}  // namespace tftp_partial_config_test_cases

@@ -30,6 +30,10 @@
 #include "tests/capf/tftp_test_identity.hpp"
 #include "tests/storage/pg_test_support.hpp"
 
+// The file's own namespace: the suite is compiled in unity batches, and its
+// file-local names must not meet another file's.
+namespace tftp_side_test_cases {
+
 namespace fs = std::filesystem;
 using namespace capf;
 
@@ -175,3 +179,5 @@ TEST_CASE(
     }
     fs::remove_all(dir);
 }
+
+}  // namespace tftp_side_test_cases

@@ -22,6 +22,10 @@
 #include "tests/capf/test_support.hpp"
 #include "tests/phone/blocking_tls_client.hpp"
 
+// The file's own namespace: the suite is compiled in unity batches, and its
+// file-local names must not meet another file's.
+namespace tls_test_cases {
+
 using namespace capf;
 using namespace std::chrono_literals;
 
@@ -319,3 +323,5 @@ TEST_CASE("the policy summary is read from the Botan policy object itself") {
     CHECK(summary.minimum_rsa_bits == strict.minimum_rsa_bits());
     CHECK(summary.ciphers == "AES-256/GCM,AES-128/GCM,ChaCha20Poly1305");
 }
+
+}  // namespace tls_test_cases

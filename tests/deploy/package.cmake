@@ -15,5 +15,5 @@ if(NOT CAPF_SANITIZE)
            COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/package_test.sh ${PROJECT_BINARY_DIR}
                    $<TARGET_FILE:capf-phone> ${PROJECT_SOURCE_DIR})
   set_tests_properties("deploy: the Debian package installs, enrols a phone and purges" PROPERTIES
-    SKIP_RETURN_CODE 77 TIMEOUT 600)
+    SKIP_RETURN_CODE 77 TIMEOUT 600 LABELS "deploy;package")
 endif()

@@ -7,6 +7,10 @@
 #include "tests/protocol/hex.hpp"
 #include "tests/protocol/read_file.hpp"
 
+// The file's own namespace: the suite is compiled in unity batches, and its
+// file-local names must not meet another file's.
+namespace byte_exact_test_cases {
+
 using namespace capf::protocol;
 using capf::test::from_hex;
 using capf::test::to_hex;
@@ -96,3 +100,5 @@ TEST_CASE("SHA2_SIGNED_DATA and SUDI_DATA follow their nested layouts") {
                             "14 0006 03 0003 aabbcc"
                             "10 000e 00 0002 3000 01 0001 11 03 0002 2222"));
 }
+
+}  // namespace byte_exact_test_cases

@@ -5,6 +5,10 @@
 #include "protocol/decoder.hpp"
 #include "tests/protocol/hex.hpp"
 
+// The file's own namespace: the suite is compiled in unity batches, and its
+// file-local names must not meet another file's.
+namespace frame_reader_test_cases {
+
 using namespace capf::protocol;
 using capf::test::from_hex;
 
@@ -174,3 +178,5 @@ TEST_CASE("the reader does not accumulate consumed bytes") {
         REQUIRE(reader.buffered() == 0);
     }
 }
+
+}  // namespace frame_reader_test_cases

@@ -6,6 +6,10 @@
 #include "protocol/decoder.hpp"
 #include "tests/protocol/read_file.hpp"
 
+// The file's own namespace: the suite is compiled in unity batches, and its
+// file-local names must not meet another file's.
+namespace fuzz_corpus_test_cases {
+
 using namespace capf::protocol;
 
 TEST_CASE("the fuzz seed corpus has one valid seed per command") {
@@ -34,3 +38,5 @@ TEST_CASE("the fuzz seed corpus has one valid seed per command") {
     CHECK(covered.size() == all_commands.size());
     CHECK(streams >= 1);
 }
+
+}  // namespace fuzz_corpus_test_cases

@@ -4,6 +4,10 @@
 #include "protocol/decoder.hpp"
 #include "tests/protocol/hex.hpp"
 
+// The file's own namespace: the suite is compiled in unity batches, and its
+// file-local names must not meet another file's.
+namespace rejection_test_cases {
+
 using namespace capf::protocol;
 using capf::test::from_hex;
 
@@ -184,3 +188,5 @@ TEST_CASE("rejects a message over the configured maximum size") {
     const Bytes big = with_element(9, Bytes(default_max_message_size, 0x30));
     CHECK(decode_error(big).code == Errc::message_too_large);
 }
+
+}  // namespace rejection_test_cases

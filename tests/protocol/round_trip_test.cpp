@@ -5,6 +5,10 @@
 #include "protocol/message.hpp"
 #include "tests/protocol/hex.hpp"
 
+// The file's own namespace: the suite is compiled in unity batches, and its
+// file-local names must not meet another file's.
+namespace round_trip_test_cases {
+
 using namespace capf::protocol;
 
 namespace {
@@ -170,3 +174,5 @@ TEST_CASE("building a message refuses values the wire cannot carry") {
                              return e.code() == Errc::value_too_large;
                          }));
 }
+
+}  // namespace round_trip_test_cases

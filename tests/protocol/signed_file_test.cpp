@@ -9,6 +9,10 @@
 #include "protocol/error.hpp"
 #include "tests/protocol/hex.hpp"
 
+// The file's own namespace: the suite is compiled in unity batches, and its
+// file-local names must not meet another file's.
+namespace signed_file_test_cases {
+
 using namespace capf::protocol;
 using capf::test::from_hex;
 
@@ -308,3 +312,5 @@ TEST_CASE("ITL records: every prefix that cuts a record is refused, not crashed 
         }
     }
 }
+
+}  // namespace signed_file_test_cases

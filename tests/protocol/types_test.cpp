@@ -4,6 +4,10 @@
 #include <set>
 #include <string>
 
+// The file's own namespace: the suite is compiled in unity batches, and its
+// file-local names must not meet another file's.
+namespace types_test_cases {
+
 using namespace capf::protocol;
 
 TEST_CASE("command_from_byte knows exactly the 23 protocol commands") {
@@ -48,3 +52,5 @@ TEST_CASE("tag_from_byte knows exactly the element tags of the protocol page") {
     CHECK(tag_name(Tag::sha2_signed_data) == "SHA2_SIGNED_DATA");
     CHECK(tag_name(Tag::device_name) == "DEVICE_NAME");
 }
+
+}  // namespace types_test_cases

@@ -9,6 +9,10 @@
 #include "protocol/decoder.hpp"
 #include "tests/protocol/hex.hpp"
 
+// The file's own namespace: the suite is compiled in unity batches, and its
+// file-local names must not meet another file's.
+namespace vectors_test_cases {
+
 using namespace capf::protocol;
 using capf::test::from_hex;
 using capf::test::to_hex;
@@ -145,3 +149,5 @@ TEST_CASE("protocol test vectors decode to their fields or their error") {
         CHECK(errors_seen.count(code) == 1);
     }
 }
+
+}  // namespace vectors_test_cases

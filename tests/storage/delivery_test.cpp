@@ -15,6 +15,10 @@
 #include "tests/storage/pg_test_support.hpp"
 #include "tests/storage/repositories.hpp"
 
+// The file's own namespace: the suite is compiled in unity batches, and its
+// file-local names must not meet another file's.
+namespace delivery_test_cases {
+
 using namespace capf;
 using namespace capf::storage;
 using namespace std::chrono_literals;
@@ -743,3 +747,5 @@ TEST_CASE("delivery: many nodes claiming removed devices at once never share one
         CHECK(times == 1);
     }
 }
+
+}  // namespace delivery_test_cases

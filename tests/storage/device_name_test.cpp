@@ -3,6 +3,10 @@
 #include <catch2/catch.hpp>
 #include <string>
 
+// The file's own namespace: the suite is compiled in unity batches, and its
+// file-local names must not meet another file's.
+namespace device_name_test_cases {
+
 using capf::storage::canonical_device_name;
 
 TEST_CASE("device names are stored uppercase") {
@@ -19,3 +23,5 @@ TEST_CASE("device names outside 1-64 of A-Za-z0-9._- are refused") {
         CHECK_FALSE(canonical_device_name(bad));
     }
 }
+
+}  // namespace device_name_test_cases

@@ -8,6 +8,10 @@
 #include "tests/storage/pg_test_support.hpp"
 #include "tests/storage/repositories.hpp"
 
+// The file's own namespace: the suite is compiled in unity batches, and its
+// file-local names must not meet another file's.
+namespace repository_test_cases {
+
 using namespace capf;
 using namespace capf::storage;
 using namespace std::chrono_literals;
@@ -721,3 +725,5 @@ TEST_CASE("storage: an auth-mode change during the session refuses every outcome
     // without one, as the lost-lease test does).
     CHECK(repo.certificates.issued_certificates("SEP001122334455").empty());
 }
+
+}  // namespace repository_test_cases

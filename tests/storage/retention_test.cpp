@@ -8,6 +8,10 @@
 #include "tests/storage/pg_test_support.hpp"
 #include "tests/storage/repositories.hpp"
 
+// The file's own namespace: the suite is compiled in unity batches, and its
+// file-local names must not meet another file's.
+namespace retention_test_cases {
+
 using namespace capf;
 using namespace capf::storage;
 using namespace std::chrono_literals;
@@ -82,3 +86,5 @@ TEST_CASE("retention: delivered outbox rows past their age go, pending rows neve
     CHECK(count(db, "SELECT count(*) FROM deliveries") == 1);
     CHECK(outbox.delivery_stats().pending == 1);
 }
+
+}  // namespace retention_test_cases

@@ -9,6 +9,10 @@
 #include "tests/storage/pg_test_support.hpp"
 #include "tests/storage/repositories.hpp"
 
+// The file's own namespace: the suite is compiled in unity batches, and its
+// file-local names must not meet another file's.
+namespace scale_test_cases {
+
 using namespace capf;
 using namespace capf::storage;
 using namespace std::chrono_literals;
@@ -167,3 +171,5 @@ TEST_CASE(
     CHECK(back->name == "SEP001122334455");
     CHECK(pool.open_connections() >= 1);
 }
+
+}  // namespace scale_test_cases

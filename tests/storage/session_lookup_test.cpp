@@ -9,6 +9,10 @@
 #include "tests/storage/pg_test_support.hpp"
 #include "tests/storage/repositories.hpp"
 
+// The file's own namespace: the suite is compiled in unity batches, and its
+// file-local names must not meet another file's.
+namespace session_lookup_test_cases {
+
 using namespace capf;
 using namespace capf::storage;
 using namespace std::chrono_literals;
@@ -235,3 +239,5 @@ TEST_CASE("storage: a one-statement outcome of a lost lease records nothing at a
     });
     CHECK(deliveries == 0);
 }
+
+}  // namespace session_lookup_test_cases

@@ -10,6 +10,10 @@
 #include "tests/storage/pg_test_support.hpp"
 #include "tests/storage/repositories.hpp"
 
+// The file's own namespace: the suite is compiled in unity batches, and its
+// file-local names must not meet another file's.
+namespace standing_test_cases {
+
 using namespace capf;
 using namespace capf::storage;
 using namespace std::chrono_literals;
@@ -645,3 +649,5 @@ TEST_CASE("storage: require_sudi is kept by add, bulk add, update, find and list
     CHECK(events_of(repo, "device/added", "SEP0000000000B2").at(0).detail ==
           "auth_mode null-string, key_spec rsa-2048");
 }
+
+}  // namespace standing_test_cases

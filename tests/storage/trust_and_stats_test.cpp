@@ -7,6 +7,10 @@
 #include "tests/storage/pg_test_support.hpp"
 #include "tests/storage/repositories.hpp"
 
+// The file's own namespace: the suite is compiled in unity batches, and its
+// file-local names must not meet another file's.
+namespace trust_and_stats_test_cases {
+
 using namespace capf;
 using namespace capf::storage;
 using namespace std::chrono_literals;
@@ -136,3 +140,5 @@ TEST_CASE("storage: fleet counts and audit counts by event and outcome") {
     CHECK(fetch == 1);
     CHECK(repo.reports.audit_counts(std::chrono::system_clock::now() + 1h).empty());
 }
+
+}  // namespace trust_and_stats_test_cases
