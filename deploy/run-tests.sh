@@ -51,8 +51,11 @@ phase "build (Release)"
 
 dirs=("$repo/build")
 if ! $quick; then
+  # -g1: line tables, all a sanitizer report needs for file:line; full
+  # debug information made this build a quarter slower (capfd_main.cpp
+  # 42.0 s against 30.8 s).
   cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DCAPF_WERROR=ON -DCAPF_SANITIZE=ON \
-    -DCMAKE_CXX_FLAGS="-O1" "${launcher[@]}" >/dev/null
+    -DCMAKE_CXX_FLAGS="-O1" -DCMAKE_CXX_FLAGS_DEBUG="-g1" "${launcher[@]}" >/dev/null
   cmake --build build-asan -j "$jobs"
   phase "build (ASan+UBSan)"
 
