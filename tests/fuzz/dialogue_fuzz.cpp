@@ -3,7 +3,7 @@
 // read from the input (its format: dialogue_input.hpp).
 //
 // The ports are in memory. The store and the authority are the unit tests'
-// fakes (tests/capf/dialogue_fakes.hpp) with the session's checks added. The
+// fakes (tests/capf/dialogue/dialogue_fakes.hpp) with the session's checks added. The
 // channel mirrors capf/phone/message_channel.cpp: the phone's bytes go
 // through a protocol::FrameReader that expects the session id, so a bad
 // frame reaches the dialogue as ProtocolError; a silent phone is TimedOut, a
@@ -39,7 +39,7 @@
 #include "capf/common/log.hpp"
 #include "capf/dialogue/dialogue.hpp"
 #include "protocol/decoder.hpp"
-#include "tests/capf/dialogue_fakes.hpp"
+#include "tests/capf/dialogue/dialogue_fakes.hpp"
 #include "tests/fuzz/dialogue_input.hpp"
 
 namespace {

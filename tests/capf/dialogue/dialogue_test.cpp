@@ -9,7 +9,7 @@
 #include <catch2/catch.hpp>
 #include <set>
 
-#include "tests/capf/dialogue_fakes.hpp"
+#include "tests/capf/dialogue/dialogue_fakes.hpp"
 
 // The file's own namespace: the suite is compiled in unity batches, and its
 // file-local names must not meet another file's.

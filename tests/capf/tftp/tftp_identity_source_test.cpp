@@ -23,7 +23,7 @@
 #include "capf/tftp/identity_source.hpp"
 #include "capf/tftp/itl_encryptor.hpp"
 #include "protocol/signed_file.hpp"
-#include "tests/capf/tftp_test_identity.hpp"
+#include "tests/capf/tftp/tftp_test_identity.hpp"
 
 // The file's own namespace: the suite is compiled in unity batches, and its
 // file-local names must not meet another file's.

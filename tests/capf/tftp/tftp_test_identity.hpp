@@ -2,6 +2,7 @@
 // (RSA key generation is slow) and kept for the whole run.
 #pragma once
 
+#include <catch2/catch.hpp>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -9,8 +10,6 @@
 #include <map>
 #include <string>
 #include <vector>
-
-#include <catch2/catch.hpp>
 
 #include "ca/identity.hpp"
 

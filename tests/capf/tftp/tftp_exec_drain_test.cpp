@@ -71,7 +71,7 @@ Outcome run_in_child(const ProgramRun& run, std::chrono::seconds watchdog) {
 
 TEST_CASE("exec runner: programs that write without pause are ended at their deadline") {
     ProgramRun run;
-    run.argv = {CAPF_SOURCE_DIR "/tests/capf/exec/spew.sh"};
+    run.argv = {CAPF_SOURCE_DIR "/tests/capf/tftp/exec/spew.sh"};
     run.timeout = 1s;
     const Outcome o = run_in_child(run, 20s);
     INFO("took " << o.took.count() << " s");
@@ -83,7 +83,7 @@ TEST_CASE("exec runner: programs that write without pause are ended at their dea
 
 TEST_CASE("exec runner: a writer left outside the process group does not hold the run") {
     ProgramRun run;
-    run.argv = {CAPF_SOURCE_DIR "/tests/capf/exec/spew_detached.sh"};
+    run.argv = {CAPF_SOURCE_DIR "/tests/capf/tftp/exec/spew_detached.sh"};
     run.timeout = 5s;
     const Outcome o = run_in_child(run, 20s);
     INFO("took " << o.took.count() << " s");

@@ -33,7 +33,7 @@ namespace storage = capf::storage;
 
 namespace {
 
-const std::string scripts_dir = CAPF_SOURCE_DIR "/tests/capf/exec";
+const std::string scripts_dir = CAPF_SOURCE_DIR "/tests/capf/tftp/exec";
 
 std::string script(const std::string& name) {
     return scripts_dir + "/" + name;

@@ -27,7 +27,7 @@
 #include "capf/common/config.hpp"
 #include "capf/common/log.hpp"
 #include "protocol/signed_file.hpp"
-#include "tests/capf/tftp_test_identity.hpp"
+#include "tests/capf/tftp/tftp_test_identity.hpp"
 #include "tests/storage/pg_test_support.hpp"
 
 // The file's own namespace: the suite is compiled in unity batches, and its
