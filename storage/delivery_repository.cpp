@@ -5,6 +5,7 @@
 #include <pqxx/pqxx>
 #include <tuple>
 
+#include "storage/connection_pool.hpp"
 #include "storage/device_name.hpp"
 #include "storage/error.hpp"
 #include "storage/sql_support.hpp"

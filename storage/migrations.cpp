@@ -2,6 +2,8 @@
 
 #include <pqxx/pqxx>
 
+#include "storage/connection_pool.hpp"
+
 namespace capf::storage {
 namespace {
 

@@ -1,7 +1,8 @@
 // The schema, as numbered migrations applied at start.
 #pragma once
 
-#include "storage/connection_pool.hpp"
+#include "storage/connection_pool_fwd.hpp"
+#include "storage/error.hpp"
 
 namespace capf::storage {
 

@@ -2,6 +2,7 @@
 
 #include <pqxx/pqxx>
 
+#include "storage/connection_pool.hpp"
 #include "storage/device_rows.hpp"
 #include "storage/sql_support.hpp"
 

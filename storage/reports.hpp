@@ -7,7 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "storage/connection_pool.hpp"
+#include "storage/connection_pool_fwd.hpp"
+#include "storage/error.hpp"
 #include "storage/types.hpp"
 
 namespace capf::storage {

@@ -1,5 +1,6 @@
 #include "storage/trust_anchor_repository.hpp"
 
+#include "storage/connection_pool.hpp"
 #include "storage/error.hpp"
 #include "storage/sql_support.hpp"
 

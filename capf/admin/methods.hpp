@@ -19,7 +19,7 @@
 #include "storage/audit_log.hpp"
 #include "storage/auth_strings.hpp"
 #include "storage/certificates.hpp"
-#include "storage/connection_pool.hpp"
+#include "storage/connection_pool_fwd.hpp"
 #include "storage/delivery_repository.hpp"
 #include "storage/devices.hpp"
 #include "storage/operation_schedule.hpp"

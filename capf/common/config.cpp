@@ -599,8 +599,7 @@ void read_file_hash(Reader& r, const json* s, const std::string& key, TftpFileHa
 
 EncSgnEncryptorConfig read_enc_sgn(Reader& r, const json& s, const std::string& key,
                                    const Config::Tftp& tftp) {
-    r.check_known(s, key,
-                  {"type", "source_directory", "hash", "remove_plaintext", "when_revoked"});
+    r.check_known(s, key, {"type", "source_directory", "hash", "remove_plaintext", "when_revoked"});
     EncSgnEncryptorConfig e;
     absolute_path(r, &s, key, "source_directory", e.source_directory, true);
     read_file_hash(r, &s, key, e.hash);

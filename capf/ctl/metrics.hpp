@@ -4,7 +4,7 @@
 // capf/common/atomic_file, as the collector reads it whenever it is scraped).
 #pragma once
 
-#include <nlohmann/json.hpp>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <string_view>
 

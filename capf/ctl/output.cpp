@@ -1,6 +1,7 @@
 #include "capf/ctl/output.hpp"
 
 #include <algorithm>
+#include <nlohmann/json.hpp>
 
 namespace capf::ctl {
 

@@ -2,7 +2,7 @@
 // function writes whole lines, each ending with "\n", to the stream it gets.
 #pragma once
 
-#include <nlohmann/json.hpp>
+#include <nlohmann/json_fwd.hpp>
 #include <ostream>
 #include <string>
 #include <utility>

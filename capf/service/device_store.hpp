@@ -10,7 +10,7 @@
 #include "storage/audit_log.hpp"
 #include "storage/auth_strings.hpp"
 #include "storage/certificates.hpp"
-#include "storage/connection_pool.hpp"
+#include "storage/connection_pool_fwd.hpp"
 #include "storage/operation_claims.hpp"
 #include "storage/operation_outcomes.hpp"
 

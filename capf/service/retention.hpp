@@ -9,7 +9,7 @@
 #include <string>
 
 #include "capf/common/blocking_pool.hpp"
-#include "storage/connection_pool.hpp"
+#include "storage/connection_pool_fwd.hpp"
 
 namespace capf {
 

@@ -48,8 +48,8 @@ void EncSgnEncryptor::deliver(const DeviceFacts& facts, DeliveryChange change,
                               const LeaseGuard& lease) {
     // One identity for both files, even if SIGHUP replaces it meanwhile.
     const std::shared_ptr<const ca::Identity> signer = signer_->current();
-    const EncSgnPlan plan = plan_enc_sgn(facts, change, settings_.source_directory,
-                                         tftp_directory_, settings_.sign_plain_when_revoked);
+    const EncSgnPlan plan = plan_enc_sgn(facts, change, settings_.source_directory, tftp_directory_,
+                                         settings_.sign_plain_when_revoked);
     if (plan.signed_file == EncSgnPlan::Signed::withdrawn) {
         // Nothing is read: the source may be gone with the device. The
         // encrypted file first, so no moment serves it beside a new .sgn.

@@ -38,8 +38,7 @@ void require_rsa_key(const DeviceFacts& facts) {
 
 EncSgnPlan plan_enc_sgn(const DeviceFacts& facts, DeliveryChange change,
                         const std::filesystem::path& source_directory,
-                        const std::filesystem::path& tftp_directory,
-                        bool sign_plain_when_revoked) {
+                        const std::filesystem::path& tftp_directory, bool sign_plain_when_revoked) {
     require_plain_file_name(facts.name);
     EncSgnPlan plan;
     plan.device = facts.name;
@@ -50,8 +49,7 @@ EncSgnPlan plan_enc_sgn(const DeviceFacts& facts, DeliveryChange change,
     plan.plaintext_in_tftp = tftp_directory / config_name;
     if (const auto reason = withdrawal_reason(facts, change)) {
         const bool sign_plain = *reason == "revoked" && sign_plain_when_revoked;
-        plan.signed_file =
-            sign_plain ? EncSgnPlan::Signed::whole : EncSgnPlan::Signed::withdrawn;
+        plan.signed_file = sign_plain ? EncSgnPlan::Signed::whole : EncSgnPlan::Signed::withdrawn;
         return plan;
     }
     const bool has_key = facts.public_key_der && !facts.public_key_der->empty();

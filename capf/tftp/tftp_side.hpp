@@ -15,7 +15,7 @@
 #include "capf/tftp/delivery_worker.hpp"
 #include "capf/tftp/encryptor.hpp"
 #include "capf/tftp/identity_source.hpp"
-#include "storage/connection_pool.hpp"
+#include "storage/connection_pool_fwd.hpp"
 #include "storage/delivery_repository.hpp"
 
 namespace capf::tftp {

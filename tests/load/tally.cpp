@@ -3,6 +3,8 @@
 #include <botan/hash.h>
 #include <botan/hex.h>
 
+#include <nlohmann/json.hpp>
+
 #include "tests/load/measure.hpp"
 
 namespace capf::load {

@@ -1,5 +1,6 @@
 // capfctl's output helpers: tables, CSV and nested lines.
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "capf/ctl/output.hpp"
