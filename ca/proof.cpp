@@ -9,12 +9,12 @@
 namespace capf::ca {
 namespace {
 
-const char* hash_name(ProofHash h) {
+const char* proof_hash_name(ProofHash h) {
     return h == ProofHash::sha1 ? "SHA-1" : "SHA-512";
 }
 
 std::vector<std::uint8_t> digest(ProofHash h, std::span<const std::uint8_t> data) {
-    auto fn = Botan::HashFunction::create_or_throw(hash_name(h));
+    auto fn = Botan::HashFunction::create_or_throw(proof_hash_name(h));
     fn->update(data.data(), data.size());
     const auto out = fn->final();
     return {out.begin(), out.end()};
@@ -62,7 +62,7 @@ std::vector<std::uint8_t> sign_proof(const Botan::Private_Key& key,
         Botan::PK_Signer signer(key, rng, "EMSA3(Raw)");
         return signer.sign_message(digest(hash, data), rng);
     }
-    Botan::PK_Signer signer(key, rng, std::string("EMSA1(") + hash_name(hash) + ")",
+    Botan::PK_Signer signer(key, rng, std::string("EMSA1(") + proof_hash_name(hash) + ")",
                             Botan::DER_SEQUENCE);
     return signer.sign_message(data.data(), data.size(), rng);
 }
@@ -76,7 +76,7 @@ bool verify_proof(const Botan::Public_Key& key, std::span<const std::uint8_t> da
             return verifier.verify_message(d.data(), d.size(), signature.data(), signature.size());
         }
         if (is_ecdsa(key)) {
-            Botan::PK_Verifier verifier(key, std::string("EMSA1(") + hash_name(hash) + ")",
+            Botan::PK_Verifier verifier(key, std::string("EMSA1(") + proof_hash_name(hash) + ")",
                                         Botan::DER_SEQUENCE);
             return verifier.verify_message(data.data(), data.size(), signature.data(),
                                            signature.size());

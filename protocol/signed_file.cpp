@@ -137,7 +137,7 @@ Bytes encode_encryption(const FileEncryption& e) {
 // ---- reading ----
 
 /// One `tag | length | value` element found at `offset` of the file.
-struct Element {
+struct TlvElement {
     std::uint8_t tag = 0;
     std::size_t offset = 0;  ///< of the tag byte
     std::span<const std::uint8_t> value;
@@ -155,12 +155,12 @@ class ElementReader {
     std::uint8_t peek_tag() const { return region_[position_]; }
     void skip_padding_byte() { ++position_; }
 
-    Element next() {
+    TlvElement next() {
         if (region_.size() - position_ < 3)
             fail(Errc::element_overrun, offset(), std::nullopt,
                  "element header needs 3 bytes, " + std::to_string(region_.size() - position_) +
                      " remain");
-        Element e;
+        TlvElement e;
         e.tag = region_[position_];
         e.offset = offset();
         const std::size_t length =
@@ -181,23 +181,23 @@ class ElementReader {
     std::size_t position_ = 0;
 };
 
-void expect_length(const Element& e, std::size_t length) {
+void expect_length(const TlvElement& e, std::size_t length) {
     if (e.value.size() != length)
         fail(Errc::wrong_element_length, e.offset, e.tag,
              "holds " + std::to_string(e.value.size()) + " bytes, not " + std::to_string(length));
 }
 
-std::uint8_t u8_of(const Element& e) {
+std::uint8_t u8_of(const TlvElement& e) {
     expect_length(e, 1);
     return e.value[0];
 }
 
-std::uint16_t u16_of(const Element& e) {
+std::uint16_t u16_of(const TlvElement& e) {
     expect_length(e, 2);
     return static_cast<std::uint16_t>((e.value[0] << 8) | e.value[1]);
 }
 
-std::string text_of(const Element& e) {
+std::string text_of(const TlvElement& e) {
     if (e.value.empty() || e.value.back() != 0)
         fail(Errc::text_not_terminated, e.offset, e.tag, "text without its trailing NUL");
     const std::string text(e.value.begin(), e.value.end() - 1);
@@ -206,11 +206,11 @@ std::string text_of(const Element& e) {
     return text;
 }
 
-Bytes bytes_of(const Element& e) {
+Bytes bytes_of(const TlvElement& e) {
     return Bytes(e.value.begin(), e.value.end());
 }
 
-FileHash hash_of(const Element& e) {
+FileHash hash_of(const TlvElement& e) {
     const std::uint8_t id = u8_of(e);
     if (id != static_cast<std::uint8_t>(FileHash::sha1) &&
         id != static_cast<std::uint8_t>(FileHash::sha512))
@@ -223,12 +223,12 @@ FileHash hash_of(const Element& e) {
 /// tag twice is refused. Fails with missing_element for any of `required`
 /// that is absent.
 template <std::size_t N>
-std::array<std::optional<Element>, 32> read_container(const Element& container,
-                                                      const std::array<std::uint8_t, N>& required) {
-    std::array<std::optional<Element>, 32> found;
+std::array<std::optional<TlvElement>, 32> read_container(
+    const TlvElement& container, const std::array<std::uint8_t, N>& required) {
+    std::array<std::optional<TlvElement>, 32> found;
     ElementReader reader(container.value, container.offset + 3);
     while (!reader.at_end()) {
-        const Element e = reader.next();
+        const TlvElement e = reader.next();
         if (e.tag < found.size()) {
             if (found[e.tag])
                 fail(Errc::invalid_value, e.offset, e.tag, "element appears twice");
@@ -244,7 +244,7 @@ std::array<std::optional<Element>, 32> read_container(const Element& container,
     return found;
 }
 
-void read_signer(const Element& e, FileSigner& signer) {
+void read_signer(const TlvElement& e, FileSigner& signer) {
     const auto found = read_container(
         e, std::array<std::uint8_t, 3>{signer_name_tag, issuer_name_tag, signer_serial_tag});
     signer.signer_name = text_of(*found[signer_name_tag]);
@@ -252,14 +252,14 @@ void read_signer(const Element& e, FileSigner& signer) {
     signer.serial = bytes_of(*found[signer_serial_tag]);
 }
 
-void read_signature_info(const Element& e, SignedFileHeader& header) {
+void read_signature_info(const TlvElement& e, SignedFileHeader& header) {
     const auto found = read_container(
         e, std::array<std::uint8_t, 2>{hash_algorithm_tag, signature_algorithm_info_tag});
     header.hash = hash_of(*found[hash_algorithm_tag]);
     const auto algorithm =
         read_container(*found[signature_algorithm_info_tag],
                        std::array<std::uint8_t, 2>{signature_algorithm_tag, modulus_size_tag});
-    const Element& modulus = *algorithm[modulus_size_tag];
+    const TlvElement& modulus = *algorithm[modulus_size_tag];
     const std::uint8_t index = u8_of(modulus);
     if (index >= modulus_sizes.size())
         fail(Errc::invalid_value, modulus.offset, modulus.tag,
@@ -270,7 +270,7 @@ void read_signature_info(const Element& e, SignedFileHeader& header) {
     header.signer.modulus_bytes = modulus_sizes[index];
 }
 
-void read_encryption_info(const Element& e, FileEncryption& encryption) {
+void read_encryption_info(const TlvElement& e, FileEncryption& encryption) {
     const auto info = read_container(e, std::array<std::uint8_t, 2>{iv_info_tag, key_info_tag});
     const auto iv = read_container(*info[iv_info_tag],
                                    std::array<std::uint8_t, 3>{iv_zero_tag, iv_tag, pad_count_tag});
@@ -300,13 +300,13 @@ struct HeaderScan {
 /// length, checked against the file's size.
 std::size_t read_prologue(std::span<const std::uint8_t> file, ElementReader& reader,
                           SignedFileHeader& header) {
-    const Element version = reader.next();
+    const TlvElement version = reader.next();
     if (version.tag != version_tag)
         fail(Errc::missing_element, 0, version_tag, "a signed file starts with its version");
     expect_length(version, 2);
     header.major = version.value[0];
     header.minor = version.value[1];
-    const Element length = reader.next();
+    const TlvElement length = reader.next();
     if (length.tag != header_length_tag)
         fail(Errc::missing_element, length.offset, header_length_tag,
              "the version is followed by the header length");
@@ -321,8 +321,8 @@ std::size_t read_prologue(std::span<const std::uint8_t> file, ElementReader& rea
     return header_length;
 }
 
-void read_top_element(const Element& e, HeaderScan& scan, std::optional<std::uint8_t>& digest_hash,
-                      std::optional<Bytes>& digest) {
+void read_top_element(const TlvElement& e, HeaderScan& scan,
+                      std::optional<std::uint8_t>& digest_hash, std::optional<Bytes>& digest) {
     SignedFileHeader& h = scan.header;
     switch (e.tag) {
         case signer_version_tag:
@@ -380,7 +380,7 @@ HeaderScan scan_header(std::span<const std::uint8_t> file) {
             reader.skip_padding_byte();
             continue;
         }
-        const Element e = reader.next();
+        const TlvElement e = reader.next();
         if (seen[e.tag])
             fail(Errc::invalid_value, e.offset, e.tag, "header element appears twice");
         seen[e.tag] = true;
@@ -504,7 +504,7 @@ std::vector<ItlRecord> parse_itl_records(std::span<const std::uint8_t> payload) 
     std::size_t position = 0;
     while (position < payload.size()) {
         ElementReader head(payload.subspan(position), position);
-        const Element length = head.next();
+        const TlvElement length = head.next();
         if (length.tag != record_length_tag)
             fail(Errc::missing_element, position, record_length_tag,
                  "an ITL record starts with its length");
@@ -513,7 +513,7 @@ std::vector<ItlRecord> parse_itl_records(std::span<const std::uint8_t> payload) 
             fail(Errc::element_overrun, position, record_length_tag,
                  "record claims " + std::to_string(record_length) + " bytes, " +
                      std::to_string(payload.size() - position) + " remain");
-        Element record;
+        TlvElement record;
         record.tag = 0;
         record.offset = position + 2;  // so that its body starts at position + 5
         record.value = payload.subspan(position + 5, record_length - 5);
