@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <future>
+#include <iostream>
 #include <thread>
 
 #include "capf/admin/server.hpp"
@@ -134,10 +135,11 @@ TEST_CASE("a peer outside the allowed uids and groups is refused") {
 
 TEST_CASE("capfctl run as an unprivileged user is refused by peer credentials") {
     if (::geteuid() != 0) {
-        // Reported as skipped, not passed (SKIP_REGULAR_EXPRESSION of test_capf).
-        WARN(
-            "SKIP: needs root to run capfctl as the 'nobody' user; the policy test above covers "
-            "the refusal for the current user");
+        // Reported as skipped, not passed (SKIP_REGULAR_EXPRESSION of the
+        // suite, tests/CMakeLists.txt). On standard output: Catch2 v2 does
+        // not print a WARN of a test case that passes.
+        std::cout << "SKIP: needs root to run capfctl as the 'nobody' user; the policy test "
+                     "above covers the refusal for the current user\n";
         return;
     }
     AdminServerOptions options;
@@ -185,9 +187,8 @@ TEST_CASE(
     "capfctl run as a read-only user connects through the socket's ACL and is refused "
     "admin methods") {
     if (::geteuid() != 0) {
-        WARN(
-            "SKIP: needs root to run capfctl as the 'nobody' user; the read-only peer test above "
-            "covers the refusal for the current user");
+        std::cout << "SKIP: needs root to run capfctl as the 'nobody' user; the read-only peer "
+                     "test above covers the refusal for the current user\n";
         return;
     }
     // Mode 0660 and owner root: only the ACL for the read-only uid lets nobody in.
