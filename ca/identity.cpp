@@ -203,7 +203,8 @@ Identity generate_identity(const IdentityProfile& profile,
                           ": phones verify .sgn and ITL signatures with RSA only");
     }
     if (!tftp && !is_one_of(spec, identity_key_specs())) {
-        throw CaError(CaErrc::unsupported_key_spec, "a CAPF identity key must be one of " +
+        const char* what = profile.role == IdentityRole::tvs ? "a TVS" : "a CAPF";
+        throw CaError(CaErrc::unsupported_key_spec, std::string(what) + " identity key must be one of " +
                                                         key_spec_list(identity_key_specs()) +
                                                         ", not " + spec.text());
     }
@@ -215,13 +216,15 @@ Identity generate_identity(const IdentityProfile& profile,
     }
     const Botan::X509_DN dn = make_dn(profile);
     Botan::Extensions extensions;
-    extensions.add(tftp ? new Botan::Cert_Extension::Basic_Constraints(false)
-                        : new Botan::Cert_Extension::Basic_Constraints(true, 0),
+    const bool issuer = profile.role == IdentityRole::capf;
+    extensions.add(issuer ? new Botan::Cert_Extension::Basic_Constraints(true, 0)
+                          : new Botan::Cert_Extension::Basic_Constraints(false),
                    true);
     // keyEncipherment too for RSA: the legacy TLS policy's RSA key exchange
     // (what 7940/7960-class phones speak) encrypts to this key, and strict
     // TLS clients refuse a certificate that does not allow it.
-    auto usage = Botan::DIGITAL_SIGNATURE | Botan::KEY_CERT_SIGN | Botan::CRL_SIGN;
+    auto usage = issuer ? Botan::DIGITAL_SIGNATURE | Botan::KEY_CERT_SIGN | Botan::CRL_SIGN
+                        : Botan::DIGITAL_SIGNATURE;
     if (spec.algorithm == KeySpec::Algorithm::rsa) {
         usage = usage | Botan::KEY_ENCIPHERMENT;
     }

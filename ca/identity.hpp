@@ -59,6 +59,11 @@ enum class IdentityRole {
     /// keyUsage digitalSignature only, so that check_issuer refuses it as an
     /// LSC issuer. RSA 1024, 2048 or 4096 (ca::tftp_key_specs()).
     tftp,
+    /// The Trust Verification Service's TLS certificate (the ITL's TVS
+    /// record): a TLS server, never an issuer, so CA:FALSE; keyUsage
+    /// digitalSignature (and keyEncipherment for RSA, as for CAPF). Any of
+    /// ca::identity_key_specs().
+    tvs,
 };
 
 struct IdentityProfile {

@@ -41,11 +41,13 @@
 #include "capf/service/retention.hpp"
 #include "capf/service/trust_loader.hpp"
 #include "capf/tftp/tftp_side.hpp"
+#include "capf/tvs/tvs_service.hpp"
 #include "capf/tls/policy.hpp"
 #include "storage/error.hpp"
 #include "storage/migrations.hpp"
 #include "storage/operation_schedule.hpp"
 #include "storage/trust_anchor_repository.hpp"
+#include "storage/trusted_certificates.hpp"
 
 namespace {
 
@@ -93,6 +95,9 @@ struct Service {
     capf::BlockingPool pool{config.database.pool_size + 2, config.limits.blocking_queue};
     capf::PhoneListener listener;
     capf::tftp::TftpSide tftp{config, identity, db, pool};
+    storage::TrustedCertificateRepository trusted{db};
+    /// Null when the TVS is off (no enabled "tvs" section).
+    std::unique_ptr<capf::tvs::TvsService> tvs;
     capf::jsonrpc::Registry registry;
     capf::AdminContext admin_context;
     const capf::AdminAccessPolicy policy{config.admin};
@@ -133,6 +138,8 @@ Service::Service(const Config& c)
             registry, policy, pool) {
     storage::apply_migrations(db);
     capf::reload_trust(trust, config, issuer_identity, anchors);
+    if (c.tvs)
+        tvs = std::make_unique<capf::tvs::TvsService>(io, c, trusted, pool);
     if (tftp.enabled()) {
         admin_context.deliveries = &tftp.deliveries();
         admin_context.build_itl = [this] { return tftp.build_itl(); };
@@ -204,8 +211,10 @@ asio::awaitable<void> retention(Service& s) {
 
 /// What `systemctl status capfd` shows.
 std::string serving_status(Service& s) {
-    return "serving phones on port " + std::to_string(s.listener.port()) + ", administrators on " +
-           s.config.admin.socket_path.string();
+    const std::string tvs =
+        s.tvs ? ", TVS on port " + std::to_string(s.tvs->port()) : std::string();
+    return "serving phones on port " + std::to_string(s.listener.port()) + tvs +
+           ", administrators on " + s.config.admin.socket_path.string();
 }
 
 /// Under WatchdogSec=, pings systemd from the I/O threads: if they stop
@@ -241,6 +250,8 @@ asio::awaitable<void> drain_on_signal(Service& s, asio::signal_set& stop) {
     capf::service_manager::stopping("draining " + std::to_string(s.listener.stats().active.load()) +
                                     " phone sessions");
     s.listener.stop();
+    if (s.tvs)
+        s.tvs->stop();
     s.admin.stop();
     const auto deadline = capf::deadline_after(s.config.limits.shutdown_grace);
     asio::steady_timer poll(s.io);
@@ -268,6 +279,10 @@ int run_service(const Config& config) {
     asio::signal_set hangup(s.io, SIGHUP);
     asio::signal_set stop(s.io, SIGTERM, SIGINT);
     s.listener.start();
+    if (s.tvs) {
+        s.tvs->start();
+        asio::co_spawn(s.io, s.tvs->run(), asio::detached);
+    }
     s.admin.start();
     asio::co_spawn(s.io, maintenance(s), asio::detached);
     asio::co_spawn(s.io, retention(s), asio::detached);
@@ -349,6 +364,14 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     init_cmd->add_option("--tftp-cn", init.tftp_common_name,
                          "Subject CN of a new TFTP certificate (default TFTP-<node>)");
+    init_cmd->add_flag("--tvs", init.tvs,
+                       "Also the TVS identity of tvs.identity (unless it exists)");
+    init_cmd
+        ->add_option("--tvs-key", init.tvs_key,
+                     "Key of a new TVS identity: " + ca::key_spec_list(ca::identity_key_specs()))
+        ->capture_default_str();
+    init_cmd->add_option("--tvs-cn", init.tvs_common_name,
+                         "Subject CN of a new TVS certificate (default TVS-<node>)");
     init_cmd->add_option("--days", init.days, "Validity of a new CAPF (or TFTP) certificate")
         ->check(CLI::Range(1, 7300))
         ->capture_default_str();

@@ -111,6 +111,19 @@ int run_init(const Config& config, const InitOptions& opts) {
                              {"TFTP", "--tftp-key", tftp_keys}))
             return 2;
     }
+    if (opts.tvs) {
+        if (!config.tvs) {
+            std::cerr << "capfd init: --tvs needs an enabled \"tvs\" section in the "
+                         "configuration (deploy/CONFIG.md)\n";
+            return 2;
+        }
+        profile.common_name =
+            opts.tvs_common_name.empty() ? "TVS-" + config.node.name : opts.tvs_common_name;
+        profile.role = ca::IdentityRole::tvs;
+        if (!ensure_identity(config.tvs->identity, profile, opts.tvs_key,
+                             {"TVS", "--tvs-key", ca::identity_key_specs()}))
+            return 2;
+    }
     storage::ConnectionPool pool(pool_options(config));
     const int version = storage::apply_migrations(pool);
     log::info("schema_ready", {{"version", version}});

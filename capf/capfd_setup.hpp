@@ -39,6 +39,9 @@ struct InitOptions {
     bool tftp = false;                  ///< also the TFTP signing identity (tftp.identity)
     std::string tftp_key = "rsa-2048";  ///< RSA only: phones verify TFTP signatures with RSA
     std::string tftp_common_name;       ///< default TFTP-<node>
+    bool tvs = false;                   ///< also the TVS identity (tvs.identity)
+    std::string tvs_key = "rsa-2048";   ///< RSA or EC, as phones accept
+    std::string tvs_common_name;        ///< default TVS-<node>
 };
 
 /// Creates what is missing (an existing identity is never replaced: phones

@@ -280,17 +280,24 @@ ConfigError::ConfigError(std::vector<std::string> problems)
 
 namespace {
 
-void read_listen(Reader& r, const json& doc, Config& c) {
-    if (const json* s = r.section(doc, "", "listen", {"address", "port"})) {
-        r.string(s, "listen", "address", c.listen.address);
-        in6_addr parsed{};
-        if (::inet_pton(AF_INET, c.listen.address.c_str(), &parsed) != 1 &&
-            ::inet_pton(AF_INET6, c.listen.address.c_str(), &parsed) != 1) {
-            r.problem("listen.address", Reader::member(*s, "address"),
-                      "must be an IPv4 or IPv6 address such as \"0.0.0.0\" or \"::\"");
-        }
-        r.uint(s, "listen", "port", c.listen.port, 1, 65535);
+/// A `listen` object (`prefix` "listen" or "tvs.listen"): an IP address and a port.
+void read_address_and_port(Reader& r, const json* s, const std::string& prefix,
+                           std::string& address, std::uint16_t& port) {
+    if (s == nullptr)
+        return;
+    r.string(s, prefix, "address", address);
+    in6_addr parsed{};
+    if (::inet_pton(AF_INET, address.c_str(), &parsed) != 1 &&
+        ::inet_pton(AF_INET6, address.c_str(), &parsed) != 1) {
+        r.problem(prefix + ".address", Reader::member(*s, "address"),
+                  "must be an IPv4 or IPv6 address such as \"0.0.0.0\" or \"::\"");
     }
+    r.uint(s, prefix, "port", port, 1, 65535);
+}
+
+void read_listen(Reader& r, const json& doc, Config& c) {
+    read_address_and_port(r, r.section(doc, "", "listen", {"address", "port"}), "listen",
+                          c.listen.address, c.listen.port);
 }
 
 void read_tls(Reader& r, const json& doc, Config& c) {
@@ -793,6 +800,45 @@ void read_tftp(Reader& r, const json& doc, Config& c) {
     }
     c.tftp = std::move(tftp);
 }
+void read_tvs_limits(Reader& r, const json& s, Config::Tvs& tvs) {
+    r.duration(&s, "tvs", "default_ttl", tvs.default_ttl, std::chrono::seconds(1),
+               std::chrono::hours(24 * 3650));
+    r.uint(&s, "tvs", "max_sessions", tvs.max_sessions, 1, 100000);
+    r.uint(&s, "tvs", "max_sessions_per_source", tvs.max_sessions_per_source, 1, tvs.max_sessions);
+    r.duration(&s, "tvs", "read_timeout", tvs.read_timeout, std::chrono::seconds(1),
+               std::chrono::minutes(10));
+    r.uint(&s, "tvs", "max_requests_per_connection", tvs.max_requests_per_connection, 1, 100000);
+    r.uint(&s, "tvs", "max_request_size", tvs.max_request_size, 1024, 65535);
+    r.duration(&s, "tvs", "refresh_interval", tvs.refresh_interval, milliseconds(100),
+               std::chrono::minutes(10));
+}
+
+void read_tvs(Reader& r, const json& doc, Config& c) {
+    const json* s = r.section(doc, "", "tvs",
+                              {"enabled", "listen", "identity", "default_ttl", "max_sessions",
+                               "max_sessions_per_source", "read_timeout",
+                               "max_requests_per_connection", "max_request_size",
+                               "refresh_interval"});
+    if (s == nullptr)
+        return;
+    bool enabled = true;
+    r.boolean(s, "tvs", "enabled", enabled);
+    Config::Tvs tvs;
+    read_address_and_port(r, r.section(*s, "tvs", "listen", {"address", "port"}), "tvs.listen",
+                          tvs.listen.address, tvs.listen.port);
+    read_key_pair(r,
+                  r.section(*s, "tvs", "identity",
+                            {"certificate", "private_key", "passphrase_file", "passphrase_env"}),
+                  "tvs.identity", tvs.identity);
+    read_tvs_limits(r, *s, tvs);
+    if (tvs.listen.port == c.listen.port && tvs.listen.address == c.listen.address) {
+        r.problem("tvs.listen.port", nullptr,
+                  "is the phone port (listen.port " + std::to_string(c.listen.port) +
+                      "); the TVS needs a port of its own, normally 2445");
+    }
+    if (enabled)
+        c.tvs = std::move(tvs);
+}
 }  // namespace
 
 Config parse_config(std::string_view json_text, std::string_view origin) {
@@ -809,7 +855,7 @@ Config parse_config(std::string_view json_text, std::string_view origin) {
     Reader r(origin);
     r.check_known(doc, "",
                   {"listen", "tls", "identity", "issuer", "trust", "lsc", "keygen", "auth",
-                   "limits", "database", "node", "admin", "audit", "log", "tftp"});
+                   "limits", "database", "node", "admin", "audit", "log", "tftp", "tvs"});
 
     read_listen(r, doc, c);
     read_tls(r, doc, c);
@@ -825,6 +871,7 @@ Config parse_config(std::string_view json_text, std::string_view origin) {
     read_audit(r, doc, c);
     read_log(r, doc, c);
     read_tftp(r, doc, c);
+    read_tvs(r, doc, c);
     if (c.node.name.empty()) {
         c.node.name = default_node_name();
     }

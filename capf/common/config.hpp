@@ -232,6 +232,34 @@ struct Config {
         std::vector<EncryptorConfig> encryptors;
     };
     std::optional<Tftp> tftp;
+
+    /// The Trust Verification Service (TCP 2445, protocol/README.md): absent
+    /// or `"enabled": false`, capfd does not listen for it. TLS policy,
+    /// handshake timeout and accept backoff are the phone listener's
+    /// (`tls`, `limits`).
+    struct Tvs {
+        struct Listen {
+            std::string address = "0.0.0.0";
+            std::uint16_t port = 2445;
+        } listen;
+        /// Presented to phones; its certificate is the ITL's TVS record.
+        KeyPair identity{"/etc/capfd/tvs.crt", "/etc/capfd/tvs.key", {}, {}};
+        /// TTL of a certificate added without one.
+        std::chrono::milliseconds default_ttl = std::chrono::hours(24);
+        unsigned max_sessions = 10000;
+        /// Concurrent connections from one IP address.
+        unsigned max_sessions_per_source = 32;
+        /// From the handshake (or the last answer) to a whole request.
+        std::chrono::milliseconds read_timeout = std::chrono::seconds(10);
+        /// Phones send one; a client may send more, up to this many.
+        unsigned max_requests_per_connection = 100;
+        /// Body bytes of one request (a certificate and a device name).
+        std::size_t max_request_size = 16 * 1024;
+        /// How often the trusted-certificate store's change counter is read:
+        /// a change made through another node is answered within this.
+        std::chrono::milliseconds refresh_interval = std::chrono::seconds(2);
+    };
+    std::optional<Tvs> tvs;
 };
 
 /// A configuration that cannot be used. message() lists every problem, one

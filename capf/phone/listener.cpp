@@ -200,7 +200,7 @@ std::optional<asio::ip::address> admit_source(PhoneListener::Shared& shared,
 asio::awaitable<void> accept_phones(std::shared_ptr<PhoneListener::Shared> shared) {
     auto& stats = *shared->stats;
     auto& acceptor = shared->acceptor;
-    AcceptBackoff backoff("phone", shared->options.accept_backoff);
+    AcceptBackoff backoff(shared->options.service, shared->options.accept_backoff);
     asio::steady_timer pause(acceptor.get_executor());
     for (;;) {
         auto [ec, socket] =
@@ -271,7 +271,7 @@ void PhoneListener::start() {
             e.code(), "listen on " + ep.address().to_string() + ":" + std::to_string(ep.port()));
     }
     asio::co_spawn(shared_->accept_strand, accept_phones(shared_), asio::detached);
-    log::info("phone_listening",
+    log::info(shared_->options.service + "_listening",
               {{"address", ep.address().to_string()}, {"port", acceptor.local_endpoint().port()}});
 }
 

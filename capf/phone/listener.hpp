@@ -1,6 +1,7 @@
-// The TCP listener phones connect to: session limits (in all and per source
-// address), TLS handshake with a
-// deadline, then one coroutine per session on its own strand.
+// The TLS listener of every port capfd serves (3804 for CAPF, 2445 for the
+// TVS): session limits (in all and per source address), TLS handshake with
+// a deadline, then one coroutine per session on its own strand. What runs in
+// the session is the caller's SessionHandler; the listener knows no protocol.
 #pragma once
 
 #include <botan/system_rng.h>
@@ -31,14 +32,18 @@ struct PhoneListenerOptions {
     /// Out of descriptors or memory at accept: wait this long before the
     /// next try (accept_backoff.hpp).
     std::chrono::milliseconds accept_backoff = std::chrono::milliseconds(100);
+    /// Names the port in log events: "<service>_listening" and in accept
+    /// backoff messages ("phone", "tvs").
+    std::string service = "phone";
 };
 
 struct PeerInfo {
     std::string address;  ///< "127.0.0.1:51234", for logs and audit events
 };
 
-/// Runs the CAPF dialogue on an established TLS stream. Exceptions escaping
-/// it are logged and end the session.
+/// Runs the port's protocol (the CAPF dialogue, a TVS session) on an
+/// established TLS stream. Exceptions escaping it are logged and end the
+/// session.
 using SessionHandler =
     std::function<asio::awaitable<void>(TlsStream& stream, const PeerInfo& peer)>;
 
