@@ -89,7 +89,10 @@ struct Connection {
             log::debug("tvs_answer", {{"peer", peer.address},
                                       {"device", verify.device_name},
                                       {"valid", response.valid()}});
-            co_await stream.write(wire::encode(response), deadline_after(settings.write_timeout));
+            // Named, not a temporary in the co_await: g++ 12 destroyed such a
+            // temporary twice (a double free, found by the TVS client's author).
+            const protocol::Bytes frame = wire::encode(response);
+            co_await stream.write(frame, deadline_after(settings.write_timeout));
             ++answered;
         }
     }
