@@ -8,7 +8,8 @@
 //       REQUEST_IN_PROGRESS and hold, while (a) runs beside them;
 //   (c) a mix of install, fetch, delete, unknown device and wrong auth string;
 // and, for the resilience tests, idle TCP connections that never speak and
-// an auth-string brute force from one peer. A progress line goes to stderr
+// an auth-string brute force from one peer. With --tvs it drives a Trust
+// Verification Service port instead (tests/load/tvs_load.hpp). A progress line goes to stderr
 // every second; one JSON object with the figures goes to stdout at the end.
 // tests/load/README.md has the commands.
 #include <botan/ec_group.h>
@@ -38,6 +39,7 @@
 #include "tests/load/measure.hpp"
 #include "tests/load/phone_session.hpp"
 #include "tests/load/tally.hpp"
+#include "tests/load/tvs_load.hpp"
 #include "tests/phone/blocking_tls_client.hpp"
 
 using namespace capf::load;
@@ -767,7 +769,8 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     app.add_option("--phones", o.phones, "Phones at once")->capture_default_str();
     app.add_option("--count", o.count, "Sessions in the measured run")->capture_default_str();
-    app.add_option("--seconds", o.seconds, "Stop starting sessions after this many seconds");
+    app.add_option("--seconds,--duration", o.seconds,
+                   "Stop starting sessions (--tvs: connections) after this many seconds");
     app.add_option("--mix", o.mix, "KIND=WEIGHT,...: install, fetch, delete, unknown, wrong_auth")
         ->capture_default_str();
     app.add_option("--park", o.park, "Sessions parked in key generation beside the run");
@@ -808,7 +811,41 @@ int main(int argc, char** argv) {
     app.add_option("--pbkdf2-rate", pbkdf2_seconds,
                    "Only measure: PBKDF2(SHA-256) iterations per second with every core hashing "
                    "for this many seconds (the bound of bulk auth strings), print it and exit");
+    capf::load::TvsLoadOptions tvs;
+    bool tvs_mode = false;
+    app.add_flag("--tvs", tvs_mode,
+                 "Verifies against a TVS port (default 2445) instead of CAPF sessions; uses "
+                 "--host, --port, --tls, --capfd-pid, --count or --seconds, --timeout, "
+                 "--per-source, --quiet, --bound-seconds");
+    app.add_option("--cert", tvs.cert, "--tvs: the certificate every request asks about (PEM/DER)");
+    app.add_option("--device", tvs.device, "--tvs: the device name sent")->capture_default_str();
+    app.add_option("--tvs-cert", tvs.pinned_cert, "--tvs: pin the TVS certificate (PEM)");
+    app.add_option("--connections", tvs.connections, "--tvs: connections at once")
+        ->capture_default_str();
+    app.add_option("--requests-per-connection", tvs.requests_per_connection,
+                   "--tvs: verifies per connection (a phone sends 1)")
+        ->capture_default_str();
+    app.add_option("--bound-key", tvs.bound_key,
+                   "--tvs: the TVS private key (PKCS#8 PEM): signatures per CPU-second, the bound");
     CLI11_PARSE(app, argc, argv);
+    if (tvs_mode) {
+        tvs.host = o.host;
+        tvs.port = app.count("--port") > 0 ? o.port : tvs.port;
+        tvs.tls = o.tls;
+        tvs.capfd_pid = o.capfd_pid;
+        tvs.count = o.count;
+        tvs.seconds = o.seconds;
+        tvs.timeout = o.timeout;
+        tvs.per_source = o.per_source;
+        tvs.quiet = o.quiet;
+        tvs.bound_seconds = o.bound_seconds;
+        try {
+            return capf::load::run_tvs_load(tvs);
+        } catch (const std::exception& e) {
+            std::cout << json{{"error", e.what()}}.dump() << std::endl;
+            return 2;
+        }
+    }
     for (auto& c : o.run)
         c = static_cast<char>(std::toupper(c));
     if (pbkdf2_seconds > 0) {

@@ -253,6 +253,8 @@ void judge(Result& r, bool released) {
     }
 }
 
+}  // namespace
+
 asio::awaitable<asio::ip::tcp::socket> connect(const asio::ip::tcp::endpoint& server,
                                                const asio::ip::address& source) {
     asio::ip::tcp::socket socket(co_await asio::this_coro::executor);
@@ -265,8 +267,6 @@ asio::awaitable<asio::ip::tcp::socket> connect(const asio::ip::tcp::endpoint& se
     socket.set_option(asio::ip::tcp::no_delay(true));
     co_return socket;
 }
-
-}  // namespace
 
 const char* kind_name(Kind kind) noexcept {
     switch (kind) {

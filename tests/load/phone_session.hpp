@@ -76,6 +76,11 @@ asio::awaitable<Result> run_phone_session(PhoneContext& ctx, Plan plan, asio::ip
 /// Ends every parked session (their results say parked and ok).
 void release_parked(PhoneContext& ctx);
 
+/// A TCP connection to `server` from `source` (unspecified: the system's
+/// choice), with TCP_NODELAY. Throws LinkError("connect").
+asio::awaitable<asio::ip::tcp::socket> connect(const asio::ip::tcp::endpoint& server,
+                                               const asio::ip::address& source);
+
 /// A TCP connection that never speaks: returns the seconds until capfd
 /// closed it, or nothing when it was still open at `give_up`.
 asio::awaitable<std::optional<double>> run_idle_connection(

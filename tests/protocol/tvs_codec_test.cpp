@@ -91,7 +91,7 @@ TEST_CASE("TVS: the captured request of section 11, byte for byte") {
     CHECK(std::get<VerifyRequest>(decoded) == captured_request());
 }
 
-TEST_CASE("TVS: the captured valid answer (roles SAST, CCM, CCM+TFTP, TVS; TTL 3600)") {
+TEST_CASE("TVS: the captured valid answer (roles SAST, CCM, CCM+TFTP, TVS, TTL 3600)") {
     const Bytes wire = from_hex(
         "57 01 02 00 00 00 00 01 00 12  07 00 01 00  08 00 04 00 01 02 15  09 00 04 00 00 0E 10");
     const VerifyResponse answer{
