@@ -63,6 +63,8 @@ struct Options {
     int timeout_ms = 10000;
     double hold_seconds = 30;
     bool split_header = false;
+    /// --split-header: pause between the one-byte records (a slow client).
+    int split_delay_ms = 0;
     bool silent = false;
     bool garbage = false;
     bool wrong_session_id = false;
@@ -161,8 +163,11 @@ class TvsClient {
                 client_->send(bytes);
                 return;
             }
-            for (std::size_t i = 0; i < bytes.size(); ++i)
+            for (std::size_t i = 0; i < bytes.size(); ++i) {
+                if (i > 0 && o_.split_delay_ms > 0)
+                    std::this_thread::sleep_for(std::chrono::milliseconds(o_.split_delay_ms));
                 client_->send(std::span(bytes).subspan(i, 1));
+            }
         } catch (const test::TlsClientError& e) {
             throw Stop(exit_no_answer, e.what());
         }
@@ -368,6 +373,10 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     app.add_flag("--split-header", o.split_header,
                  "Misbehave: send the request one byte per TLS record");
+    app.add_option("--split-delay-ms", o.split_delay_ms,
+                   "--split-header: milliseconds between the one-byte records")
+        ->check(CLI::NonNegativeNumber)
+        ->capture_default_str();
     app.add_flag("--silent", o.silent,
                  "Misbehave: complete TLS, send nothing, report when the server closes");
     app.add_flag("--garbage", o.garbage,
