@@ -28,6 +28,8 @@ std::string_view errc_name(CaErrc code) noexcept {
             return "malformed_certificate";
         case CaErrc::certificate_expired:
             return "certificate_expired";
+        case CaErrc::malformed_bundle:
+            return "malformed_bundle";
     }
     return "unknown";
 }

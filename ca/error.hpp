@@ -21,6 +21,7 @@ enum class CaErrc {
     write_failed,           ///< writing a key or certificate file failed
     malformed_certificate,  ///< bytes that are not a PEM or DER certificate
     certificate_expired,    ///< a would-be trust anchor past its notAfter
+    malformed_bundle,       ///< a PEM bundle with a bad block or comment (the line says which)
 };
 
 std::string_view errc_name(CaErrc code) noexcept;

@@ -204,6 +204,65 @@ ALTER TABLE deliveries DROP CONSTRAINT deliveries_change_check;
 ALTER TABLE deliveries ADD CONSTRAINT deliveries_change_check
     CHECK (change IN ('installed', 'fetched', 'deleted', 'requested', 'revoked', 'removed'));
 )SQL"},
+    // The Trust Verification Service's store (issue 34), shared by every
+    // node: certificates by the SHA-256 of their DER, each with its ITL role
+    // numbers (section 9) and the TTL a phone may cache the answer. A node's
+    // own certificates (CAPF, TFTP, TVS, SAST) are `automatic`, kept by that
+    // node at start; the rest an operator added. Nodes keep an in-memory
+    // view and poll trusted_certificates_version (one row, one bigint)
+    // instead of asking per request: the counter is a table, not a sequence,
+    // so a new version becomes visible in the same commit as the change
+    // (a sequence moves before the commit, and a node reading in between
+    // would keep stale rows under the new number). The NOTIFY is for a
+    // node that would rather listen than poll.
+    {8, R"SQL(
+CREATE TABLE trusted_certificates (
+    sha256 text PRIMARY KEY CHECK (sha256 ~ '^[0-9a-f]{64}$'),
+    der bytea NOT NULL CHECK (length(der) > 0),
+    subject text NOT NULL,
+    issuer text NOT NULL,
+    serial text NOT NULL CHECK (serial ~ '^[0-9a-f]+$'),
+    roles smallint[] NOT NULL
+        CHECK (cardinality(roles) > 0 AND roles <@ '{0,1,2,3,4,7,21}'::smallint[]),
+    ttl_seconds integer NOT NULL CHECK (ttl_seconds > 0),
+    not_after timestamptz NOT NULL,
+    added_by text NOT NULL DEFAULT '',
+    added_at timestamptz NOT NULL DEFAULT now(),
+    automatic boolean NOT NULL DEFAULT false,
+    node text CHECK (node <> ''),
+    CHECK (automatic = (node IS NOT NULL))
+);
+CREATE INDEX trusted_certificates_node ON trusted_certificates (node) WHERE automatic;
+
+CREATE TABLE trusted_certificates_version (
+    only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),
+    version bigint NOT NULL CHECK (version >= 0)
+);
+INSERT INTO trusted_certificates_version (only_row, version) VALUES (true, 0);
+
+CREATE FUNCTION trusted_certificates_bump_version() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    v bigint;
+BEGIN
+    UPDATE trusted_certificates_version SET version = version + 1 RETURNING version INTO v;
+    PERFORM pg_notify('trusted_certificates_changed', v::text);
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER trusted_certificates_inserted_or_deleted
+    AFTER INSERT OR DELETE ON trusted_certificates
+    FOR EACH ROW EXECUTE FUNCTION trusted_certificates_bump_version();
+-- An UPDATE that changes nothing leaves the version, so that a node
+-- restating its own certificates at start sends no other node reloading.
+CREATE TRIGGER trusted_certificates_updated
+    AFTER UPDATE ON trusted_certificates
+    FOR EACH ROW WHEN (OLD.* IS DISTINCT FROM NEW.*)
+    EXECUTE FUNCTION trusted_certificates_bump_version();
+CREATE TRIGGER trusted_certificates_truncated
+    AFTER TRUNCATE ON trusted_certificates
+    FOR EACH STATEMENT EXECUTE FUNCTION trusted_certificates_bump_version();
+)SQL"},
 };
 
 // An arbitrary constant naming capfd's migration lock.

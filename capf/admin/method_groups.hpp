@@ -19,6 +19,8 @@ void register_cert_methods(AdminRegistry& registry);
 void register_trust_methods(AdminRegistry& registry);
 /// tftp.encrypt, tftp.status, tftp.hashes, tftp.itl, tftp.failures
 void register_tftp_methods(AdminRegistry& registry);
+/// tvs.add, tvs.list, tvs.remove, tvs.export, tvs.export_bundle, tvs.import_bundle
+void register_tvs_methods(AdminRegistry& registry);
 /// report, audit.query
 void register_report_methods(AdminRegistry& registry);
 

@@ -24,6 +24,7 @@ void register_admin_methods(jsonrpc::Registry& registry, AdminContext& context) 
     admin::register_cert_methods(methods);
     admin::register_trust_methods(methods);
     admin::register_tftp_methods(methods);
+    admin::register_tvs_methods(methods);
     admin::register_report_methods(methods);
 }
 

@@ -25,6 +25,7 @@
 #include "storage/operation_schedule.hpp"
 #include "storage/reports.hpp"
 #include "storage/trust_anchor_repository.hpp"
+#include "storage/trusted_certificates.hpp"
 
 namespace capf {
 
@@ -49,6 +50,15 @@ struct AdminContext {
     storage::Certificates certificates{db};
     storage::AuditLog audit{db};
     storage::Reports reports{db};
+    /// The TVS store (tvs.* methods).
+    storage::TrustedCertificateRepository trusted_certificates{db};
+    /// Called after tvs.add, tvs.remove or tvs.import_bundle changed the
+    /// store, so this node refreshes its TVS view at once instead of at its
+    /// next poll (other nodes see the counter move). Empty: nothing to do.
+    std::function<void()> on_trusted_certificates_changed{};
+    /// The TTL of tvs.add and tvs.import_bundle when none is given (the
+    /// daemon sets it from the configuration).
+    std::chrono::seconds tvs_default_ttl = std::chrono::hours(24);
 };
 
 /// Registers every admin method, each bound to `context`. Lifetime: the

@@ -49,6 +49,7 @@ Cli::Cli(const std::string& default_socket)
     add_cert_commands(app, command);
     add_trust_commands(app, command);
     add_export_cert_command(app, command);
+    add_tvs_commands(app, command);
     add_tftp_commands(app, command);
     add_call_command(app, command);
 }

@@ -26,6 +26,8 @@ void add_cert_commands(CLI::App& app, Command& out);
 /// trust list|add|remove.
 void add_trust_commands(CLI::App& app, Command& out);
 void add_export_cert_command(CLI::App& app, Command& out);
+/// tvs add|list|remove|export|export-bundle|import-bundle (the TVS store).
+void add_tvs_commands(CLI::App& app, Command& out);
 /// encrypt-config, hashes, itl build (the TFTP side).
 void add_tftp_commands(CLI::App& app, Command& out);
 void add_call_command(CLI::App& app, Command& out);
