@@ -204,6 +204,17 @@ ALTER TABLE deliveries DROP CONSTRAINT deliveries_change_check;
 ALTER TABLE deliveries ADD CONSTRAINT deliveries_change_check
     CHECK (change IN ('installed', 'fetched', 'deleted', 'requested', 'revoked', 'removed'));
 )SQL"},
+    // Settings every node shares and an administrator changes at run time
+    // (issue 34: the rollback ITL). Number 9: 8 is another change of the
+    // same issue.
+    {9, R"SQL(
+CREATE TABLE cluster_settings (
+    key text PRIMARY KEY CHECK (key ~ '^[a-z][a-z0-9_]{0,63}$'),
+    value jsonb NOT NULL,
+    changed_by text NOT NULL DEFAULT '',
+    changed_at timestamptz NOT NULL DEFAULT now()
+);
+)SQL"},
 };
 
 // An arbitrary constant naming capfd's migration lock.
