@@ -317,6 +317,22 @@ int run_service(const Config& config) {
     return 0;
 }
 
+/// `capfd init --sast 1|2 [--sast-key K] [--sast-cn NAME]` (issue 34).
+void add_sast_options(CLI::App& init_cmd, InitOptions& init) {
+    init_cmd
+        .add_option("--sast", init.sast,
+                    "Also the SAST identity 1 or 2 of the ctl encryptor's sast1/sast2 (unless it "
+                    "exists); may be given twice")
+        ->check(CLI::IsMember({1u, 2u}));
+    init_cmd
+        .add_option("--sast-key", init.sast_key,
+                    "Key of a new SAST identity (RSA only: " +
+                        ca::key_spec_list(ca::tftp_key_specs()) + ")")
+        ->capture_default_str();
+    init_cmd.add_option("--sast-cn", init.sast_common_name,
+                        "Subject CN of a new SAST certificate (default SAST<n>-<node>)");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -355,19 +371,7 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     init_cmd->add_option("--tftp-cn", init.tftp_common_name,
                          "Subject CN of a new TFTP certificate (default TFTP-<node>)");
-    init_cmd
-        ->add_option("--sast", init.sast,
-                     "Also the SAST identity 1 or 2 of the ctl encryptor's sast1/sast2 (unless it "
-                     "exists); may be given twice")
-        ->check(CLI::IsMember({1u, 2u}))
-        ->take_all();
-    init_cmd
-        ->add_option("--sast-key", init.sast_key,
-                     "Key of a new SAST identity (RSA only: " +
-                         ca::key_spec_list(ca::tftp_key_specs()) + ")")
-        ->capture_default_str();
-    init_cmd->add_option("--sast-cn", init.sast_common_name,
-                         "Subject CN of a new SAST certificate (default SAST<n>-<node>)");
+    add_sast_options(*init_cmd, init);
     init_cmd->add_option("--days", init.days, "Validity of a new CAPF (or TFTP) certificate")
         ->check(CLI::Range(1, 7300))
         ->capture_default_str();
