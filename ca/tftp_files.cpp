@@ -267,7 +267,13 @@ Bytes build_signed_file(std::span<const std::uint8_t> payload, const std::string
 
 Bytes build_itl(const std::vector<ItlEntry>& entries, const Identity& signer,
                 const SignedFileOptions& options, Botan::RandomNumberGenerator& rng) {
-    protocol::SignedFileHeader header = signer_header(signer, "ITLFile.tlv", options);
+    return build_trust_list(entries, signer, protocol::itl_file_name, options, rng);
+}
+
+Bytes build_trust_list(const std::vector<ItlEntry>& entries, const Identity& signer,
+                       const std::string& file_name, const SignedFileOptions& options,
+                       Botan::RandomNumberGenerator& rng) {
+    protocol::SignedFileHeader header = signer_header(signer, file_name, options);
     header.major = 1;
     header.minor = 2;
     header.signer_version = std::pair<std::uint8_t, std::uint8_t>{1, 0};
@@ -293,6 +299,21 @@ std::vector<ItlEntry> minimal_itl_entries(const Identity& tftp,
     return {{tftp.certificate(), protocol::ItlRole::sast},
             {tftp.certificate(), protocol::ItlRole::tftp},
             {capf, protocol::ItlRole::capf}};
+}
+
+std::vector<ItlEntry> rollback_itl_entries(const Identity& tftp,
+                                           const Botan::X509_Certificate& capf,
+                                           const std::vector<ItlEntry>& others) {
+    using protocol::ItlRole;
+    std::vector<ItlEntry> entries = {{tftp.certificate(), ItlRole::sast}, {capf, ItlRole::capf}};
+    for (const auto& entry : others) {
+        // Section 11.1: the TFTP and TVS sections empty. CCM+TFTP is a TFTP
+        // record too: a phone would verify files against it.
+        if (entry.role != ItlRole::tftp && entry.role != ItlRole::ccm_tftp &&
+            entry.role != ItlRole::tvs)
+            entries.push_back(entry);
+    }
+    return entries;
 }
 
 bool verify_signed_file(std::span<const std::uint8_t> whole_file,

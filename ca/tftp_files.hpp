@@ -60,8 +60,16 @@ struct ItlEntry {
     protocol::ItlRole role = protocol::ItlRole::sast;
 };
 
-/// ITLFile.tlv (9): header 1.2 with signer version 1.0, signed by `signer`,
-/// one record per entry in order.
+/// A trust list (sections 9 and 10): header 1.2 with signer version 1.0,
+/// file name element `file_name` (protocol::itl_file_name or
+/// protocol::ctl_file_name), signed by `signer`, one record per entry in
+/// order. The caller lists the signer as a SAST record.
+std::vector<std::uint8_t> build_trust_list(const std::vector<ItlEntry>& entries,
+                                           const Identity& signer, const std::string& file_name,
+                                           const SignedFileOptions& options,
+                                           Botan::RandomNumberGenerator& rng);
+
+/// ITLFile.tlv (9): build_trust_list with the ITL's file name.
 std::vector<std::uint8_t> build_itl(const std::vector<ItlEntry>& entries, const Identity& signer,
                                     const SignedFileOptions& options,
                                     Botan::RandomNumberGenerator& rng);
@@ -69,6 +77,14 @@ std::vector<std::uint8_t> build_itl(const std::vector<ItlEntry>& entries, const 
 /// The TFTP certificate as SAST and as TFTP, the CAPF certificate as CAPF.
 std::vector<ItlEntry> minimal_itl_entries(const Identity& tftp,
                                           const Botan::X509_Certificate& capf);
+
+/// The rollback ITL's records (protocol/README.md, "Rollback ITL"): the
+/// TFTP certificate as SAST only (phones need it to verify the file), the
+/// CAPF certificate as CAPF, then `others` without their TFTP, CCM+TFTP
+/// and TVS records.
+std::vector<ItlEntry> rollback_itl_entries(const Identity& tftp,
+                                           const Botan::X509_Certificate& capf,
+                                           const std::vector<ItlEntry>& others);
 
 /// Whether the header signature of a signed file (or ITL) verifies with `cert`.
 bool verify_signed_file(std::span<const std::uint8_t> whole_file,

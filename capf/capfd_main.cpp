@@ -143,6 +143,10 @@ Service::Service(const Config& c)
     if (tftp.enabled()) {
         admin_context.deliveries = &tftp.deliveries();
         admin_context.build_itl = [this] { return tftp.build_itl(); };
+        admin_context.publish_ctl = [this](bool allow) { return tftp.publish_ctl(allow); };
+        admin_context.show_ctl = [this] { return tftp.show_ctl(); };
+        admin_context.ctl_signer_refusals = [this] { return tftp.ctl_signer_refusals(); };
+        admin_context.apply_itl_rollback = [this] { tftp.apply_stored_itl_rollback(); };
     }
     capf::register_admin_methods(registry, admin_context);
 }
@@ -168,9 +172,10 @@ asio::awaitable<void> refresh_trust(Service& s, bool log_success) {
     }
 }
 
-/// Once a minute: operations past their deadline are marked expired, and
-/// trust anchors other nodes added or removed are picked up. A failure is
-/// logged and tried again the next minute.
+/// Once a minute: operations past their deadline are marked expired, trust
+/// anchors other nodes added or removed are picked up, and so is the ITL
+/// rollback setting another node changed. A failure is logged and tried
+/// again the next minute.
 asio::awaitable<void> maintenance(Service& s) {
     asio::steady_timer timer(s.io, std::chrono::seconds(5));
     for (;;) {
@@ -184,6 +189,7 @@ asio::awaitable<void> maintenance(Service& s) {
             log::warn("expire_failed", {{"error", e.what()}});
         }
         co_await refresh_trust(s, false);
+        co_await s.tftp.poll_itl_rollback();
         timer.expires_after(std::chrono::minutes(1));
     }
 }
@@ -326,6 +332,22 @@ int run_service(const Config& config) {
     return 0;
 }
 
+/// `capfd init --sast 1|2 [--sast-key K] [--sast-cn NAME]` (issue 34).
+void add_sast_options(CLI::App& init_cmd, InitOptions& init) {
+    init_cmd
+        .add_option("--sast", init.sast,
+                    "Also the SAST identity 1 or 2 of the ctl encryptor's sast1/sast2 (unless it "
+                    "exists); may be given twice")
+        ->check(CLI::IsMember({1u, 2u}));
+    init_cmd
+        .add_option("--sast-key", init.sast_key,
+                    "Key of a new SAST identity (RSA only: " +
+                        ca::key_spec_list(ca::tftp_key_specs()) + ")")
+        ->capture_default_str();
+    init_cmd.add_option("--sast-cn", init.sast_common_name,
+                        "Subject CN of a new SAST certificate (default SAST<n>-<node>)");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -372,6 +394,7 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     init_cmd->add_option("--tvs-cn", init.tvs_common_name,
                          "Subject CN of a new TVS certificate (default TVS-<node>)");
+    add_sast_options(*init_cmd, init);
     init_cmd->add_option("--days", init.days, "Validity of a new CAPF (or TFTP) certificate")
         ->check(CLI::Range(1, 7300))
         ->capture_default_str();

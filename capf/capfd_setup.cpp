@@ -64,6 +64,29 @@ bool ensure_identity(const Config::KeyPair& files, ca::IdentityProfile profile,
     return true;
 }
 
+/// `capfd init --sast N`: the SAST identities at the `ctl` encryptor's
+/// paths (or the defaults), each unless it exists. Signs CTLs, never
+/// certificates: the TFTP signer's profile, RSA only.
+bool ensure_sasts(const Config& config, const InitOptions& opts, ca::IdentityProfile profile) {
+    if (!opts.sast_common_name.empty() && opts.sast.size() > 1) {
+        std::cerr << "capfd init: --sast-cn names one SAST: give it with one --sast\n";
+        return false;
+    }
+    const CtlEncryptorConfig defaults;
+    const CtlEncryptorConfig& ctl = ctl_encryptor(config) ? *ctl_encryptor(config) : defaults;
+    const auto keys = ca::tftp_key_specs();
+    profile.role = ca::IdentityRole::tftp;
+    for (const unsigned n : opts.sast) {
+        const std::string what = "SAST" + std::to_string(n);
+        profile.common_name =
+            opts.sast_common_name.empty() ? what + "-" + config.node.name : opts.sast_common_name;
+        if (!ensure_identity(n == 1 ? ctl.sast1 : ctl.sast2, profile, opts.sast_key,
+                             {what.c_str(), "--sast-key", keys}))
+            return false;
+    }
+    return true;
+}
+
 }  // namespace
 
 ca::Passphrase passphrase_of(const Config::KeyPair& kp) {
@@ -124,6 +147,8 @@ int run_init(const Config& config, const InitOptions& opts) {
                              {"TVS", "--tvs-key", ca::identity_key_specs()}))
             return 2;
     }
+    if (!ensure_sasts(config, opts, profile))
+        return 2;
     storage::ConnectionPool pool(pool_options(config));
     const int version = storage::apply_migrations(pool);
     log::info("schema_ready", {{"version", version}});

@@ -1,9 +1,10 @@
 // capfd's setup from its configuration: the database pool, the chain
-// policy, and `capfd init` (the CAPF identity, the TFTP signing identity and
-// the schema).
+// policy, and `capfd init` (the CAPF identity, the TFTP signing identity,
+// the SAST identities and the schema).
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "ca/identity.hpp"
 #include "ca/verify.hpp"
@@ -42,6 +43,10 @@ struct InitOptions {
     bool tvs = false;                   ///< also the TVS identity (tvs.identity)
     std::string tvs_key = "rsa-2048";   ///< RSA or EC, as phones accept
     std::string tvs_common_name;        ///< default TVS-<node>
+    /// SAST identities to create (1, 2): the `ctl` encryptor's sast1/sast2.
+    std::vector<unsigned> sast;
+    std::string sast_key = "rsa-2048";  ///< RSA only: phones verify CTL signatures with RSA
+    std::string sast_common_name;       ///< default SAST<n>-<node>; with one --sast only
 };
 
 /// Creates what is missing (an existing identity is never replaced: phones

@@ -535,4 +535,29 @@ std::vector<ItlRecord> parse_itl_records(std::span<const std::uint8_t> payload) 
     return records;
 }
 
+TrustList parse_trust_list(std::span<const std::uint8_t> whole_file) {
+    ParsedSignedFile parsed = parse_signed_file(whole_file);
+    if (parsed.header.major != 1 || parsed.header.minor != 2)
+        fail(Errc::invalid_value, 0, version_tag,
+             "version " + std::to_string(parsed.header.major) + "." +
+                 std::to_string(parsed.header.minor) + ", an ITL or CTL is 1.2 (section 9)");
+    if (!parsed.header.signer_version)
+        fail(Errc::missing_element, 0, signer_version_tag,
+             "an ITL or CTL header holds the signer version (tag 28, section 9)");
+    TrustList list;
+    list.records = parse_itl_records(parsed.payload);
+    list.header = std::move(parsed.header);
+    list.header_length = parsed.header_length;
+    return list;
+}
+
+std::optional<std::size_t> signer_record(const TrustList& list) {
+    for (std::size_t i = 0; i < list.records.size(); ++i) {
+        const ItlRecord& r = list.records[i];
+        if (r.role == ItlRole::sast && r.serial == list.header.signer.serial)
+            return i;
+    }
+    return std::nullopt;
+}
+
 }  // namespace capf::protocol

@@ -92,4 +92,27 @@ Bytes encode_itl_record(const ItlRecord& record);
 /// The records of an ITL payload. Throws ProtocolError for malformed input.
 std::vector<ItlRecord> parse_itl_records(std::span<const std::uint8_t> payload);
 
+/// The file names of section 9 and 10.
+inline constexpr const char* itl_file_name = "ITLFile.tlv";
+inline constexpr const char* ctl_file_name = "CTLFile.tlv";
+
+/// An ITL or CTL as a phone reads it (sections 9 and 10): the header, with
+/// the signer's name, issuer and serial, and the records in file order.
+struct TrustList {
+    SignedFileHeader header;
+    std::size_t header_length = 0;
+    std::vector<ItlRecord> records;
+};
+
+/// Parses a whole ITL or CTL. Throws ProtocolError: what parse_signed_file
+/// and parse_itl_records throw, and invalid_value when the version is not
+/// 1.2 or the signer version (tag 28) is missing. A file cut at a record
+/// boundary is a shorter list, not an error: no length covers the records.
+/// The returned values are copies; `whole_file` need not outlive them.
+TrustList parse_trust_list(std::span<const std::uint8_t> whole_file);
+
+/// The index of the record a reader verifies the file with: role SAST and
+/// the header's signer serial (section 9). Nothing when there is none.
+std::optional<std::size_t> signer_record(const TrustList& list);
+
 }  // namespace capf::protocol

@@ -263,6 +263,16 @@ CREATE TRIGGER trusted_certificates_truncated
     AFTER TRUNCATE ON trusted_certificates
     FOR EACH STATEMENT EXECUTE FUNCTION trusted_certificates_bump_version();
 )SQL"},
+    // Settings every node shares and an administrator changes at run time
+    // (issue 34: the rollback ITL). Number 9: 8 is the TVS store.
+    {9, R"SQL(
+CREATE TABLE cluster_settings (
+    key text PRIMARY KEY CHECK (key ~ '^[a-z][a-z0-9_]{0,63}$'),
+    value jsonb NOT NULL,
+    changed_by text NOT NULL DEFAULT '',
+    changed_at timestamptz NOT NULL DEFAULT now()
+);
+)SQL"},
 };
 
 // An arbitrary constant naming capfd's migration lock.

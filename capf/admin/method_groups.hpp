@@ -17,7 +17,8 @@ void register_auth_string_methods(AdminRegistry& registry);
 void register_cert_methods(AdminRegistry& registry);
 /// trust.list, trust.add, trust.remove, capf.certificate
 void register_trust_methods(AdminRegistry& registry);
-/// tftp.encrypt, tftp.status, tftp.hashes, tftp.itl, tftp.failures
+/// tftp.encrypt, tftp.status, tftp.hashes, tftp.itl, tftp.failures, itl.rollback,
+/// ctl.publish, ctl.show
 void register_tftp_methods(AdminRegistry& registry);
 /// tvs.add, tvs.list, tvs.remove, tvs.export, tvs.export_bundle, tvs.import_bundle
 void register_tvs_methods(AdminRegistry& registry);

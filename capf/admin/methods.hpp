@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -19,6 +20,7 @@
 #include "storage/audit_log.hpp"
 #include "storage/auth_strings.hpp"
 #include "storage/certificates.hpp"
+#include "storage/cluster_settings.hpp"
 #include "storage/connection_pool_fwd.hpp"
 #include "storage/delivery_repository.hpp"
 #include "storage/devices.hpp"
@@ -43,6 +45,17 @@ struct AdminContext {
     storage::DeliveryRepository* deliveries = nullptr;
     /// A fresh ITL and its record count; empty without a TFTP identity.
     std::function<std::pair<std::vector<std::uint8_t>, std::size_t>()> build_itl{};
+    /// The CTL (a `ctl` encryptor; empty without a TFTP side): publish it
+    /// now ({published, file, signer, signer_serial, records, refusal}),
+    /// describe the published one, and its refusals since start (nothing
+    /// without one). The first two throw std::runtime_error saying what is
+    /// missing.
+    std::function<nlohmann::json(bool allow_new_signer)> publish_ctl{};
+    std::function<nlohmann::json()> show_ctl{};
+    std::function<std::optional<std::uint64_t>()> ctl_signer_refusals{};
+    /// This node applies the stored ITL rollback setting now (empty without
+    /// a TFTP side); the other nodes within a minute.
+    std::function<void()> apply_itl_rollback{};
     // What the methods read and change, each a view over `db`.
     storage::Devices devices{db};
     storage::OperationSchedule schedule{db};
@@ -59,6 +72,7 @@ struct AdminContext {
     /// The TTL of tvs.add and tvs.import_bundle when none is given (the
     /// daemon sets it from the configuration).
     std::chrono::seconds tvs_default_ttl = std::chrono::hours(24);
+    storage::ClusterSettings cluster_settings{db};
 };
 
 /// Registers every admin method, each bound to `context`. Lifetime: the

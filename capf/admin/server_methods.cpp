@@ -88,6 +88,14 @@ json server_stats(AdminContext& ctx, const json&) {
                              {"parked", d.parked},
                              {"last_error", d.last_error}};
     }
+    // Rollback is a state nobody may forget (protocol/README.md, "Rollback
+    // ITL"): always present, true while either source says so.
+    out["itl_rollback"] = itl_rollback_configured(ctx.config) ||
+                          ctx.cluster_settings.flag(storage::itl_rollback_setting);
+    if (ctx.ctl_signer_refusals) {
+        if (const auto refusals = ctx.ctl_signer_refusals())
+            out["ctl"] = {{"signer_refusals", *refusals}};
+    }
     out["trust_anchors"] = {{"lsc_issuers", ctx.trust.list(ca::TrustRole::lsc_issuer).size()},
                             {"mic_roots", ctx.trust.list(ca::TrustRole::mic_root).size()},
                             {"sudi_roots", ctx.trust.list(ca::TrustRole::sudi_root).size()},

@@ -1,4 +1,5 @@
-// tftp.encrypt, tftp.status, tftp.hashes, tftp.itl (issue 12), tftp.failures (issue 32)
+// tftp.encrypt, tftp.status, tftp.hashes, tftp.itl (issue 12), tftp.failures (issue 32),
+// itl.rollback, ctl.publish, ctl.show (issue 34)
 #include <botan/base64.h>
 
 #include <algorithm>
@@ -112,6 +113,60 @@ json tftp_itl(AdminContext& ctx, const json&) {
     return json{{"itl_base64", Botan::base64_encode(bytes)}, {"records", records}};
 }
 
+/// Runs a TFTP-side action; its errors (no ctl encryptor, a SAST file that
+/// cannot be read) are the caller's to fix, not capfd's.
+template <typename Action>
+json tftp_action(Action&& action) {
+    try {
+        return action();
+    } catch (const Error&) {
+        throw;
+    } catch (const storage::StorageError&) {
+        throw;
+    } catch (const std::exception& e) {
+        throw Error(ErrorCode::invalid_request, e.what());
+    }
+}
+
+json ctl_publish(AdminContext& ctx, const json& p) {
+    if (!ctx.publish_ctl)
+        throw Error(ErrorCode::invalid_request,
+                    "the TFTP side is off: configure \"tftp\" (deploy/CONFIG.md)");
+    const json result =
+        tftp_action([&] { return ctx.publish_ctl(opt_bool(p, "allow_new_signer")); });
+    if (!result.value("published", false))
+        throw Error(ErrorCode::conflict, result.value("refusal", std::string("not published")),
+                    result);
+    return result;
+}
+
+json ctl_show(AdminContext& ctx, const json&) {
+    if (!ctx.show_ctl)
+        throw Error(ErrorCode::invalid_request,
+                    "the TFTP side is off: configure \"tftp\" (deploy/CONFIG.md)");
+    return tftp_action([&] { return ctx.show_ctl(); });
+}
+
+json itl_rollback(AdminContext& ctx, const json& p) {
+    const auto on = p.find("on");
+    if (on == p.end() || !on->is_boolean())
+        throw Error(ErrorCode::invalid_params, "give \"on\": true or false");
+    const bool changed = ctx.cluster_settings.set_flag(storage::itl_rollback_setting,
+                                                       on->get<bool>(), jsonrpc::current_caller());
+    if (ctx.apply_itl_rollback)
+        ctx.apply_itl_rollback();
+    const bool configured = itl_rollback_configured(ctx.config);
+    json out = {{"itl_rollback", configured || on->get<bool>()},
+                {"stored", on->get<bool>()},
+                {"configured", configured},
+                {"changed", changed}};
+    if (configured && !on->get<bool>())
+        out["note"] =
+            "tftp.encryptors[].rollback is true in this node's configuration: it keeps "
+            "publishing the rollback ITL until that is removed";
+    return out;
+}
+
 }  // namespace
 
 void register_tftp_methods(AdminRegistry& registry) {
@@ -143,6 +198,23 @@ void register_tftp_methods(AdminRegistry& registry) {
                   "source file): device, encryptor, cause, since",
                   {"device", "cause", "limit"},
                   tftp_failures});
+    registry.add({"itl.rollback",
+                  Role::admin,
+                  "publish the rollback ITL on every node (on: true), or the normal ITL again "
+                  "(on: false); stored in the database, audited",
+                  {"on"},
+                  itl_rollback});
+    registry.add({"ctl.publish",
+                  Role::admin,
+                  "build and publish CTLFile.tlv now; refused when no SAST of the published CTL "
+                  "verifies it, unless allow_new_signer",
+                  {"allow_new_signer"},
+                  ctl_publish});
+    registry.add({"ctl.show",
+                  Role::read_only,
+                  "the published CTLFile.tlv: records, signer, which SAST, signature check",
+                  {},
+                  ctl_show});
 }
 
 }  // namespace capf::admin

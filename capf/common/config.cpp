@@ -269,8 +269,8 @@ std::string format_duration(milliseconds d) {
 }
 
 std::string_view encryptor_type_name(const EncryptorConfig& config) noexcept {
-    static constexpr std::array<std::string_view, 4> names = {"enc-sgn", "itl", "exec",
-                                                              "hashes-file"};
+    static constexpr std::array<std::string_view, 5> names = {"enc-sgn", "itl", "exec",
+                                                              "hashes-file", "ctl"};
     static_assert(std::variant_size_v<EncryptorConfig> == names.size());
     return names[config.index()];
 }
@@ -626,19 +626,17 @@ EncSgnEncryptorConfig read_enc_sgn(Reader& r, const json& s, const std::string& 
     return e;
 }
 
-ItlEncryptorConfig read_itl(Reader& r, const json& s, const std::string& key,
-                            const Config::Tftp& tftp) {
-    r.check_known(s, key, {"type", "hash", "extra"});
-    ItlEncryptorConfig e;
-    read_file_hash(r, &s, key, e.hash);
-    if (tftp.directory.empty())
-        r.problem(key, nullptr, "type itl writes into tftp.directory, which is not set");
+/// The `extra` certificates of an itl or ctl encryptor, with roles from `roles`.
+std::vector<ItlExtraCertificate> read_extra_certificates(Reader& r, const json& s,
+                                                         const std::string& key,
+                                                         std::initializer_list<const char*> roles) {
+    std::vector<ItlExtraCertificate> out;
     const json* extra = Reader::member(s, "extra");
     if (extra == nullptr)
-        return e;
+        return out;
     if (!extra->is_array()) {
         r.problem(key + ".extra", extra, "must be a list of {\"certificate\", \"role\"} objects");
-        return e;
+        return out;
     }
     for (std::size_t i = 0; i < extra->size(); ++i) {
         const json& item = (*extra)[i];
@@ -650,13 +648,53 @@ ItlEncryptorConfig read_itl(Reader& r, const json& s, const std::string& key,
         r.check_known(item, item_key, {"certificate", "role"});
         ItlExtraCertificate cert;
         r.path(&item, item_key, "certificate", cert.certificate);
-        r.choice(&item, item_key, "role", cert.role,
-                 {"ccm", "ccm-tftp", "tftp", "capf", "app-server", "tvs"});
+        r.choice(&item, item_key, "role", cert.role, roles);
         if (Reader::member(item, "certificate") == nullptr ||
             Reader::member(item, "role") == nullptr)
             r.problem(item_key, nullptr, "needs both certificate and role");
-        e.extra.push_back(std::move(cert));
+        out.push_back(std::move(cert));
     }
+    return out;
+}
+
+ItlEncryptorConfig read_itl(Reader& r, const json& s, const std::string& key,
+                            const Config::Tftp& tftp) {
+    r.check_known(s, key, {"type", "hash", "extra", "rollback"});
+    ItlEncryptorConfig e;
+    read_file_hash(r, &s, key, e.hash);
+    r.boolean(&s, key, "rollback", e.rollback);
+    if (tftp.directory.empty())
+        r.problem(key, nullptr, "type itl writes into tftp.directory, which is not set");
+    e.extra = read_extra_certificates(r, s, key,
+                                      {"ccm", "ccm-tftp", "tftp", "capf", "app-server", "tvs"});
+    return e;
+}
+
+CtlEncryptorConfig read_ctl(Reader& r, const json& s, const std::string& key,
+                            const Config::Tftp& tftp) {
+    r.check_known(s, key, {"type", "hash", "sast1", "sast2", "signer", "extra", "per_device"});
+    CtlEncryptorConfig e;
+    read_file_hash(r, &s, key, e.hash);
+    const std::initializer_list<const char*> key_pair_keys = {"certificate", "private_key",
+                                                              "passphrase_file", "passphrase_env"};
+    read_key_pair(r, r.section(s, key, "sast1", key_pair_keys), key + ".sast1", e.sast1);
+    read_key_pair(r, r.section(s, key, "sast2", key_pair_keys), key + ".sast2", e.sast2);
+    std::string signer = "sast1";
+    r.choice(&s, key, "signer", signer, {"sast1", "sast2"});
+    e.signer =
+        signer == "sast2" ? CtlEncryptorConfig::Signer::sast2 : CtlEncryptorConfig::Signer::sast1;
+    r.boolean(&s, key, "per_device", e.per_device);
+    e.extra = read_extra_certificates(r, s, key, {"ccm", "ccm-tftp", "tftp", "capf", "app-server"});
+    if (tftp.directory.empty())
+        r.problem(key, nullptr, "type ctl writes into tftp.directory, which is not set");
+    // Section 10: two different credentials, so that one is the spare. The
+    // keys themselves are compared when capfd loads them.
+    if (resolved(e.sast1.certificate) == resolved(e.sast2.certificate) ||
+        resolved(e.sast1.private_key) == resolved(e.sast2.private_key))
+        r.problem(key + ".sast2", Reader::member(s, "sast2"),
+                  "must name other files than " + key +
+                      ".sast1: a CTL holds two different SAST certificates and keys, the second "
+                      "the spare that signs when the first is lost");
     return e;
 }
 
@@ -700,13 +738,15 @@ std::optional<EncryptorConfig> read_encryptor(Reader& r, const json& s, const st
         return std::nullopt;
     }
     std::string type;
-    r.choice(&s, key, "type", type, {"enc-sgn", "itl", "exec", "hashes-file"});
+    r.choice(&s, key, "type", type, {"enc-sgn", "itl", "ctl", "exec", "hashes-file"});
     if (Reader::member(s, "type") == nullptr)
-        r.problem(key + ".type", nullptr, "is required: enc-sgn, itl, exec or hashes-file");
+        r.problem(key + ".type", nullptr, "is required: enc-sgn, itl, ctl, exec or hashes-file");
     if (type == "enc-sgn")
         return read_enc_sgn(r, s, key, tftp);
     if (type == "itl")
         return read_itl(r, s, key, tftp);
+    if (type == "ctl")
+        return read_ctl(r, s, key, tftp);
     if (type == "exec")
         return read_exec(r, s, key);
     if (type == "hashes-file")
@@ -721,7 +761,7 @@ void check_encryptor_set(Reader& r, const std::vector<EncryptorConfig>& encrypto
     std::vector<std::filesystem::path> export_paths;
     for (const auto& e : encryptors) {
         const std::string_view type = encryptor_type_name(e);
-        const bool unique = type == "enc-sgn" || type == "itl";
+        const bool unique = type == "enc-sgn" || type == "itl" || type == "ctl";
         if (unique && std::find(seen.begin(), seen.end(), type) != seen.end()) {
             r.problem("tftp.encryptors", nullptr,
                       "type " + std::string(type) +
@@ -879,6 +919,26 @@ Config parse_config(std::string_view json_text, std::string_view origin) {
         throw ConfigError(std::move(r.problems()));
     }
     return c;
+}
+
+const CtlEncryptorConfig* ctl_encryptor(const Config& config) noexcept {
+    if (!config.tftp)
+        return nullptr;
+    for (const auto& e : config.tftp->encryptors) {
+        if (const auto* ctl = std::get_if<CtlEncryptorConfig>(&e))
+            return ctl;
+    }
+    return nullptr;
+}
+
+bool itl_rollback_configured(const Config& config) noexcept {
+    if (!config.tftp)
+        return false;
+    for (const auto& e : config.tftp->encryptors) {
+        if (const auto* itl = std::get_if<ItlEncryptorConfig>(&e); itl && itl->rollback)
+            return true;
+    }
+    return false;
 }
 
 Config load_config(const std::filesystem::path& path) {

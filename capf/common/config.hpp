@@ -53,6 +53,17 @@ struct EncSgnEncryptorConfig {
     bool sign_plain_when_revoked = false;
 };
 
+/// A certificate chain and its private key (PKCS#8 PEM, maybe encrypted).
+/// At namespace level so that encryptor settings can hold one too.
+struct KeyPairConfig {
+    std::filesystem::path certificate;
+    std::filesystem::path private_key;
+    /// The passphrase of an encrypted key: read from this file...
+    std::optional<std::filesystem::path> passphrase_file;
+    /// ...or from this environment variable. Never from the config itself.
+    std::optional<std::string> passphrase_env;
+};
+
 /// A certificate added to the ITL beside the TFTP and CAPF ones.
 struct ItlExtraCertificate {
     std::filesystem::path certificate;
@@ -64,6 +75,24 @@ struct ItlExtraCertificate {
 struct ItlEncryptorConfig {
     TftpFileHash hash = TftpFileHash::sha512;
     std::vector<ItlExtraCertificate> extra;
+    /// Publish the rollback ITL (protocol/README.md, "Rollback ITL") from
+    /// start; `capfctl itl rollback on` turns it on for every node too.
+    bool rollback = false;
+};
+
+/// `ctl`: CTLFile.tlv in the TFTP directory (protocol/README.md, section
+/// 10), signed by one of two SAST identities and listing both.
+struct CtlEncryptorConfig {
+    TftpFileHash hash = TftpFileHash::sha512;
+    KeyPairConfig sast1{"/etc/capfd/sast1.crt", "/etc/capfd/sast1.key", {}, {}};
+    KeyPairConfig sast2{"/etc/capfd/sast2.crt", "/etc/capfd/sast2.key", {}, {}};
+    /// Which SAST signs: sast1, or sast2 once SAST1's key is lost or retired.
+    enum class Signer { sast1, sast2 };
+    Signer signer = Signer::sast1;
+    /// ccm, ccm-tftp, tftp, capf or app-server (no TVS in a CTL).
+    std::vector<ItlExtraCertificate> extra;
+    /// Also CTLSEP<MAC>.tlv per device, the same bytes (as IOS CME does).
+    bool per_device = false;
 };
 
 /// `exec`: a program run with the facts as JSON on standard input.
@@ -82,9 +111,9 @@ struct HashesFileEncryptorConfig {
 
 /// One configured encryptor; its type name is the config's "type".
 using EncryptorConfig = std::variant<EncSgnEncryptorConfig, ItlEncryptorConfig, ExecEncryptorConfig,
-                                     HashesFileEncryptorConfig>;
+                                     HashesFileEncryptorConfig, CtlEncryptorConfig>;
 
-/// "enc-sgn", "itl", "exec" or "hashes-file".
+/// "enc-sgn", "itl", "exec", "hashes-file" or "ctl".
 std::string_view encryptor_type_name(const EncryptorConfig& config) noexcept;
 
 struct Config {
@@ -97,15 +126,7 @@ struct Config {
         TlsPolicy policy = TlsPolicy::legacy;
     } tls;
 
-    /// A certificate chain and its private key (PKCS#8 PEM, maybe encrypted).
-    struct KeyPair {
-        std::filesystem::path certificate;
-        std::filesystem::path private_key;
-        /// The passphrase of an encrypted key: read from this file...
-        std::optional<std::filesystem::path> passphrase_file;
-        /// ...or from this environment variable. Never from the config itself.
-        std::optional<std::string> passphrase_env;
-    };
+    using KeyPair = KeyPairConfig;
     /// Presented to phones in TLS.
     KeyPair identity{"/etc/capfd/capf.crt", "/etc/capfd/capf.key", {}, {}};
     /// Signs LSCs; the identity when absent.
@@ -277,6 +298,11 @@ class ConfigError : public std::runtime_error {
 /// messages. Unknown keys are errors (a typo must not silently fall back to a
 /// default). Throws ConfigError listing all problems found.
 Config parse_config(std::string_view json_text, std::string_view origin = "<config>");
+
+/// The `ctl` encryptor's settings, or nothing when none is configured.
+const CtlEncryptorConfig* ctl_encryptor(const Config& config) noexcept;
+/// Whether the `itl` encryptor's `rollback` is set.
+bool itl_rollback_configured(const Config& config) noexcept;
 
 /// Reads and parses a configuration file; a file that cannot be read is a
 /// ConfigError too.

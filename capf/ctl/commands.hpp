@@ -28,7 +28,7 @@ void add_trust_commands(CLI::App& app, Command& out);
 void add_export_cert_command(CLI::App& app, Command& out);
 /// tvs add|list|remove|export|export-bundle|import-bundle (the TVS store).
 void add_tvs_commands(CLI::App& app, Command& out);
-/// encrypt-config, hashes, itl build (the TFTP side).
+/// encrypt-config, hashes, itl build|rollback, ctl publish|show, tftp failures (the TFTP side).
 void add_tftp_commands(CLI::App& app, Command& out);
 void add_call_command(CLI::App& app, Command& out);
 

@@ -23,6 +23,9 @@ void show_methods(const json& r, std::ostream& out) {
 /// Uptime, then each section (sessions, devices, trust anchors) as nested
 /// lines, then the day's events as a table.
 void show_stats(const json& r, std::ostream& out) {
+    if (r.is_object() && r.value("itl_rollback", false))
+        out << "WARNING: ITL rollback is on: phones that load ITLFile.tlv accept any ITL "
+               "(capfctl itl rollback off)\n";
     out << "uptime: " << cell(member(r, "uptime_seconds")) << " s\n";
     json sections = r.is_object() ? r : json::object();
     sections.erase("uptime_seconds");

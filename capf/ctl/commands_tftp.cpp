@@ -1,5 +1,6 @@
 // The TFTP side (issue 12): encrypt-config NAME | --all, hashes [NAME |
-// --prefix P], itl build --out FILE; tftp failures [NAME] (issue 32).
+// --prefix P], itl build --out FILE; tftp failures [NAME] (issue 32); itl
+// rollback on|off, ctl publish [--allow-new-signer], ctl show (issue 34).
 #include <chrono>
 #include <fstream>
 #include <memory>
@@ -119,6 +120,16 @@ void write_itl(const std::string& path, const json& r, std::ostream& out) {
         << " records)\n";
 }
 
+void show_rollback(const json& r, std::ostream& s) {
+    if (r.value("itl_rollback", false))
+        s << "ITL rollback is ON: ITLFile.tlv is the rollback ITL; phones that load it accept any "
+             "ITL and unsigned configuration. Switch it off once they have moved.\n";
+    else
+        s << "ITL rollback is off: ITLFile.tlv is the normal ITL.\n";
+    if (r.contains("note"))
+        s << "note: " << cell(member(r, "note")) << "\n";
+}
+
 void add_itl(CLI::App& app, Command& out) {
     auto* itl = app.add_subcommand("itl", "The Identity Trust List");
     itl->require_subcommand(1);
@@ -130,6 +141,60 @@ void add_itl(CLI::App& app, Command& out) {
         out = Command{.method = "tftp.itl"};
         out.show = [path](const json& r, std::ostream& s) { write_itl(*path, r, s); };
     });
+    auto state = std::make_shared<std::string>();
+    auto* rollback = itl->add_subcommand(
+        "rollback",
+        "Publish the rollback ITL on every node (on), so phones can move to another cluster, "
+        "or the normal ITL again (off)");
+    rollback->add_option("state", *state, "on or off")
+        ->required()
+        ->check(CLI::IsMember({"on", "off"}));
+    rollback->callback([state, &out] {
+        out = Command{.method = "itl.rollback", .params = {{"on", *state == "on"}}};
+        out.show = show_rollback;
+    });
+}
+
+/// The published CTL: its signer, whether it verifies, then its records.
+void show_ctl(const json& r, std::ostream& s) {
+    const json& signer = member(r, "signer");
+    s << cell(member(r, "file")) << ": " << cell(member(r, "bytes")) << " bytes, "
+      << cell(member(r, "hash")) << "\n";
+    const json& sast = member(signer, "sast");
+    s << "signer: " << cell(member(signer, "name")) << " (serial " << cell(member(signer, "serial"))
+      << ", " << (sast.is_string() ? sast.get<std::string>() : "not a configured SAST") << ")\n";
+    s << "signature: "
+      << (r.value("signature_valid", false) ? "verifies with the signer's SAST record"
+                                            : "DOES NOT VERIFY with a SAST record of the file")
+      << "\n";
+    print_table(member(r, "records"),
+                {{"role", "ROLE"},
+                 {"subject", "SUBJECT"},
+                 {"issuer", "ISSUER"},
+                 {"serial", "SERIAL"},
+                 {"sha256", "SHA-256"}},
+                s);
+}
+
+void add_ctl(CLI::App& app, Command& out) {
+    auto* ctl = app.add_subcommand("ctl", "The Certificate Trust List (CTLFile.tlv)");
+    ctl->require_subcommand(1);
+    auto allow = std::make_shared<bool>(false);
+    auto* publish = ctl->add_subcommand(
+        "publish",
+        "Build and publish CTLFile.tlv now; refused when no SAST of the published CTL signs it");
+    publish->add_flag("--allow-new-signer", *allow,
+                      "Publish even so: phones holding the old CTL will refuse it and need a "
+                      "factory reset");
+    publish->callback([allow, &out] {
+        out = Command{.method = "ctl.publish", .params = {{"allow_new_signer", *allow}}};
+        out.show = [](const json& r, std::ostream& s) {
+            s << "published " << cell(member(r, "file")) << " (" << cell(member(r, "records"))
+              << " records), signed by " << cell(member(r, "signer")) << "\n";
+        };
+    });
+    ctl->add_subcommand("show", "The published CTL: signer, signature check, records")
+        ->callback([&out] { out = Command{.method = "ctl.show", .show = show_ctl}; });
 }
 
 struct FailuresOptions {
@@ -177,6 +242,7 @@ void add_tftp_commands(CLI::App& app, Command& out) {
     add_encrypt_config(app, out);
     add_hashes(app, out);
     add_itl(app, out);
+    add_ctl(app, out);
     add_tftp(app, out);
 }
 

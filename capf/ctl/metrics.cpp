@@ -205,6 +205,16 @@ std::string prometheus_text(const json& stats) {
         "device).",
         keyed_samples(member(stats, "devices"), "state", [](const std::string& k) { return k; }));
     add_deliveries(member(stats, "deliveries"), families);
+    const json& rollback = member(stats, "itl_rollback");
+    if (rollback.is_boolean())
+        add_family(families, "capfd_itl_rollback", gauge,
+                   "1 while ITLFile.tlv is the rollback ITL (capfctl itl rollback, or the itl "
+                   "encryptor's rollback): phones that load it accept any ITL.",
+                   {{{}, rollback.get<bool>() ? 1 : 0}});
+    add_family(families, "capfd_ctl_signer_refusals_total", counter,
+               "CTLs not published since capfd started because no SAST of the published CTL "
+               "signed them (log ctl_signer_not_trusted).",
+               {{{}, member(member(stats, "ctl"), "signer_refusals")}});
     add_family(families, "capfd_trust_anchors", gauge, "Trust anchors capfd holds, by role.",
                keyed_samples(member(stats, "trust_anchors"), "role", singular));
     add_family(families, "capfd_audit_events_last_24h", gauge,

@@ -35,10 +35,20 @@ std::vector<ca::ItlEntry> ItlEncryptor::entries() const {
 }
 
 std::vector<ca::ItlEntry> ItlEncryptor::entries(const ca::Identity& signer) const {
-    std::vector<ca::ItlEntry> entries = ca::minimal_itl_entries(signer, capf_certificate_);
+    std::vector<ca::ItlEntry> extra;
     for (const auto& [certificate, role] : extra_)
-        entries.push_back({certificate, itl_role(role)});
+        extra.push_back({certificate, itl_role(role)});
+    if (rollback())
+        return ca::rollback_itl_entries(signer, capf_certificate_, extra);
+    std::vector<ca::ItlEntry> entries = ca::minimal_itl_entries(signer, capf_certificate_);
+    entries.insert(entries.end(), extra.begin(), extra.end());
     return entries;
+}
+
+bool ItlEncryptor::set_stored_rollback(bool on) noexcept {
+    const bool before = rollback();
+    stored_rollback_ = on;
+    return rollback() != before;
 }
 
 std::vector<std::uint8_t> ItlEncryptor::itl_bytes() const {

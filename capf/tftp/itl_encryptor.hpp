@@ -1,10 +1,13 @@
 // `itl`: ITLFile.tlv (protocol/README.md, section 9) in the TFTP directory:
 // the TFTP signer as SAST and TFTP, the CAPF certificate as CAPF, then the
-// configured extra certificates with their roles.
+// configured extra certificates with their roles. While rollback is on (the
+// config's `rollback`, or the cluster's setting), the rollback ITL instead
+// (protocol/README.md, "Rollback ITL").
 #pragma once
 
 #include <botan/x509cert.h>
 
+#include <atomic>
 #include <filesystem>
 #include <memory>
 #include <mutex>
@@ -41,6 +44,12 @@ class ItlEncryptor : public Encryptor {
     std::vector<std::uint8_t> itl_bytes() const;
     /// The certificates it lists, in order.
     std::vector<ca::ItlEntry> entries() const;
+    /// The cluster's stored rollback setting; returns whether rollback()
+    /// changed. The caller rebuilds (identities_changed()) when it did.
+    bool set_stored_rollback(bool on) noexcept;
+    /// Whether it publishes the rollback ITL: the config's `rollback` or the
+    /// stored setting.
+    bool rollback() const noexcept { return settings_.rollback || stored_rollback_; }
 
   private:
     void build(const LeaseGuard& lease);
@@ -51,6 +60,7 @@ class ItlEncryptor : public Encryptor {
     std::shared_ptr<const IdentitySource> signer_;
     Botan::X509_Certificate capf_certificate_;
     std::vector<std::pair<Botan::X509_Certificate, std::string>> extra_;
+    std::atomic<bool> stored_rollback_{false};
     std::mutex build_;
 };
 

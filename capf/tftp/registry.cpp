@@ -2,6 +2,7 @@
 
 #include <type_traits>
 
+#include "capf/tftp/ctl_encryptor.hpp"
 #include "capf/tftp/enc_sgn_encryptor.hpp"
 #include "capf/tftp/exec_encryptor.hpp"
 #include "capf/tftp/itl_encryptor.hpp"
@@ -21,6 +22,11 @@ std::unique_ptr<Encryptor> make_one(const EncryptorConfig& config, const Config:
                 if (!deps.capf_certificate)
                     throw std::runtime_error("itl encryptor: no CAPF certificate given");
                 return std::make_unique<ItlEncryptor>(settings, tftp.directory, deps.tftp_identity,
+                                                      *deps.capf_certificate);
+            } else if constexpr (std::is_same_v<T, CtlEncryptorConfig>) {
+                if (!deps.capf_certificate)
+                    throw std::runtime_error("ctl encryptor: no CAPF certificate given");
+                return std::make_unique<CtlEncryptor>(settings, tftp.directory, deps.tftp_identity,
                                                       *deps.capf_certificate);
             } else if constexpr (std::is_same_v<T, ExecEncryptorConfig>) {
                 return std::make_unique<ExecEncryptor>(settings);

@@ -4,6 +4,7 @@
 
 #include "ca/tftp_files.hpp"
 #include "capf/common/log.hpp"
+#include "capf/tftp/ctl_encryptor.hpp"
 #include "capf/tftp/itl_encryptor.hpp"
 #include "capf/tftp/registry.hpp"
 
@@ -35,7 +36,7 @@ DeliverySettings delivery_settings(const Config& config) {
 
 TftpSide::TftpSide(const Config& config, const ca::Identity& capf_identity,
                    storage::ConnectionPool& db, BlockingPool& pool)
-    : config_(config), pool_(pool), deliveries_(db) {
+    : config_(config), pool_(pool), deliveries_(db), settings_(db) {
     if (!config.tftp)
         return;
     tftp_identity_ = std::make_shared<IdentitySource>(load_tftp_identity(config.tftp->identity));
@@ -112,6 +113,7 @@ asio::awaitable<void> TftpSide::reload() {
 asio::awaitable<void> TftpSide::run() {
     if (!worker_)
         co_return;
+    co_await pool_.run([this] { apply_itl_rollback(true); });
     co_await identities_changed();
     co_await worker_->run();
 }
@@ -127,6 +129,92 @@ std::pair<std::vector<std::uint8_t>, std::size_t> TftpSide::build_itl() const {
     const ItlEncryptor minimal(ItlEncryptorConfig{}, config_.tftp->directory, tftp_identity_,
                                *capf_certificate_);
     return {minimal.itl_bytes(), minimal.entries().size()};
+}
+
+ItlEncryptor* TftpSide::itl_encryptor() const {
+    for (const auto& e : encryptors_) {
+        if (auto* itl = dynamic_cast<ItlEncryptor*>(e.get()))
+            return itl;
+    }
+    return nullptr;
+}
+
+CtlEncryptor* TftpSide::ctl_encryptor() const {
+    for (const auto& e : encryptors_) {
+        if (auto* ctl = dynamic_cast<CtlEncryptor*>(e.get()))
+            return ctl;
+    }
+    return nullptr;
+}
+
+nlohmann::json TftpSide::publish_ctl(bool allow_new_signer) {
+    CtlEncryptor* ctl = ctl_encryptor();
+    if (ctl == nullptr)
+        throw EncryptorError(
+            "no CTL: add {\"type\": \"ctl\"} to tftp.encryptors (deploy/CONFIG.md)");
+    const CtlPublication p = ctl->publish(LeaseGuard::unlimited(), allow_new_signer);
+    return {{"published", p.published},         {"file", p.file.string()}, {"signer", p.signer},
+            {"signer_serial", p.signer_serial}, {"records", p.records},    {"refusal", p.refusal}};
+}
+
+nlohmann::json TftpSide::show_ctl() const {
+    const CtlEncryptor* ctl = ctl_encryptor();
+    if (ctl == nullptr)
+        throw EncryptorError(
+            "no CTL: add {\"type\": \"ctl\"} to tftp.encryptors (deploy/CONFIG.md)");
+    return ctl->describe_published();
+}
+
+std::optional<std::uint64_t> TftpSide::ctl_signer_refusals() const {
+    const CtlEncryptor* ctl = ctl_encryptor();
+    return ctl == nullptr ? std::nullopt : std::optional(ctl->signer_refusals());
+}
+
+void TftpSide::apply_itl_rollback(bool at_start) {
+    ItlEncryptor* itl = itl_encryptor();
+    if (itl == nullptr)
+        return;
+    bool stored = false;
+    try {
+        stored = settings_.flag(storage::itl_rollback_setting);
+    } catch (const std::exception& e) {
+        log::warn("itl_rollback_read_failed", {{"error", e.what()}});
+        if (!at_start)
+            return;  // the next poll tries again; the ITL stays as it is
+    }
+    const bool flipped = itl->set_stored_rollback(stored);
+    if (!at_start && !flipped)
+        return;
+    if (itl->rollback()) {
+        const bool configured = itl_rollback_configured(config_);
+        log::warn("itl_rollback_on",
+                  {{"source", configured && stored ? "config and cluster setting"
+                              : configured         ? "config (tftp.encryptors[].rollback)"
+                                                   : "cluster setting (capfctl itl rollback)"},
+                   {"hint",
+                    "ITLFile.tlv is the rollback ITL: phones that load it accept any ITL and "
+                    "unsigned configuration files; switch it off once the phones have moved"}});
+    } else if (!at_start) {
+        log::info("itl_rollback_off",
+                  {{"file", (config_.tftp->directory / "ITLFile.tlv").string()}});
+    }
+    if (at_start)
+        return;  // run() builds the ITL next
+    try {
+        itl->identities_changed();
+    } catch (const std::exception& e) {
+        log::warn("encryptor_rebuild_failed", {{"encryptor", "itl"}, {"error", e.what()}});
+    }
+}
+
+void TftpSide::apply_stored_itl_rollback() {
+    apply_itl_rollback(false);
+}
+
+asio::awaitable<void> TftpSide::poll_itl_rollback() {
+    if (!worker_)
+        co_return;
+    co_await pool_.run([this] { apply_itl_rollback(false); });
 }
 
 const DeliveryCounters* TftpSide::counters() const noexcept {

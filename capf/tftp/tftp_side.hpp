@@ -5,6 +5,7 @@
 #include <asio/awaitable.hpp>
 #include <cstdint>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <utility>
 #include <vector>
@@ -15,6 +16,7 @@
 #include "capf/tftp/delivery_worker.hpp"
 #include "capf/tftp/encryptor.hpp"
 #include "capf/tftp/identity_source.hpp"
+#include "storage/cluster_settings.hpp"
 #include "storage/connection_pool_fwd.hpp"
 #include "storage/delivery_repository.hpp"
 
@@ -47,14 +49,38 @@ class TftpSide {
     std::pair<std::vector<std::uint8_t>, std::size_t> build_itl() const;
     const DeliveryCounters* counters() const noexcept;
 
+    /// `capfctl ctl publish`: CtlEncryptor::publish() now, as JSON
+    /// ({published, file, signer, signer_serial, records, refusal}).
+    /// Throws EncryptorError when no `ctl` encryptor is configured.
+    /// Blocking.
+    nlohmann::json publish_ctl(bool allow_new_signer);
+    /// `capfctl ctl show`: CtlEncryptor::describe_published(). Same errors.
+    nlohmann::json show_ctl() const;
+    /// CTL publications refused since start; nothing without a `ctl` encryptor.
+    std::optional<std::uint64_t> ctl_signer_refusals() const;
+    /// Reads the cluster's rollback setting (storage::itl_rollback_setting)
+    /// and, when it turns the `itl` encryptor's rollback on or off, rebuilds
+    /// ITLFile.tlv (warning itl_rollback_on, or itl_rollback_off). A
+    /// database error is logged and changes nothing. Blocking.
+    void apply_stored_itl_rollback();
+    /// The same on the blocking pool: capfd's maintenance polls with it, so
+    /// a change made on another node arrives within its period.
+    asio::awaitable<void> poll_itl_rollback();
+
   private:
     /// Blocking parts of identities_changed() and reload().
     void rebuild_encryptors();
     void reload_identity();
+    /// The stored rollback setting given to the `itl` encryptor; at start
+    /// (the ITL is built next) only the warning when it is on.
+    void apply_itl_rollback(bool at_start);
+    class ItlEncryptor* itl_encryptor() const;
+    class CtlEncryptor* ctl_encryptor() const;
 
     const Config& config_;
     BlockingPool& pool_;
     storage::DeliveryRepository deliveries_;
+    storage::ClusterSettings settings_;
     /// Null when the TFTP side is off.
     std::shared_ptr<IdentitySource> tftp_identity_;
     std::optional<Botan::X509_Certificate> capf_certificate_;

@@ -9,6 +9,7 @@ private key (openssl), checks the digest, and reads ITL records.
   tftp_verify.py sgn FILE TFTP_CERT                   -> prints the payload
   tftp_verify.py enc FILE TFTP_CERT PHONE_KEY         -> prints the plaintext
   tftp_verify.py itl FILE TFTP_CERT                   -> prints one line per record
+  tftp_verify.py ctl FILE SAST_CERT                   -> the same for a CTL (section 10)
 Exit 1 with a message on any failure.
 """
 import hashlib
@@ -151,10 +152,11 @@ def main():
         if version != b"\x02\x00":
             fail("version %s, expected 2.0" % version.hex())
         sys.stdout.buffer.write(decrypt(data, header_len, fields, sys.argv[4]))
-    elif mode == "itl":
+    elif mode in ("itl", "ctl"):
         if version != b"\x01\x02":
             fail("version %s, expected 1.2" % version.hex())
         signer_serial = nested(fields[3])[5]
+        signer_listed = False
         roles = []
         for rec in itl_records(data[header_len:]):
             role = int.from_bytes(rec[4], "big")
@@ -171,10 +173,15 @@ def main():
             roles.append(role)
             print("role=%d serial=%s subject=%s" % (role, rec[6].hex(),
                                                     rec[3].rstrip(b"\0").decode()))
-            if role == 0 and rec[6] != signer_serial:
+            if role == 0 and rec[6] != signer_serial and mode == "itl":
                 fail("the SAST record's serial is not the header's signer serial")
+            if role == 0 and rec[6] == signer_serial:
+                signer_listed = True
         if 0 not in roles:
             fail("no SAST record")
+        if mode == "ctl" and (name != "CTLFile.tlv" or roles.count(0) != 2 or not signer_listed):
+            fail("a CTL is CTLFile.tlv with two SAST records, one of them the signer: %s, roles %s"
+                 % (name, roles))
     else:
         fail("unknown mode " + mode)
     sys.stderr.write("tftp_verify: %s %s verified (%s), header %d bytes\n"

@@ -313,4 +313,99 @@ TEST_CASE("ITL records: every prefix that cuts a record is refused, not crashed 
     }
 }
 
+namespace {
+
+/// A CTL of three records (SAST1, SAST2 that signs, TFTP), signature bytes
+/// invented: parse_trust_list reads, it does not verify.
+Bytes sample_ctl(std::vector<std::size_t>* record_ends = nullptr) {
+    SignedFileHeader h = itl_header();
+    h.file_name = ctl_file_name;
+    h.signer = {"CN=SAST2-node", {0x02, 0x7F}, "CN=SAST2-node", 128};
+    ItlRecord sast1 = sample_record(ItlRole::sast);
+    sast1.subject_name = "CN=SAST1-node";
+    sast1.serial = {0x01};
+    ItlRecord sast2 = sample_record(ItlRole::sast);
+    sast2.subject_name = "CN=SAST2-node";
+    sast2.serial = {0x02, 0x7F};
+    Bytes file = encode_header(h);
+    for (const ItlRecord& r : {sast1, sast2, sample_record(ItlRole::tftp)}) {
+        file = concat(file, encode_itl_record(r));
+        if (record_ends != nullptr)
+            record_ends->push_back(file.size());
+    }
+    return file;
+}
+
+}  // namespace
+
+TEST_CASE("trust list: a CTL parses to its signer and records in file order") {
+    const Bytes file = sample_ctl();
+    const TrustList list = parse_trust_list(file);
+    REQUIRE(list.header.file_name == "CTLFile.tlv");
+    REQUIRE(list.header.major == 1);
+    REQUIRE(list.header.minor == 2);
+    REQUIRE(list.header.signer_version == std::pair<std::uint8_t, std::uint8_t>{1, 0});
+    REQUIRE(list.header.signer.signer_name == "CN=SAST2-node");
+    REQUIRE(list.header.signer.serial == Bytes{0x02, 0x7F});
+    REQUIRE(list.header_length == encode_header(list.header).size());
+    REQUIRE(list.records.size() == 3);
+    REQUIRE(list.records[0].subject_name == "CN=SAST1-node");
+    REQUIRE(list.records[1].role == ItlRole::sast);
+    REQUIRE(list.records[2].role == ItlRole::tftp);
+    REQUIRE(list.records[2].certificate_der == Bytes(900, 0x03));
+    // The reader's record: SAST with the header's serial, the second one.
+    REQUIRE(signer_record(list) == std::optional<std::size_t>{1});
+}
+
+TEST_CASE("trust list: no SAST record with the signer's serial, no signer record") {
+    TrustList list = parse_trust_list(sample_ctl());
+    list.records[1].role = ItlRole::tftp;  // the serial matches, the role does not
+    REQUIRE_FALSE(signer_record(list).has_value());
+    list.records[1].role = ItlRole::sast;
+    list.header.signer.serial = {0x03};
+    REQUIRE_FALSE(signer_record(list).has_value());
+}
+
+TEST_CASE("trust list: every truncated prefix is refused, except a cut between records") {
+    std::vector<std::size_t> record_ends;
+    const Bytes file = sample_ctl(&record_ends);
+    const std::size_t header_length = parse_trust_list(file).header_length;
+    for (std::size_t n = 0; n < file.size(); ++n) {
+        const Bytes prefix = slice(file, 0, n);
+        CAPTURE(n);
+        std::size_t whole_records = 0;
+        bool at_boundary = n == header_length;
+        for (const std::size_t end : record_ends) {
+            whole_records += end <= n ? 1 : 0;
+            at_boundary = at_boundary || end == n;
+        }
+        if (at_boundary) {
+            // A well-formed shorter list: only the signature can tell.
+            REQUIRE(parse_trust_list(prefix).records.size() == whole_records);
+        } else {
+            REQUIRE_THROWS_AS(parse_trust_list(prefix), ProtocolError);
+        }
+    }
+}
+
+TEST_CASE("trust list: a signed file that is not an ITL or CTL is refused") {
+    // A .sgn header (version 1.0, no signer version) before the records.
+    const Bytes records = encode_itl_record(sample_record(ItlRole::sast));
+    SignedFileHeader sgn = small_header();
+    REQUIRE_THROWS_AS(parse_trust_list(concat(encode_header(sgn), records)), ProtocolError);
+    // Version 1.2 without tag 28.
+    SignedFileHeader no_signer_version = itl_header();
+    no_signer_version.signer_version.reset();
+    try {
+        parse_trust_list(concat(encode_header(no_signer_version), records));
+        FAIL("accepted a trust list without its signer version");
+    } catch (const ProtocolError& e) {
+        REQUIRE(e.code() == Errc::missing_element);
+    }
+    // Garbage after the header: not a record.
+    SignedFileHeader itl = itl_header();
+    REQUIRE_THROWS_AS(parse_trust_list(concat(encode_header(itl), Bytes{0x09, 0x00, 0x01, 0x00})),
+                      ProtocolError);
+}
+
 }  // namespace signed_file_test_cases

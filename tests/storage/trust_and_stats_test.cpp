@@ -2,6 +2,7 @@
 // against a real PostgreSQL.
 #include <catch2/catch.hpp>
 
+#include "storage/cluster_settings.hpp"
 #include "storage/error.hpp"
 #include "storage/trust_anchor_repository.hpp"
 #include "tests/storage/pg_test_support.hpp"
@@ -139,6 +140,46 @@ TEST_CASE("storage: fleet counts and audit counts by event and outcome") {
     CHECK(install == 2);
     CHECK(fetch == 1);
     CHECK(repo.reports.audit_counts(std::chrono::system_clock::now() + 1h).empty());
+}
+
+TEST_CASE("storage: cluster settings are stored once per key, audited when they change") {
+    test::TestDatabase db;
+    test::Repositories repo(*db.pool);
+    ClusterSettings settings(*db.pool);
+    CHECK_FALSE(settings.get(itl_rollback_setting).has_value());
+    CHECK_FALSE(settings.flag(itl_rollback_setting));
+    CHECK(settings.set_flag(itl_rollback_setting, true, "alice"));
+    CHECK_FALSE(settings.set_flag(itl_rollback_setting, true, "bob"));  // no change, no event
+    CHECK(settings.flag(itl_rollback_setting));
+    const auto stored = settings.get(itl_rollback_setting);
+    REQUIRE(stored.has_value());
+    CHECK(stored->value_json == "true");
+    CHECK(stored->changed_by == "alice");
+    CHECK(stored->changed_at.has_value());
+    CHECK(settings.set(itl_rollback_setting, R"({"a": 1})", "bob"));
+    CHECK_FALSE(settings.flag(itl_rollback_setting));  // only JSON true is on
+    std::vector<std::string> details;
+    for (const auto& e : repo.audit.audit_events({})) {
+        if (e.event == "cluster_setting")
+            details.push_back(e.peer + ": " + e.detail);
+    }
+    CHECK(details.size() == 2);
+    CHECK(std::find(details.begin(), details.end(), "alice: itl_rollback unset -> true") !=
+          details.end());
+    CHECK(std::find(details.begin(), details.end(), R"(bob: itl_rollback true -> {"a": 1})") !=
+          details.end());
+
+    const auto code_of = [&](const std::string& key, const std::string& value) {
+        try {
+            settings.set(key, value, "carol");
+        } catch (const StorageError& e) {
+            return e.code();
+        }
+        FAIL("accepted " << key << " = " << value);
+        return StorageErrc::conflict;
+    };
+    CHECK(code_of("Bad Key", "true") == StorageErrc::invalid_value);
+    CHECK(code_of("x", "not json") == StorageErrc::invalid_value);
 }
 
 }  // namespace trust_and_stats_test_cases

@@ -1,5 +1,6 @@
 // The administrator's methods over a real database (the CTest PostgreSQL
 // fixture), called as the admin socket calls them: through handle_line.
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cctype>
 #include <map>
@@ -536,12 +537,15 @@ TEST_CASE("admin: every method is listed with its summary") {
                              "tftp.hashes",
                              "tftp.itl",
                              "tftp.failures",
+                             "itl.rollback",
+                             "ctl.publish",
+                             "ctl.show",
                              "report",
                              "audit.query"}) {
         INFO(name);
         CHECK(methods.contains(name));
     }
-    CHECK(methods.size() == 29);
+    CHECK(methods.size() == 32);
     CHECK(admin.result("capf.certificate")["pem"].get<std::string>().find("BEGIN CERTIFICATE") !=
           std::string::npos);
 }
@@ -564,6 +568,7 @@ const std::map<std::string, jsonrpc::Role> method_roles = {
     {"tftp.status", jsonrpc::Role::read_only},
     {"tftp.hashes", jsonrpc::Role::read_only},
     {"tftp.failures", jsonrpc::Role::read_only},
+    {"ctl.show", jsonrpc::Role::read_only},
     {"report", jsonrpc::Role::read_only},
     {"audit.query", jsonrpc::Role::read_only},
     {"device.add", jsonrpc::Role::admin},
@@ -580,7 +585,33 @@ const std::map<std::string, jsonrpc::Role> method_roles = {
     {"trust.remove", jsonrpc::Role::admin},
     {"tftp.encrypt", jsonrpc::Role::admin},
     {"tftp.itl", jsonrpc::Role::admin},
+    {"itl.rollback", jsonrpc::Role::admin},
+    {"ctl.publish", jsonrpc::Role::admin},
 };
+
+TEST_CASE("admin: itl.rollback is stored for the cluster, audited, and shown by server.stats") {
+    AdminMethods admin;
+    CHECK(admin.result("server.stats")["itl_rollback"] == false);
+    CHECK(admin.error("itl.rollback")["code"] == -32602);
+    CHECK(admin.error("itl.rollback", {{"on", "yes"}})["code"] == -32602);
+    const json on = admin.result("itl.rollback", {{"on", true}});
+    CHECK(on["itl_rollback"] == true);
+    CHECK(on["changed"] == true);
+    CHECK(admin.result("itl.rollback", {{"on", true}})["changed"] == false);
+    CHECK(admin.result("server.stats")["itl_rollback"] == true);
+    const auto events = admin.repo().audit.audit_events({});
+    const auto audited = std::count_if(events.begin(), events.end(), [](const auto& e) {
+        return e.event == "cluster_setting" && e.detail == "itl_rollback unset -> true";
+    });
+    CHECK(audited == 1);
+    CHECK(admin.result("itl.rollback", {{"on", false}})["itl_rollback"] == false);
+    CHECK(admin.result("server.stats")["itl_rollback"] == false);
+    // Without a TFTP side there is no CTL to publish or show.
+    CHECK_THAT(admin.error("ctl.show")["message"].get<std::string>(),
+               Catch::Contains("the TFTP side is off"));
+    CHECK_THAT(admin.error("ctl.publish")["message"].get<std::string>(),
+               Catch::Contains("the TFTP side is off"));
+}
 
 TEST_CASE("admin: every registered method needs the role of the classification table") {
     AdminMethods admin;

@@ -371,7 +371,7 @@ TEST_CASE("bad tftp values name the key, the value and what is allowed") {
 TEST_CASE("an encryptor's type is required and must be a known one") {
     CHECK_THAT(problems_of(with_encryptors(R"([{"type": "ftp"}])")),
                Catch::Contains("tftp.encryptors[0].type") && Catch::Contains("\"ftp\"") &&
-                   Catch::Contains("enc-sgn, itl, exec, hashes-file"));
+                   Catch::Contains("enc-sgn, itl, ctl, exec, hashes-file"));
     CHECK_THAT(problems_of(with_encryptors(R"([{"path": "/srv/h.csv"}])")),
                Catch::Contains("tftp.encryptors[0].type") && Catch::Contains("required"));
     CHECK_THAT(problems_of(with_encryptors(R"(["itl"])")),
@@ -492,6 +492,63 @@ TEST_CASE("itl needs tftp.directory, and at most one itl and one enc-sgn are all
                                               {"type": "hashes-file", "path": "/srv/./h.csv",
                                                "format": "json"}])")),
                Catch::Contains("two hashes-file encryptors write"));
+}
+
+TEST_CASE("ctl: defaults, keys read as written, and the refusals of section 10") {
+    const Config defaults = parse_config(with_encryptors(R"([{"type": "ctl"}])"));
+    const auto* ctl = ctl_encryptor(defaults);
+    REQUIRE(ctl != nullptr);
+    CHECK(ctl->sast1.certificate == "/etc/capfd/sast1.crt");
+    CHECK(ctl->sast1.private_key == "/etc/capfd/sast1.key");
+    CHECK(ctl->sast2.certificate == "/etc/capfd/sast2.crt");
+    CHECK(ctl->signer == CtlEncryptorConfig::Signer::sast1);
+    CHECK(ctl->hash == TftpFileHash::sha512);
+    CHECK_FALSE(ctl->per_device);
+    CHECK(encryptor_type_name(defaults.tftp->encryptors[0]) == "ctl");
+
+    const Config c = parse_config(with_encryptors(R"([{"type": "ctl", "hash": "sha1",
+        "sast1": {"certificate": "/k/a.crt", "private_key": "/k/a.key", "passphrase_env": "A"},
+        "sast2": {"certificate": "/k/b.crt", "private_key": "/k/b.key"},
+        "signer": "sast2", "per_device": true,
+        "extra": [{"certificate": "/k/app.pem", "role": "app-server"}]}])"));
+    ctl = ctl_encryptor(c);
+    REQUIRE(ctl != nullptr);
+    CHECK(ctl->sast1.passphrase_env == std::optional<std::string>("A"));
+    CHECK(ctl->sast2.private_key == "/k/b.key");
+    CHECK(ctl->signer == CtlEncryptorConfig::Signer::sast2);
+    CHECK(ctl->per_device);
+    CHECK(ctl->hash == TftpFileHash::sha1);
+    REQUIRE(ctl->extra.size() == 1);
+    CHECK(ctl->extra[0].role == "app-server");
+
+    CHECK_THAT(problems_of(with_encryptors(R"([{"type": "ctl", "signer": "sast3"}])")),
+               Catch::Contains("tftp.encryptors[0].signer") && Catch::Contains("sast1, sast2"));
+    CHECK_THAT(problems_of(with_encryptors(R"([{"type": "ctl", "sast1": {"certificate":
+        "/etc/capfd/sast2.crt"}}])")),
+               Catch::Contains("tftp.encryptors[0].sast2") &&
+                   Catch::Contains("two different SAST certificates and keys"));
+    CHECK_THAT(problems_of(with_encryptors(R"([{"type": "ctl",
+        "extra": [{"certificate": "/t.pem", "role": "tvs"}]}])")),
+               Catch::Contains("tftp.encryptors[0].extra[0].role") &&
+                   Catch::Contains("ccm, ccm-tftp, tftp, capf, app-server"));
+    CHECK_THAT(problems_of(with_encryptors(R"([{"type": "ctl", "sast1": {"key": "/x"}}])")),
+               Catch::Contains("tftp.encryptors[0].sast1.key") && Catch::Contains("unknown key"));
+    CHECK_THAT(problems_of(with_encryptors(R"([{"type": "ctl"}, {"type": "ctl"}])")),
+               Catch::Contains("ctl appears twice"));
+    CHECK_THAT(problems_of(R"({"tftp": {"encryptors": [{"type": "ctl"}]}})"),
+               Catch::Contains("type ctl writes into tftp.directory"));
+    CHECK_THAT(
+        problems_of(with_encryptors(R"([{"type": "ctl", "per_device": "yes"}])")),
+        Catch::Contains("tftp.encryptors[0].per_device") && Catch::Contains("true or false"));
+}
+
+TEST_CASE("itl rollback: false by default, read as written, a boolean") {
+    CHECK_FALSE(itl_rollback_configured(parse_config(with_encryptors(R"([{"type": "itl"}])"))));
+    CHECK_FALSE(itl_rollback_configured(parse_config("{}")));
+    CHECK(itl_rollback_configured(
+        parse_config(with_encryptors(R"([{"type": "itl", "rollback": true}])"))));
+    CHECK_THAT(problems_of(with_encryptors(R"([{"type": "itl", "rollback": 1}])")),
+               Catch::Contains("tftp.encryptors[0].rollback") && Catch::Contains("true or false"));
 }
 
 TEST_CASE("limits.accept_backoff: 100 ms by default, read as written, bounded 10ms to 10s") {

@@ -354,6 +354,22 @@ TEST_CASE("ctl metrics: sections capfd leaves out leave their families out", "[m
     CHECK(format_problems(partial).empty());
 }
 
+TEST_CASE("ctl metrics: the ITL rollback as a 0/1 gauge, CTL refusals as a counter", "[metrics]") {
+    json stats = full_stats;
+    stats["itl_rollback"] = true;
+    stats["ctl"] = {{"signer_refusals", 3}};
+    const std::string on = prometheus_text(stats);
+    CHECK(format_problems(on).empty());
+    CHECK(on.find("# TYPE capfd_itl_rollback gauge\ncapfd_itl_rollback 1\n") != std::string::npos);
+    CHECK(on.find("# TYPE capfd_ctl_signer_refusals_total counter\n"
+                  "capfd_ctl_signer_refusals_total 3\n") != std::string::npos);
+    stats["itl_rollback"] = false;
+    stats.erase("ctl");
+    const std::string off = prometheus_text(stats);
+    CHECK(off.find("capfd_itl_rollback 0\n") != std::string::npos);
+    CHECK(off.find("capfd_ctl_signer_refusals_total") == std::string::npos);
+}
+
 TEST_CASE("ctl metrics: label values are escaped as the format says", "[metrics]") {
     CHECK(escape_label_value("plain") == "plain");
     CHECK(escape_label_value("a\\b") == "a\\\\b");
