@@ -190,6 +190,60 @@ ctl trust list mic-root | grep -q "Test Manufacturing Root" && fail "anchor stil
 ctl --json audit --limit 5 | grep -q '"trust_anchor"' || fail "trust changes not audited"
 check "trust.remove"
 
+# --- tvs.*: the TVS store of trusted certificates ---------------------------------------
+for n in 1 2; do
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$dir/tvs$n.key" \
+    -out "$dir/tvs$n.pem" -days 30 -subj "/O=New Cluster/CN=New Cluster TVS cert $n" 2>/dev/null
+done
+openssl x509 -in "$dir/tvs2.pem" -outform DER -out "$dir/tvs2.der"
+tvs1_sha=$(openssl x509 -in "$dir/tvs1.pem" -outform DER | sha256sum | cut -d' ' -f1)
+ctl tvs add "$dir/tvs1.pem" --role SAST,TFTP --ttl 2h | grep -q "^added .*New Cluster TVS cert 1" || fail "tvs add (PEM)"
+ctl tvs add "$dir/tvs2.der" --role tvs | grep -q "^added " || fail "tvs add (DER)"
+ctl tvs add "$dir/tvs1.pem" --role tftp --ttl 2h | grep -q "^updated " || fail "tvs add again does not update"
+expect_refusal "tvs add bad role" "unknown role 'manager'; role must be one of sast, ccm, ccm-tftp, tftp, capf, app-server, tvs" \
+  tvs add "$dir/tvs1.pem" --role manager
+expect_refusal "tvs add garbage" "not a PEM or DER X.509 certificate" tvs add "$dir/garbage.pem" --role tftp
+expect_refusal "tvs add bad ttl" "'ttl' 400d is out of range; allowed 1s to 365d" tvs add "$dir/tvs1.pem" --role tftp --ttl 400d
+check "tvs.add"
+ctl tvs list | sed -n 1p | grep -q "^SUBJECT  *ROLES  *TTL  *EXPIRES  *EXPIRED  *SOURCE  *SHA-256$" || fail "tvs list header"
+ctl tvs list | grep "New Cluster TVS cert 1" | grep -q " tftp  *2h .* no  *operator  *$tvs1_sha$" || fail "tvs list: $(ctl tvs list)"
+[ "$(ctl --json tvs list --role TVS | json_field '["certificates"].__len__()')" = 1 ] || fail "tvs list --role"
+expect_refusal "tvs list bad role" "unknown role 'roots'" tvs list --role roots
+check "tvs.list"
+ctl tvs export "${tvs1_sha:0:12}" -o "$dir/tvs1.out.pem"
+[ "$(openssl x509 -in "$dir/tvs1.out.pem" -outform DER | sha256sum | cut -d' ' -f1)" = "$tvs1_sha" ] || fail "tvs export"
+expect_refusal "tvs export unknown" "no trusted certificate's SHA-256 starts with '$(printf '0%.0s' $(seq 64))'" \
+  tvs export "$(printf '0%.0s' $(seq 64))"
+check "tvs.export"
+ctl tvs export-bundle -o "$dir/tvs-bundle.pem"
+grep -q "^# roles: tftp$" "$dir/tvs-bundle.pem" || fail "tvs export-bundle: no roles comment"
+grep -q "^# ttl: 7200$" "$dir/tvs-bundle.pem" || fail "tvs export-bundle: no ttl comment"
+[ "$(grep -c "BEGIN CERTIFICATE" "$dir/tvs-bundle.pem")" = 2 ] || fail "tvs export-bundle: not 2 certificates"
+check "tvs.export_bundle"
+ctl tvs remove "${tvs1_sha:0:12}" | grep -q "^removed .*New Cluster TVS cert 1" || fail "tvs remove"
+ctl tvs list | grep -q "New Cluster TVS cert 1" && fail "tvs remove: still listed"
+expect_refusal "tvs remove again" "no trusted certificate's SHA-256 starts with '${tvs1_sha:0:12}'" tvs remove "${tvs1_sha:0:12}"
+expect_refusal "tvs remove bad hex" "hash prefix 'xyz' must be 1 to 64 hex digits" tvs remove xyz
+check "tvs.remove"
+ctl tvs import-bundle "$dir/tvs-bundle.pem" | grep -q "^added 1, updated 0, unchanged 1," || fail "tvs import-bundle"
+ctl tvs list --role sast | grep -q "New Cluster TVS cert 1" && fail "tvs import-bundle: roles not from the comments"
+expect_refusal "tvs import-bundle plain, no role" "bundle: the certificate at line 1 .* has no roles comment" \
+  tvs import-bundle "$dir/root.pem"
+ctl tvs import-bundle "$dir/root.pem" "$dir/tvs-bundle.pem" --role app-server --ttl 1h |
+  grep -q "^added 1, updated 0, unchanged 2," || fail "tvs import-bundle of two files"
+ctl tvs list --role app-server | grep -q "Test Manufacturing Root" || fail "tvs import-bundle: --role"
+expect_refusal "tvs import-bundle key" "a PEM block of PRIVATE KEY, not a certificate" tvs import-bundle "$dir/tvs1.key"
+check "tvs.import_bundle"
+ctl --json audit --limit 20 | grep -q '"tvs_certificate"' || fail "tvs changes not audited"
+if [ -n "$ro_user" ]; then
+  ro_ctl tvs list | grep -q "New Cluster TVS cert 2" || fail "read-only: tvs list"
+  status=0
+  out=$(ro_ctl tvs remove "${tvs1_sha:0:12}" 2>&1 >/dev/null) || status=$?
+  [ $status -eq 1 ] || fail "read-only: tvs remove exited $status"
+  echo "$out" | grep -q "method tvs.remove needs the admin role" || fail "read-only: tvs remove said '$out'"
+  check "tvs: a read-only administrator lists and may not remove"
+fi
+
 # --- capf.certificate, report, audit.query -----------------------------------------
 ctl export-cert --out "$dir/exported.pem"
 cmp -s "$dir/exported.pem" "$dir/capf.crt" || openssl x509 -in "$dir/exported.pem" -noout -subject | grep -q CAPF-e2e ||

@@ -26,7 +26,7 @@ TEST_CASE("itl roles: every role's name reads back as that role, with section 9'
     CHECK(protocol::itl_role_names() == "sast, ccm, ccm-tftp, tftp, capf, app-server, tvs");
 }
 
-TEST_CASE("itl roles: names are read in any case; anything else is no role") {
+TEST_CASE("itl roles: names are read in any case, anything else is no role") {
     CHECK(protocol::parse_itl_role("CCM") == ItlRole::ccm);
     CHECK(protocol::parse_itl_role("APP-SERVER") == ItlRole::app_server);
     CHECK(protocol::parse_itl_role("Ccm-Tftp") == ItlRole::ccm_tftp);

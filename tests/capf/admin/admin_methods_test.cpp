@@ -1,5 +1,10 @@
 // The administrator's methods over a real database (the CTest PostgreSQL
 // fixture), called as the admin socket calls them: through handle_line.
+#include <botan/auto_rng.h>
+#include <botan/base64.h>
+#include <botan/data_src.h>
+#include <botan/x509self.h>
+
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <cctype>
@@ -7,6 +12,8 @@
 #include <set>
 #include <string>
 
+#include "ca/certificate_facts.hpp"
+#include "ca/fingerprint.hpp"
 #include "capf/admin/jsonrpc.hpp"
 #include "capf/admin/methods.hpp"
 #include "capf/service/auth_string.hpp"
@@ -80,6 +87,7 @@ class AdminMethods {
     }
 
     test::Repositories& repo() { return repo_; }
+    AdminContext& context() { return context_; }
     const jsonrpc::Registry& registry() const { return registry_; }
 
   private:
@@ -507,6 +515,270 @@ TEST_CASE("admin: auth_string.unlock ends a lockout and keeps the string") {
     CHECK(admin.error("auth_string.unlock", {{"device", "SEP665544332211"}})["code"] == not_found);
 }
 
+namespace {
+
+/// A self-signed certificate valid from `start` to `end` (P-256: quick).
+Botan::X509_Certificate tvs_certificate(const std::string& cn,
+                                        std::chrono::system_clock::time_point start,
+                                        std::chrono::system_clock::time_point end) {
+    Botan::X509_Cert_Options opts(cn + "/US/Example Hospital/Telecom");
+    opts.start = Botan::X509_Time(start);
+    opts.end = Botan::X509_Time(end);
+    Botan::AutoSeeded_RNG rng;
+    return Botan::X509::create_self_signed_cert(
+        opts, test::phone_key({ca::KeySpec::Algorithm::ec, 256}), "SHA-256", rng);
+}
+
+Botan::X509_Certificate current_certificate(const std::string& cn) {
+    const auto now = std::chrono::system_clock::now();
+    return tvs_certificate(cn, now - std::chrono::hours(1), now + std::chrono::hours(24 * 30));
+}
+
+std::string der_base64(const Botan::X509_Certificate& cert) {
+    return Botan::base64_encode(cert.BER_encode());
+}
+
+/// A row whose hash starts with `hash_start`, put in the store directly so
+/// that two hashes share a prefix (the store does not check the DER).
+storage::TrustedCertificate crafted(const std::string& hash_start) {
+    const auto der = current_certificate("Crafted " + hash_start).BER_encode();
+    storage::TrustedCertificate c;
+    c.sha256_hex = hash_start + std::string(64 - hash_start.size(), '0');
+    c.der.assign(der.begin(), der.end());
+    c.subject = "CN=Crafted " + hash_start;
+    c.issuer = c.subject;
+    c.serial_hex = "01";
+    c.roles = {3};
+    c.ttl = std::chrono::hours(1);
+    c.not_after = std::chrono::system_clock::now() + std::chrono::hours(24);
+    return c;
+}
+
+}  // namespace
+
+TEST_CASE("admin: tvs.add trusts a certificate with its roles and TTL, tvs.list shows it") {
+    AdminMethods admin;
+    const jsonrpc::CallerScope caller("uid 1000 pid 4242");
+    int refreshed = 0;
+    admin.context().on_trusted_certificates_changed = [&refreshed] { ++refreshed; };
+    const auto cert = current_certificate("TVS App");
+    const std::string sha = ca::sha256_hex(cert.BER_encode());
+    json added = admin.result(
+        "tvs.add",
+        {{"certificate", cert.PEM_encode()}, {"roles", {"CCM", "APP-SERVER"}}, {"ttl", "2h"}});
+    CHECK(added["result"] == "added");
+    CHECK(added["sha256"] == sha);
+    CHECK(added["roles"] == json({"ccm", "app-server"}));
+    CHECK(added["ttl"] == "2h");
+    CHECK(added["ttl_seconds"] == 7200);
+    CHECK(added["expired"] == false);
+    CHECK(added["subject"].get<std::string>().find("CN=TVS App") != std::string::npos);
+    CHECK(refreshed == 1);
+
+    // The same certificate as DER: its roles and TTL are replaced (the
+    // default TTL when none is given).
+    added = admin.result("tvs.add", {{"certificate", der_base64(cert)}, {"roles", {"tftp"}}});
+    CHECK(added["result"] == "updated");
+    CHECK(added["ttl"] == "24h");
+    CHECK(refreshed == 2);
+    CHECK(admin.result("tvs.add", {{"certificate", der_base64(cert)},
+                                   {"roles", {"tftp"}}})["result"] == "unchanged");
+    CHECK(refreshed == 2);  // nothing changed: nothing to refresh
+    admin.context().tvs_default_ttl = std::chrono::minutes(30);
+    admin.result("tvs.add", {{"certificate", current_certificate("TVS Other").PEM_encode()},
+                             {"roles", {"tvs"}}});
+
+    const json all = admin.result("tvs.list")["certificates"];
+    REQUIRE(all.size() == 2);
+    CHECK(all[0]["sha256"] == sha);
+    CHECK(all[0]["roles"] == json({"tftp"}));
+    CHECK(all[0]["ttl_seconds"] == 86400);
+    CHECK(all[0]["automatic"] == false);
+    CHECK(all[0]["node"].is_null());
+    CHECK(all[0]["added_by"] == "uid 1000 pid 4242");
+    CHECK(is_iso8601(all[0]["added_at"]));
+    CHECK(is_iso8601(all[0]["not_after"]));
+    CHECK(all[1]["ttl"] == "30m");
+    CHECK(admin.result("tvs.list", {{"role", "TFTP"}})["certificates"].size() == 1);
+    CHECK(admin.result("tvs.list", {{"role", "sast"}})["certificates"].empty());
+
+    const auto events = admin.repo().audit.audit_events(storage::AuditQuery{"", std::nullopt, 10});
+    REQUIRE(events.size() == 3);
+    CHECK(events[2].event == "tvs_certificate");
+    CHECK(events[2].outcome == "added");
+    CHECK(events[2].peer == "uid 1000 pid 4242");
+}
+
+TEST_CASE("admin: tvs.add refuses bad roles, TTLs and certificates, naming what is allowed") {
+    AdminMethods admin;
+    const std::string pem = current_certificate("TVS Refused").PEM_encode();
+    const std::vector<std::pair<json, std::string>> cases = {
+        {{{"certificate", pem}, {"roles", {"tftp", "manager"}}},
+         "unknown role 'manager'; role must be one of sast, ccm, ccm-tftp, tftp, capf, "
+         "app-server, tvs"},
+        {{{"certificate", pem}},
+         "'roles' is required: a list of sast, ccm, ccm-tftp, tftp, "
+         "capf, app-server, tvs"},
+        {{{"certificate", pem}, {"roles", json::array()}},
+         "'roles' must be a list of one or more of sast, ccm, ccm-tftp, tftp, capf, app-server, "
+         "tvs"},
+        {{{"certificate", pem}, {"roles", "tftp"}}, "'roles' must be a list of one or more"},
+        {{{"certificate", pem}, {"roles", {"tftp"}}, {"ttl", "0s"}},
+         "'ttl' 0s is out of range; allowed 1s to 365d"},
+        {{{"certificate", pem}, {"roles", {"tftp"}}, {"ttl", "366d"}},
+         "'ttl' 366d is out of range; allowed 1s to 365d"},
+        {{{"certificate", pem}, {"roles", {"tftp"}}, {"ttl", "1500ms"}},
+         "'ttl' must be whole seconds or a duration"},
+        {{{"certificate", pem}, {"roles", {"tftp"}}, {"ttl", "soon"}},
+         "'ttl' must be whole seconds or a duration"},
+        {{{"certificate", "not base64!"}, {"roles", {"tftp"}}},
+         "'certificate' must be PEM text or the DER as base64; this is neither"},
+        {{{"certificate", "AAAA"}, {"roles", {"tftp"}}}, "not a PEM or DER X.509 certificate"},
+        {{{"certificate", pem + pem}, {"roles", {"tftp"}}},
+         "the PEM text holds 2 certificates; give one, or import it as a bundle"},
+    };
+    for (const auto& [params, expected] : cases) {
+        const json e = admin.error("tvs.add", params);
+        CHECK(e["code"] == invalid_params);
+        CHECK_THAT(message_of(e), Catch::StartsWith(expected));
+    }
+    CHECK(admin.result("tvs.list")["certificates"].empty());
+    CHECK(message_of(admin.error("tvs.list", {{"role", "roots"}})) ==
+          "unknown role 'roots'; role must be one of sast, ccm, ccm-tftp, tftp, capf, "
+          "app-server, tvs");
+}
+
+TEST_CASE("admin: an expired certificate may be added, and the listing says it expired") {
+    AdminMethods admin;
+    const auto now = std::chrono::system_clock::now();
+    const auto old = tvs_certificate("TVS Expired", now - std::chrono::hours(24 * 60),
+                                     now - std::chrono::hours(24));
+    CHECK(admin.result("tvs.add", {{"certificate", old.PEM_encode()},
+                                   {"roles", {"tftp"}}})["expired"] == true);
+    const json listed = admin.result("tvs.list")["certificates"];
+    REQUIRE(listed.size() == 1);
+    CHECK(listed[0]["expired"] == true);
+}
+
+TEST_CASE("admin: tvs.remove and tvs.export take a hash prefix that matches one certificate") {
+    AdminMethods admin;
+    int refreshed = 0;
+    admin.context().on_trusted_certificates_changed = [&refreshed] { ++refreshed; };
+    auto& store = admin.context().trusted_certificates;
+    store.add(crafted("abc1"), "test");
+    store.add(crafted("abc2"), "test");
+
+    json e = admin.error("tvs.remove", {{"hash_prefix", "ABC"}});
+    CHECK(e["code"] == invalid_params);
+    CHECK(message_of(e) ==
+          "hash prefix 'ABC' matches 2 certificates: abc1000000000000 CN=Crafted abc1; "
+          "abc2000000000000 CN=Crafted abc2; give more digits");
+    CHECK(admin.error("tvs.export", {{"hash_prefix", "abc"}})["code"] == invalid_params);
+    e = admin.error("tvs.remove", {{"hash_prefix", "ffff"}});
+    CHECK(e["code"] == not_found);
+    CHECK(message_of(e) == "no trusted certificate's SHA-256 starts with 'ffff'");
+    CHECK(admin.error("tvs.remove", {{"hash_prefix", "xyz"}})["code"] == invalid_params);
+    CHECK(store.list().size() == 2);
+    CHECK(refreshed == 0);
+
+    const json exported = admin.result("tvs.export", {{"hash_prefix", "abc2"}});
+    CHECK(exported["sha256"] == crafted("abc2").sha256_hex);
+    Botan::DataSource_Memory pem(exported["pem"].get<std::string>());
+    CHECK(Botan::X509_Certificate(pem).subject_dn().get_first_attribute("CN") == "Crafted abc2");
+
+    const json removed = admin.result("tvs.remove", {{"hash_prefix", "abc1"}});
+    CHECK(removed["removed"] == true);
+    CHECK(removed["sha256"] == crafted("abc1").sha256_hex);
+    CHECK(refreshed == 1);
+    REQUIRE(store.list().size() == 1);
+    CHECK(store.list()[0].subject == "CN=Crafted abc2");
+}
+
+TEST_CASE("admin: capfd's own TVS certificates cannot be removed or changed by an operator") {
+    AdminMethods admin;
+    const auto own = current_certificate("CAPF-node-test");
+    const auto facts = ca::certificate_facts(own.BER_encode());
+    storage::TrustedCertificate c = crafted("00");
+    c.sha256_hex = facts.sha256_hex;
+    c.der = facts.der;
+    c.subject = facts.subject;
+    c.roles = {4};
+    admin.context().trusted_certificates.replace_automatic("node-test", {c});
+
+    const json listed = admin.result("tvs.list")["certificates"];
+    REQUIRE(listed.size() == 1);
+    CHECK(listed[0]["automatic"] == true);
+    CHECK(listed[0]["node"] == "node-test");
+    json e = admin.error("tvs.remove", {{"hash_prefix", facts.sha256_hex.substr(0, 8)}});
+    CHECK(e["code"] == conflict);
+    CHECK_THAT(message_of(e), Catch::Contains("is capfd's own (node node-test) and cannot be "
+                                              "removed"));
+    e = admin.error("tvs.add", {{"certificate", own.PEM_encode()}, {"roles", {"tftp"}}});
+    CHECK(e["code"] == conflict);
+    CHECK_THAT(message_of(e), Catch::Contains("is capfd's own (node node-test)"));
+    CHECK(admin.result("tvs.list")["certificates"][0]["roles"] == json({"capf"}));
+}
+
+TEST_CASE("admin: tvs.export_bundle and tvs.import_bundle carry roles and TTL to another store") {
+    AdminMethods from;
+    const auto tftp = current_certificate("New Cluster TFTP");
+    const auto tvs = current_certificate("New Cluster TVS");
+    from.result("tvs.add",
+                {{"certificate", tftp.PEM_encode()}, {"roles", {"sast", "tftp"}}, {"ttl", "2h"}});
+    from.result("tvs.add", {{"certificate", der_base64(tvs)}, {"roles", {"tvs"}}});
+    const json bundle = from.result("tvs.export_bundle");
+    CHECK(bundle["count"] == 2);
+    CHECK(bundle["bundle"].get<std::string>().find("# roles: sast, tftp\n# ttl: 7200\n") !=
+          std::string::npos);
+    CHECK(from.result("tvs.export_bundle", {{"role", "tvs"}})["count"] == 1);
+
+    AdminMethods to;
+    int refreshed = 0;
+    to.context().on_trusted_certificates_changed = [&refreshed] { ++refreshed; };
+    json imported = to.result("tvs.import_bundle", {{"bundle", bundle["bundle"]}});
+    CHECK(imported["added"] == 2);
+    CHECK(imported["updated"] == 0);
+    CHECK(imported["certificates"].size() == 2);
+    CHECK(refreshed == 1);
+    // The same certificates, roles and TTLs; when they were added differs
+    // (and so, perhaps, the order).
+    const auto comparable = [](json list) {
+        for (auto& c : list)
+            c.erase("added_at");
+        std::sort(list.begin(), list.end(),
+                  [](const json& a, const json& b) { return a["sha256"] < b["sha256"]; });
+        return list;
+    };
+    CHECK(comparable(to.result("tvs.list")["certificates"]) ==
+          comparable(from.result("tvs.list")["certificates"]));
+    imported = to.result("tvs.import_bundle", {{"bundle", bundle["bundle"]}});
+    CHECK(imported["unchanged"] == 2);
+    CHECK(refreshed == 1);
+
+    // A plain bundle: roles and TTL from the parameters; the commented
+    // block keeps its own.
+    const auto app = current_certificate("App Server");
+    const std::string plain = app.PEM_encode() + bundle["bundle"].get<std::string>();
+    json e = to.error("tvs.import_bundle", {{"bundle", plain}});
+    CHECK(e["code"] == invalid_params);
+    CHECK_THAT(message_of(e), Catch::StartsWith("bundle: the certificate at line 1 ("));
+    CHECK_THAT(message_of(e), Catch::EndsWith("has no roles comment; give 'roles' for such "
+                                              "certificates"));
+    imported = to.result("tvs.import_bundle",
+                         {{"bundle", plain}, {"roles", {"app-server"}}, {"ttl", "1h"}});
+    CHECK(imported["added"] == 1);
+    CHECK(imported["unchanged"] == 2);
+    const json app_row = to.result("tvs.list", {{"role", "app-server"}})["certificates"];
+    REQUIRE(app_row.size() == 1);
+    CHECK(app_row[0]["ttl"] == "1h");
+    CHECK(to.result("tvs.list", {{"role", "tftp"}})["certificates"][0]["ttl"] == "2h");
+
+    e = to.error("tvs.import_bundle", {{"bundle", "-----BEGIN PRIVATE KEY-----\nAA==\n"}});
+    CHECK(message_of(e) ==
+          "bundle: line 1: a PEM block of PRIVATE KEY, not a certificate (a "
+          "bundle holds certificates only)");
+}
+
 TEST_CASE("admin: every method is listed with its summary") {
     AdminMethods admin;
     const json methods = admin.result("methods");
@@ -540,12 +812,18 @@ TEST_CASE("admin: every method is listed with its summary") {
                              "itl.rollback",
                              "ctl.publish",
                              "ctl.show",
+                             "tvs.add",
+                             "tvs.list",
+                             "tvs.remove",
+                             "tvs.export",
+                             "tvs.export_bundle",
+                             "tvs.import_bundle",
                              "report",
                              "audit.query"}) {
         INFO(name);
         CHECK(methods.contains(name));
     }
-    CHECK(methods.size() == 32);
+    CHECK(methods.size() == 38);
     CHECK(admin.result("capf.certificate")["pem"].get<std::string>().find("BEGIN CERTIFICATE") !=
           std::string::npos);
 }
@@ -587,6 +865,12 @@ const std::map<std::string, jsonrpc::Role> method_roles = {
     {"tftp.itl", jsonrpc::Role::admin},
     {"itl.rollback", jsonrpc::Role::admin},
     {"ctl.publish", jsonrpc::Role::admin},
+    {"tvs.list", jsonrpc::Role::read_only},
+    {"tvs.export", jsonrpc::Role::read_only},
+    {"tvs.export_bundle", jsonrpc::Role::read_only},
+    {"tvs.add", jsonrpc::Role::admin},
+    {"tvs.remove", jsonrpc::Role::admin},
+    {"tvs.import_bundle", jsonrpc::Role::admin},
 };
 
 TEST_CASE("admin: itl.rollback is stored for the cluster, audited, and shown by server.stats") {

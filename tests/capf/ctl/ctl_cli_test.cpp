@@ -256,3 +256,119 @@ TEST_CASE("ctl cli: auth-string unlock DEVICE prints unlocked DEVICE") {
 }
 
 }  // namespace ctl_cli_test_cases
+
+namespace ctl_cli_test_cases {
+
+namespace {
+
+/// A file of its own in the temporary directory, removed at the end.
+struct TempFile {
+    explicit TempFile(const std::string& name, const std::string& bytes)
+        : path(std::filesystem::temp_directory_path() /
+               ("ctl_tvs_" + std::to_string(::getpid()) + "_" + name)) {
+        std::ofstream(path, std::ios::binary) << bytes;
+    }
+    ~TempFile() { std::filesystem::remove(path); }
+    std::filesystem::path path;
+};
+
+}  // namespace
+
+TEST_CASE("ctl cli: tvs add sends a PEM file as text and a DER file as base64, with its roles") {
+    const TempFile pem("cert.pem",
+                       "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
+    const TempFile der("cert.der", std::string("\x30\x82\x01\x00", 4));
+    FakeCapfd capfd;
+    capfd.answer = [](const std::string&, const json&) {
+        return json{{"result", "added"},
+                    {"subject", "CN=A"},
+                    {"sha256", "ab"},
+                    {"roles", {"ccm", "tftp"}},
+                    {"ttl", "2h"},
+                    {"expired", true},
+                    {"not_after", "2020-01-01T00:00:00Z"}};
+    };
+    const auto cli = parsed({"tvs", "add", pem.path.string(), "--role", "CCM,tftp", "--ttl", "2h"});
+    const json result = execute(cli->command, capfd.call());
+    REQUIRE(capfd.calls.size() == 1);
+    CHECK(capfd.calls[0].first == "tvs.add");
+    CHECK(capfd.calls[0].second ==
+          json{{"certificate", "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"},
+               {"roles", {"CCM", "tftp"}},
+               {"ttl", "2h"}});
+    CHECK(shown(*cli, result) ==
+          "added CN=A\nsha256 ab\nroles ccm,tftp, ttl 2h\nnote: it expired on "
+          "2020-01-01T00:00:00Z\n");
+
+    execute(parsed({"tvs", "add", der.path.string(), "--role", "tvs", "--role", "sast"})->command,
+            capfd.call());
+    CHECK(capfd.calls[1].second == json{{"certificate", "MIIBAA=="}, {"roles", {"tvs", "sast"}}});
+    CHECK_THROWS_AS(parsed({"tvs", "add", pem.path.string()}), CLI::RequiredError);
+    CHECK_THROWS_WITH(
+        execute(parsed({"tvs", "add", "/nonexistent/x.pem", "--role", "tftp"})->command,
+                capfd.call()),
+        "cannot open /nonexistent/x.pem");
+}
+
+TEST_CASE("ctl cli: tvs list, remove and export name what they ask for") {
+    CHECK(parsed({"tvs", "list"})->command.method == "tvs.list");
+    CHECK(params_of({"tvs", "list"}) == json::object());
+    CHECK(params_of({"tvs", "list", "--role", "APP-SERVER"}) == json{{"role", "APP-SERVER"}});
+    CHECK(params_of({"tvs", "remove", "AB12"}) == json{{"hash_prefix", "AB12"}});
+    CHECK(parsed({"tvs", "remove", "AB12"})->command.method == "tvs.remove");
+    CHECK(params_of({"tvs", "export", "ab"}) == json{{"hash_prefix", "ab"}});
+    CHECK(params_of({"tvs", "export-bundle", "--role", "tftp"}) == json{{"role", "tftp"}});
+    CHECK_THROWS_AS(parsed({"tvs", "remove"}), CLI::RequiredError);
+
+    const json listed = {{"certificates",
+                          {{{"subject", "CN=A"},
+                            {"roles", {"sast", "tftp"}},
+                            {"ttl", "24h"},
+                            {"not_after", "2030-01-01T00:00:00Z"},
+                            {"expired", false},
+                            {"automatic", true},
+                            {"node", "node-a"},
+                            {"sha256", "aa"}},
+                           {{"subject", "CN=B"},
+                            {"roles", {"app-server"}},
+                            {"ttl", "1h"},
+                            {"not_after", "2020-01-01T00:00:00Z"},
+                            {"expired", true},
+                            {"automatic", false},
+                            {"node", nullptr},
+                            {"sha256", "bb"}}}}};
+    CHECK(shown(*parsed({"tvs", "list"}), listed) ==
+          "SUBJECT  ROLES       TTL  EXPIRES               EXPIRED  SOURCE       SHA-256\n"
+          "CN=A     sast,tftp   24h  2030-01-01T00:00:00Z  no       node node-a  aa\n"
+          "CN=B     app-server  1h   2020-01-01T00:00:00Z  yes      operator     bb\n");
+
+    const TempFile out("exported.pem", "");
+    const auto cli = parsed({"tvs", "export", "bb", "-o", out.path.string()});
+    CHECK(shown(*cli, {{"pem", "PEM TEXT\n"}}).empty());
+    std::ifstream in(out.path);
+    const std::string written((std::istreambuf_iterator<char>(in)),
+                              std::istreambuf_iterator<char>());
+    CHECK(written == "PEM TEXT\n");
+    CHECK(shown(*parsed({"tvs", "export-bundle"}), {{"bundle", "# b\n"}}) == "# b\n");
+}
+
+TEST_CASE("ctl cli: tvs import-bundle merges its files into one bundle") {
+    const TempFile a("a.pem", "# roles: tftp\nA");
+    const TempFile b("b.pem", "B\n");
+    FakeCapfd capfd;
+    capfd.answer = [](const std::string&, const json&) {
+        return json{{"added", 1}, {"updated", 1}, {"unchanged", 0}, {"kept_automatic", 0}};
+    };
+    const auto cli = parsed({"tvs", "import-bundle", a.path.string(), b.path.string(), "--role",
+                             "app-server", "--ttl", "1h"});
+    const json result = execute(cli->command, capfd.call());
+    REQUIRE(capfd.calls.size() == 1);
+    CHECK(capfd.calls[0].first == "tvs.import_bundle");
+    CHECK(capfd.calls[0].second ==
+          json{{"bundle", "# roles: tftp\nA\nB\n\n"}, {"roles", {"app-server"}}, {"ttl", "1h"}});
+    CHECK(shown(*cli, result) == "added 1, updated 1, unchanged 0, capfd's own (kept) 0\n");
+    execute(parsed({"tvs", "import-bundle", b.path.string()})->command, capfd.call());
+    CHECK(capfd.calls[1].second == json{{"bundle", "B\n\n"}});
+}
+
+}  // namespace ctl_cli_test_cases
