@@ -43,8 +43,7 @@ using test::identity;
 using test::read_file;
 
 Botan::X509_Certificate sast_of(const std::vector<std::uint8_t>& itl) {
-    for (const auto& record :
-         protocol::parse_itl_records(protocol::parse_signed_file(itl).payload)) {
+    for (const auto& record : protocol::parse_trust_list(itl).records) {
         if (record.role == protocol::ItlRole::sast)
             return Botan::X509_Certificate(record.certificate_der);
     }
