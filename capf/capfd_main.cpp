@@ -38,6 +38,7 @@
 #include "capf/phone/session.hpp"
 #include "capf/service/ca_authority.hpp"
 #include "capf/service/device_store.hpp"
+#include "capf/service/own_certificates.hpp"
 #include "capf/service/retention.hpp"
 #include "capf/service/trust_loader.hpp"
 #include "capf/tftp/tftp_side.hpp"
@@ -98,11 +99,31 @@ struct Service {
     storage::TrustedCertificateRepository trusted{db};
     /// Null when the TVS is off (no enabled "tvs" section).
     std::unique_ptr<capf::tvs::TvsService> tvs;
+    /// The store's change counter when the ITL's TVS records were last read.
+    std::int64_t trusted_version_seen = -1;
     capf::jsonrpc::Registry registry;
     capf::AdminContext admin_context;
     const capf::AdminAccessPolicy policy{config.admin};
     capf::AdminServer admin;
 };
+
+std::chrono::seconds tvs_default_ttl(const Config& c) {
+    return std::chrono::duration_cast<std::chrono::seconds>(
+        c.tvs ? c.tvs->default_ttl : Config::Tvs{}.default_ttl);
+}
+
+/// This node's certificates, with the roles the trusted-certificate store
+/// keeps them under: CAPF, TFTP (when the TFTP side is on), TVS (when it is
+/// on) and the CTL's SAST certificates (when their files exist).
+std::vector<capf::OwnCertificate> own_certificates(const Service& s);
+
+/// Makes this node's automatic entries of the store its certificates now
+/// (at start, and after SIGHUP reloaded the TFTP identity). Blocking.
+void register_own_certificates(Service& s);
+
+/// The TVS certificates of every node, from the store, to the ITL (which is
+/// rebuilt by the caller when they changed). Blocking. Whether they changed.
+bool follow_trusted_store(Service& s);
 
 ca::Identity load_issuer(const Config& config, const ca::Identity& identity) {
     if (!config.issuer)
@@ -140,6 +161,19 @@ Service::Service(const Config& c)
     capf::reload_trust(trust, config, issuer_identity, anchors);
     if (c.tvs)
         tvs = std::make_unique<capf::tvs::TvsService>(io, c, trusted, pool);
+    // Before the TFTP side builds its first ITL: it lists every node's TVS.
+    register_own_certificates(*this);
+    follow_trusted_store(*this);
+    admin_context.tvs_default_ttl = tvs_default_ttl(c);
+    if (tvs) {
+        admin_context.tvs_connections = &tvs->connections();
+        admin_context.tvs_answers = &tvs->answers();
+        admin_context.tvs_view = [this] { return tvs->view_size_and_version(); };
+    }
+    admin_context.on_trusted_certificates_changed = [this] {
+        if (tvs)
+            asio::co_spawn(io, tvs->refresh(), asio::detached);
+    };
     if (tftp.enabled()) {
         admin_context.deliveries = &tftp.deliveries();
         admin_context.build_itl = [this] { return tftp.build_itl(); };
@@ -149,6 +183,62 @@ Service::Service(const Config& c)
         admin_context.apply_itl_rollback = [this] { tftp.apply_stored_itl_rollback(); };
     }
     capf::register_admin_methods(registry, admin_context);
+}
+
+std::vector<capf::OwnCertificate> own_certificates(const Service& s) {
+    using protocol::ItlRole;
+    std::vector<capf::OwnCertificate> own{{s.identity.certificate(), ItlRole::capf}};
+    if (const auto tftp = s.tftp.tftp_identity())
+        own.push_back({tftp->certificate(), ItlRole::tftp});
+    if (s.tvs)
+        own.push_back({s.tvs->identity().certificate(), ItlRole::tvs});
+    if (const auto* ctl = capf::ctl_encryptor(s.config)) {
+        for (const auto* sast : {&ctl->sast1, &ctl->sast2}) {
+            // A SAST missing here is refused by the ctl encryptor at start.
+            if (std::filesystem::exists(sast->certificate))
+                own.push_back({Botan::X509_Certificate(sast->certificate.string()), ItlRole::sast});
+        }
+    }
+    return own;
+}
+
+void register_own_certificates(Service& s) {
+    if (capf::register_own_certificates(s.trusted, s.config.node.name, own_certificates(s),
+                                        tvs_default_ttl(s.config)))
+        log::info("own_certificates_registered", {{"node", s.config.node.name}});
+}
+
+bool follow_trusted_store(Service& s) {
+    const std::int64_t version = s.trusted.version();
+    if (version == s.trusted_version_seen)
+        return false;
+    std::vector<Botan::X509_Certificate> tvs_certificates;
+    for (const auto& row : s.trusted.list(static_cast<std::uint16_t>(protocol::ItlRole::tvs))) {
+        if (row.automatic)  // a node's own: another cluster's TVS is not ours to list
+            tvs_certificates.emplace_back(row.der);
+    }
+    s.trusted_version_seen = version;
+    return s.tftp.set_tvs_certificates(std::move(tvs_certificates));
+}
+
+/// Every tvs.refresh_interval (2 s without a TVS): a change of the store
+/// that adds or removes a node's TVS certificate rebuilds the ITL.
+asio::awaitable<void> keep_itl_tvs_records(Service& s) {
+    const auto interval =
+        s.config.tvs ? s.config.tvs->refresh_interval : Config::Tvs{}.refresh_interval;
+    asio::steady_timer timer(s.io);
+    for (;;) {
+        timer.expires_after(interval);
+        co_await timer.async_wait(asio::use_awaitable);
+        try {
+            if (co_await s.pool.run([&s] { return follow_trusted_store(s); })) {
+                log::info("itl_tvs_records_changed");
+                co_await s.tftp.identities_changed();
+            }
+        } catch (const std::exception& e) {
+            log::warn("itl_tvs_records_failed", {{"error", e.what()}});
+        }
+    }
 }
 
 /// Rebuilds the trust store from its sources (files and the database, read
@@ -242,6 +332,11 @@ asio::awaitable<void> reload_on_signal(Service& s, asio::signal_set& hangup) {
         capf::service_manager::reloading();
         co_await refresh_trust(s, true);
         co_await s.tftp.reload();
+        try {
+            co_await s.pool.run([&s] { register_own_certificates(s); });
+        } catch (const std::exception& e) {
+            log::warn("own_certificates_failed", {{"error", e.what()}});
+        }
         capf::service_manager::ready(serving_status(s));
     }
 }
@@ -293,6 +388,8 @@ int run_service(const Config& config) {
     asio::co_spawn(s.io, maintenance(s), asio::detached);
     asio::co_spawn(s.io, retention(s), asio::detached);
     asio::co_spawn(s.io, s.tftp.run(), asio::detached);
+    if (s.tftp.enabled())
+        asio::co_spawn(s.io, keep_itl_tvs_records(s), asio::detached);
     asio::co_spawn(s.io, reload_on_signal(s, hangup), asio::detached);
     asio::co_spawn(s.io, drain_on_signal(s, stop), asio::detached);
     if (const auto period = capf::service_manager::watchdog_period())

@@ -73,6 +73,11 @@ struct AdminContext {
     /// daemon sets it from the configuration).
     std::chrono::seconds tvs_default_ttl = std::chrono::hours(24);
     storage::ClusterSettings cluster_settings{db};
+    /// The TVS's connections and answers; null when the TVS is off.
+    const PhoneListenerStats* tvs_connections = nullptr;
+    const TvsStats* tvs_answers = nullptr;
+    /// Certificates in this node's TVS view, and its store version.
+    std::function<std::pair<std::size_t, std::int64_t>()> tvs_view{};
 };
 
 /// Registers every admin method, each bound to `context`. Lifetime: the

@@ -79,6 +79,26 @@ json server_stats(AdminContext& ctx, const json&) {
                            {"handshake_timeouts", s.handshake_timeouts.load()},
                            {"handshake_failures", s.handshake_failures.load()}};
     }
+    if (ctx.tvs_connections != nullptr && ctx.tvs_answers != nullptr) {
+        const auto& c = *ctx.tvs_connections;
+        const auto& a = *ctx.tvs_answers;
+        out["tvs"] = {{"active", c.active.load()},
+                      {"accepted", c.accepted.load()},
+                      {"rejected_over_limit", c.rejected_over_limit.load()},
+                      {"rejected_per_source", c.rejected_per_source.load()},
+                      {"handshake_timeouts", c.handshake_timeouts.load()},
+                      {"handshake_failures", c.handshake_failures.load()},
+                      {"valid", a.valid.load()},
+                      {"invalid", a.invalid.load()},
+                      {"malformed", a.malformed.load()},
+                      {"read_timeouts", a.read_timeouts.load()},
+                      {"request_limit_reached", a.request_limit_reached.load()}};
+        if (ctx.tvs_view) {
+            const auto [certificates, version] = ctx.tvs_view();
+            out["tvs"]["certificates"] = certificates;
+            out["tvs"]["store_version"] = version;
+        }
+    }
     out["devices"] = fleet_json(ctx.reports.fleet_stats());
     if (ctx.deliveries != nullptr) {
         const auto d = ctx.deliveries->delivery_stats();

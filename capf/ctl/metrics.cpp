@@ -126,6 +126,34 @@ void add_sessions(const json& s, std::vector<Family>& out) {
                 {{{"reason", "error"}}, member(s, "handshake_failures")}});
 }
 
+void add_tvs(const json& t, std::vector<Family>& out) {
+    if (!t.is_object())
+        return;
+    add_family(out, "capfd_tvs_connections_active", gauge,
+               "Trust Verification Service connections open now.", {{{}, member(t, "active")}});
+    add_family(out, "capfd_tvs_connections_accepted_total", counter,
+               "TVS connections accepted since capfd started.", {{{}, member(t, "accepted")}});
+    add_family(out, "capfd_tvs_answers_total", counter,
+               "TVS answers since capfd started, by answer: valid, invalid.",
+               {{{{"answer", "valid"}}, member(t, "valid")},
+                {{{"answer", "invalid"}}, member(t, "invalid")}});
+    add_family(out, "capfd_tvs_closed_total", counter,
+               "TVS connections capfd closed since it started, by reason: malformed (a request "
+               "that could not be decoded), read_timeout (no whole request within "
+               "tvs.read_timeout), request_limit (tvs.max_requests_per_connection answered), "
+               "over_limit and per_source (at accept), handshake_timeout, handshake_error.",
+               {{{{"reason", "malformed"}}, member(t, "malformed")},
+                {{{"reason", "read_timeout"}}, member(t, "read_timeouts")},
+                {{{"reason", "request_limit"}}, member(t, "request_limit_reached")},
+                {{{"reason", "over_limit"}}, member(t, "rejected_over_limit")},
+                {{{"reason", "per_source"}}, member(t, "rejected_per_source")},
+                {{{"reason", "handshake_timeout"}}, member(t, "handshake_timeouts")},
+                {{{"reason", "handshake_error"}}, member(t, "handshake_failures")}});
+    add_family(out, "capfd_tvs_certificates", gauge,
+               "Certificates in this node's TVS view of the trusted-certificate store.",
+               {{{}, member(t, "certificates")}});
+}
+
 void add_deliveries(const json& d, std::vector<Family>& out) {
     if (!d.is_object())
         return;
@@ -205,6 +233,7 @@ std::string prometheus_text(const json& stats) {
         "device).",
         keyed_samples(member(stats, "devices"), "state", [](const std::string& k) { return k; }));
     add_deliveries(member(stats, "deliveries"), families);
+    add_tvs(member(stats, "tvs"), families);
     const json& rollback = member(stats, "itl_rollback");
     if (rollback.is_boolean())
         add_family(families, "capfd_itl_rollback", gauge,

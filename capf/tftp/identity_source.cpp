@@ -1,5 +1,9 @@
 #include "capf/tftp/identity_source.hpp"
 
+#include <set>
+
+#include "ca/fingerprint.hpp"
+
 #include "ca/tftp_files.hpp"
 
 namespace capf::tftp {
@@ -26,6 +30,27 @@ bool IdentitySource::replace(ca::Identity next) {
     }
     // `snapshot` now holds the old identity: it goes here, or with the last
     // delivery still signing with it.
+    return true;
+}
+
+std::vector<Botan::X509_Certificate> TvsCertificates::current() const {
+    const std::lock_guard lock(mutex_);
+    return certificates_;
+}
+
+bool TvsCertificates::replace(std::vector<Botan::X509_Certificate> next) {
+    // As sets of fingerprints: the store lists them by age, which a node's
+    // restart changes, and that alone must not rebuild the ITL.
+    auto fingerprints = [](const std::vector<Botan::X509_Certificate>& list) {
+        std::set<std::string> out;
+        for (const auto& c : list)
+            out.insert(ca::sha256_hex(c.BER_encode()));
+        return out;
+    };
+    const std::lock_guard lock(mutex_);
+    if (fingerprints(certificates_) == fingerprints(next))
+        return false;
+    certificates_ = std::move(next);
     return true;
 }
 

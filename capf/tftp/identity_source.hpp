@@ -8,6 +8,7 @@
 
 #include <memory>
 #include <mutex>
+#include <vector>
 
 #include "ca/identity.hpp"
 
@@ -32,6 +33,22 @@ class IdentitySource {
     // written once per SIGHUP, it costs nothing and is plainly correct.
     mutable std::mutex mutex_;
     std::shared_ptr<const ca::Identity> current_;
+};
+
+/// The TVS certificates of every node (capfd's own, from the trusted-
+/// certificate store), which the ITL lists with role TVS (21). The daemon
+/// replaces the list when the store changes; encryptors read it at each
+/// build. Thread-safe.
+class TvsCertificates {
+  public:
+    std::vector<Botan::X509_Certificate> current() const;
+    /// Whether `next` differs from the list in use (as a set of DER
+    /// encodings); only then it replaces it, and the caller rebuilds the ITL.
+    bool replace(std::vector<Botan::X509_Certificate> next);
+
+  private:
+    mutable std::mutex mutex_;
+    std::vector<Botan::X509_Certificate> certificates_;
 };
 
 }  // namespace capf::tftp

@@ -14,11 +14,13 @@ namespace capf::tftp {
 
 ItlEncryptor::ItlEncryptor(ItlEncryptorConfig settings, std::filesystem::path tftp_directory,
                            std::shared_ptr<const IdentitySource> tftp_signer,
-                           Botan::X509_Certificate capf_certificate)
+                           Botan::X509_Certificate capf_certificate,
+                           std::shared_ptr<const TvsCertificates> tvs_certificates)
     : settings_(std::move(settings)),
       target_(std::move(tftp_directory) / "ITLFile.tlv"),
       signer_(std::move(tftp_signer)),
-      capf_certificate_(std::move(capf_certificate)) {
+      capf_certificate_(std::move(capf_certificate)),
+      tvs_certificates_(std::move(tvs_certificates)) {
     for (const auto& extra : settings_.extra) {
         (void)itl_role(extra.role);  // refuses an unknown role now, not at the first build
         try {
@@ -38,6 +40,12 @@ std::vector<ca::ItlEntry> ItlEncryptor::entries(const ca::Identity& signer) cons
     std::vector<ca::ItlEntry> extra;
     for (const auto& [certificate, role] : extra_)
         extra.push_back({certificate, itl_role(role)});
+    // Every node's TVS (section 9: "a TVS certificate with role TVS where
+    // one runs"); the rollback ITL drops them with the other TVS records.
+    if (tvs_certificates_) {
+        for (auto& certificate : tvs_certificates_->current())
+            extra.push_back({std::move(certificate), protocol::ItlRole::tvs});
+    }
     if (rollback())
         return ca::rollback_itl_entries(signer, capf_certificate_, extra);
     std::vector<ca::ItlEntry> entries = ca::minimal_itl_entries(signer, capf_certificate_);

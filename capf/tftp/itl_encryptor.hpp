@@ -28,7 +28,8 @@ class ItlEncryptor : public Encryptor {
     /// then (it may be replaced on SIGHUP; identities_changed() follows).
     ItlEncryptor(ItlEncryptorConfig settings, std::filesystem::path tftp_directory,
                  std::shared_ptr<const IdentitySource> tftp_signer,
-                 Botan::X509_Certificate capf_certificate);
+                 Botan::X509_Certificate capf_certificate,
+                 std::shared_ptr<const TvsCertificates> tvs_certificates = nullptr);
 
     std::string_view name() const override { return "itl"; }
     /// The ITL does not depend on devices: once per batch is enough.
@@ -59,6 +60,8 @@ class ItlEncryptor : public Encryptor {
     std::filesystem::path target_;
     std::shared_ptr<const IdentitySource> signer_;
     Botan::X509_Certificate capf_certificate_;
+    /// Null: no TVS records (tests that build an ITL without a store).
+    std::shared_ptr<const TvsCertificates> tvs_certificates_;
     std::vector<std::pair<Botan::X509_Certificate, std::string>> extra_;
     std::atomic<bool> stored_rollback_{false};
     std::mutex build_;

@@ -22,7 +22,8 @@ std::unique_ptr<Encryptor> make_one(const EncryptorConfig& config, const Config:
                 if (!deps.capf_certificate)
                     throw std::runtime_error("itl encryptor: no CAPF certificate given");
                 return std::make_unique<ItlEncryptor>(settings, tftp.directory, deps.tftp_identity,
-                                                      *deps.capf_certificate);
+                                                      *deps.capf_certificate,
+                                                      deps.tvs_certificates);
             } else if constexpr (std::is_same_v<T, CtlEncryptorConfig>) {
                 if (!deps.capf_certificate)
                     throw std::runtime_error("ctl encryptor: no CAPF certificate given");

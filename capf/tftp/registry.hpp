@@ -23,6 +23,8 @@ struct TftpDependencies {
     std::optional<Botan::X509_Certificate> capf_certificate;
     /// The repository's paged device query (hashes-file).
     DeviceFactsPages device_pages;
+    /// Every node's TVS certificate, listed by the ITL with role TVS. Not null.
+    std::shared_ptr<const TvsCertificates> tvs_certificates;
 };
 
 /// One encryptor per entry of config.tftp->encryptors, in order; none when

@@ -44,7 +44,8 @@ TftpSide::TftpSide(const Config& config, const ca::Identity& capf_identity,
     TftpDependencies deps{tftp_identity_, capf_certificate_,
                           [this](const std::string& after, std::size_t limit) {
                               return deliveries_.all_device_facts("", after, limit);
-                          }};
+                          },
+                          tvs_certificates_};
     encryptors_ = make_encryptors(config, deps);
     worker_ = std::make_unique<DeliveryWorker>(delivery_settings(config), deliveries_, encryptors_,
                                                pool_);

@@ -48,6 +48,15 @@ class TftpSide {
     /// Throws EncryptorError when the TFTP side is off.
     std::pair<std::vector<std::uint8_t>, std::size_t> build_itl() const;
     const DeliveryCounters* counters() const noexcept;
+    /// The TFTP identity in use; null when the TFTP side is off.
+    std::shared_ptr<const ca::Identity> tftp_identity() const {
+        return tftp_identity_ ? tftp_identity_->current() : nullptr;
+    }
+    /// Every node's TVS certificate, for the ITL's TVS records. Whether the
+    /// list changed; the caller then calls identities_changed(). Thread-safe.
+    bool set_tvs_certificates(std::vector<Botan::X509_Certificate> certificates) {
+        return tvs_certificates_->replace(std::move(certificates));
+    }
 
     /// `capfctl ctl publish`: CtlEncryptor::publish() now, as JSON
     /// ({published, file, signer, signer_serial, records, refusal}).
@@ -84,6 +93,7 @@ class TftpSide {
     /// Null when the TFTP side is off.
     std::shared_ptr<IdentitySource> tftp_identity_;
     std::optional<Botan::X509_Certificate> capf_certificate_;
+    std::shared_ptr<TvsCertificates> tvs_certificates_ = std::make_shared<TvsCertificates>();
     Encryptors encryptors_;
     std::unique_ptr<DeliveryWorker> worker_;
 };

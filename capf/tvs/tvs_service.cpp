@@ -1,5 +1,7 @@
 #include "capf/tvs/tvs_service.hpp"
 
+#include <botan/pkix_types.h>
+
 #include "ca/identity.hpp"
 #include "capf/common/log.hpp"
 #include "capf/tvs/session.hpp"

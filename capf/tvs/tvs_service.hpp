@@ -50,6 +50,11 @@ class TvsService {
     const PhoneListenerStats& connections() const noexcept { return listener_->stats(); }
     const TvsStats& answers() const noexcept { return stats_; }
     std::size_t certificates() const { return view_.current()->size(); }
+    /// Certificates in the view and the store version it was loaded at.
+    std::pair<std::size_t, std::int64_t> view_size_and_version() const {
+        const auto view = view_.current();
+        return {view->size(), view->version()};
+    }
 
   private:
     const Config& config_;

@@ -73,7 +73,7 @@ TEST_CASE("an empty view (never loaded) answers everything invalid") {
     CHECK_FALSE(tvs::answer(request_for(certificate_a), tvs::TrustedSnapshot(), now).valid());
 }
 
-TEST_CASE("the trusted view hands out the snapshot in use; a replacement does not change one held") {
+TEST_CASE("the trusted view hands out the snapshot in use, which a replacement leaves unchanged") {
     tvs::TrustedView view;
     CHECK(view.current()->version() == -1);
     auto held = view.current();
