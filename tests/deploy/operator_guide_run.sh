@@ -6,7 +6,7 @@
 #
 # It installs the package, the Debian PostgreSQL cluster and
 # prometheus-node-exporter, creates users (capf, capfmetrics, alice, bob) and ends by purging
-# capfd (section 13): run it on a scratch Debian 12 machine, from the
+# capfd (section 14): run it on a scratch Debian 12 machine, from the
 # checkout, as root. Not part of CTest for that reason; CI runs the package
 # test (tests/deploy/package_test.sh) instead.
 #
