@@ -204,9 +204,9 @@ Identity generate_identity(const IdentityProfile& profile,
     }
     if (!tftp && !is_one_of(spec, identity_key_specs())) {
         const char* what = profile.role == IdentityRole::tvs ? "a TVS" : "a CAPF";
-        throw CaError(CaErrc::unsupported_key_spec, std::string(what) + " identity key must be one of " +
-                                                        key_spec_list(identity_key_specs()) +
-                                                        ", not " + spec.text());
+        throw CaError(CaErrc::unsupported_key_spec,
+                      std::string(what) + " identity key must be one of " +
+                          key_spec_list(identity_key_specs()) + ", not " + spec.text());
     }
     if (spec.algorithm == KeySpec::Algorithm::rsa) {
         key = std::make_shared<Botan::RSA_PrivateKey>(rng, spec.bits);

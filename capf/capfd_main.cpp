@@ -42,8 +42,8 @@
 #include "capf/service/retention.hpp"
 #include "capf/service/trust_loader.hpp"
 #include "capf/tftp/tftp_side.hpp"
-#include "capf/tvs/tvs_service.hpp"
 #include "capf/tls/policy.hpp"
+#include "capf/tvs/tvs_service.hpp"
 #include "storage/error.hpp"
 #include "storage/migrations.hpp"
 #include "storage/operation_schedule.hpp"
@@ -108,8 +108,8 @@ struct Service {
 };
 
 std::chrono::seconds tvs_default_ttl(const Config& c) {
-    return std::chrono::duration_cast<std::chrono::seconds>(
-        c.tvs ? c.tvs->default_ttl : Config::Tvs{}.default_ttl);
+    return std::chrono::duration_cast<std::chrono::seconds>(c.tvs ? c.tvs->default_ttl
+                                                                  : Config::Tvs{}.default_ttl);
 }
 
 /// This node's certificates, with the roles the trusted-certificate store

@@ -87,6 +87,31 @@ bool ensure_sasts(const Config& config, const InitOptions& opts, ca::IdentityPro
     return true;
 }
 
+/// An identity `capfd init` creates on request (--tftp, --tvs), in the
+/// files of its configuration section.
+struct SectionIdentity {
+    const char* flag;
+    const char* section;           ///< what the configuration must have, for the message
+    const Config::KeyPair* files;  ///< null when that section is absent
+    std::string common_name;
+    ca::IdentityRole role;
+    const std::string& key;
+    IdentityKind kind;
+};
+
+/// ensure_identity() for `identity`, or false (the message on standard
+/// error) when its section is missing.
+bool ensure_section_identity(ca::IdentityProfile profile, const SectionIdentity& identity) {
+    if (identity.files == nullptr) {
+        std::cerr << "capfd init: " << identity.flag << " needs " << identity.section
+                  << " in the configuration (deploy/CONFIG.md)\n";
+        return false;
+    }
+    profile.common_name = identity.common_name;
+    profile.role = identity.role;
+    return ensure_identity(*identity.files, profile, identity.key, identity.kind);
+}
+
 }  // namespace
 
 ca::Passphrase passphrase_of(const Config::KeyPair& kp) {
@@ -120,33 +145,27 @@ int run_init(const Config& config, const InitOptions& opts) {
     if (!ensure_identity(config.identity, profile, opts.key,
                          {"CAPF", "--key", ca::identity_key_specs()}))
         return 2;
-    if (opts.tftp) {
-        if (!config.tftp) {
-            std::cerr << "capfd init: --tftp needs a \"tftp\" section with \"identity\" in the "
-                         "configuration (deploy/CONFIG.md)\n";
-            return 2;
-        }
-        profile.common_name =
-            opts.tftp_common_name.empty() ? "TFTP-" + config.node.name : opts.tftp_common_name;
-        profile.role = ca::IdentityRole::tftp;  // signs files, never certificates
-        const auto tftp_keys = ca::tftp_key_specs();
-        if (!ensure_identity(config.tftp->identity, profile, opts.tftp_key,
-                             {"TFTP", "--tftp-key", tftp_keys}))
-            return 2;
-    }
-    if (opts.tvs) {
-        if (!config.tvs) {
-            std::cerr << "capfd init: --tvs needs an enabled \"tvs\" section in the "
-                         "configuration (deploy/CONFIG.md)\n";
-            return 2;
-        }
-        profile.common_name =
-            opts.tvs_common_name.empty() ? "TVS-" + config.node.name : opts.tvs_common_name;
-        profile.role = ca::IdentityRole::tvs;
-        if (!ensure_identity(config.tvs->identity, profile, opts.tvs_key,
-                             {"TVS", "--tvs-key", ca::identity_key_specs()}))
-            return 2;
-    }
+    if (opts.tftp && !ensure_section_identity(
+                         profile, {"--tftp",
+                                   "a \"tftp\" section with \"identity\"",
+                                   config.tftp ? &config.tftp->identity : nullptr,
+                                   opts.tftp_common_name.empty() ? "TFTP-" + config.node.name
+                                                                 : opts.tftp_common_name,
+                                   // signs files, never certificates
+                                   ca::IdentityRole::tftp,
+                                   opts.tftp_key,
+                                   {"TFTP", "--tftp-key", ca::tftp_key_specs()}}))
+        return 2;
+    if (opts.tvs &&
+        !ensure_section_identity(profile, {"--tvs",
+                                           "an enabled \"tvs\" section",
+                                           config.tvs ? &config.tvs->identity : nullptr,
+                                           opts.tvs_common_name.empty() ? "TVS-" + config.node.name
+                                                                        : opts.tvs_common_name,
+                                           ca::IdentityRole::tvs,
+                                           opts.tvs_key,
+                                           {"TVS", "--tvs-key", ca::identity_key_specs()}}))
+        return 2;
     if (!ensure_sasts(config, opts, profile))
         return 2;
     storage::ConnectionPool pool(pool_options(config));

@@ -854,11 +854,10 @@ void read_tvs_limits(Reader& r, const json& s, Config::Tvs& tvs) {
 }
 
 void read_tvs(Reader& r, const json& doc, Config& c) {
-    const json* s = r.section(doc, "", "tvs",
-                              {"enabled", "listen", "identity", "default_ttl", "max_sessions",
-                               "max_sessions_per_source", "read_timeout",
-                               "max_requests_per_connection", "max_request_size",
-                               "refresh_interval"});
+    const json* s = r.section(
+        doc, "", "tvs",
+        {"enabled", "listen", "identity", "default_ttl", "max_sessions", "max_sessions_per_source",
+         "read_timeout", "max_requests_per_connection", "max_request_size", "refresh_interval"});
     if (s == nullptr)
         return;
     bool enabled = true;

@@ -12,6 +12,7 @@
 #include "capf/common/atomic_file.hpp"
 #include "capf/common/log.hpp"
 #include "capf/tftp/itl_roles.hpp"
+#include "capf/tftp/signing_options.hpp"
 #include "protocol/error.hpp"
 
 namespace capf::tftp {
@@ -128,13 +129,7 @@ Bytes CtlEncryptor::build(const Sasts& sasts) const {
                                          {tftp->certificate(), ItlRole::tftp},
                                          {capf_certificate_, ItlRole::capf}};
     entries.insert(entries.end(), extra_.begin(), extra_.end());
-    ca::SignedFileOptions options;
-    options.hash = settings_.hash == TftpFileHash::sha1 ? protocol::FileHash::sha1
-                                                        : protocol::FileHash::sha512;
-    options.timestamp =
-        static_cast<std::uint32_t>(std::chrono::duration_cast<std::chrono::seconds>(
-                                       std::chrono::system_clock::now().time_since_epoch())
-                                       .count());
+    const ca::SignedFileOptions options = signing_options(settings_.hash);
     thread_local Botan::AutoSeeded_RNG rng;
     try {
         return ca::build_trust_list(entries, *sasts.signer, protocol::ctl_file_name, options, rng);

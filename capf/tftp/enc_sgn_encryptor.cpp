@@ -9,20 +9,10 @@
 #include "capf/common/atomic_file.hpp"
 #include "capf/tftp/enc_sgn_plan.hpp"
 #include "capf/tftp/partial_config.hpp"
+#include "capf/tftp/signing_options.hpp"
 
 namespace capf::tftp {
 namespace {
-
-ca::SignedFileOptions signing_options(TftpFileHash hash) {
-    ca::SignedFileOptions options;
-    options.hash =
-        hash == TftpFileHash::sha1 ? protocol::FileHash::sha1 : protocol::FileHash::sha512;
-    options.timestamp =
-        static_cast<std::uint32_t>(std::chrono::duration_cast<std::chrono::seconds>(
-                                       std::chrono::system_clock::now().time_since_epoch())
-                                       .count());
-    return options;
-}
 
 std::span<const std::uint8_t> bytes_of(const std::string& text) {
     return {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()};

@@ -3,7 +3,6 @@
 #include <set>
 
 #include "ca/fingerprint.hpp"
-
 #include "ca/tftp_files.hpp"
 
 namespace capf::tftp {

@@ -9,6 +9,7 @@
 #include "ca/tftp_files.hpp"
 #include "capf/common/atomic_file.hpp"
 #include "capf/tftp/itl_roles.hpp"
+#include "capf/tftp/signing_options.hpp"
 
 namespace capf::tftp {
 
@@ -60,13 +61,7 @@ bool ItlEncryptor::set_stored_rollback(bool on) noexcept {
 }
 
 std::vector<std::uint8_t> ItlEncryptor::itl_bytes() const {
-    ca::SignedFileOptions options;
-    options.hash = settings_.hash == TftpFileHash::sha1 ? protocol::FileHash::sha1
-                                                        : protocol::FileHash::sha512;
-    options.timestamp =
-        static_cast<std::uint32_t>(std::chrono::duration_cast<std::chrono::seconds>(
-                                       std::chrono::system_clock::now().time_since_epoch())
-                                       .count());
+    const ca::SignedFileOptions options = signing_options(settings_.hash);
     thread_local Botan::AutoSeeded_RNG rng;
     // The signer and its SAST/TFTP records from one snapshot: a SIGHUP
     // meanwhile cannot make an ITL signed by a key it does not list.

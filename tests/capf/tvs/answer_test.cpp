@@ -1,9 +1,10 @@
 // The TVS answer (capf/tvs/answer.hpp): a pure function of the request, the
 // trusted view and the time.
+#include "capf/tvs/answer.hpp"
+
 #include <catch2/catch.hpp>
 
 #include "ca/fingerprint.hpp"
-#include "capf/tvs/answer.hpp"
 
 namespace tvs_answer_test_cases {
 
@@ -59,8 +60,8 @@ TEST_CASE("an expired certificate is answered invalid, even when stored") {
 }
 
 TEST_CASE("the TTL never runs past the certificate's expiry, and is never 0") {
-    auto response =
-        tvs::answer(request_for(certificate_a), view_with(certificate_a, {{3}, 3600s, now + 90s}), now);
+    auto response = tvs::answer(request_for(certificate_a),
+                                view_with(certificate_a, {{3}, 3600s, now + 90s}), now);
     REQUIRE(response.ttl_seconds);
     CHECK(*response.ttl_seconds == 90);
     response = tvs::answer(request_for(certificate_a),
