@@ -91,7 +91,22 @@ struct BlockingTlsClient::Impl : Botan::TLS::Callbacks {
     std::string negotiated;
     std::string write_error;
 
+    /// Set while TLS handles what arrived: what it answers (a handshake
+    /// flight: ClientKeyExchange, ChangeCipherSpec, Finished) goes out in one
+    /// write, as a phone's TLS stack sends a flight. Written one record at a
+    /// time, the flight met Nagle's algorithm and the server's delayed ACK:
+    /// 40 ms lost in every handshake.
+    bool holding = false;
+    std::vector<std::uint8_t> held;
+
     void tls_emit_data(const uint8_t data[], size_t size) override {
+        if (holding) {
+            held.insert(held.end(), data, data + size);
+            return;
+        }
+        write_all(data, size);
+    }
+    void write_all(const uint8_t data[], size_t size) {
         while (size > 0) {
             const ssize_t n = ::send(fd, data, size, MSG_NOSIGNAL);
             if (n <= 0) {
@@ -142,6 +157,16 @@ struct BlockingTlsClient::Impl : Botan::TLS::Callbacks {
             closed = true;
             return false;
         }
+        struct Release {
+            Impl& impl;
+            ~Release() {
+                impl.holding = false;
+                std::vector<std::uint8_t> flight;
+                flight.swap(impl.held);
+                impl.write_all(flight.data(), flight.size());
+            }
+        } release{*this};
+        holding = true;
         client->received_data(buf, static_cast<std::size_t>(n));
         return true;
     }
@@ -189,7 +214,7 @@ void BlockingTlsClient::send(std::span<const std::uint8_t> plaintext) {
 }
 
 void BlockingTlsClient::send_raw(std::span<const std::uint8_t> bytes) {
-    impl_->tls_emit_data(bytes.data(), bytes.size());
+    impl_->write_all(bytes.data(), bytes.size());
 }
 
 std::vector<std::uint8_t> BlockingTlsClient::receive_some(std::chrono::milliseconds timeout) {

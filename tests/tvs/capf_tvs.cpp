@@ -105,12 +105,10 @@ class TvsClient {
     int run() {
         if (o_.no_tls)
             return hold_plain_connections();
+        if (o_.silent || o_.garbage)
+            return misbehave_on_each_connection();
         const auto der = load_certificate();
         connect();
-        if (o_.silent)
-            return wait_for_close({});
-        if (o_.garbage)
-            return wait_for_close(garbage());
         if (o_.wrong_session_id)
             return pipelined_pair(der);
         return one_after_another(der);
@@ -251,6 +249,18 @@ class TvsClient {
         return bytes;
     }
 
+    /// --silent and --garbage: --count connections one after the other, each
+    /// of which the server must close; stops at the first it does not.
+    int misbehave_on_each_connection() {
+        for (std::size_t i = 0; i < o_.count; ++i) {
+            connect();
+            const int status = wait_for_close(o_.garbage ? garbage() : std::vector<std::uint8_t>{});
+            if (status != exit_valid)
+                return status;
+        }
+        return exit_valid;
+    }
+
     /// --silent (send nothing) and --garbage: the server must close.
     int wait_for_close(const std::vector<std::uint8_t>& first_words) {
         if (!first_words.empty())
@@ -359,7 +369,8 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     app.add_option("--count", o.count,
                    "Requests on one connection, one after the other (a phone sends one); with "
-                   "--no-tls, connections to hold")
+                   "--silent or --garbage, connections one after the other, each of which the "
+                   "server must close; with --no-tls, connections to hold")
         ->check(CLI::PositiveNumber)
         ->capture_default_str();
     app.add_option("--session-id", o.session_id,
