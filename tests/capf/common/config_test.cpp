@@ -551,6 +551,57 @@ TEST_CASE("itl rollback: false by default, read as written, a boolean") {
                Catch::Contains("tftp.encryptors[0].rollback") && Catch::Contains("true or false"));
 }
 
+TEST_CASE("tvs: off without the section or with enabled false, defaults of section 11") {
+    CHECK_FALSE(parse_config("{}").tvs);
+    CHECK_FALSE(parse_config(R"({"tvs": {"enabled": false, "listen": {"port": 2446}}})").tvs);
+    const Config c = parse_config(R"({"tvs": {}})");
+    REQUIRE(c.tvs);
+    CHECK(c.tvs->listen.address == "0.0.0.0");
+    CHECK(c.tvs->listen.port == 2445);
+    CHECK(c.tvs->identity.certificate == "/etc/capfd/tvs.crt");
+    CHECK(c.tvs->identity.private_key == "/etc/capfd/tvs.key");
+    CHECK(c.tvs->default_ttl == 24h);
+    CHECK(c.tvs->read_timeout == 10s);
+    CHECK(c.tvs->max_requests_per_connection == 100);
+    CHECK(c.tvs->max_request_size == 16 * 1024);
+    CHECK(c.tvs->refresh_interval == 2s);
+}
+
+TEST_CASE("tvs: keys read as written") {
+    const Config c = parse_config(R"({"tvs": {
+        "listen": {"address": "127.0.0.1", "port": 12445},
+        "identity": {"certificate": "/srv/tvs.pem", "private_key": "/srv/tvs.key"},
+        "default_ttl": "12h", "max_sessions": 500, "max_sessions_per_source": 5,
+        "read_timeout": "3s", "max_requests_per_connection": 1, "max_request_size": 4096,
+        "refresh_interval": "500ms"}})");
+    REQUIRE(c.tvs);
+    CHECK(c.tvs->listen.address == "127.0.0.1");
+    CHECK(c.tvs->listen.port == 12445);
+    CHECK(c.tvs->identity.certificate == "/srv/tvs.pem");
+    CHECK(c.tvs->default_ttl == 12h);
+    CHECK(c.tvs->max_sessions == 500);
+    CHECK(c.tvs->max_sessions_per_source == 5);
+    CHECK(c.tvs->read_timeout == 3s);
+    CHECK(c.tvs->max_requests_per_connection == 1);
+    CHECK(c.tvs->max_request_size == 4096);
+    CHECK(c.tvs->refresh_interval == 500ms);
+}
+
+TEST_CASE("tvs: refusals name the key and what is allowed") {
+    CHECK_THAT(problems_of(R"({"tvs": {"listen": {"port": 3804}}})"),
+               Catch::Contains("tvs.listen.port") && Catch::Contains("phone port"));
+    CHECK_THAT(problems_of(R"({"tvs": {"listen": {"address": "tvs.example"}}})"),
+               Catch::Contains("tvs.listen.address"));
+    CHECK_THAT(problems_of(R"({"tvs": {"max_sessions": 10, "max_sessions_per_source": 11}})"),
+               Catch::Contains("tvs.max_sessions_per_source"));
+    CHECK_THAT(problems_of(R"({"tvs": {"refresh_interval": "10ms"}})"),
+               Catch::Contains("tvs.refresh_interval"));
+    CHECK_THAT(problems_of(R"({"tvs": {"max_request_size": 100}})"),
+               Catch::Contains("tvs.max_request_size"));
+    CHECK_THAT(problems_of(R"({"tvs": {"port": 2445}})"), Catch::Contains("tvs.port"));
+    CHECK_THAT(problems_of(R"({"tvs": {"enabled": "yes"}})"), Catch::Contains("tvs.enabled"));
+}
+
 TEST_CASE("limits.accept_backoff: 100 ms by default, read as written, bounded 10ms to 10s") {
     CHECK(parse_config("{}").limits.accept_backoff == 100ms);
     CHECK(parse_config(R"({"limits": {"accept_backoff": "2s"}})").limits.accept_backoff == 2s);

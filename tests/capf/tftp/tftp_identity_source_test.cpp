@@ -177,3 +177,44 @@ TEST_CASE(
 }
 
 }  // namespace tftp_identity_source_test_cases
+
+namespace tftp_tvs_records_test_cases {
+
+using namespace capf;
+using namespace capf::tftp;
+using test::identity;
+
+TEST_CASE("itl: every node's TVS certificate is a record of role TVS; the set changes once") {
+    const ca::Identity& tftp_signer = identity("TFTP-A");
+    const auto tvs = std::make_shared<TvsCertificates>();
+    const ItlEncryptor itl(ItlEncryptorConfig{}, std::filesystem::temp_directory_path(),
+                           std::make_shared<IdentitySource>(tftp_signer),
+                           identity("CAPF-test").certificate(), tvs);
+    auto tvs_records = [&itl] {
+        std::vector<std::string> subjects;
+        for (const auto& entry : itl.entries()) {
+            if (entry.role == protocol::ItlRole::tvs)
+                subjects.push_back(entry.certificate.subject_dn().get_first_attribute("CN"));
+        }
+        return subjects;
+    };
+    CHECK(tvs_records().empty());
+    const auto& node_a =
+        identity("TVS-node-a", {ca::KeySpec::Algorithm::ec, 256}, ca::IdentityRole::tvs);
+    const auto& node_b =
+        identity("TVS-node-b", {ca::KeySpec::Algorithm::rsa, 2048}, ca::IdentityRole::tvs);
+    CHECK(tvs->replace({node_a.certificate(), node_b.certificate()}));
+    CHECK(tvs_records() == std::vector<std::string>{"TVS-node-a", "TVS-node-b"});
+    // The same set in another order (the store lists by age) is no change.
+    CHECK_FALSE(tvs->replace({node_b.certificate(), node_a.certificate()}));
+    CHECK(tvs->replace({node_b.certificate()}));
+    CHECK(tvs_records() == std::vector<std::string>{"TVS-node-b"});
+    // The bytes verify and carry the record (section 9): read back by the parser.
+    const auto list = protocol::parse_trust_list(itl.itl_bytes());
+    std::size_t tvs_count = 0;
+    for (const auto& record : list.records)
+        tvs_count += record.role == protocol::ItlRole::tvs ? 1 : 0;
+    CHECK(tvs_count == 1);
+}
+
+}  // namespace tftp_tvs_records_test_cases
