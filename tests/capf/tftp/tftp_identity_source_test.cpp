@@ -184,7 +184,7 @@ using namespace capf;
 using namespace capf::tftp;
 using test::identity;
 
-TEST_CASE("itl: every node's TVS certificate is a record of role TVS; the set changes once") {
+TEST_CASE("itl: every node's TVS certificate is a record of role TVS, rebuilt when the set changes") {
     const ca::Identity& tftp_signer = identity("TFTP-A");
     const auto tvs = std::make_shared<TvsCertificates>();
     const ItlEncryptor itl(ItlEncryptorConfig{}, std::filesystem::temp_directory_path(),
