@@ -157,19 +157,14 @@ void FrameReader::feed(std::span<const std::uint8_t> bytes) {
     if (failure_) {
         return;  // nothing after an error can be trusted, so don't hold it
     }
-    // Compact before growing, so the buffer stays near one message in size.
-    if (start_ > 0 && (start_ == buffer_.size() || start_ >= buffer_.size() / 2)) {
-        buffer_.erase(buffer_.begin(), buffer_.begin() + static_cast<std::ptrdiff_t>(start_));
-        start_ = 0;
-    }
-    buffer_.insert(buffer_.end(), bytes.begin(), bytes.end());
+    buffer_.append(bytes);
 }
 
 ReadResult FrameReader::next() {
     if (failure_) {
         return *failure_;
     }
-    const auto pending = std::span<const std::uint8_t>(buffer_).subspan(start_);
+    const auto pending = buffer_.pending();
     auto head = decode_header(pending, limits_, expected_session_id_);
     if (auto* err = std::get_if<Error>(&head)) {
         failure_ = *err;
@@ -188,11 +183,7 @@ ReadResult FrameReader::next() {
         failure_ = *err;
         return *failure_;
     }
-    start_ += total;
-    if (start_ == buffer_.size()) {
-        buffer_.clear();
-        start_ = 0;
-    }
+    buffer_.consume(total);
     return std::move(std::get<Message>(decoded));
 }
 
@@ -206,7 +197,7 @@ std::optional<Error> FrameReader::end_of_stream() const {
     Error e = header_error(
         Errc::length_overrun, buffered(),
         "stream ended " + std::to_string(buffered()) + " bytes into an incomplete message");
-    const auto pending = std::span<const std::uint8_t>(buffer_).subspan(start_);
+    const auto pending = buffer_.pending();
     if (pending.size() >= 2) {
         e.command = command_from_byte(pending[1]);
     }

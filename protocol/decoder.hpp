@@ -10,6 +10,7 @@
 
 #include "protocol/error.hpp"
 #include "protocol/message.hpp"
+#include "protocol/stream_buffer.hpp"
 
 namespace capf::protocol {
 
@@ -86,13 +87,12 @@ class FrameReader {
     std::optional<Error> end_of_stream() const;
 
     /// Bytes fed but not yet returned as messages.
-    std::size_t buffered() const noexcept { return buffer_.size() - start_; }
+    std::size_t buffered() const noexcept { return buffer_.size(); }
 
   private:
     DecodeLimits limits_;
     std::optional<std::uint32_t> expected_session_id_;
-    Bytes buffer_;
-    std::size_t start_ = 0;
+    StreamBuffer buffer_;
     std::optional<Error> failure_;
 };
 

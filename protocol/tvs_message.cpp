@@ -524,19 +524,14 @@ void FrameReader::feed(std::span<const std::uint8_t> bytes) {
     if (failure_) {
         return;  // nothing after an error can be trusted, so don't hold it
     }
-    // Compact before growing, so the buffer stays near one message in size.
-    if (start_ > 0 && (start_ == buffer_.size() || start_ >= buffer_.size() / 2)) {
-        buffer_.erase(buffer_.begin(), buffer_.begin() + static_cast<std::ptrdiff_t>(start_));
-        start_ = 0;
-    }
-    buffer_.insert(buffer_.end(), bytes.begin(), bytes.end());
+    buffer_.append(bytes);
 }
 
 ReadResult FrameReader::next() {
     if (failure_) {
         return *failure_;
     }
-    const auto pending = std::span<const std::uint8_t>(buffer_).subspan(start_);
+    const auto pending = buffer_.pending();
     auto head = decode_header(pending, limits_);
     if (auto* err = std::get_if<Error>(&head)) {
         failure_ = std::move(*err);
@@ -564,11 +559,7 @@ ReadResult FrameReader::next() {
         failure_ = std::move(*err);
         return *failure_;
     }
-    start_ += total;
-    if (start_ == buffer_.size()) {
-        buffer_.clear();
-        start_ = 0;
-    }
+    buffer_.consume(total);
     return std::move(std::get<Message>(decoded));
 }
 
@@ -583,7 +574,7 @@ std::optional<Error> FrameReader::end_of_stream() const {
         Errc::length_overrun, buffered(),
         "stream ended " + std::to_string(buffered()) + " bytes into an incomplete message");
     if (buffered() >= 3) {
-        e.command = buffer_[start_ + 2];
+        e.command = buffer_.pending()[2];
     }
     return e;
 }

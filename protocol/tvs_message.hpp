@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "protocol/decoder.hpp"
+#include "protocol/stream_buffer.hpp"
 #include "protocol/types.hpp"
 
 namespace capf::protocol::tvs {
@@ -223,13 +224,12 @@ class FrameReader {
     /// length_overrun when the stream ended inside a message, else nothing.
     std::optional<Error> end_of_stream() const;
     /// Bytes fed but not yet returned as messages.
-    std::size_t buffered() const noexcept { return buffer_.size() - start_; }
+    std::size_t buffered() const noexcept { return buffer_.size(); }
 
   private:
     Limits limits_;
     std::optional<Command> accept_only_;
-    Bytes buffer_;
-    std::size_t start_ = 0;
+    StreamBuffer buffer_;
     std::optional<Error> failure_;
 };
 
