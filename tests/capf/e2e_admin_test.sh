@@ -23,17 +23,17 @@ pid=$capfd_pid
 check() { echo "ok: $*"; }
 
 # --- methods, server.version, server.summary, server.stats -------------------
-ctl methods | grep -q "^trust.add " || fail "methods does not list trust.add"
+ctl methods | grep_all "^trust.add " || fail "methods does not list trust.add"
 expect_refusal "methods with params" "unknown parameter 'x' for methods; allowed: none" call methods '{"x": 1}'
 check "methods"
 [ "$(ctl --json version | json_field '["node"]')" = e2e ] || fail "version: wrong node"
 expect_refusal "version with a list" '"params" must be an object' call server.version '[1]'
 check "server.version"
-ctl summary | grep -q "^issuer: CN=CAPF-e2e" || fail "summary does not name the issuer"
-ctl summary | grep -q "^listen: 127.0.0.1:$port" || fail "summary does not show the port"
+ctl summary | grep_all "^issuer: CN=CAPF-e2e" || fail "summary does not name the issuer"
+ctl summary | grep_all "^listen: 127.0.0.1:$port" || fail "summary does not show the port"
 expect_refusal "summary with params" "unknown parameter 'verbose' for server.summary" call server.summary '{"verbose": true}'
 check "server.summary"
-ctl stats | grep -q "^events in the last 24 hours:" || fail "stats table"
+ctl stats | grep_all "^events in the last 24 hours:" || fail "stats table"
 [ "$(ctl --json stats | json_field '["trust_anchors"]["lsc_issuers"]')" = 1 ] || fail "stats: lsc issuers"
 expect_refusal "stats with params" "unknown parameter 'since' for server.stats" call server.stats '{"since": 1}'
 check "server.stats"
@@ -60,7 +60,7 @@ expect_refusal "device update, bad auth" "auth mode" device update SEP0011223344
 expect_refusal "device update unknown" "no device named SEP0000DEADBEEF" device update SEP0000DEADBEEF
 check "device.update"
 printf 'name,description,auth_mode,key_spec\nSEP0000000000A1,"Lobby, east",null-string,\nSEP0000000000A2,,auth-string,rsa-2048\nSEP001122334455,kept,,\n' >"$dir/import.csv"
-ctl device import "$dir/import.csv" | grep -q "added 2 of 3" || fail "device import"
+ctl device import "$dir/import.csv" | grep_all "added 2 of 3" || fail "device import"
 [ "$(ctl --json device get SEP0000000000A1 | json_field '["description"]')" = "Lobby, east" ] || fail "import quoting"
 [ "$(ctl --json device get SEP001122334455 | json_field '["description"]')" = "Ward 4" ] || fail "import replaced a device"
 printf 'SEP0000000000B1\nSEP0000000000B2,x,telepathy\n' >"$dir/bad.csv"
@@ -72,32 +72,32 @@ expect_refusal "add_bulk with an unknown field" "unknown device field 'mac'" \
   call device.add_bulk '{"devices": [{"name": "SEP0000000000D1", "mac": "x"}]}'
 expect_refusal "add_bulk empty" "list of 1 to" call device.add_bulk '{"devices": []}'
 check "device.add_bulk (capfctl device import)"
-ctl device list --prefix SEP0000000000A --limit 1 | grep -q "more: --after SEP0000000000A1" || fail "device list paging"
+ctl device list --prefix SEP0000000000A --limit 1 | grep_all "more: --after SEP0000000000A1" || fail "device list paging"
 [ "$(ctl --json device list --prefix SEP0000000000A --after SEP0000000000A1 | json_field '["devices"][0]["name"]')" = SEP0000000000A2 ] ||
   fail "device list --after"
 expect_refusal "device list limit 0" "'limit' must be a whole number from 1 to 1000" device list --limit 0
 expect_refusal "device list bad status" "status" device list --status done
 check "device.list"
 ctl device add SEP0000000000E1 >/dev/null
-ctl device remove SEP0000000000E1 | grep -q "removed SEP0000000000E1" || fail "device remove"
+ctl device remove SEP0000000000E1 | grep_all "removed SEP0000000000E1" || fail "device remove"
 expect_refusal "device remove unknown" "no device named SEP0000000000E1" device remove SEP0000000000E1
 check "device.remove"
 
 # --- operation.schedule / cancel ---------------------------------------------
-ctl schedule install SEP001122334455 --auth lsc --key ec-p384 --deadline-hours 24 | grep -q "for 1 device" ||
+ctl schedule install SEP001122334455 --auth lsc --key ec-p384 --deadline-hours 24 | grep_all "for 1 device" ||
   fail "schedule one"
 [ "$(ctl --json device get SEP001122334455 | json_field '["pending_operation"]')" = install ] || fail "not scheduled"
-ctl schedule fetch --prefix SEP0000000000A | grep -q "for 2 device" || fail "schedule bulk by prefix"
-ctl schedule delete --all | grep -q "for 2 device" || fail "bulk must not override the device-level install"
+ctl schedule fetch --prefix SEP0000000000A | grep_all "for 2 device" || fail "schedule bulk by prefix"
+ctl schedule delete --all | grep_all "for 2 device" || fail "bulk must not override the device-level install"
 [ "$(ctl --json device get SEP001122334455 | json_field '["pending_operation"]')" = install ] || fail "device-level lost"
-ctl schedule delete --all --override | grep -q "for 3 device" || fail "override"
+ctl schedule delete --all --override | grep_all "for 3 device" || fail "override"
 expect_refusal "schedule reinstall" "operation" schedule reinstall SEP001122334455
 expect_refusal "schedule name and all" "either 'name' or a bulk scope" schedule install SEP001122334455 --all
 expect_refusal "schedule nobody" "give 'name' for one device" schedule install
 expect_refusal "schedule unknown" "no device named SEP0000DEADBEEF" schedule install SEP0000DEADBEEF
 [ "$(ctl --json device get SEP001122334455 | json_field '["pending_operation"]')" = delete ] || fail "refusal changed"
 check "operation.schedule"
-ctl cancel SEP001122334455 | grep -q "cancelled" || fail "cancel"
+ctl cancel SEP001122334455 | grep_all "cancelled" || fail "cancel"
 [ "$(ctl --json device get SEP001122334455 | json_field '["pending_operation"]')" = none ] || fail "not cancelled"
 expect_refusal "cancel unknown" "no device named SEP0000DEADBEEF" cancel SEP0000DEADBEEF
 check "operation.cancel"
@@ -105,8 +105,8 @@ check "operation.cancel"
 # --- a read-only administrator: read commands yes, changes no -------------------
 if [ -n "$ro_user" ]; then
   ro_ctl() { runuser -u "$ro_user" -- "$capfctl" --socket "$sock" "$@"; }
-  ro_ctl stats | grep -q "^events in the last 24 hours:" || fail "read-only: stats"
-  ro_ctl device list | grep -q "^SEP001122334455 " || fail "read-only: device list: $(ro_ctl device list 2>&1)"
+  ro_ctl stats | grep_all "^events in the last 24 hours:" || fail "read-only: stats"
+  ro_ctl device list | grep_all "^SEP001122334455 " || fail "read-only: device list: $(ro_ctl device list 2>&1)"
   status=0
   out=$(ro_ctl schedule install SEP001122334455 2>&1 >/dev/null) || status=$?
   [ $status -eq 1 ] || fail "read-only: schedule install exited $status"
@@ -121,7 +121,7 @@ else
   echo "SKIP: the read-only administrator part needs root to create a throwaway user (the unit tests cover the refusal)"
 fi
 # --read-only: an admin uid lowers itself (the health check, the metrics job).
-ctl --read-only stats | grep -q "^events in the last 24 hours:" || fail "--read-only: stats"
+ctl --read-only stats | grep_all "^events in the last 24 hours:" || fail "--read-only: stats"
 status=0
 out=$(ctl --read-only schedule install SEP001122334455 2>&1 >/dev/null) || status=$?
 [ $status -eq 1 ] || fail "--read-only: schedule install exited $status"
@@ -130,21 +130,21 @@ echo "$out" | grep -q "^capfctl: method operation.schedule needs the admin role;
 [ "$(ctl --json device get SEP001122334455 | json_field '["pending_operation"]')" = none ] ||
   fail "--read-only: the refused schedule changed the device"
 check "capfctl --read-only"
-ctl summary | grep -q "^devices_by_status:$" || fail "summary: devices_by_status is not a nested section"
-ctl summary | grep -q "{" && fail "summary prints inline JSON"
+ctl summary | grep_all "^devices_by_status:$" || fail "summary: devices_by_status is not a nested section"
+ctl summary | grep_all "{" && fail "summary prints inline JSON"
 
 # --- auth strings ---------------------------------------------------------------
-ctl auth-string generate SEP0000000000A1 --value 482916 | grep -q 482916 || fail "auth string given"
+ctl auth-string generate SEP0000000000A1 --value 482916 | grep_all 482916 || fail "auth string given"
 [ "$(ctl --json auth-string generate SEP0000000000A2 --digits 10 | json_field '["auth_strings"][0]["auth_string"].__len__()')" = 10 ] ||
   fail "10-digit auth string"
-ctl auth-string generate --prefix SEP0000000000A --csv | sed -n 1p | grep -q "^name,auth_string$" || fail "csv header"
+ctl auth-string generate --prefix SEP0000000000A --csv | sed -n 1p | grep_all "^name,auth_string$" || fail "csv header"
 expect_refusal "auth string with letters" "4 to 10 digits" auth-string generate SEP0000000000A1 --value 12ab
 expect_refusal "auth string of 3 digits" "'digits' must be a whole number from 4 to 10" auth-string generate SEP0000000000A1 --digits 3
 expect_refusal "given value in bulk" "for one device" auth-string generate --all --value 1234
 expect_refusal "auth string for nobody" "no device matches" auth-string generate --prefix SEPFFFF
 check "auth_string.generate"
 [ "$(ctl auth-string pending | tr '\n' ' ')" = "SEP0000000000A1 SEP0000000000A2 " ] || fail "pending list"
-ctl --json auth-string pending | grep -q 482916 && fail "pending shows a string"
+ctl --json auth-string pending | grep_all 482916 && fail "pending shows a string"
 expect_refusal "pending with a number prefix" "parameter 'prefix'" call auth_string.pending '{"prefix": 5}'
 check "auth_string.pending"
 ctl auth-string delete SEP0000000000A2 >/dev/null
@@ -160,9 +160,9 @@ openssl x509 -req -in "$dir/ee.csr" -CA "$dir/root.pem" -CAkey "$dir/root.key" -
   -out "$dir/ee.pem" -days 30 2>/dev/null
 openssl x509 -in "$dir/root.pem" -outform DER -out "$dir/root.der"
 root_sha=$(sha256sum "$dir/root.der" | cut -d' ' -f1)
-ctl trust list mic-root | grep -q "Test Manufacturing Root" && fail "root present before add"
-ctl trust add mic-root "$dir/root.der" | grep -q "sha256 $root_sha" || fail "trust add (DER)"
-ctl trust list mic-root | grep "Test Manufacturing Root" | grep -q " admin " || fail "trust list source"
+ctl trust list mic-root | grep_all "Test Manufacturing Root" && fail "root present before add"
+ctl trust add mic-root "$dir/root.der" | grep_all "sha256 $root_sha" || fail "trust add (DER)"
+ctl trust list mic-root | grep "Test Manufacturing Root" | grep_all " admin " || fail "trust list source"
 expect_refusal "trust add twice" "already a mic-root trust anchor" trust add mic-root "$dir/root.pem"
 expect_refusal "trust add non-CA" "is not a CA" trust add lsc-issuer "$dir/ee.pem"
 echo garbage >"$dir/garbage.pem"
@@ -170,9 +170,9 @@ expect_refusal "trust add garbage" "not a PEM or DER X.509 certificate" trust ad
 expect_refusal "trust add bad role" "role must be one of lsc-issuer, mic-root, sudi-root, intermediate" trust add manufacturer "$dir/root.pem"
 check "trust.add"
 expect_refusal "trust list bad role" "role must be one of lsc-issuer, mic-root, sudi-root, intermediate" trust list roots
-ctl trust list | sed -n 1p | grep -q "^ROLE  *SUBJECT" || fail "trust list (every role): no ROLE column"
-ctl trust list | grep -q "^lsc-issuer  *CN=CAPF-e2e" || fail "trust list (every role): no lsc-issuer anchor"
-ctl trust list | grep "^mic-root " | grep -q "Test Manufacturing Root" || fail "trust list (every role): no mic-root anchor"
+ctl trust list | sed -n 1p | grep_all "^ROLE  *SUBJECT" || fail "trust list (every role): no ROLE column"
+ctl trust list | grep_all "^lsc-issuer  *CN=CAPF-e2e" || fail "trust list (every role): no lsc-issuer anchor"
+ctl trust list | grep "^mic-root " | grep_all "Test Manufacturing Root" || fail "trust list (every role): no mic-root anchor"
 [ "$(ctl trust list --json | python3 -c "import json,sys; print(' '.join(sorted({a['role'] for a in json.load(sys.stdin)['anchors']})))")" = "lsc-issuer mic-root" ] ||
   fail "trust list --json (every role): not both roles"
 check "trust.list"
@@ -180,14 +180,14 @@ check "trust.list"
 stop_capfd $pid
 start_capfd "$dir/capfd.json" "$dir/capfd.log" "$sock"
 pid=$capfd_pid
-ctl trust list mic-root | grep -q "Test Manufacturing Root" || fail "anchor lost over a restart"
+ctl trust list mic-root | grep_all "Test Manufacturing Root" || fail "anchor lost over a restart"
 issuer_sha=$(ctl --json trust list lsc-issuer | json_field '["anchors"][0]["sha256"]')
 expect_refusal "remove the issuer" "own issuing certificate" trust remove lsc-issuer "$issuer_sha"
 expect_refusal "remove bad hex" "64 hex digits" trust remove mic-root 1234
 expect_refusal "remove unknown" "no mic-root trust anchor added" trust remove mic-root "$(printf 'a%.0s' $(seq 64))"
-ctl trust remove mic-root "$root_sha" | grep -q removed || fail "trust remove"
-ctl trust list mic-root | grep -q "Test Manufacturing Root" && fail "anchor still listed after remove"
-ctl --json audit --limit 5 | grep -q '"trust_anchor"' || fail "trust changes not audited"
+ctl trust remove mic-root "$root_sha" | grep_all removed || fail "trust remove"
+ctl trust list mic-root | grep_all "Test Manufacturing Root" && fail "anchor still listed after remove"
+ctl --json audit --limit 5 | grep_all '"trust_anchor"' || fail "trust changes not audited"
 check "trust.remove"
 
 # --- tvs.*: the TVS store of trusted certificates ---------------------------------------
@@ -197,16 +197,16 @@ for n in 1 2; do
 done
 openssl x509 -in "$dir/tvs2.pem" -outform DER -out "$dir/tvs2.der"
 tvs1_sha=$(openssl x509 -in "$dir/tvs1.pem" -outform DER | sha256sum | cut -d' ' -f1)
-ctl tvs add "$dir/tvs1.pem" --role SAST,TFTP --ttl 2h | grep -q "^added .*New Cluster TVS cert 1" || fail "tvs add (PEM)"
-ctl tvs add "$dir/tvs2.der" --role tvs | grep -q "^added " || fail "tvs add (DER)"
-ctl tvs add "$dir/tvs1.pem" --role tftp --ttl 2h | grep -q "^updated " || fail "tvs add again does not update"
+ctl tvs add "$dir/tvs1.pem" --role SAST,TFTP --ttl 2h | grep_all "^added .*New Cluster TVS cert 1" || fail "tvs add (PEM)"
+ctl tvs add "$dir/tvs2.der" --role tvs | grep_all "^added " || fail "tvs add (DER)"
+ctl tvs add "$dir/tvs1.pem" --role tftp --ttl 2h | grep_all "^updated " || fail "tvs add again does not update"
 expect_refusal "tvs add bad role" "unknown role 'manager'; role must be one of sast, ccm, ccm-tftp, tftp, capf, app-server, tvs" \
   tvs add "$dir/tvs1.pem" --role manager
 expect_refusal "tvs add garbage" "not a PEM or DER X.509 certificate" tvs add "$dir/garbage.pem" --role tftp
 expect_refusal "tvs add bad ttl" "'ttl' 400d is out of range; allowed 1s to 365d" tvs add "$dir/tvs1.pem" --role tftp --ttl 400d
 check "tvs.add"
-ctl tvs list | sed -n 1p | grep -q "^SUBJECT  *ROLES  *TTL  *EXPIRES  *EXPIRED  *SOURCE  *SHA-256$" || fail "tvs list header"
-ctl tvs list | grep "New Cluster TVS cert 1" | grep -q " tftp  *2h .* no  *operator  *$tvs1_sha$" || fail "tvs list: $(ctl tvs list)"
+ctl tvs list | sed -n 1p | grep_all "^SUBJECT  *ROLES  *TTL  *EXPIRES  *EXPIRED  *SOURCE  *SHA-256$" || fail "tvs list header"
+ctl tvs list | grep "New Cluster TVS cert 1" | grep_all " tftp  *2h .* no  *operator  *$tvs1_sha$" || fail "tvs list: $(ctl tvs list)"
 [ "$(ctl --json tvs list --role TVS | json_field '["certificates"].__len__()')" = 1 ] || fail "tvs list --role"
 expect_refusal "tvs list bad role" "unknown role 'roots'" tvs list --role roots
 check "tvs.list"
@@ -222,27 +222,27 @@ grep -q "^# ttl: 7200$" "$dir/tvs-bundle.pem" || fail "tvs export-bundle: no ttl
 [ "$(grep -c "BEGIN CERTIFICATE" "$dir/tvs-bundle.pem")" = 3 ] || fail "tvs export-bundle: not 3 certificates"
 [ "$(grep -c "^# subject: .*New Cluster TVS cert" "$dir/tvs-bundle.pem")" = 2 ] || fail "tvs export-bundle: not the operator's 2"
 grep -q "^# roles: capf$" "$dir/tvs-bundle.pem" || fail "tvs export-bundle: capfd's own CAPF certificate missing"
-ctl tvs list | grep "CAPF-e2e" | grep -q " node e2e " || fail "tvs list: capfd's own CAPF certificate not shown as the node's: $(ctl tvs list)"
+ctl tvs list | grep "CAPF-e2e" | grep_all " node e2e " || fail "tvs list: capfd's own CAPF certificate not shown as the node's: $(ctl tvs list)"
 capf_sha=$(openssl x509 -in "$dir/capf.crt" -outform DER | sha256sum | cut -c1-64)
 expect_refusal "tvs remove capfd's own" "is capfd's own \(node e2e\) and cannot be removed" tvs remove "${capf_sha:0:16}"
 check "tvs.export_bundle"
-ctl tvs remove "${tvs1_sha:0:12}" | grep -q "^removed .*New Cluster TVS cert 1" || fail "tvs remove"
-ctl tvs list | grep -q "New Cluster TVS cert 1" && fail "tvs remove: still listed"
+ctl tvs remove "${tvs1_sha:0:12}" | grep_all "^removed .*New Cluster TVS cert 1" || fail "tvs remove"
+ctl tvs list | grep_all "New Cluster TVS cert 1" && fail "tvs remove: still listed"
 expect_refusal "tvs remove again" "no trusted certificate's SHA-256 starts with '${tvs1_sha:0:12}'" tvs remove "${tvs1_sha:0:12}"
 expect_refusal "tvs remove bad hex" "hash prefix 'xyz' must be 1 to 64 hex digits" tvs remove xyz
 check "tvs.remove"
-ctl tvs import-bundle "$dir/tvs-bundle.pem" | grep -q "^added 1, updated 0, unchanged 1," || fail "tvs import-bundle"
-ctl tvs list --role sast | grep -q "New Cluster TVS cert 1" && fail "tvs import-bundle: roles not from the comments"
+ctl tvs import-bundle "$dir/tvs-bundle.pem" | grep_all "^added 1, updated 0, unchanged 1," || fail "tvs import-bundle"
+ctl tvs list --role sast | grep_all "New Cluster TVS cert 1" && fail "tvs import-bundle: roles not from the comments"
 expect_refusal "tvs import-bundle plain, no role" "bundle: the certificate at line 1 .* has no roles comment" \
   tvs import-bundle "$dir/root.pem"
 ctl tvs import-bundle "$dir/root.pem" "$dir/tvs-bundle.pem" --role app-server --ttl 1h |
-  grep -q "^added 1, updated 0, unchanged 2," || fail "tvs import-bundle of two files"
-ctl tvs list --role app-server | grep -q "Test Manufacturing Root" || fail "tvs import-bundle: --role"
+  grep_all "^added 1, updated 0, unchanged 2," || fail "tvs import-bundle of two files"
+ctl tvs list --role app-server | grep_all "Test Manufacturing Root" || fail "tvs import-bundle: --role"
 expect_refusal "tvs import-bundle key" "a PEM block of PRIVATE KEY, not a certificate" tvs import-bundle "$dir/tvs1.key"
 check "tvs.import_bundle"
-ctl --json audit --limit 20 | grep -q '"tvs_certificate"' || fail "tvs changes not audited"
+ctl --json audit --limit 20 | grep_all '"tvs_certificate"' || fail "tvs changes not audited"
 if [ -n "$ro_user" ]; then
-  ro_ctl tvs list | grep -q "New Cluster TVS cert 2" || fail "read-only: tvs list"
+  ro_ctl tvs list | grep_all "New Cluster TVS cert 2" || fail "read-only: tvs list"
   status=0
   out=$(ro_ctl tvs remove "${tvs1_sha:0:12}" 2>&1 >/dev/null) || status=$?
   [ $status -eq 1 ] || fail "read-only: tvs remove exited $status"
@@ -258,12 +258,12 @@ ctl export-cert --der --out "$dir/exported.der"
 openssl x509 -inform DER -in "$dir/exported.der" -noout -subject | grep -q "CN = CAPF-e2e" || fail "export DER"
 expect_refusal "export p12" "format must be pem or der" call capf.certificate '{"format": "p12"}'
 check "capf.certificate"
-ctl report --csv | sed -n 1p | grep -q "^name,lsc,serial,not_after,md5,pending_operation,status,reason$" || fail "report csv"
+ctl report --csv | sed -n 1p | grep_all "^name,lsc,serial,not_after,md5,pending_operation,status,reason$" || fail "report csv"
 [ "$(ctl --json report --prefix SEP0000000000A | json_field '["devices"].__len__()')" = 2 ] || fail "report prefix"
 [ "$(ctl --json report --expiring 30 | json_field '["devices"].__len__()')" = 0 ] || fail "report expiring"
 expect_refusal "report expiring negative" "'expiring_days' must be a whole number from 0 to 3650" call report '{"expiring_days": -1}'
 check "report"
-ctl audit --device SEP001122334455 | grep -q "cancelled" || fail "audit query"
+ctl audit --device SEP001122334455 | grep_all "cancelled" || fail "audit query"
 expect_refusal "audit limit 0" "'limit' must be a whole number from 1 to 10000" audit --limit 0
 expect_refusal "audit bad device" "device name .bad name. must be 1-64 characters" audit --device "bad name"
 check "audit.query"

@@ -35,7 +35,7 @@ case $case in
     wait $first
     [ "$(reason_of <"$dir/first.out")" = 1 ] || fail "first session: $(cat "$dir/first.out")"
     [ "$(echo "$second" | reason_of)" = 0 ] || fail "second session was not told there is nothing to do: $second"
-    ctl --json audit --device $dev --limit 5 | grep -q '"detail": "operation_claimed_elsewhere"' ||
+    ctl --json audit --device $dev --limit 5 | grep_all '"detail": "operation_claimed_elsewhere"' ||
       fail "no audit of the second session's cause"
     [ "$(psql "$db" -At -c "SELECT count(*) FROM issued_certificates WHERE device = '$dev'")" = 1 ] ||
       fail "more than one certificate issued"

@@ -53,7 +53,7 @@ case $case in
       { cat "$dir/init.log"; fail "$case: capfd init --sast 1 --sast 2"; }
     openssl x509 -in "$dir/sast1.crt" -noout -subject | grep -q "CN *= *SAST1-e2e" || fail "$case: sast1 CN"
     openssl x509 -in "$dir/sast2.crt" -noout -subject | grep -q "CN *= *SAST2-e2e" || fail "$case: sast2 CN"
-    openssl x509 -in "$dir/sast1.crt" -noout -text | grep -q "rsaEncryption" || fail "$case: sast1 is not RSA"
+    openssl x509 -in "$dir/sast1.crt" -noout -text | grep_all "rsaEncryption" || fail "$case: sast1 is not RSA"
     sast1_sum=$(sha256sum "$dir/sast1.crt")
     "$capfd" init --sast 1 --config "$dir/capfd.json" 2>"$dir/init.log" || fail "$case: second init --sast 1"
     [ "$(sha256sum "$dir/sast1.crt")" = "$sast1_sum" ] || fail "$case: init --sast 1 replaced an existing SAST"
@@ -64,13 +64,13 @@ case $case in
       fail "$case: CTL: $(cat "$dir/verify.err")"
     roles=$(cut -d' ' -f1 "$dir/ctl.txt" | tr '\n' ' ')
     [ "$roles" = "role=0 role=0 role=3 role=4 " ] || fail "$case: CTL roles $roles, expected SAST SAST TFTP CAPF"
-    sed -n 1p "$dir/ctl.txt" | grep -q "CN=SAST1-e2e" || fail "$case: first record: $(cat "$dir/ctl.txt")"
-    sed -n 2p "$dir/ctl.txt" | grep -q "CN=SAST2-e2e" || fail "$case: second record: $(cat "$dir/ctl.txt")"
+    sed -n 1p "$dir/ctl.txt" | grep_all "CN=SAST1-e2e" || fail "$case: first record: $(cat "$dir/ctl.txt")"
+    sed -n 2p "$dir/ctl.txt" | grep_all "CN=SAST2-e2e" || fail "$case: second record: $(cat "$dir/ctl.txt")"
     "$verify" ctl "$tftp/CTLFile.tlv" "$dir/sast2.crt" >/dev/null 2>&1 && fail "$case: the CTL verifies with SAST2's certificate"
     # capfctl ctl show: the signer is SAST1, the signature verifies.
     show=$(ctl ctl show) || fail "$case: capfctl ctl show"
-    echo "$show" | grep -q "^signer: CN=SAST1-e2e (serial .*, sast1)$" || fail "$case: ctl show: $show"
-    echo "$show" | grep -q "^signature: verifies" || fail "$case: ctl show: $show"
+    echo "$show" | grep_all "^signer: CN=SAST1-e2e (serial .*, sast1)$" || fail "$case: ctl show: $show"
+    echo "$show" | grep_all "^signature: verifies" || fail "$case: ctl show: $show"
     [ "$(echo "$show" | grep -c '^sast ')" = 2 ] || fail "$case: ctl show records: $show"
     [ "$(ctl --json ctl show | json_field '["signature_valid"]')" = True ] || fail "$case: ctl show --json"
     # SAST1's files replaced by a key no CTL holds: publishing is refused,
@@ -100,11 +100,11 @@ PY
     [ "$(grep -c "event=ctl_signer_not_trusted" "$dir/capfd.log")" -ge 2 ] || fail "$case: SIGHUP did not refuse"
     cmp -s "$tftp/CTLFile.tlv" "$dir/published.tlv" || fail "$case: SIGHUP replaced the CTL with an untrusted one"
     [ "$(ctl --json stats | json_field '["ctl"]["signer_refusals"]')" -ge 2 ] || fail "$case: stats: $(ctl --json stats)"
-    ctl metrics | grep -q "^capfd_ctl_signer_refusals_total [2-9]" || fail "$case: metrics: $(ctl metrics | grep ctl)"
+    ctl metrics | grep_all "^capfd_ctl_signer_refusals_total [2-9]" || fail "$case: metrics: $(ctl metrics | grep ctl)"
     ctl ctl publish --allow-new-signer >/dev/null || fail "$case: ctl publish --allow-new-signer"
     "$verify" ctl "$tftp/CTLFile.tlv" "$dir/rogue/sast1.crt" >/dev/null 2>"$dir/verify.err" ||
       fail "$case: the overridden CTL: $(cat "$dir/verify.err")"
-    ctl ctl show | grep -q "^signer: CN=SAST-C" || fail "$case: ctl show after the override: $(ctl ctl show)"
+    ctl ctl show | grep_all "^signer: CN=SAST-C" || fail "$case: ctl show after the override: $(ctl ctl show)"
     # The new CTL holds SAST-C: publishing it again is no longer refused.
     ctl ctl publish >/dev/null || fail "$case: ctl publish by a SAST the CTL holds"
     echo "PASS: $case: CTL of SAST1, SAST2, TFTP, CAPF verifies with SAST1; an unknown SAST refused (file kept, counted) until --allow-new-signer"
@@ -117,12 +117,12 @@ PY
     wait_for "$tftp/ITLFile.tlv"
     wait_roles "role=0 role=3 role=4 "
     [ "$(ctl --json stats | json_field '["itl_rollback"]')" = False ] || fail "$case: stats before"
-    ctl itl rollback on | grep -q "ITL rollback is ON" || fail "$case: capfctl itl rollback on"
+    ctl itl rollback on | grep_all "ITL rollback is ON" || fail "$case: capfctl itl rollback on"
     # The rollback ITL: signed by the TFTP certificate, its SAST record, no TFTP and no TVS.
     wait_roles "role=0 role=4 "
-    ctl stats | grep -q "^WARNING: ITL rollback is on" || fail "$case: capfctl stats: $(ctl stats)"
+    ctl stats | grep_all "^WARNING: ITL rollback is on" || fail "$case: capfctl stats: $(ctl stats)"
     [ "$(ctl --json stats | json_field '["itl_rollback"]')" = True ] || fail "$case: stats --json"
-    ctl metrics | grep -q "^capfd_itl_rollback 1$" || fail "$case: metrics: $(ctl metrics | grep rollback)"
+    ctl metrics | grep_all "^capfd_itl_rollback 1$" || fail "$case: metrics: $(ctl metrics | grep rollback)"
     grep -q "event=itl_rollback_on" "$dir/capfd.log" || fail "$case: no itl_rollback_on warning"
     [ "$(psql "$db" -At -c "SELECT count(*) FROM audit_events WHERE event = 'cluster_setting' AND detail LIKE 'itl_rollback%true'")" = 1 ] ||
       fail "$case: the switch was not audited"
@@ -133,9 +133,9 @@ PY
     for _ in $(seq 1 100); do grep -q "event=itl_rollback_on" "$dir/capfd.log" && break; sleep 0.05; done
     grep -q "event=itl_rollback_on" "$dir/capfd.log" || fail "$case: no itl_rollback_on at start"
     wait_roles "role=0 role=4 "
-    ctl itl rollback off | grep -q "ITL rollback is off" || fail "$case: capfctl itl rollback off"
+    ctl itl rollback off | grep_all "ITL rollback is off" || fail "$case: capfctl itl rollback off"
     wait_roles "role=0 role=3 role=4 "
-    ctl metrics | grep -q "^capfd_itl_rollback 0$" || fail "$case: metrics after off"
+    ctl metrics | grep_all "^capfd_itl_rollback 0$" || fail "$case: metrics after off"
     echo "PASS: $case: rollback on publishes SAST+CAPF only (signed by the TFTP certificate), stats and metrics say so, a restart warns; off restores SAST TFTP CAPF"
     ;;
   *) fail "unknown case $case" ;;

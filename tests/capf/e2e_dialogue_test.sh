@@ -23,7 +23,7 @@ case $case in
 import json, sys
 sys.exit(0 if any(e['device'] == '' and e['detail'] == 'unknown_device' and e['peer'] == '127.0.0.1'
                   for e in json.load(sys.stdin)['events']) else 1)" || fail "no audit"
-    ctl --json audit --device SEP0000DEADBEEF | grep -q unknown_device && fail "audited under the name it sent"
+    ctl --json audit --device SEP0000DEADBEEF | grep_all unknown_device && fail "audited under the name it sent"
     [ "$(issued_count SEP0000DEADBEEF)" = 0 ] || fail "issued"
     echo "PASS: $case: END_SESSION 9, audit unknown_device"
     ;;
@@ -51,7 +51,7 @@ sys.exit(0 if any(e['device'] == '' and e['detail'] == 'unknown_device' and e['p
     # The frame is refused before its body is read, so the audit event
     # cannot name the device.
     [ "$(echo "$out" | json_field '["end_reason"]')" = 7 ] || fail "wrong session id: $out"
-    ctl --json audit --limit 3 | grep -q '"detail": "invalid_message: session_id_mismatch"' || fail "no audit"
+    ctl --json audit --limit 3 | grep_all '"detail": "invalid_message: session_id_mismatch"' || fail "no audit"
     [ "$(issued_count $dev)" = "$before_count" ] && [ "$(stored_md5 $dev)" = "$before_md5" ] || fail "changed"
     echo "PASS: $case: END_SESSION 7, audit invalid_message: session_id_mismatch, nothing issued"
     ;;
@@ -60,7 +60,7 @@ sys.exit(0 if any(e['device'] == '' and e['detail'] == 'unknown_device' and e['p
     before_count=0 before_md5=None
     out=$(run_phone $dev p --garbage)
     grep -q "event=session .*outcome=refused" "$dir/capfd.log" || fail "garbage: no refused session: $out"
-    ctl --json audit --limit 3 | grep -q '"detail": "invalid_message: ' || fail "garbage: no audit"
+    ctl --json audit --limit 3 | grep_all '"detail": "invalid_message: ' || fail "garbage: no audit"
     [ "$(issued_count $dev)" = 0 ] || fail "garbage: issued"
     echo "PASS: $case: refused, nothing issued ($(grep -o 'cause=[^ ]*' "$dir/capfd.log" | tail -1))"
     ;;
@@ -152,7 +152,7 @@ sys.exit(0 if any(e['device'] == '' and e['detail'] == 'unknown_device' and e['p
     ctl device add $dev --auth mic >/dev/null; ctl schedule install $dev >/dev/null
     out=$(run_phone $dev p $(mic_args) --sudi-cert "$dir/sudi.pem" --sudi-key "$dir/sudi.key")
     assert_installed $dev p "$out"
-    ctl --json audit --device $dev | grep -q '"detail": "mic, sudi_verified"' ||
+    ctl --json audit --device $dev | grep_all '"detail": "mic, sudi_verified"' ||
       fail "authentication by MIC with a verified SUDI not audited"
     ;;
   install-lsc-or-mic-by-ec-mic)
@@ -163,7 +163,7 @@ sys.exit(0 if any(e['device'] == '' and e['detail'] == 'unknown_device' and e['p
     assert_installed $dev p "$out"
     [ "$(echo "$out" | json_field '["key"]')" = ec-p384 ] || fail "key spec not requested: $out"
     # No sudi-root anchor here: the phone's SUDI is taken as unverified evidence.
-    ctl --json audit --device $dev | grep -q '"detail": "lsc-or-mic, sudi_unverified: no sudi-root anchor configured"' ||
+    ctl --json audit --device $dev | grep_all '"detail": "lsc-or-mic, sudi_unverified: no sudi-root anchor configured"' ||
       fail "the unverified SUDI is not in the authentication's audit"
     ;;
   # --- key generation (5.4) ------------------------------------------------------
@@ -200,7 +200,7 @@ sys.exit(0 if any(e['device'] == '' and e['detail'] == 'unknown_device' and e['p
     [ "$(stored_md5 $dev)" = "$before_md5" ] || fail "LSC changed although the phone refused to store"
     [ "$(psql "$db" -At -c "SELECT count(*) FILTER (WHERE confirmed), count(*) FROM issued_certificates WHERE device = '$dev'")" = "1|2" ] ||
       fail "expected one confirmed and one unconfirmed certificate"
-    ctl --json audit --device $dev --limit 3 | grep -q "store_refused: reason 4" || fail "no audit of the refusal"
+    ctl --json audit --device $dev --limit 3 | grep_all "store_refused: reason 4" || fail "no audit of the refusal"
     echo "PASS: $case: END_SESSION 7, issued certificate recorded unconfirmed, device LSC unchanged"
     ;;
   *)

@@ -35,7 +35,7 @@ ctl schedule install $name --auth auth-string >/dev/null
 ctl auth-string generate $name --value 482916 >/dev/null
 out=$("$phone" --port $port --name $name --auth auth-string --auth-string 111111 --state "$dir/phone2") || true
 [ "$(echo "$out" | json_field '["end_reason"]')" = 7 ] || fail "wrong auth string not refused with 7: $out"
-ctl --json audit --device $name --limit 5 | grep -q auth_string_mismatch || fail "no audit event for the mismatch"
+ctl --json audit --device $name --limit 5 | grep_all auth_string_mismatch || fail "no audit event for the mismatch"
 out=$("$phone" --port $port --name $name --tls tls12 --auth auth-string --auth-string 482916 --state "$dir/phone") ||
   fail "auth-string install: $out"
 [ "$(echo "$out" | json_field '["end_reason"]')" = 1 ] || fail "auth-string install failed: $out"

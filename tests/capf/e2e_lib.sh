@@ -131,6 +131,14 @@ stop_capfd() {
 }
 
 ctl() { "$capfctl" --socket "$sock" "$@"; }
+# grep_all ARGS...: grep -q that reads its whole input first. `ctl ... | grep
+# -q` under pipefail fails when grep has matched and exited while capfctl
+# still writes (SIGPIPE): it failed e2e tests under load in CI.
+grep_all() {
+  local input
+  input=$(cat)
+  grep -q "$@" <<<"$input"
+}
 # seconds_since T0: seconds from T0 (a `date +%s.%N`) to now, two decimals.
 seconds_since() { python3 -c "import sys, time; print('%.2f' % (time.time() - float(sys.argv[1])))" "$1"; }
 # within SECONDS LIMIT: succeeds unless SECONDS is over LIMIT.

@@ -120,7 +120,7 @@ case $case in
       rm "$tftp/$dev.cnf.xml.enc.sgn"
       ctl encrypt-config $dev >/dev/null || fail "$case: capfctl encrypt-config $dev"
       [ -e "$tftp/$dev.cnf.xml.enc.sgn" ] || fail "$case: encrypt-config returned before the file was written"
-      ctl hashes $dev | grep -q "^$dev  *$md5  *rsa-2048$" || fail "$case: capfctl hashes: $(ctl hashes $dev)"
+      ctl hashes $dev | grep_all "^$dev  *$md5  *rsa-2048$" || fail "$case: capfctl hashes: $(ctl hashes $dev)"
       [ "$(ctl hashes --csv --prefix SEP0011 | head -1)" = "name,md5,key_spec" ] || fail "$case: hashes --csv: $(ctl hashes --csv --prefix SEP0011)"
       [ "$(ctl --json hashes --prefix SEP0011 | json_field '["devices"][0]["md5"]')" = "$md5" ] || fail "$case: hashes --json"
       ctl schedule delete $dev >/dev/null
@@ -444,7 +444,7 @@ SH
     echo "$failures" | grep -Eq "^$ec +enc-sgn +key-not-rsa " || fail "$case: tftp failures: $failures"
     [ "$(ctl --json stats | json_field '["deliveries"]["parked"]')" = 2 ] || fail "$case: capfctl stats: $(ctl --json stats | json_field '["deliveries"]')"
     [ "$(ctl --json call tftp.status | json_field '["pending"]')" = 0 ] || fail "$case: parked deliveries are still pending"
-    ctl --json audit --device $ec --limit 5 | grep -q '"parked"' || fail "$case: no delivery/parked audit for $ec"
+    ctl --json audit --device $ec --limit 5 | grep_all '"parked"' || fail "$case: no delivery/parked audit for $ec"
     since=$(ctl --json tftp failures $ec | json_field '["failures"][0]["since"]')
     # Not retried at retry_first/retry_max (1-2 s): nothing fails again.
     sleep 3
@@ -453,8 +453,8 @@ SH
     # The source file appears: delivered at the next recheck (1 s), unparked.
     source_xml $rsa 800
     wait_for "$tftp/$rsa.cnf.xml.enc.sgn" 10
-    for _ in $(seq 1 50); do ctl tftp failures | grep -q "^$rsa " || break; sleep 0.1; done
-    ctl tftp failures | grep -q "^$rsa " && fail "$case: $rsa still parked after its source file appeared"
+    for _ in $(seq 1 50); do ctl tftp failures | grep_all "^$rsa " || break; sleep 0.1; done
+    ctl tftp failures | grep_all "^$rsa " && fail "$case: $rsa still parked after its source file appeared"
     "$verify" enc "$tftp/$rsa.cnf.xml.enc.sgn" "$dir/tftp.crt" "$dir/$rsa.key" >/dev/null 2>"$dir/verify.err" ||
       fail "$case: $(cat "$dir/verify.err")"
     # By hand: tried again, still an EC key, parked since the first time.
